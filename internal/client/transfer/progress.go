@@ -1,0 +1,111 @@
+package transfer
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+)
+
+// Progress counts bytes moved and logs bytes, rate and ETA at INFO, at most
+// once per interval and once at the end, so TF_LOG=INFO shows a progress bar.
+// It is safe for concurrent use (parallel multipart parts share one).
+type Progress struct {
+	ctx      context.Context
+	log      Logger
+	label    string
+	total    int64
+	interval time.Duration
+	now      func() time.Time
+
+	mu      sync.Mutex
+	done    int64
+	started time.Time
+	lastLog time.Time
+}
+
+// NewProgress starts tracking a transfer of total bytes.
+func NewProgress(ctx context.Context, log Logger, label string, total int64) *Progress {
+	now := time.Now()
+	return &Progress{ctx: ctx, log: OrNop(log), label: label, total: total, interval: 2 * time.Second, now: time.Now, started: now, lastLog: now}
+}
+
+// Add records n more bytes.
+func (p *Progress) Add(n int64) {
+	p.mu.Lock()
+	p.done += n
+	now := p.now()
+	due := now.Sub(p.lastLog) >= p.interval
+	if due {
+		p.lastLog = now
+	}
+	fields := p.fieldsLocked(now)
+	p.mu.Unlock()
+	if due {
+		p.log.Info(p.ctx, p.label+" in progress", fields)
+	}
+}
+
+// Rewind takes back n bytes (a retried part or attempt).
+func (p *Progress) Rewind(n int64) {
+	p.mu.Lock()
+	p.done -= n
+	p.mu.Unlock()
+}
+
+// Finish logs the final summary.
+func (p *Progress) Finish() {
+	p.mu.Lock()
+	fields := p.fieldsLocked(p.now())
+	p.mu.Unlock()
+	p.log.Info(p.ctx, p.label+" finished", fields)
+}
+
+func (p *Progress) fieldsLocked(now time.Time) map[string]any {
+	elapsed := now.Sub(p.started).Seconds()
+	rate := 0.0
+	if elapsed > 0 {
+		rate = float64(p.done) / elapsed
+	}
+	f := map[string]any{
+		"bytes_done":  p.done,
+		"bytes_total": p.total,
+		"rate":        HumanBytes(int64(rate)) + "/s",
+	}
+	if p.total > 0 {
+		f["percent"] = fmt.Sprintf("%.1f", 100*float64(p.done)/float64(p.total))
+		if rate > 0 && p.done < p.total {
+			f["eta"] = time.Duration(float64(p.total-p.done) / rate * float64(time.Second)).Round(time.Second).String()
+		}
+	}
+	return f
+}
+
+// HumanBytes renders a byte count with a binary unit.
+func HumanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+// countingReader reports every read to a Progress.
+type countingReader struct {
+	r io.Reader
+	p *Progress
+}
+
+func (c *countingReader) Read(b []byte) (int, error) {
+	n, err := c.r.Read(b)
+	if n > 0 && c.p != nil {
+		c.p.Add(int64(n))
+	}
+	return n, err
+}

@@ -1,0 +1,281 @@
+// Package sandbox is a local emulator of every platform API the provider
+// talks to, and of the object storage behind them. It enforces the
+// platforms' rules (auth, signatures, expiry, field order, Content-Length,
+// body-level error codes) so that a client mistake fails here the way it
+// would fail in production. It knows nothing of the provider's client code.
+package sandbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Path prefixes under which each emulated service is mounted. A single
+// listener serves all of them, so one sandbox process covers every platform.
+const (
+	PrefixMintegral    = "/mintegral"
+	PrefixTPNS         = "/tpns"
+	PrefixFutureDemand = "/futuredemand"
+	PrefixOpenIM       = "/openim"
+	PrefixAltcraft     = "/altcraft"
+	PrefixS3           = "/s3"
+	PrefixOSS          = "/oss"
+)
+
+// Credentials the sandbox accepts. Defaults are filled in by New.
+type Credentials struct {
+	MintegralAccessKey string
+	MintegralAPIKey    string
+
+	TPNSAccessID  string
+	TPNSSecretKey string
+
+	FutureDemandUsername    string
+	FutureDemandPassword    string
+	FutureDemandAccessToken string
+	FutureDemandPartnerID   string
+
+	OpenIMToken string
+
+	AltcraftToken string
+}
+
+// DefaultCredentials are the well-known sandbox credentials printed by
+// cmd/audience-sandbox and used by the tests.
+func DefaultCredentials() Credentials {
+	return Credentials{
+		MintegralAccessKey:      "sandbox-access-key",
+		MintegralAPIKey:         "sandbox-api-key",
+		TPNSAccessID:            "1500000001",
+		TPNSSecretKey:           "sandbox-tpns-secret",
+		FutureDemandUsername:    "sandbox@example.com",
+		FutureDemandPassword:    "sandbox-password",
+		FutureDemandAccessToken: "sandbox-fd-token",
+		FutureDemandPartnerID:   "42",
+		OpenIMToken:             "sandbox-openim-token",
+		AltcraftToken:           "sandbox-altcraft-token",
+	}
+}
+
+// ExternalS3 points presigned URLs at a real S3 implementation instead of
+// the sandbox's built-in store. Only path-style addressing is used.
+type ExternalS3 struct {
+	Endpoint  string // e.g. http://127.0.0.1:7070
+	Region    string
+	AccessKey string
+	SecretKey string
+	Bucket    string
+}
+
+// Config configures a sandbox.
+type Config struct {
+	// Dir is where uploaded objects are stored. Required.
+	Dir         string
+	Credentials Credentials
+	// ExternalS3, when set, makes the sandbox presign S3 URLs for that
+	// server instead of its own store.
+	ExternalS3 *ExternalS3
+	// PresignTTL is how long presigned upload information stays valid.
+	// Default 300s, as Mintegral documents.
+	PresignTTL time.Duration
+	// Now lets tests move the sandbox clock. Default time.Now.
+	Now func() time.Time
+}
+
+// Server is a running sandbox.
+type Server struct {
+	cfg      Config
+	store    *ObjectStore
+	mux      *http.ServeMux
+	listener net.Listener
+	http     *http.Server
+	baseURL  string
+
+	// Credentials of the built-in S3/OSS store (used to sign and verify).
+	storageKeyID  string
+	storageSecret string
+
+	mu          sync.Mutex
+	requests    map[string]int // count of requests per service prefix
+	faults      []*fault
+	expectedMD5 map[string]string
+
+	mintegral    *mintegralState
+	tpns         *tpnsState
+	futuredemand *futureDemandState
+	openim       *openIMState
+	altcraft     *altcraftState
+}
+
+// New creates a sandbox; call Start to listen.
+func New(cfg Config) (*Server, error) {
+	if cfg.Dir == "" {
+		return nil, errors.New("sandbox: Config.Dir is required")
+	}
+	if cfg.Credentials == (Credentials{}) {
+		cfg.Credentials = DefaultCredentials()
+	}
+	if cfg.PresignTTL == 0 {
+		cfg.PresignTTL = 300 * time.Second
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	store, err := NewObjectStore(cfg.Dir)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		cfg:           cfg,
+		store:         store,
+		mux:           http.NewServeMux(),
+		requests:      map[string]int{},
+		storageKeyID:  "SANDBOXSTORAGEKEY",
+		storageSecret: "sandbox-storage-secret-do-not-use",
+	}
+	s.registerStorage(s.mux)
+	s.registerMintegral(s.mux)
+	s.registerTPNS(s.mux)
+	s.registerFutureDemand(s.mux)
+	s.registerOpenIM(s.mux)
+	s.registerAltcraft(s.mux)
+	return s, nil
+}
+
+// Start listens on addr ("127.0.0.1:0" picks a free port) and serves in
+// the background.
+func (s *Server) Start(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("sandbox: listen %s: %w", addr, err)
+	}
+	s.listener = ln
+	s.baseURL = "http://" + ln.Addr().String()
+	s.http = &http.Server{Handler: s, ReadHeaderTimeout: 30 * time.Second}
+	go func() { _ = s.http.Serve(ln) }()
+	return nil
+}
+
+// Close stops the server.
+func (s *Server) Close() error {
+	if s.http == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return s.http.Shutdown(ctx)
+}
+
+// URL is the base URL, e.g. http://127.0.0.1:43121.
+func (s *Server) URL() string { return s.baseURL }
+
+// Store gives tests access to what was uploaded.
+func (s *Server) Store() *ObjectStore { return s.store }
+
+// Env returns the environment variables that point the provider at this
+// sandbox, with the sandbox credentials.
+func (s *Server) Env() map[string]string {
+	c := s.cfg.Credentials
+	return map[string]string{
+		"MINTEGRAL_ENDPOINT":        s.baseURL + PrefixMintegral,
+		"MINTEGRAL_ACCESS_KEY":      c.MintegralAccessKey,
+		"MINTEGRAL_API_KEY":         c.MintegralAPIKey,
+		"TPNS_ENDPOINT":             s.baseURL + PrefixTPNS,
+		"TPNS_ACCESS_ID":            c.TPNSAccessID,
+		"TPNS_SECRET_KEY":           c.TPNSSecretKey,
+		"FUTUREDEMAND_ENDPOINT":     s.baseURL + PrefixFutureDemand + "/api/v3",
+		"FUTUREDEMAND_ACCESS_TOKEN": c.FutureDemandAccessToken,
+		"FUTUREDEMAND_PARTNER_ID":   c.FutureDemandPartnerID,
+		"OPENIM_ENDPOINT":           s.baseURL + PrefixOpenIM,
+		"OPENIM_TOKEN":              c.OpenIMToken,
+		"ALTCRAFT_ENDPOINT":         s.baseURL + PrefixAltcraft,
+		"ALTCRAFT_TOKEN":            c.AltcraftToken,
+	}
+}
+
+// ExportLines renders Env as shell export lines in a stable order.
+func (s *Server) ExportLines() string {
+	env := s.Env()
+	keys := make([]string, 0, len(env))
+	for k := range env {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		fmt.Fprintf(&b, "export %s=%q\n", k, env[k])
+	}
+	return b.String()
+}
+
+// Requests reports how many requests reached the service mounted at
+// prefix (one of the Prefix constants). Tests use it to prove that a plan
+// failed before anything was sent.
+func (s *Server) Requests(prefix string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.requests[prefix]
+}
+
+// fault makes the next matching requests fail with a given status and body.
+type fault struct {
+	method    string
+	pathMatch string // substring of the request path
+	remaining int
+	status    int
+	body      string
+}
+
+// InjectFault makes the next n requests whose method matches (empty = any)
+// and whose path contains pathContains fail with status and body. Used to
+// exercise retries, aborts and error surfacing.
+func (s *Server) InjectFault(method, pathContains string, n, status int, body string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = append(s.faults, &fault{method: method, pathMatch: pathContains, remaining: n, status: status, body: body})
+}
+
+func (s *Server) takeFault(r *http.Request) *fault {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, f := range s.faults {
+		if f.remaining > 0 && (f.method == "" || f.method == r.Method) && strings.Contains(r.URL.Path, f.pathMatch) {
+			f.remaining--
+			return f
+		}
+	}
+	return nil
+}
+
+// ServeHTTP counts the request, applies injected faults, then routes it.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	for _, p := range []string{PrefixMintegral, PrefixTPNS, PrefixFutureDemand, PrefixOpenIM, PrefixAltcraft, PrefixS3, PrefixOSS} {
+		if strings.HasPrefix(r.URL.Path, p+"/") || r.URL.Path == p {
+			s.requests[p]++
+		}
+	}
+	s.mu.Unlock()
+	if f := s.takeFault(r); f != nil {
+		drain(r)
+		w.WriteHeader(f.status)
+		_, _ = w.Write([]byte(f.body))
+		return
+	}
+	s.mux.ServeHTTP(w, r)
+}
+
+func (s *Server) now() time.Time { return s.cfg.Now() }
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}

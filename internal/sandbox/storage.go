@@ -1,0 +1,403 @@
+package sandbox
+
+import (
+	"crypto/hmac"
+	"crypto/md5"
+	"crypto/sha1"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+)
+
+// Buckets of the built-in store.
+const (
+	BucketMintegralS3  = "mintegral-audience"
+	BucketMintegralOSS = "mintegral-cn"
+	BucketFutureDemand = "futuredemand-uploads"
+	BucketOpenIM       = "openim"
+)
+
+// MaxSinglePutSize is S3's limit for one PUT (and Mintegral's file limit).
+const MaxSinglePutSize = 5 << 30
+
+const storageRegion = "us-east-1"
+
+func (s *Server) registerStorage(mux *http.ServeMux) {
+	mux.HandleFunc("PUT "+PrefixS3+"/{bucket}/{key...}", s.handleS3Put)
+	mux.HandleFunc("POST "+PrefixS3+"/{bucket}", s.handleS3PostObject)
+	mux.HandleFunc("POST "+PrefixOSS+"/{bucket}", s.handleOSSPostObject)
+}
+
+// bucketFor maps a built-in bucket name to the external S3 bucket when one
+// is configured.
+func (s *Server) bucketFor(bucket string) string {
+	if s.cfg.ExternalS3 != nil {
+		return s.cfg.ExternalS3.Bucket
+	}
+	return bucket
+}
+
+// presignObject returns a presigned URL for an object on the built-in store
+// or on the external S3 server. headers are header values the client must
+// send as signed; query holds extra signed parameters.
+func (s *Server) presignObject(method, bucket, key string, query url.Values, headers map[string]string) (string, error) {
+	p := presignRequest{
+		Method:  method,
+		Expires: s.cfg.PresignTTL,
+		Now:     s.now(),
+		Query:   query,
+		Headers: headers,
+	}
+	if ext := s.cfg.ExternalS3; ext != nil {
+		p.Endpoint, p.Region, p.AccessKey, p.Secret = ext.Endpoint, ext.Region, ext.AccessKey, ext.SecretKey
+		p.Path = "/" + ext.Bucket + "/" + key
+	} else {
+		p.Endpoint, p.Region, p.AccessKey, p.Secret = s.baseURL, storageRegion, s.storageKeyID, s.storageSecret
+		p.Path = PrefixS3 + "/" + bucket + "/" + key
+	}
+	return presignV4(p)
+}
+
+// expectMD5 records the md5 a platform was told the object will have; the
+// store refuses an upload whose bytes do not match it.
+func (s *Server) expectMD5(bucket, key, md5hex string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.expectedMD5 == nil {
+		s.expectedMD5 = map[string]string{}
+	}
+	s.expectedMD5[bucket+"/"+key] = md5hex
+}
+
+func (s *Server) checkExpectedMD5(bucket, key, got string) error {
+	s.mu.Lock()
+	want, ok := s.expectedMD5[bucket+"/"+key]
+	s.mu.Unlock()
+	if ok && want != got {
+		return &s3Error{http.StatusBadRequest, "BadDigest", fmt.Sprintf("The uploaded content's MD5 %s does not match the file_md5 %s declared when the upload was requested.", got, want)}
+	}
+	return nil
+}
+
+func writeS3Error(w http.ResponseWriter, err error) {
+	var se *s3Error
+	if !errors.As(err, &se) {
+		se = &s3Error{http.StatusInternalServerError, "InternalError", err.Error()}
+	}
+	w.Header().Set("Content-Type", "application/xml")
+	w.WriteHeader(se.Status)
+	_ = xml.NewEncoder(w).Encode(struct {
+		XMLName xml.Name `xml:"Error"`
+		Code    string   `xml:"Code"`
+		Message string   `xml:"Message"`
+	}{Code: se.Code, Message: se.Message})
+}
+
+// requireContentLength enforces what S3 and OSS do: a body must come with
+// a Content-Length, not chunked transfer encoding.
+func requireContentLength(r *http.Request) error {
+	if r.ContentLength < 0 || len(r.TransferEncoding) > 0 {
+		return &s3Error{http.StatusLengthRequired, "MissingContentLength", "You must provide the Content-Length HTTP header."}
+	}
+	return nil
+}
+
+// handleS3Put serves a presigned PutObject or UploadPart.
+func (s *Server) handleS3Put(w http.ResponseWriter, r *http.Request) {
+	defer drain(r)
+	bucket, key := r.PathValue("bucket"), r.PathValue("key")
+	if err := verifyPresignedV4(r, r.URL.Path, s.storageKeyID, s.storageSecret, s.now()); err != nil {
+		writeS3Error(w, err)
+		return
+	}
+	if err := requireContentLength(r); err != nil {
+		writeS3Error(w, err)
+		return
+	}
+	if r.URL.Query().Has("uploadId") {
+		s.handleS3UploadPart(w, r, bucket, key)
+		return
+	}
+	if r.ContentLength > MaxSinglePutSize {
+		writeS3Error(w, &s3Error{http.StatusBadRequest, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed object size."})
+		return
+	}
+	tmp, sum, err := s.store.WriteTemp(r.Body, r.ContentLength)
+	if err != nil {
+		writeS3Error(w, &s3Error{http.StatusBadRequest, "IncompleteBody", err.Error()})
+		return
+	}
+	if err := s.checkContentMD5(r, sum); err != nil {
+		_ = os.Remove(tmp)
+		writeS3Error(w, err)
+		return
+	}
+	if err := s.checkExpectedMD5(bucket, key, sum); err != nil {
+		_ = os.Remove(tmp)
+		writeS3Error(w, err)
+		return
+	}
+	if _, err := s.store.Commit(tmp, Object{Bucket: bucket, Key: key, Size: r.ContentLength, MD5: sum, ContentType: r.Header.Get("Content-Type")}); err != nil {
+		writeS3Error(w, err)
+		return
+	}
+	w.Header().Set("ETag", `"`+sum+`"`)
+	w.WriteHeader(http.StatusOK)
+}
+
+// checkContentMD5 verifies an optional Content-MD5 header (base64 of the
+// binary digest).
+func (s *Server) checkContentMD5(r *http.Request, md5hex string) error {
+	h := r.Header.Get("Content-MD5")
+	if h == "" {
+		return nil
+	}
+	raw, _ := hex.DecodeString(md5hex)
+	if h != base64.StdEncoding.EncodeToString(raw) {
+		return &s3Error{http.StatusBadRequest, "BadDigest", "The Content-MD5 you specified did not match what we received."}
+	}
+	return nil
+}
+
+// formFile is the file part of a multipart form, streamed to a scratch file.
+type formFile struct {
+	Field    string
+	FileName string
+	Path     string
+	Size     int64
+	MD5      string
+	Type     string
+}
+
+// readPostForm streams a multipart/form-data POST. Text fields are
+// collected in order (names as sent); the part named fileField is written
+// to disk. A part after the file is an error: object stores stop reading
+// at the file.
+func (s *Server) readPostForm(r *http.Request, fileField string, maxField int64) (fields []formField, file *formFile, err error) {
+	mt, params, perr := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if perr != nil || mt != "multipart/form-data" || params["boundary"] == "" {
+		return nil, nil, &s3Error{http.StatusBadRequest, "InvalidArgument", "POST requires a multipart/form-data body."}
+	}
+	mr, merr := r.MultipartReader()
+	if merr != nil {
+		return nil, nil, &s3Error{http.StatusBadRequest, "MalformedPOSTRequest", merr.Error()}
+	}
+	defer func() {
+		if err != nil && file != nil {
+			_ = os.Remove(file.Path)
+			file = nil
+		}
+	}()
+	for {
+		part, perr := mr.NextPart()
+		if errors.Is(perr, io.EOF) {
+			break
+		}
+		if perr != nil {
+			return nil, file, &s3Error{http.StatusBadRequest, "MalformedPOSTRequest", "The body of your POST request is not well-formed multipart/form-data: " + perr.Error()}
+		}
+		name := part.FormName()
+		if file != nil {
+			return nil, file, &s3Error{http.StatusBadRequest, "InvalidArgument", fmt.Sprintf("form field %q comes after the file field %q; the file must be the last field", name, fileField)}
+		}
+		if name == fileField {
+			f, ferr := s.store.TempFile("form-*")
+			if ferr != nil {
+				return nil, nil, ferr
+			}
+			h := md5.New()
+			n, cerr := io.Copy(io.MultiWriter(f, h), part)
+			_ = f.Close()
+			file = &formFile{Field: name, FileName: part.FileName(), Path: f.Name(), Size: n, MD5: hex.EncodeToString(h.Sum(nil)), Type: part.Header.Get("Content-Type")}
+			if cerr != nil {
+				return nil, file, &s3Error{http.StatusBadRequest, "IncompleteBody", cerr.Error()}
+			}
+			continue
+		}
+		v, verr := io.ReadAll(io.LimitReader(part, maxField+1))
+		if verr != nil {
+			return nil, file, &s3Error{http.StatusBadRequest, "MalformedPOSTRequest", verr.Error()}
+		}
+		if int64(len(v)) > maxField {
+			return nil, file, &s3Error{http.StatusBadRequest, "InvalidArgument", fmt.Sprintf("form field %q is too large", name)}
+		}
+		fields = append(fields, formField{Name: name, Value: string(v)})
+	}
+	if file == nil {
+		return nil, nil, &s3Error{http.StatusBadRequest, "InvalidArgument", fmt.Sprintf("POST form has no file field %q", fileField)}
+	}
+	return fields, file, nil
+}
+
+type formField struct{ Name, Value string }
+
+// lookupField finds a form field, case-insensitively as OSS and S3 do.
+func lookupField(fields []formField, name string) (string, bool) {
+	for _, f := range fields {
+		if strings.EqualFold(f.Name, name) {
+			return f.Value, true
+		}
+	}
+	return "", false
+}
+
+// ossPolicy is an OSS/S3 POST policy document.
+type ossPolicy struct {
+	Expiration string            `json:"expiration"`
+	Conditions []json.RawMessage `json:"conditions"`
+}
+
+// signOSSPolicy signs a policy the way Aliyun OSS PostObject (signature
+// version 1) does: base64(HMAC-SHA1(secret, base64(policy))).
+func signOSSPolicy(secret, policyB64 string) string {
+	m := hmac.New(sha1.New, []byte(secret))
+	m.Write([]byte(policyB64))
+	return base64.StdEncoding.EncodeToString(m.Sum(nil))
+}
+
+// newOSSPolicy builds and encodes a policy that allows exactly one key in
+// bucket, with a size range, until expire.
+func newOSSPolicy(bucket, key string, maxSize int64, expire time.Time) string {
+	doc := map[string]any{
+		"expiration": expire.UTC().Format("2006-01-02T15:04:05.000Z"),
+		"conditions": []any{
+			map[string]string{"bucket": bucket},
+			[]any{"content-length-range", 1, maxSize},
+			[]any{"eq", "$key", key},
+		},
+	}
+	raw, _ := json.Marshal(doc)
+	return base64.StdEncoding.EncodeToString(raw)
+}
+
+// handleOSSPostObject emulates Aliyun OSS PostObject with a V1 policy
+// signature.
+func (s *Server) handleOSSPostObject(w http.ResponseWriter, r *http.Request) {
+	defer drain(r)
+	bucket := r.PathValue("bucket")
+	if err := requireContentLength(r); err != nil {
+		writeS3Error(w, err)
+		return
+	}
+	fields, file, err := s.readPostForm(r, "file", 64<<10)
+	if err != nil {
+		writeS3Error(w, err)
+		return
+	}
+	keep := false
+	defer func() {
+		if !keep {
+			_ = os.Remove(file.Path)
+		}
+	}()
+	key, _ := lookupField(fields, "key")
+	if err := s.checkOSSForm(bucket, key, fields, file); err != nil {
+		writeS3Error(w, err)
+		return
+	}
+	if err := s.checkExpectedMD5(bucket, key, file.MD5); err != nil {
+		writeS3Error(w, err)
+		return
+	}
+	if _, err := s.store.Commit(file.Path, Object{Bucket: bucket, Key: key, Size: file.Size, MD5: file.MD5, ContentType: file.Type}); err != nil {
+		writeS3Error(w, err)
+		return
+	}
+	keep = true
+	status := http.StatusNoContent
+	switch v, _ := lookupField(fields, "success_action_status"); v {
+	case "200":
+		status = http.StatusOK
+	case "201":
+		status = http.StatusCreated
+	}
+	w.Header().Set("ETag", `"`+strings.ToUpper(file.MD5)+`"`)
+	w.WriteHeader(status)
+}
+
+func (s *Server) checkOSSForm(bucket, key string, fields []formField, file *formFile) error {
+	if key == "" {
+		return &s3Error{http.StatusBadRequest, "InvalidArgument", "The key field is required."}
+	}
+	accessID, _ := lookupField(fields, "OSSAccessKeyId")
+	policyB64, _ := lookupField(fields, "policy")
+	signature, _ := lookupField(fields, "Signature")
+	if accessID == "" || policyB64 == "" || signature == "" {
+		return &s3Error{http.StatusBadRequest, "InvalidArgument", "OSSAccessKeyId, policy and Signature are required for an authenticated PostObject."}
+	}
+	if accessID != s.storageKeyID {
+		return &s3Error{http.StatusForbidden, "InvalidAccessKeyId", "The OSS Access Key Id you provided does not exist in our records."}
+	}
+	if !hmac.Equal([]byte(signature), []byte(signOSSPolicy(s.storageSecret, policyB64))) {
+		return &s3Error{http.StatusForbidden, "SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided."}
+	}
+	raw, err := base64.StdEncoding.DecodeString(policyB64)
+	if err != nil {
+		return &s3Error{http.StatusBadRequest, "InvalidPolicyDocument", "policy is not valid base64"}
+	}
+	var pol ossPolicy
+	if err := json.Unmarshal(raw, &pol); err != nil {
+		return &s3Error{http.StatusBadRequest, "InvalidPolicyDocument", "policy is not valid JSON"}
+	}
+	exp, err := time.Parse(time.RFC3339, pol.Expiration)
+	if err != nil {
+		return &s3Error{http.StatusBadRequest, "InvalidPolicyDocument", "policy expiration is not ISO 8601"}
+	}
+	if s.now().After(exp) {
+		return &s3Error{http.StatusForbidden, "AccessDenied", "Invalid according to Policy: Policy expired."}
+	}
+	values := map[string]string{"bucket": bucket, "key": key}
+	for _, f := range fields {
+		values[strings.ToLower(f.Name)] = f.Value
+	}
+	return checkPolicyConditions(pol.Conditions, values, file.Size)
+}
+
+// checkPolicyConditions evaluates POST policy conditions (shared by OSS
+// and S3): exact matches, eq, starts-with and content-length-range.
+func checkPolicyConditions(conds []json.RawMessage, values map[string]string, size int64) error {
+	for _, c := range conds {
+		var obj map[string]string
+		if json.Unmarshal(c, &obj) == nil {
+			for k, v := range obj {
+				if values[strings.ToLower(k)] != v {
+					return &s3Error{http.StatusForbidden, "AccessDenied", fmt.Sprintf("Invalid according to Policy: Policy Condition failed: [\"eq\", \"$%s\", %q]", k, v)}
+				}
+			}
+			continue
+		}
+		var arr []any
+		if err := json.Unmarshal(c, &arr); err != nil || len(arr) != 3 {
+			return &s3Error{http.StatusBadRequest, "InvalidPolicyDocument", "malformed condition " + string(c)}
+		}
+		op, _ := arr[0].(string)
+		switch strings.ToLower(op) {
+		case "content-length-range":
+			lo, _ := arr[1].(float64)
+			hi, _ := arr[2].(float64)
+			if float64(size) < lo || float64(size) > hi {
+				return &s3Error{http.StatusBadRequest, "EntityTooLarge", fmt.Sprintf("Your proposed upload size %d is outside the policy's content-length-range [%d, %d].", size, int64(lo), int64(hi))}
+			}
+		case "eq", "starts-with":
+			field, _ := arr[1].(string)
+			want, _ := arr[2].(string)
+			got := values[strings.ToLower(strings.TrimPrefix(field, "$"))]
+			if (op == "eq" && got != want) || (op != "eq" && !strings.HasPrefix(got, want)) {
+				return &s3Error{http.StatusForbidden, "AccessDenied", fmt.Sprintf("Invalid according to Policy: Policy Condition failed: [%q, %q, %q]", op, field, want)}
+			}
+		default:
+			return &s3Error{http.StatusBadRequest, "InvalidPolicyDocument", "unknown condition " + op}
+		}
+	}
+	return nil
+}
