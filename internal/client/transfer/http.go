@@ -154,7 +154,19 @@ type Result struct {
 // send runs one upload request per attempt, rebuilding the body from the
 // file each time, and retries transient failures. ok decides which
 // statuses are success.
-func send(ctx context.Context, hc *http.Client, log Logger, op string, retry Retry, file *File, progress *Progress, build func(body io.Reader) (*http.Request, error), ok func(int) bool) (*Result, error) {
+// source is what send streams on each attempt: a whole File, or one part
+// of it.
+type source interface {
+	// open starts a fresh pass over the bytes, reporting reads to progress.
+	open(progress *Progress) (io.Reader, error)
+	// sent is how many bytes the current pass has read.
+	sent() int64
+}
+
+func (f *File) open(progress *Progress) (io.Reader, error) { return f.Reader(progress) }
+func (f *File) sent() int64                                { return f.read }
+
+func send(ctx context.Context, hc *http.Client, log Logger, op string, retry Retry, file source, progress *Progress, build func(body io.Reader) (*http.Request, error), ok func(int) bool) (*Result, error) {
 	retry = retry.withDefaults()
 	var lastErr error
 	for attempt := 1; attempt <= retry.Attempts; attempt++ {
@@ -165,11 +177,11 @@ func send(ctx context.Context, hc *http.Client, log Logger, op string, retry Ret
 				return nil, fmt.Errorf("%s: %w (last error: %v)", op, err, lastErr)
 			}
 		}
-		r, err := file.Reader(progress)
+		r, err := file.open(progress)
 		if err != nil {
 			return nil, err
 		}
-		start := file.read
+		start := file.sent()
 		req, err := build(r)
 		if err != nil {
 			return nil, err
@@ -177,7 +189,7 @@ func send(ctx context.Context, hc *http.Client, log Logger, op string, retry Ret
 		resp, err := hc.Do(req.WithContext(ctx))
 		if err != nil {
 			if progress != nil {
-				progress.Rewind(file.read - start)
+				progress.Rewind(file.sent() - start)
 			}
 			if ctx.Err() != nil || errors.Is(err, ErrContentChanged) {
 				return nil, transportError(op, err)
@@ -193,7 +205,7 @@ func send(ctx context.Context, hc *http.Client, log Logger, op string, retry Ret
 		se := storageError(op, resp)
 		_ = resp.Body.Close()
 		if progress != nil {
-			progress.Rewind(file.read - start)
+			progress.Rewind(file.sent() - start)
 		}
 		if !Transient(resp.StatusCode) {
 			return nil, se

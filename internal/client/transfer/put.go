@@ -34,6 +34,9 @@ func Put(ctx context.Context, hc *http.Client, log Logger, p PutRequest) (*Resul
 			return nil, transportError(op, err)
 		}
 		req.ContentLength = p.File.Size
+		if p.File.Size == 0 {
+			req.Body = http.NoBody // a zero length with a body would go chunked
+		}
 		for k, vs := range p.Header {
 			req.Header[k] = vs
 		}
