@@ -1,9 +1,429 @@
 package sandbox
 
-import "net/http"
+import (
+	"bytes"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+	"unicode"
+)
 
-// futureDemandState holds the emulated FutureDemand service's state.
-type futureDemandState struct{}
+// Future Demand client API emulation (seed 002 and the storage contract in
+// DESIGN.md): username/password login with refresh, Bearer auth with the
+// partner and upload-type headers on every storage call, single presigned
+// PUT, and presigned S3 multipart (initiate, parts, complete, abort).
+// Errors are JSON {"detail": "..."} with the HTTP status telling the kind.
 
-// registerFutureDemand mounts the emulated FutureDemand API under PrefixFutureDemand.
-func (s *Server) registerFutureDemand(mux *http.ServeMux) {}
+// FutureDemandTokenTTL is the lifetime of a token issued by /auth
+// (ExpiresIn 3600 in the vendor's example).
+const FutureDemandTokenTTL = time.Hour
+
+// FutureDemandUploadTypes are the X-Upload-Type values the emulated API
+// accepts.
+var FutureDemandUploadTypes = []string{"audience_csv"}
+
+// FutureDemandMaxFileSize is the largest object a multipart upload may
+// build (S3's object limit).
+const FutureDemandMaxFileSize = 5 << 40
+
+type futureDemandState struct {
+	mu      sync.Mutex
+	tokens  map[string]time.Time // access token -> expiry
+	refresh map[string]bool      // refresh tokens issued
+	uploads map[string]*fdUpload // upload_id -> upload
+}
+
+type fdUpload struct {
+	id, key, partner string
+	fileSize         int64
+	partCount        int
+}
+
+func (s *Server) registerFutureDemand(mux *http.ServeMux) {
+	s.futuredemand = &futureDemandState{tokens: map[string]time.Time{}, refresh: map[string]bool{}, uploads: map[string]*fdUpload{}}
+	api := PrefixFutureDemand + "/api/v3"
+	mux.HandleFunc("POST "+api+"/auth", s.handleFDAuth)
+	mux.HandleFunc("POST "+api+"/auth/refresh_token", s.handleFDRefresh)
+	mux.HandleFunc("POST "+api+"/storage/presigned-url", s.fdStorage(s.handleFDPresignedURL))
+	mux.HandleFunc("POST "+api+"/storage/multipart-upload", s.fdStorage(s.handleFDMultipartCreate))
+	mux.HandleFunc("PUT "+api+"/storage/multipart-upload", s.fdStorage(s.handleFDMultipartComplete))
+	mux.HandleFunc("DELETE "+api+"/storage/multipart-upload", s.fdStorage(s.handleFDMultipartAbort))
+}
+
+func writeFD(w http.ResponseWriter, status int, body any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	if body != nil {
+		_ = json.NewEncoder(w).Encode(body)
+	}
+}
+
+func fdError(w http.ResponseWriter, status int, format string, args ...any) {
+	writeFD(w, status, map[string]string{"detail": fmt.Sprintf(format, args...)})
+}
+
+// decodeFD reads a JSON request body strictly: right Content-Type, no
+// unknown fields, nothing after the object.
+func decodeFD(w http.ResponseWriter, r *http.Request, v any) bool {
+	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+		fdError(w, http.StatusUnsupportedMediaType, "Content-Type must be application/json, got %q", ct)
+		return false
+	}
+	raw, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if err != nil {
+		fdError(w, http.StatusBadRequest, "could not read the request body")
+		return false
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		fdError(w, http.StatusUnprocessableEntity, "invalid request body: %v", err)
+		return false
+	}
+	if dec.More() {
+		fdError(w, http.StatusUnprocessableEntity, "invalid request body: data after the JSON object")
+		return false
+	}
+	return true
+}
+
+type fdTokens struct {
+	AccessToken  string `json:"AccessToken"`
+	IdToken      string `json:"IdToken"`
+	RefreshToken string `json:"RefreshToken,omitempty"`
+	ExpiresIn    int    `json:"ExpiresIn"`
+	TokenType    string `json:"TokenType"`
+}
+
+func (s *Server) issueFDToken(withRefresh bool) fdTokens {
+	st := s.futuredemand
+	t := fdTokens{
+		AccessToken: "fd-at-" + randomHex(16),
+		IdToken:     "fd-id-" + randomHex(16),
+		ExpiresIn:   int(FutureDemandTokenTTL / time.Second),
+		TokenType:   "Bearer",
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.tokens[t.AccessToken] = s.now().Add(FutureDemandTokenTTL)
+	if withRefresh {
+		t.RefreshToken = "fd-rt-" + randomHex(16)
+		st.refresh[t.RefreshToken] = true
+	}
+	return t
+}
+
+func (s *Server) handleFDAuth(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Username string `json:"username"`
+		Password string `json:"password"`
+	}
+	if !decodeFD(w, r, &in) {
+		return
+	}
+	c := s.cfg.Credentials
+	userOK := subtle.ConstantTimeCompare([]byte(in.Username), []byte(c.FutureDemandUsername)) == 1
+	passOK := subtle.ConstantTimeCompare([]byte(in.Password), []byte(c.FutureDemandPassword)) == 1
+	if in.Username == "" || !userOK || !passOK {
+		fdError(w, http.StatusUnauthorized, "Incorrect username or password.")
+		return
+	}
+	writeFD(w, http.StatusOK, s.issueFDToken(true))
+}
+
+func (s *Server) handleFDRefresh(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		RefreshToken string `json:"refresh_token"`
+	}
+	if !decodeFD(w, r, &in) {
+		return
+	}
+	st := s.futuredemand
+	st.mu.Lock()
+	ok := st.refresh[in.RefreshToken]
+	st.mu.Unlock()
+	if !ok {
+		fdError(w, http.StatusUnauthorized, "Invalid refresh token.")
+		return
+	}
+	writeFD(w, http.StatusOK, s.issueFDToken(false))
+}
+
+// fdStorage wraps a storage handler with the checks every storage call
+// gets: Bearer token (static or issued and unexpired), partner header,
+// upload-type header.
+func (s *Server) fdStorage(next func(http.ResponseWriter, *http.Request, string, string)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		defer drain(r)
+		auth := r.Header.Get("Authorization")
+		tok, ok := strings.CutPrefix(auth, "Bearer ")
+		if !ok || tok == "" {
+			w.Header().Set("WWW-Authenticate", "Bearer")
+			fdError(w, http.StatusUnauthorized, "Not authenticated: send Authorization: Bearer <AccessToken>.")
+			return
+		}
+		if !s.fdTokenValid(tok) {
+			w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+			fdError(w, http.StatusUnauthorized, "The access token is invalid or has expired.")
+			return
+		}
+		partner := r.Header.Get("X-Preferred-Partner-Id")
+		if partner == "" {
+			fdError(w, http.StatusBadRequest, "X-Preferred-Partner-Id header is required.")
+			return
+		}
+		if partner != s.cfg.Credentials.FutureDemandPartnerID {
+			fdError(w, http.StatusForbidden, "You are not a member of partner %q.", partner)
+			return
+		}
+		ut := r.Header.Get("X-Upload-Type")
+		if ut == "" {
+			fdError(w, http.StatusBadRequest, "X-Upload-Type header is required.")
+			return
+		}
+		if !slices.Contains(FutureDemandUploadTypes, ut) {
+			fdError(w, http.StatusBadRequest, "Unsupported X-Upload-Type %q; supported: %s.", ut, strings.Join(FutureDemandUploadTypes, ", "))
+			return
+		}
+		next(w, r, partner, ut)
+	}
+}
+
+func (s *Server) fdTokenValid(tok string) bool {
+	if static := s.cfg.Credentials.FutureDemandAccessToken; static != "" && subtle.ConstantTimeCompare([]byte(tok), []byte(static)) == 1 {
+		return true
+	}
+	st := s.futuredemand
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	exp, ok := st.tokens[tok]
+	return ok && s.now().Before(exp)
+}
+
+// fdFileNameProblem explains what is wrong with a file name, or "".
+func fdFileNameProblem(name string) string {
+	switch {
+	case name == "":
+		return "file_name is required"
+	case len(name) > 255:
+		return "file_name must be at most 255 bytes"
+	case strings.ContainsAny(name, `/\`):
+		return "file_name must not contain a path separator"
+	case name == "." || name == "..":
+		return "file_name must name a file"
+	case strings.IndexFunc(name, unicode.IsControl) >= 0:
+		return "file_name must not contain control characters"
+	}
+	return ""
+}
+
+func (s *Server) fdObjectKey(partner, uploadType, fileName string) string {
+	return fmt.Sprintf("partners/%s/%s/%s/%s", partner, uploadType, randomHex(8), fileName)
+}
+
+func (s *Server) handleFDPresignedURL(w http.ResponseWriter, r *http.Request, partner, uploadType string) {
+	var in struct {
+		FileName    string `json:"file_name"`
+		ContentType string `json:"content_type"`
+	}
+	if !decodeFD(w, r, &in) {
+		return
+	}
+	if p := fdFileNameProblem(in.FileName); p != "" {
+		fdError(w, http.StatusUnprocessableEntity, "%s", p)
+		return
+	}
+	if in.ContentType == "" {
+		fdError(w, http.StatusUnprocessableEntity, "content_type is required")
+		return
+	}
+	key := s.fdObjectKey(partner, uploadType, in.FileName)
+	// The content type is signed: the PUT must send exactly this one.
+	u, err := s.presignObject(http.MethodPut, BucketFutureDemand, key, nil, map[string]string{"Content-Type": in.ContentType})
+	if err != nil {
+		fdError(w, http.StatusInternalServerError, "could not presign the upload")
+		return
+	}
+	writeFD(w, http.StatusOK, map[string]string{"url": u, "object_key": key})
+}
+
+type fdPartURL struct {
+	PartNumber int    `json:"part_number"`
+	URL        string `json:"url"`
+}
+
+func (s *Server) handleFDMultipartCreate(w http.ResponseWriter, r *http.Request, partner, uploadType string) {
+	var in struct {
+		FileName  string `json:"file_name"`
+		FileSize  int64  `json:"file_size"`
+		PartSize  int64  `json:"part_size"`
+		PartCount int    `json:"part_count"`
+	}
+	if !decodeFD(w, r, &in) {
+		return
+	}
+	if p := fdFileNameProblem(in.FileName); p != "" {
+		fdError(w, http.StatusUnprocessableEntity, "%s", p)
+		return
+	}
+	switch {
+	case in.FileSize < 1 || in.FileSize > FutureDemandMaxFileSize:
+		fdError(w, http.StatusUnprocessableEntity, "file_size must be between 1 and %d bytes", int64(FutureDemandMaxFileSize))
+		return
+	case in.PartSize < S3MinPartSize || in.PartSize > S3MaxPartSize:
+		fdError(w, http.StatusUnprocessableEntity, "part_size must be between %d (5 MiB) and %d (5 GiB) bytes", S3MinPartSize, int64(S3MaxPartSize))
+		return
+	}
+	want := int((in.FileSize + in.PartSize - 1) / in.PartSize)
+	if in.PartCount != want {
+		fdError(w, http.StatusUnprocessableEntity, "part_count %d does not match file_size %d split into parts of %d bytes (%d parts)", in.PartCount, in.FileSize, in.PartSize, want)
+		return
+	}
+	if in.PartCount > S3MaxPartCount {
+		fdError(w, http.StatusUnprocessableEntity, "part_count must be at most %d; use a larger part_size", S3MaxPartCount)
+		return
+	}
+	key := s.fdObjectKey(partner, uploadType, in.FileName)
+	id, err := s.s3CreateMultipart(r.Context(), BucketFutureDemand, key)
+	if err != nil {
+		fdStorageFailure(w, "CreateMultipartUpload", err)
+		return
+	}
+	parts := make([]fdPartURL, in.PartCount)
+	for i := range parts {
+		u, err := s.s3PresignPart(BucketFutureDemand, key, id, i+1)
+		if err != nil {
+			fdError(w, http.StatusInternalServerError, "could not presign part %d", i+1)
+			return
+		}
+		parts[i] = fdPartURL{PartNumber: i + 1, URL: u}
+	}
+	st := s.futuredemand
+	st.mu.Lock()
+	st.uploads[id] = &fdUpload{id: id, key: key, partner: partner, fileSize: in.FileSize, partCount: in.PartCount}
+	st.mu.Unlock()
+	writeFD(w, http.StatusOK, map[string]any{"upload_id": id, "object_key": key, "parts": parts})
+}
+
+// fdStorageFailure reports an S3 error the way the API passes it on: the
+// storage's code and message in the detail.
+func fdStorageFailure(w http.ResponseWriter, op string, err error) {
+	var se *s3Error
+	if errors.As(err, &se) {
+		status := http.StatusBadRequest
+		if se.Status >= 500 {
+			status = http.StatusBadGateway
+		}
+		if se.Code == "NoSuchUpload" {
+			status = http.StatusNotFound
+		}
+		fdError(w, status, "storage %s failed: %s: %s", op, se.Code, se.Message)
+		return
+	}
+	fdError(w, http.StatusInternalServerError, "storage %s failed", op)
+}
+
+// fdLookup finds an upload by id and object key for the caller's partner.
+func (s *Server) fdLookup(w http.ResponseWriter, id, key, partner string) *fdUpload {
+	st := s.futuredemand
+	st.mu.Lock()
+	up, ok := st.uploads[id]
+	st.mu.Unlock()
+	if id == "" || key == "" {
+		fdError(w, http.StatusUnprocessableEntity, "upload_id and object_key are required")
+		return nil
+	}
+	if !ok || up.key != key || up.partner != partner {
+		fdError(w, http.StatusNotFound, "No multipart upload %q for object_key %q.", id, key)
+		return nil
+	}
+	return up
+}
+
+func (s *Server) handleFDMultipartComplete(w http.ResponseWriter, r *http.Request, partner, _ string) {
+	var in struct {
+		UploadID  string `json:"upload_id"`
+		ObjectKey string `json:"object_key"`
+		Parts     []struct {
+			PartNumber int    `json:"part_number"`
+			ETag       string `json:"etag"`
+		} `json:"parts"`
+	}
+	if !decodeFD(w, r, &in) {
+		return
+	}
+	up := s.fdLookup(w, in.UploadID, in.ObjectKey, partner)
+	if up == nil {
+		return
+	}
+	if len(in.Parts) != up.partCount {
+		fdError(w, http.StatusUnprocessableEntity, "parts lists %d parts; the upload was created with part_count %d", len(in.Parts), up.partCount)
+		return
+	}
+	parts := make([]s3CompletePart, len(in.Parts))
+	for i, p := range in.Parts {
+		if strings.Contains(p.ETag, `"`) {
+			fdError(w, http.StatusUnprocessableEntity, "parts[%d].etag %s is quoted; send the ETag without its quotes", i, p.ETag)
+			return
+		}
+		if p.ETag == "" {
+			fdError(w, http.StatusUnprocessableEntity, "parts[%d].etag is required", i)
+			return
+		}
+		parts[i] = s3CompletePart{Number: p.PartNumber, ETag: p.ETag}
+	}
+	if err := s.s3CompleteMultipart(r.Context(), BucketFutureDemand, up.key, up.id, parts); err != nil {
+		fdStorageFailure(w, "CompleteMultipartUpload", err)
+		return
+	}
+	st := s.futuredemand
+	st.mu.Lock()
+	delete(st.uploads, up.id)
+	st.mu.Unlock()
+	writeFD(w, http.StatusOK, map[string]string{"object_key": up.key})
+}
+
+func (s *Server) handleFDMultipartAbort(w http.ResponseWriter, r *http.Request, partner, _ string) {
+	var in struct {
+		UploadID  string `json:"upload_id"`
+		ObjectKey string `json:"object_key"`
+	}
+	if !decodeFD(w, r, &in) {
+		return
+	}
+	up := s.fdLookup(w, in.UploadID, in.ObjectKey, partner)
+	if up == nil {
+		return
+	}
+	if err := s.s3AbortMultipart(r.Context(), BucketFutureDemand, up.key, up.id); err != nil {
+		fdStorageFailure(w, "AbortMultipartUpload", err)
+		return
+	}
+	st := s.futuredemand
+	st.mu.Lock()
+	delete(st.uploads, up.id)
+	st.mu.Unlock()
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// checkFutureDemandStorageHeaders rejects a storage request to the Future
+// Demand bucket that carries the API's own headers: the vendor documents
+// that they break the presigned signature.
+func checkFutureDemandStorageHeaders(bucket string, r *http.Request) error {
+	if bucket != BucketFutureDemand {
+		return nil
+	}
+	for _, h := range []string{"X-Preferred-Partner-Id", "X-Upload-Type"} {
+		if r.Header.Get(h) != "" {
+			return &s3Error{http.StatusForbidden, "SignatureDoesNotMatch", fmt.Sprintf("The request signature we calculated does not match the signature you provided: %s is a Future Demand API header; send a presigned URL only Content-Type and the body.", h)}
+		}
+	}
+	return nil
+}

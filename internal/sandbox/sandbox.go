@@ -113,6 +113,8 @@ type Server struct {
 	futuredemand *futureDemandState
 	openim       *openIMState
 	altcraft     *altcraftState
+
+	multipart s3MultipartState // S3 multipart uploads on the built-in store
 }
 
 // New creates a sandbox; call Start to listen.

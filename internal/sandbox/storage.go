@@ -120,6 +120,10 @@ func (s *Server) handleS3Put(w http.ResponseWriter, r *http.Request) {
 		writeS3Error(w, err)
 		return
 	}
+	if err := checkFutureDemandStorageHeaders(bucket, r); err != nil {
+		writeS3Error(w, err)
+		return
+	}
 	if err := requireContentLength(r); err != nil {
 		writeS3Error(w, err)
 		return
