@@ -79,7 +79,7 @@ func (h *fdHarness) call(method, path string, hdr map[string]string, body any) (
 	return resp.StatusCode, out
 }
 
-func put(t *testing.T, url string, body []byte, hdr map[string]string) (*http.Response, string) {
+func fdPut(t *testing.T, url string, body []byte, hdr map[string]string) (*http.Response, string) {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodPut, url, bytes.NewReader(body))
 	if err != nil {
@@ -168,14 +168,14 @@ func TestFutureDemandPresignedPutSignsContentType(t *testing.T) {
 		"bearer token":       {"Content-Type": "application/octet-stream", "Authorization": "Bearer sandbox-fd-token"},
 		"partner header":     {"Content-Type": "application/octet-stream", "X-Preferred-Partner-Id": "42"},
 	} {
-		if resp, body := put(t, u, data, hdr); resp.StatusCode != http.StatusForbidden && resp.StatusCode != http.StatusBadRequest {
+		if resp, body := fdPut(t, u, data, hdr); resp.StatusCode != http.StatusForbidden && resp.StatusCode != http.StatusBadRequest {
 			t.Errorf("%s: got %s %s, want a signature failure", name, resp.Status, body)
 		}
 	}
 	if _, err := h.s.Store().Get(BucketFutureDemand, key); err == nil {
 		t.Fatal("a rejected PUT stored the object")
 	}
-	if resp, body := put(t, u, data, map[string]string{"Content-Type": "application/octet-stream"}); resp.StatusCode != 200 {
+	if resp, body := fdPut(t, u, data, map[string]string{"Content-Type": "application/octet-stream"}); resp.StatusCode != 200 {
 		t.Fatalf("correct PUT: %s %s", resp.Status, body)
 	}
 	obj, err := h.s.Store().Get(BucketFutureDemand, key)
@@ -239,12 +239,12 @@ func TestFutureDemandMultipartCompleteChecks(t *testing.T) {
 
 	// A part URL is signed for its part number and upload id.
 	tampered := strings.Replace(m.Parts[1], "partNumber=1", "partNumber=2", 1)
-	if resp, _ := put(t, tampered, p1, nil); resp.StatusCode != http.StatusForbidden {
+	if resp, _ := fdPut(t, tampered, p1, nil); resp.StatusCode != http.StatusForbidden {
 		t.Fatalf("part URL with a changed part number: %s, want 403", resp.Status)
 	}
 	etags := map[int]string{}
 	for n, b := range map[int][]byte{1: p1, 2: p2, 3: p3} {
-		resp, body := put(t, m.Parts[n], b, nil)
+		resp, body := fdPut(t, m.Parts[n], b, nil)
 		if resp.StatusCode != 200 {
 			t.Fatalf("part %d: %s %s", n, resp.Status, body)
 		}
@@ -300,8 +300,8 @@ func TestFutureDemandMultipartSmallPartIsTooSmall(t *testing.T) {
 	m := h.create(2*S3MinPartSize, S3MinPartSize, 2)
 	small := bytes.Repeat([]byte("x"), 1024)
 	full := bytes.Repeat([]byte("y"), S3MinPartSize)
-	r1, _ := put(t, m.Parts[1], small, nil)
-	r2, _ := put(t, m.Parts[2], full, nil)
+	r1, _ := fdPut(t, m.Parts[1], small, nil)
+	r2, _ := fdPut(t, m.Parts[2], full, nil)
 	status, out := h.call(http.MethodPut, "/storage/multipart-upload", nil, map[string]any{"upload_id": m.ID, "object_key": m.Key, "parts": []map[string]any{
 		{"part_number": 1, "etag": strings.Trim(r1.Header.Get("ETag"), `"`)},
 		{"part_number": 2, "etag": strings.Trim(r2.Header.Get("ETag"), `"`)},
@@ -314,7 +314,7 @@ func TestFutureDemandMultipartSmallPartIsTooSmall(t *testing.T) {
 func TestFutureDemandMultipartAbortFreesParts(t *testing.T) {
 	h := newFDHarness(t)
 	m := h.create(S3MinPartSize+1, S3MinPartSize, 2)
-	if resp, body := put(t, m.Parts[2], []byte("z"), nil); resp.StatusCode != 200 {
+	if resp, body := fdPut(t, m.Parts[2], []byte("z"), nil); resp.StatusCode != 200 {
 		t.Fatalf("part 2: %s %s", resp.Status, body)
 	}
 	if h.s.PendingMultipartUploads() != 1 {
@@ -332,7 +332,7 @@ func TestFutureDemandMultipartAbortFreesParts(t *testing.T) {
 	if left, _ := os.ReadDir(filepath.Join(h.s.cfg.Dir, "tmp")); len(left) != 0 {
 		t.Fatalf("abort left %d part files on disk", len(left))
 	}
-	if resp, body := put(t, m.Parts[1], []byte("late"), nil); resp.StatusCode != http.StatusNotFound || !strings.Contains(body, "NoSuchUpload") {
+	if resp, body := fdPut(t, m.Parts[1], []byte("late"), nil); resp.StatusCode != http.StatusNotFound || !strings.Contains(body, "NoSuchUpload") {
 		t.Fatalf("part after abort: %s %s, want 404 NoSuchUpload", resp.Status, body)
 	}
 }
