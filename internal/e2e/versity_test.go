@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -195,7 +196,7 @@ func waitVersityReady(ext *sandbox.ExternalS3, exited <-chan error) error {
 			return fmt.Errorf("versitygw exited before it was ready: %v", err)
 		default:
 		}
-		u, err := ext.PresignBucket(time.Minute)
+		u, err := ext.PresignBucket(url.Values{"list-type": {"2"}}, time.Minute)
 		if err != nil {
 			return err
 		}

@@ -28,14 +28,13 @@ func (e *ExternalS3) PresignPut(key string, ttl time.Duration) (string, error) {
 	return e.presign(http.MethodPut, key, nil, ttl, time.Now())
 }
 
-// PresignBucket returns a presigned ListObjectsV2 URL for the bucket; a 200
-// answer proves the server is up, the credentials work and the bucket
-// exists.
-func (e *ExternalS3) PresignBucket(ttl time.Duration) (string, error) {
+// PresignBucket returns a presigned GET on the bucket with query (e.g.
+// list-type=2 to list objects, uploads= to list multipart uploads).
+func (e *ExternalS3) PresignBucket(query url.Values, ttl time.Duration) (string, error) {
 	return presignV4(presignRequest{
 		Method: http.MethodGet, Endpoint: e.Endpoint, Path: "/" + e.Bucket,
 		Region: e.Region, AccessKey: e.AccessKey, Secret: e.SecretKey,
-		Expires: ttl, Now: time.Now(), Query: url.Values{"list-type": {"2"}},
+		Expires: ttl, Now: time.Now(), Query: query,
 	})
 }
 
