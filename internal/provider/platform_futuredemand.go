@@ -1,12 +1,17 @@
 package provider
 
 import (
+	"fmt"
+
+	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/audiencekit/terraform-provider-audience/internal/client/futuredemand"
 )
 
 // futureDemandDefaultEndpoint is the production client API.
-const futureDemandDefaultEndpoint = "https://client-api.prd.future-demand.com/api/v3"
+const futureDemandDefaultEndpoint = futuredemand.DefaultEndpoint
 
 type futureDemandConfigModel struct {
 	Endpoint    types.String `tfsdk:"endpoint"`
@@ -45,4 +50,35 @@ func resolveFutureDemand(m *futureDemandConfigModel) futureDemandSettings {
 
 func (s futureDemandSettings) settings() []setting {
 	return []setting{s.Endpoint, s.AccessToken, s.Username, s.Password, s.PartnerID}
+}
+
+// futureDemandClient returns a client, or an error naming each missing
+// setting. Authentication is access_token, or username and password.
+func (d *providerData) futureDemandClient(resourceType string) (*futuredemand.Client, diag.Diagnostics) {
+	s := d.futuredemand
+	diags := requireSettings("Future Demand", resourceType, s.Endpoint, s.PartnerID)
+	if s.AccessToken.Value == "" {
+		switch {
+		case s.Username.Value == "" && s.Password.Value == "":
+			diags.AddError(
+				"Missing Future Demand credentials",
+				fmt.Sprintf("%s needs %s, or %s and %s. Set them in the provider block or the %s, or %s and %s environment variables.",
+					resourceType, s.AccessToken.Attribute, s.Username.Attribute, s.Password.Attribute, s.AccessToken.EnvVar, s.Username.EnvVar, s.Password.EnvVar),
+			)
+		default:
+			diags.Append(requireSettings("Future Demand", resourceType, s.Username, s.Password)...)
+		}
+	}
+	if diags.HasError() {
+		return nil, diags
+	}
+	return &futuredemand.Client{
+		Endpoint:    s.Endpoint.Value,
+		AccessToken: s.AccessToken.Value,
+		Username:    s.Username.Value,
+		Password:    s.Password.Value,
+		PartnerID:   s.PartnerID.Value,
+		HTTP:        d.http,
+		Log:         tflogLogger{},
+	}, nil
 }

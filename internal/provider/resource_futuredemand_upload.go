@@ -1,0 +1,266 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
+	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64default"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+
+	"github.com/audiencekit/terraform-provider-audience/internal/client/futuredemand"
+)
+
+var (
+	_ resource.Resource               = &FutureDemandUploadResource{}
+	_ resource.ResourceWithConfigure  = &FutureDemandUploadResource{}
+	_ resource.ResourceWithModifyPlan = &FutureDemandUploadResource{}
+)
+
+const futureDemandUploadType = "audience_futuredemand_upload"
+
+// uploadTypePattern is the shape of X-Upload-Type values (audience_csv).
+var uploadTypePattern = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+
+// NewFutureDemandUploadResource is the audience_futuredemand_upload constructor.
+func NewFutureDemandUploadResource() resource.Resource { return &FutureDemandUploadResource{} }
+
+// FutureDemandUploadResource uploads a file to Future Demand storage and
+// exposes its object key.
+type FutureDemandUploadResource struct {
+	data *providerData
+}
+
+type futureDemandUploadModel struct {
+	ID                 types.String   `tfsdk:"id"`
+	Source             types.String   `tfsdk:"source"`
+	FileName           types.String   `tfsdk:"file_name"`
+	UploadType         types.String   `tfsdk:"upload_type"`
+	MultipartThreshold types.Int64    `tfsdk:"multipart_threshold"`
+	PartSize           types.Int64    `tfsdk:"part_size"`
+	Concurrency        types.Int64    `tfsdk:"concurrency"`
+	ObjectKey          types.String   `tfsdk:"object_key"`
+	UploadMethod       types.String   `tfsdk:"upload_method"`
+	FileMD5            types.String   `tfsdk:"file_md5"`
+	FileSize           types.Int64    `tfsdk:"file_size"`
+	Timeouts           timeouts.Value `tfsdk:"timeouts"`
+}
+
+// Metadata implements resource.Resource.
+func (r *FutureDemandUploadResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_futuredemand_upload"
+}
+
+// Schema implements resource.Resource.
+func (r *FutureDemandUploadResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+	replaceInt := []planmodifier.Int64{int64planmodifier.RequiresReplace()}
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "Uploads a file (an audience CSV) to Future Demand storage and exposes its `object_key`. " +
+			"Files up to `multipart_threshold` go by one presigned PUT; larger files by presigned S3 multipart, `concurrency` parts of `part_size` at a time. " +
+			"A failed or cancelled multipart upload is aborted. The file is hashed at plan time and uploaded again only when its content changes. " +
+			"Destroying the resource only removes it from state: the storage API has no delete call.",
+		Attributes: map[string]schema.Attribute{
+			"id": schema.StringAttribute{
+				Computed:            true,
+				MarkdownDescription: "The `object_key` of the uploaded file.",
+				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+			},
+			"source": sourceSchema(),
+			"file_name": func() schema.StringAttribute {
+				a := uploadNameSchema("File name sent to Future Demand; the object key ends with it.")
+				a.Validators = []validator.String{stringvalidator.LengthBetween(1, 255), stringvalidator.NoneOf(".", "..")}
+				return a
+			}(),
+			"upload_type": schema.StringAttribute{
+				Optional:            true,
+				Computed:            true,
+				Default:             stringdefault.StaticString(futuredemand.DefaultUploadType),
+				MarkdownDescription: "Upload type sent as `X-Upload-Type` (default `" + futuredemand.DefaultUploadType + "`). Changing it replaces the resource.",
+				Validators:          []validator.String{stringvalidator.RegexMatches(uploadTypePattern, "must be lowercase letters, digits and underscores, like audience_csv")},
+				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
+			},
+			"multipart_threshold": schema.Int64Attribute{
+				Optional:            true,
+				Computed:            true,
+				Default:             int64default.StaticInt64(futuredemand.DefaultMultipartThreshold),
+				MarkdownDescription: "Files larger than this many bytes go by multipart (default 52428800, 50 MiB; at most 5 GiB, S3's limit for one PUT). Changing it replaces the resource.",
+				Validators:          []validator.Int64{int64validator.Between(1, futuredemand.MaxSinglePutSize)},
+				PlanModifiers:       replaceInt,
+			},
+			"part_size": schema.Int64Attribute{
+				Optional:            true,
+				Computed:            true,
+				Default:             int64default.StaticInt64(futuredemand.DefaultPartSize),
+				MarkdownDescription: "Multipart part size in bytes (default 16777216, 16 MiB; between 5 MiB and 5 GiB, and at most 10000 parts per file). Memory use is bounded by about `part_size` × `concurrency` at most; parts are streamed from disk. Changing it replaces the resource.",
+				Validators:          []validator.Int64{int64validator.Between(futuredemand.MinPartSize, futuredemand.MaxPartSize)},
+				PlanModifiers:       replaceInt,
+			},
+			"concurrency": schema.Int64Attribute{
+				Optional:            true,
+				Computed:            true,
+				Default:             int64default.StaticInt64(futuredemand.DefaultConcurrency),
+				MarkdownDescription: "Multipart parts in flight at once (default 4, at most 32). Changing it replaces the resource.",
+				Validators:          []validator.Int64{int64validator.Between(1, 32)},
+				PlanModifiers:       replaceInt,
+			},
+			"object_key": schema.StringAttribute{
+				Computed:            true,
+				MarkdownDescription: "Key of the uploaded object in Future Demand storage.",
+				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+			},
+			"upload_method": schema.StringAttribute{
+				Computed:            true,
+				MarkdownDescription: "`presigned` (one PUT) or `multipart`, decided at plan time from `file_size` and `multipart_threshold`.",
+			},
+			"file_md5":  fileMD5Schema(),
+			"file_size": fileSizeSchema(),
+			"timeouts":  timeouts.Attributes(ctx, timeouts.Opts{Create: true}),
+		},
+	}
+}
+
+// Configure implements resource.ResourceWithConfigure.
+func (r *FutureDemandUploadResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
+	r.data = configureData(req.ProviderData, &resp.Diagnostics)
+}
+
+func (r *FutureDemandUploadResource) spec() uploadSpec {
+	return uploadSpec{NameAttribute: "file_name", MaxSize: futuredemand.MaxFileSize, Check: checkFutureDemandSource}
+}
+
+// checkFutureDemandSource checks the name sent to the API: the object key
+// ends with it, so it must be a plain file name.
+func checkFutureDemandSource(src localSource) diag.Diagnostics {
+	var diags diag.Diagnostics
+	at := path.Root("file_name")
+	switch {
+	case strings.ContainsAny(src.Name, `/\`):
+		diags.AddAttributeError(at, "Invalid Future Demand file name", fmt.Sprintf("%q contains a path separator; file_name must be a plain file name such as audience.csv.", src.Name))
+	case strings.IndexFunc(src.Name, unicode.IsControl) >= 0:
+		diags.AddAttributeError(at, "Invalid Future Demand file name", fmt.Sprintf("%q contains control characters; use a plain file name such as audience.csv.", src.Name))
+	case len(src.Name) > 255 || src.Name == "" || src.Name == "." || src.Name == "..":
+		diags.AddAttributeError(at, "Invalid Future Demand file name", fmt.Sprintf("%q is not a usable file name: use 1 to 255 bytes, such as audience.csv.", src.Name))
+	}
+	return diags
+}
+
+// ModifyPlan hashes and validates the source, checks credentials and the
+// multipart sizes, and decides upload_method, so every local mistake fails
+// at plan time and the plan shows how the file will go.
+func (r *FutureDemandUploadResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	if req.Plan.Raw.IsNull() {
+		return
+	}
+	ctx = r.data.logContext(ctx)
+	if r.data != nil {
+		_, diags := r.data.futureDemandClient(futureDemandUploadType)
+		resp.Diagnostics.Append(diags...)
+		if diags.HasError() {
+			return
+		}
+	}
+	planUpload(ctx, r.spec(), req, resp)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	var plan futureDemandUploadModel
+	resp.Diagnostics.Append(resp.Plan.Get(ctx, &plan)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if plan.FileSize.IsUnknown() || plan.MultipartThreshold.IsUnknown() || plan.PartSize.IsUnknown() {
+		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("upload_method"), types.StringUnknown())...)
+		return
+	}
+	if err := futuredemand.CheckSizes(plan.FileSize.ValueInt64(), plan.MultipartThreshold.ValueInt64(), plan.PartSize.ValueInt64()); err != nil {
+		resp.Diagnostics.AddAttributeError(path.Root("part_size"), "Invalid Future Demand upload sizes", fmt.Sprintf("%s: %s.", plan.Source.ValueString(), err))
+		return
+	}
+	method := futuredemand.ChooseMethod(plan.FileSize.ValueInt64(), plan.MultipartThreshold.ValueInt64())
+	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("upload_method"), types.StringValue(method))...)
+}
+
+// Create implements resource.Resource.
+func (r *FutureDemandUploadResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	ctx = r.data.logContext(ctx)
+	var plan futureDemandUploadModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	timeout, diags := plan.Timeouts.Create(ctx, 60*time.Minute)
+	resp.Diagnostics.Append(diags...)
+	client, diags := r.data.futureDemandClient(futureDemandUploadType)
+	resp.Diagnostics.Append(diags...)
+	src, diags := sourceForApply(r.spec(), plan.Source, plan.FileName, plan.FileMD5, plan.FileSize)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+
+	in := futuredemand.UploadRequest{
+		Path:               src.Path,
+		FileName:           src.Name,
+		UploadType:         plan.UploadType.ValueString(),
+		FileMD5:            src.MD5,
+		MultipartThreshold: plan.MultipartThreshold.ValueInt64(),
+		PartSize:           plan.PartSize.ValueInt64(),
+		Concurrency:        int(plan.Concurrency.ValueInt64()),
+	}
+	tflog.Info(ctx, "uploading file to Future Demand", map[string]any{"source": src.Path, "file_name": src.Name, "upload_type": in.UploadType, "size": src.Size, "method": futuredemand.ChooseMethod(src.Size, in.MultipartThreshold)})
+	res, err := client.Upload(ctx, in)
+	if err != nil {
+		resp.Diagnostics.AddError("Future Demand upload failed", uploadErrorDetail(ctx, err, src))
+		return
+	}
+	plan.ID = types.StringValue(res.ObjectKey)
+	plan.ObjectKey = types.StringValue(res.ObjectKey)
+	plan.UploadMethod = types.StringValue(res.Method)
+	plan.FileName = types.StringValue(src.Name)
+	plan.FileMD5 = types.StringValue(res.FileMD5)
+	plan.FileSize = types.Int64Value(res.FileSize)
+	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+}
+
+// Read keeps the state: the storage API has no call to look an object up,
+// and local changes are detected at plan time.
+func (r *FutureDemandUploadResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	var state futureDemandUploadModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+}
+
+// Update is never called: every argument requires replacement.
+func (r *FutureDemandUploadResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	var plan futureDemandUploadModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+}
+
+// Delete only forgets the object: the storage API has no delete call.
+func (r *FutureDemandUploadResource) Delete(ctx context.Context, req resource.DeleteRequest, _ *resource.DeleteResponse) {
+	var state futureDemandUploadModel
+	req.State.Get(ctx, &state)
+	tflog.Info(ctx, "removing Future Demand upload from state; the storage API has no call to delete objects", map[string]any{"object_key": state.ObjectKey.ValueString()})
+}
