@@ -37,10 +37,12 @@ func (p *Progress) Add(n int64) {
 	p.done += n
 	now := p.now()
 	due := now.Sub(p.lastLog) >= p.interval
+	var fields map[string]any
 	if due {
+		// Built only when logged: Add runs on every read.
 		p.lastLog = now
+		fields = p.fieldsLocked(now)
 	}
-	fields := p.fieldsLocked(now)
 	p.mu.Unlock()
 	if due {
 		p.log.Info(p.ctx, p.label+" in progress", fields)
