@@ -19,9 +19,35 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/audiencekit/terraform-provider-audience/internal/client/transfer"
 )
+
+// MaxFileSize is the largest object one form upload can carry (the S3
+// POST Object limit of OpenIM's storage).
+const MaxFileSize int64 = 5 << 30
+
+// CheckObjectName applies OpenIM's object-name rules locally: a valid S3
+// object name, not starting with "/", without empty, "." or ".." segments.
+func CheckObjectName(name string) error {
+	switch {
+	case name == "":
+		return errors.New("the object name is empty")
+	case strings.HasPrefix(name, "/"):
+		return fmt.Errorf("object name %q starts with /; OpenIM names are relative, e.g. audiences/list.csv", name)
+	case len(name) > 1024:
+		return fmt.Errorf("object name is %d bytes long; OpenIM (S3) allows at most 1024", len(name))
+	case !utf8.ValidString(name):
+		return fmt.Errorf("object name %q is not valid UTF-8", name)
+	}
+	for _, seg := range strings.Split(name, "/") {
+		if seg == "" || seg == "." || seg == ".." {
+			return fmt.Errorf("object name %q has an empty, \".\" or \"..\" path segment; use names like dir/file.csv", name)
+		}
+	}
+	return nil
+}
 
 // Client talks to one OpenIM server's API.
 type Client struct {

@@ -406,3 +406,16 @@ func jsonInt(n int64) string {
 	b, _ := json.Marshal(n)
 	return string(bytes.TrimSpace(b))
 }
+
+func TestCheckObjectName(t *testing.T) {
+	for _, ok := range []string{"a.csv", "dir/sub/a.csv", "imAdmin/x y.txt"} {
+		if err := CheckObjectName(ok); err != nil {
+			t.Errorf("%q: %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"", "/a.csv", "a//b", "a/../b", "./a", "a/", strings.Repeat("x", 1025), "\xff"} {
+		if err := CheckObjectName(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
