@@ -220,3 +220,47 @@ func wrappedText(phrases ...string) *regexp.Regexp {
 	}
 	return regexp.MustCompile(`(?s)` + strings.Join(quoted, ".*"))
 }
+
+// A source known only at apply (from another resource) is hashed then, and
+// the content type guessed then, with no inconsistent-plan error.
+func TestAccOpenIMObject_unknownSourceAtPlan(t *testing.T) {
+	srv := startSandbox(t)
+	content := "id\nlater\n"
+	src := writeFile(t, t.TempDir(), "later.json", content)
+	config := fmt.Sprintf(`
+resource "terraform_data" "path" {
+  input = %q
+}
+
+resource "audience_openim_object" "test" {
+  source = terraform_data.path.output
+}
+`, src)
+	addr := "audience_openim_object.test"
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config: config,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectUnknownValue(addr, tfjsonpath.New("file_md5")),
+						plancheck.ExpectUnknownValue(addr, tfjsonpath.New("content_type")),
+					},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("name"), knownvalue.StringExact("later.json")),
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("content_type"), knownvalue.StringExact("application/json")),
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("file_md5"), knownvalue.StringExact(md5hex(content))),
+				},
+				Check: checkOpenIMStored(srv, content),
+			},
+			{
+				Config: config,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+			},
+		},
+	})
+}
