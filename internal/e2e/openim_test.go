@@ -31,8 +31,8 @@ func startOpenIMSandbox(t *testing.T, ext *sandbox.ExternalS3) (*sandbox.Server,
 	return s, &openim.Client{Endpoint: env["OPENIM_ENDPOINT"], Token: env["OPENIM_TOKEN"]}
 }
 
-// randomFile writes size random bytes to a file in a temporary directory.
-func randomFile(t *testing.T, name string, size int64) string {
+// openIMRandomFile writes size random bytes to a file in a temporary directory.
+func openIMRandomFile(t *testing.T, name string, size int64) string {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), name)
 	f, err := os.Create(p)
@@ -52,7 +52,7 @@ func randomFile(t *testing.T, name string, size int64) string {
 func TestOpenIMPostPolicyOnVersity(t *testing.T) {
 	ext := startVersity(t)
 	s, c := startOpenIMSandbox(t, ext)
-	src := randomFile(t, "segment.csv", 3<<20+17)
+	src := openIMRandomFile(t, "segment.csv", 3<<20+17)
 	sum, _, err := transfer.HashFile(src)
 	if err != nil {
 		t.Fatal(err)
@@ -80,7 +80,7 @@ func TestOpenIMPostPolicyOnVersity(t *testing.T) {
 func TestOpenIMPolicyMistakeOnVersity(t *testing.T) {
 	ext := startVersity(t)
 	_, c := startOpenIMSandbox(t, ext)
-	src := randomFile(t, "a.csv", 1024)
+	src := openIMRandomFile(t, "a.csv", 1024)
 	f, err := transfer.OpenFile(src, "")
 	if err != nil {
 		t.Fatal(err)

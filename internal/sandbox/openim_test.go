@@ -11,7 +11,7 @@ import (
 	"testing"
 )
 
-var opSeq atomic.Int64
+var openIMOpSeq atomic.Int64
 
 type openIMResp struct {
 	ErrCode int             `json:"errCode"`
@@ -41,7 +41,7 @@ func callOpenIM(t *testing.T, s *Server, path, opID, token string, body any) ope
 	req.Header.Set("Content-Type", "application/json")
 	switch opID {
 	case "":
-		req.Header.Set("operationID", fmt.Sprintf("test-%d", opSeq.Add(1)))
+		req.Header.Set("operationID", fmt.Sprintf("test-%d", openIMOpSeq.Add(1)))
 	case "-":
 	default:
 		req.Header.Set("operationID", opID)
@@ -64,7 +64,7 @@ func callOpenIM(t *testing.T, s *Server, path, opID, token string, body any) ope
 	return out
 }
 
-func initiate(t *testing.T, s *Server, name string, size int64) openIMFormData {
+func openIMInitiate(t *testing.T, s *Server, name string, size int64) openIMFormData {
 	t.Helper()
 	r := callOpenIM(t, s, "/object/initiate_form_data", "", DefaultCredentials().OpenIMToken, map[string]any{"name": name, "size": size, "contentType": "text/csv", "group": "audience"})
 	if r.ErrCode != 0 {
@@ -77,7 +77,7 @@ func initiate(t *testing.T, s *Server, name string, size int64) openIMFormData {
 	return d
 }
 
-func formFields(d openIMFormData) []formField {
+func openIMFormFields(d openIMFormData) []formField {
 	keys := make([]string, 0, len(d.FormData))
 	for k := range d.FormData {
 		keys = append(keys, k)
@@ -91,11 +91,11 @@ func formFields(d openIMFormData) []formField {
 }
 
 func TestOpenIMFormDataUpload(t *testing.T) {
-	s := startSandbox(t, Config{})
+	s := startS3PostSandbox(t, Config{})
 	token := DefaultCredentials().OpenIMToken
 	content := []byte("id\n1\n2\n3\n")
 
-	d := initiate(t, s, "audiences/list.csv", int64(len(content)))
+	d := openIMInitiate(t, s, "audiences/list.csv", int64(len(content)))
 	if d.File != "file" || len(d.SuccessCodes) != 1 || d.SuccessCodes[0] != 200 || d.ID == "" {
 		t.Fatalf("unexpected data %+v", d)
 	}
@@ -114,7 +114,7 @@ func TestOpenIMFormDataUpload(t *testing.T) {
 		t.Fatalf("complete before upload: %+v", r)
 	}
 
-	status, body := postForm(t, d.URL, formFields(d), content, false)
+	status, body := postS3Form(t, d.URL, openIMFormFields(d), content, false)
 	if status != 200 {
 		t.Fatalf("form POST: %d %s", status, body)
 	}
@@ -134,11 +134,11 @@ func TestOpenIMFormDataUpload(t *testing.T) {
 }
 
 func TestOpenIMSizeMismatch(t *testing.T) {
-	s := startSandbox(t, Config{})
-	d := initiate(t, s, "short.csv", 100)
+	s := startS3PostSandbox(t, Config{})
+	d := openIMInitiate(t, s, "short.csv", 100)
 	// The policy's content-length-range is [0, size], as OpenIM's MinIO
 	// backend signs it, so a short file reaches the store...
-	status, body := postForm(t, d.URL, formFields(d), []byte("only a few bytes"), false)
+	status, body := postS3Form(t, d.URL, openIMFormFields(d), []byte("only a few bytes"), false)
 	if status != 200 {
 		t.Fatalf("form POST: %d %s", status, body)
 	}
@@ -150,7 +150,7 @@ func TestOpenIMSizeMismatch(t *testing.T) {
 }
 
 func TestOpenIMBodyLevelErrors(t *testing.T) {
-	s := startSandbox(t, Config{})
+	s := startS3PostSandbox(t, Config{})
 	token := DefaultCredentials().OpenIMToken
 	good := map[string]any{"name": "a.csv", "size": 10, "contentType": "text/csv"}
 	cases := []struct {

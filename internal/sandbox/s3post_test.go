@@ -14,7 +14,7 @@ import (
 	"time"
 )
 
-func startSandbox(t *testing.T, cfg Config) *Server {
+func startS3PostSandbox(t *testing.T, cfg Config) *Server {
 	t.Helper()
 	if cfg.Dir == "" {
 		cfg.Dir = t.TempDir()
@@ -32,7 +32,7 @@ func startSandbox(t *testing.T, cfg Config) *Server {
 
 // postForm sends fields in order, then the file (unless fileFirst), and
 // returns the status and body.
-func postForm(t *testing.T, url string, fields []formField, file []byte, fileFirst bool) (int, string) {
+func postS3Form(t *testing.T, url string, fields []formField, file []byte, fileFirst bool) (int, string) {
 	t.Helper()
 	var buf bytes.Buffer
 	mw := multipart.NewWriter(&buf)
@@ -62,7 +62,7 @@ func postForm(t *testing.T, url string, fields []formField, file []byte, fileFir
 	return resp.StatusCode, string(body)
 }
 
-func withField(fields []formField, name, value string) []formField {
+func withFormField(fields []formField, name, value string) []formField {
 	out := append([]formField(nil), fields...)
 	for i := range out {
 		if out[i].Name == name {
@@ -73,7 +73,7 @@ func withField(fields []formField, name, value string) []formField {
 	return append(out, formField{name, value})
 }
 
-func withoutField(fields []formField, name string) []formField {
+func withoutFormField(fields []formField, name string) []formField {
 	var out []formField
 	for _, f := range fields {
 		if f.Name != name {
@@ -85,7 +85,7 @@ func withoutField(fields []formField, name string) []formField {
 
 func TestS3PostPolicy(t *testing.T) {
 	clock := time.Now()
-	s := startSandbox(t, Config{Now: func() time.Time { return clock }})
+	s := startS3PostSandbox(t, Config{Now: func() time.Time { return clock }})
 	content := []byte("id\nabc\ndef\n")
 	sign := func(t *testing.T) postPolicy {
 		t.Helper()
@@ -101,7 +101,7 @@ func TestS3PostPolicy(t *testing.T) {
 		if p.URL != s.URL()+PrefixS3+"/"+BucketOpenIM {
 			t.Fatalf("URL = %s", p.URL)
 		}
-		status, body := postForm(t, p.URL, p.Fields, content, false)
+		status, body := postS3Form(t, p.URL, p.Fields, content, false)
 		if status != http.StatusOK {
 			t.Fatalf("status %d: %s", status, body)
 		}
@@ -123,31 +123,31 @@ func TestS3PostPolicy(t *testing.T) {
 		status   int
 		contains string
 	}{
-		{"extra field not in the policy", func(p postPolicy) []formField { return withField(p.Fields, "x-amz-meta-owner", "me") }, content, false, 403, "Extra input fields: x-amz-meta-owner"},
-		{"extra acl field", func(p postPolicy) []formField { return withField(p.Fields, "acl", "public-read") }, content, false, 403, "Extra input fields: acl"},
-		{"changed key", func(p postPolicy) []formField { return withField(p.Fields, "key", "other.csv") }, content, false, 403, "Policy Condition failed"},
-		{"changed content type", func(p postPolicy) []formField { return withField(p.Fields, "Content-Type", "text/plain") }, content, false, 403, "Policy Condition failed"},
+		{"extra field not in the policy", func(p postPolicy) []formField { return withFormField(p.Fields, "x-amz-meta-owner", "me") }, content, false, 403, "Extra input fields: x-amz-meta-owner"},
+		{"extra acl field", func(p postPolicy) []formField { return withFormField(p.Fields, "acl", "public-read") }, content, false, 403, "Extra input fields: acl"},
+		{"changed key", func(p postPolicy) []formField { return withFormField(p.Fields, "key", "other.csv") }, content, false, 403, "Policy Condition failed"},
+		{"changed content type", func(p postPolicy) []formField { return withFormField(p.Fields, "Content-Type", "text/plain") }, content, false, 403, "Policy Condition failed"},
 		{"tampered policy", func(p postPolicy) []formField {
 			pol := p.FieldMap()["policy"]
 			raw, _ := base64.StdEncoding.DecodeString(pol)
 			raw = bytes.Replace(raw, []byte("k/data.csv"), []byte("k/evil.csv"), 1)
-			f := withField(p.Fields, "policy", base64.StdEncoding.EncodeToString(raw))
-			return withField(f, "key", "k/evil.csv")
+			f := withFormField(p.Fields, "policy", base64.StdEncoding.EncodeToString(raw))
+			return withFormField(f, "key", "k/evil.csv")
 		}, content, false, 403, "SignatureDoesNotMatch"},
-		{"bad signature", func(p postPolicy) []formField { return withField(p.Fields, "x-amz-signature", strings.Repeat("0", 64)) }, content, false, 403, "SignatureDoesNotMatch"},
-		{"missing x-amz-date", func(p postPolicy) []formField { return withoutField(p.Fields, "x-amz-date") }, content, false, 400, "x-amz-date"},
+		{"bad signature", func(p postPolicy) []formField { return withFormField(p.Fields, "x-amz-signature", strings.Repeat("0", 64)) }, content, false, 403, "SignatureDoesNotMatch"},
+		{"missing x-amz-date", func(p postPolicy) []formField { return withoutFormField(p.Fields, "x-amz-date") }, content, false, 400, "x-amz-date"},
 		{"unknown access key", func(p postPolicy) []formField {
-			return withField(p.Fields, "x-amz-credential", strings.Replace(p.FieldMap()["x-amz-credential"], s.storageKeyID, "NOPE", 1))
+			return withFormField(p.Fields, "x-amz-credential", strings.Replace(p.FieldMap()["x-amz-credential"], s.storageKeyID, "NOPE", 1))
 		}, content, false, 403, "InvalidAccessKeyId"},
 		{"file too large for content-length-range", func(p postPolicy) []formField { return p.Fields }, append(content, 'x'), false, 400, "content-length-range"},
 		{"file not last", func(p postPolicy) []formField { return p.Fields }, content, true, 400, "must be the last field"},
-		{"wrong bucket field", func(p postPolicy) []formField { return withField(p.Fields, "bucket", "other") }, content, false, 400, "does not match the bucket"},
+		{"wrong bucket field", func(p postPolicy) []formField { return withFormField(p.Fields, "bucket", "other") }, content, false, 400, "does not match the bucket"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			_ = s.Store().Delete(BucketOpenIM, "k/data.csv")
 			p := sign(t)
-			status, body := postForm(t, p.URL, tc.fields(p), tc.file, tc.first)
+			status, body := postS3Form(t, p.URL, tc.fields(p), tc.file, tc.first)
 			if status != tc.status || !strings.Contains(body, tc.contains) {
 				t.Fatalf("status %d body %s; want %d containing %q", status, body, tc.status, tc.contains)
 			}
@@ -161,7 +161,7 @@ func TestS3PostPolicy(t *testing.T) {
 		p := sign(t)
 		clock = clock.Add(2 * time.Minute)
 		defer func() { clock = clock.Add(-2 * time.Minute) }()
-		status, body := postForm(t, p.URL, p.Fields, content, false)
+		status, body := postS3Form(t, p.URL, p.Fields, content, false)
 		if status != 403 || !strings.Contains(body, "Policy expired") {
 			t.Fatalf("status %d: %s", status, body)
 		}
@@ -178,8 +178,8 @@ func TestS3PostPolicy(t *testing.T) {
 		raw, _ = json.Marshal(doc)
 		pol := base64.StdEncoding.EncodeToString(raw)
 		sig := s.signPolicyForTest(m["x-amz-credential"], pol)
-		f := withField(withField(withField(p.Fields, "policy", pol), "x-amz-signature", sig), "x-amz-meta-owner", "me")
-		status, body := postForm(t, p.URL, f, content, false)
+		f := withFormField(withFormField(withFormField(p.Fields, "policy", pol), "x-amz-signature", sig), "x-amz-meta-owner", "me")
+		status, body := postS3Form(t, p.URL, f, content, false)
 		if status != 200 {
 			t.Fatalf("status %d: %s", status, body)
 		}
