@@ -134,7 +134,9 @@ func TestS3PostPolicy(t *testing.T) {
 			f := withFormField(p.Fields, "policy", base64.StdEncoding.EncodeToString(raw))
 			return withFormField(f, "key", "k/evil.csv")
 		}, content, false, 403, "SignatureDoesNotMatch"},
-		{"bad signature", func(p postPolicy) []formField { return withFormField(p.Fields, "x-amz-signature", strings.Repeat("0", 64)) }, content, false, 403, "SignatureDoesNotMatch"},
+		{"bad signature", func(p postPolicy) []formField {
+			return withFormField(p.Fields, "x-amz-signature", strings.Repeat("0", 64))
+		}, content, false, 403, "SignatureDoesNotMatch"},
 		{"missing x-amz-date", func(p postPolicy) []formField { return withoutFormField(p.Fields, "x-amz-date") }, content, false, 400, "x-amz-date"},
 		{"unknown access key", func(p postPolicy) []formField {
 			return withFormField(p.Fields, "x-amz-credential", strings.Replace(p.FieldMap()["x-amz-credential"], s.storageKeyID, "NOPE", 1))
