@@ -4,7 +4,6 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -201,5 +200,3 @@ func awsURIEncode(s string, encodeSlash bool) string {
 	}
 	return b.String()
 }
-
-var errNotPresigned = errors.New("not a presigned request")
