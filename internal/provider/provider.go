@@ -95,6 +95,7 @@ func (p *AudienceProvider) Resources(_ context.Context) []func() resource.Resour
 	return []func() resource.Resource{
 		NewMintegralFileResource,
 		NewTPNSAccountPackageResource,
+		NewOpenIMObjectResource,
 	}
 }
 
