@@ -1,8 +1,14 @@
 package provider
 
 import (
+	"fmt"
+	"net/url"
+
+	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/audiencekit/terraform-provider-audience/internal/client/tpns"
 )
 
 type tpnsConfigModel struct {
@@ -12,13 +18,9 @@ type tpnsConfigModel struct {
 	Endpoint  types.String `tfsdk:"endpoint"`
 }
 
-// tpnsRegionEndpoints maps each TPNS service access point to its API host.
-var tpnsRegionEndpoints = map[string]string{
-	"guangzhou": "https://api.tpns.tencent.com",
-	"shanghai":  "https://api.tpns.sh.tencent.com",
-	"hongkong":  "https://api.tpns.hk.tencent.com",
-	"singapore": "https://api.tpns.sgp.tencent.com",
-}
+// tpnsRegionEndpoints maps each TPNS service access point to its API host;
+// the client package owns the table.
+var tpnsRegionEndpoints = tpns.RegionEndpoints
 
 func tpnsConfigSchema() schema.SingleNestedAttribute {
 	return platformSchema("Tencent Cloud TPNS push notification service (account and token packages).",
@@ -40,15 +42,37 @@ func resolveTPNS(m *tpnsConfigModel) tpnsSettings {
 	s := tpnsSettings{
 		AccessID:  resolve(m.AccessID, "tpns.access_id", "TPNS_ACCESS_ID", "", false),
 		SecretKey: resolve(m.SecretKey, "tpns.secret_key", "TPNS_SECRET_KEY", "", true),
-		Region:    resolve(m.Region, "tpns.region", "TPNS_REGION", "guangzhou", false),
+		Region:    resolve(m.Region, "tpns.region", "TPNS_REGION", tpns.DefaultRegion, false),
 		Endpoint:  resolve(m.Endpoint, "tpns.endpoint", "TPNS_ENDPOINT", "", false),
 	}
 	if s.Endpoint.Value == "" {
-		s.Endpoint.Value = tpnsRegionEndpoints[s.Region.Value]
+		// An unknown region leaves it empty; providerData.validate reports it.
+		s.Endpoint.Value, _ = tpns.EndpointFor(s.Region.Value)
 	}
 	return s
 }
 
 func (s tpnsSettings) settings() []setting {
 	return []setting{s.AccessID, s.SecretKey, s.Region, s.Endpoint}
+}
+
+// tpnsClient returns a client, or an error naming each missing setting.
+func (d *providerData) tpnsClient(resourceType string) (*tpns.Client, diag.Diagnostics) {
+	s := d.tpns
+	if diags := requireSettings("TPNS", resourceType, s.AccessID, s.SecretKey, s.Endpoint); diags.HasError() {
+		return nil, diags
+	}
+	var diags diag.Diagnostics
+	if u, err := url.Parse(s.Endpoint.Value); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		diags.AddError("Invalid TPNS endpoint",
+			fmt.Sprintf("%s (or %s) must be an http(s) URL such as %s; or unset it and choose tpns.region.", s.Endpoint.Attribute, s.Endpoint.EnvVar, tpns.RegionEndpoints[tpns.DefaultRegion]))
+		return nil, diags
+	}
+	return &tpns.Client{
+		Endpoint:  s.Endpoint.Value,
+		AccessID:  s.AccessID.Value,
+		SecretKey: s.SecretKey.Value,
+		HTTP:      d.http,
+		Log:       tflogLogger{},
+	}, nil
 }

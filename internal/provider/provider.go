@@ -94,7 +94,9 @@ func (p *AudienceProvider) Configure(ctx context.Context, req provider.Configure
 func (p *AudienceProvider) Resources(_ context.Context) []func() resource.Resource {
 	return []func() resource.Resource{
 		NewMintegralFileResource,
+		NewTPNSAccountPackageResource,
 		NewFutureDemandUploadResource,
+		NewOpenIMObjectResource,
 	}
 }
 

@@ -1,9 +1,231 @@
 package sandbox
 
-import "net/http"
+import (
+	"crypto/md5"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"os"
+	"strconv"
+	"sync"
+
+	"github.com/audiencekit/terraform-provider-audience/internal/validate/tpnspackage"
+)
+
+// Tencent Cloud TPNS emulation: the account package upload API
+// (POST /v3/push/package/upload, seed 001). Auth is HTTP Basic with the
+// AccessID and SecretKey; errors are body-level retCode/errMsg pairs.
+
+// Body-level codes the emulated TPNS API answers with (PLATFORMS.md).
+const (
+	TPNSCodeOK           = 0
+	TPNSCodeParseError   = 1008001
+	TPNSCodeMissingParam = 1008002
+	TPNSCodeAuthFailed   = 1008003
+	TPNSCodeInternal     = 1008004
+	TPNSCodeInvalidParam = 1008007
+	TPNSCodeUploadFailed = 1008011
+	TPNSCodeEmptyFile    = 1008012
+	TPNSCodeRateLimited  = 1008028
+	TPNSCodeKeyMismatch  = 10030002
+)
+
+// BucketTPNS is where the sandbox keeps uploaded packages, keyed by upload id.
+const BucketTPNS = "tpns-packages"
+
+// tpnsFormOverhead is room for the multipart framing around the file.
+const tpnsFormOverhead = 64 << 10
+
+// TPNSUpload is one package the emulated TPNS accepted.
+type TPNSUpload struct {
+	UploadID int64
+	FileName string
+	Size     int64
+	MD5      string
+	Format   string // txt, csv or zip
+	Entries  int64
+}
 
 // tpnsState holds the emulated TPNS service's state.
-type tpnsState struct{}
+type tpnsState struct {
+	mu      sync.Mutex
+	lastID  int64
+	uploads []TPNSUpload
+}
 
 // registerTPNS mounts the emulated TPNS API under PrefixTPNS.
-func (s *Server) registerTPNS(mux *http.ServeMux) {}
+func (s *Server) registerTPNS(mux *http.ServeMux) {
+	s.tpns = &tpnsState{lastID: 10000}
+	mux.HandleFunc("POST "+PrefixTPNS+"/v3/push/package/upload", s.handleTPNSUpload)
+}
+
+// TPNSUploads lists the packages accepted so far, oldest first.
+func (s *Server) TPNSUploads() []TPNSUpload {
+	s.tpns.mu.Lock()
+	defer s.tpns.mu.Unlock()
+	return append([]TPNSUpload(nil), s.tpns.uploads...)
+}
+
+func writeTPNS(w http.ResponseWriter, status, code int, msg string, uploadID int64) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	body := map[string]any{"retCode": code, "errMsg": msg}
+	if code == TPNSCodeOK {
+		body["uploadId"] = uploadID
+	}
+	_ = json.NewEncoder(w).Encode(body)
+}
+
+// checkTPNSAuth verifies the Basic credentials: an unknown or missing
+// AccessID fails authentication; a known one with the wrong SecretKey is
+// the AccessID/AccessKey mismatch.
+func (s *Server) checkTPNSAuth(r *http.Request) (int, string) {
+	id, secret, ok := r.BasicAuth()
+	if !ok {
+		return TPNSCodeAuthFailed, "authentication failed: missing or malformed Authorization: Basic header"
+	}
+	if subtle.ConstantTimeCompare([]byte(id), []byte(s.cfg.Credentials.TPNSAccessID)) != 1 {
+		return TPNSCodeAuthFailed, "authentication failed: unknown AccessID"
+	}
+	if subtle.ConstantTimeCompare([]byte(secret), []byte(s.cfg.Credentials.TPNSSecretKey)) != 1 {
+		return TPNSCodeKeyMismatch, "AccessID and SecretKey do not match"
+	}
+	return TPNSCodeOK, ""
+}
+
+func (s *Server) handleTPNSUpload(w http.ResponseWriter, r *http.Request) {
+	defer drain(r)
+	if r.ContentLength < 0 || len(r.TransferEncoding) > 0 {
+		writeTPNS(w, http.StatusLengthRequired, TPNSCodeMissingParam, "Content-Length is required", 0)
+		return
+	}
+	if code, msg := s.checkTPNSAuth(r); code != TPNSCodeOK {
+		writeTPNS(w, http.StatusOK, code, msg, 0)
+		return
+	}
+	if r.ContentLength > tpnspackage.MaxFileSize+tpnsFormOverhead {
+		writeTPNS(w, http.StatusOK, TPNSCodeInvalidParam, fmt.Sprintf("file exceeds %d bytes", int64(tpnspackage.MaxFileSize)), 0)
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, r.ContentLength)
+	up, code, msg := s.receiveTPNSFile(r)
+	if code != TPNSCodeOK {
+		writeTPNS(w, http.StatusOK, code, msg, 0)
+		return
+	}
+	keep := false
+	defer func() {
+		if !keep {
+			_ = os.Remove(up.path)
+		}
+	}()
+	if err := tpnspackage.CheckName(up.name, up.name); err != nil {
+		writeTPNS(w, http.StatusOK, TPNSCodeInvalidParam, err.Error(), 0)
+		return
+	}
+	if up.size > tpnspackage.MaxFileSize {
+		writeTPNS(w, http.StatusOK, TPNSCodeInvalidParam, fmt.Sprintf("file exceeds %d bytes", int64(tpnspackage.MaxFileSize)), 0)
+		return
+	}
+	// The same endpoint takes account and token packages and is not told
+	// which, so it can only hold entries to the account rule.
+	res, err := checkTPNSPackage(up)
+	if err != nil {
+		switch tpnspackage.RuleOf(err) {
+		case "":
+			writeTPNS(w, http.StatusOK, TPNSCodeInternal, "internal error", 0)
+		case tpnspackage.RuleNotEmpty:
+			writeTPNS(w, http.StatusOK, TPNSCodeEmptyFile, "uploaded file is empty: "+err.Error(), 0)
+		default:
+			writeTPNS(w, http.StatusOK, TPNSCodeInvalidParam, err.Error(), 0)
+		}
+		return
+	}
+	s.tpns.mu.Lock()
+	s.tpns.lastID++
+	u := TPNSUpload{UploadID: s.tpns.lastID, FileName: up.name, Size: up.size, MD5: up.md5, Format: res.Format, Entries: res.Entries}
+	s.tpns.mu.Unlock()
+	if _, err := s.store.Commit(up.path, Object{Bucket: BucketTPNS, Key: strconv.FormatInt(u.UploadID, 10), Size: u.Size, MD5: u.MD5}); err != nil {
+		writeTPNS(w, http.StatusOK, TPNSCodeUploadFailed, "file upload failed", 0)
+		return
+	}
+	keep = true
+	s.tpns.mu.Lock()
+	s.tpns.uploads = append(s.tpns.uploads, u)
+	s.tpns.mu.Unlock()
+	writeTPNS(w, http.StatusOK, TPNSCodeOK, "", u.UploadID)
+}
+
+// checkTPNSPackage applies the platform's package rules to a received file;
+// errors name the file as the client sent it.
+func checkTPNSPackage(up *tpnsFile) (tpnspackage.Result, error) {
+	f, err := os.Open(up.path)
+	if err != nil {
+		return tpnspackage.Result{}, err
+	}
+	defer f.Close()
+	return tpnspackage.Check(f, up.size, up.name, up.name, tpnspackage.Account)
+}
+
+type tpnsFile struct {
+	name, path, md5 string
+	size            int64
+}
+
+// receiveTPNSFile streams the multipart body: the part named "file" goes to
+// a scratch file, other parts are read and ignored.
+func (s *Server) receiveTPNSFile(r *http.Request) (up *tpnsFile, code int, msg string) {
+	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "multipart/form-data" || params["boundary"] == "" {
+		return nil, TPNSCodeParseError, "request body must be multipart/form-data"
+	}
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return nil, TPNSCodeParseError, "parameter parse error: " + err.Error()
+	}
+	defer func() {
+		if code != TPNSCodeOK && up != nil {
+			_ = os.Remove(up.path)
+			up = nil
+		}
+	}()
+	for {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return up, TPNSCodeParseError, "parameter parse error: malformed multipart body"
+		}
+		if part.FormName() != "file" {
+			_, _ = io.Copy(io.Discard, part)
+			continue
+		}
+		if up != nil {
+			return up, TPNSCodeInvalidParam, "more than one file parameter"
+		}
+		if part.FileName() == "" {
+			return nil, TPNSCodeMissingParam, "missing parameter: file must be sent as a file, with a filename"
+		}
+		f, err := s.store.TempFile("tpns-*")
+		if err != nil {
+			return nil, TPNSCodeInternal, "internal error"
+		}
+		h := md5.New()
+		n, err := io.Copy(io.MultiWriter(f, h), part)
+		_ = f.Close()
+		up = &tpnsFile{name: part.FileName(), path: f.Name(), size: n, md5: hex.EncodeToString(h.Sum(nil))}
+		if err != nil {
+			return up, TPNSCodeUploadFailed, "file upload failed: incomplete body"
+		}
+	}
+	if up == nil {
+		return nil, TPNSCodeMissingParam, "missing parameter: file"
+	}
+	return up, TPNSCodeOK, ""
+}

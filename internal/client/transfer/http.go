@@ -151,9 +151,6 @@ type Result struct {
 	Body []byte
 }
 
-// send runs one upload request per attempt, rebuilding the body from the
-// file each time, and retries transient failures. ok decides which
-// statuses are success.
 // source is what send streams on each attempt: a whole File, or one part
 // of it.
 type source interface {
@@ -166,6 +163,9 @@ type source interface {
 func (f *File) open(progress *Progress) (io.Reader, error) { return f.Reader(progress) }
 func (f *File) sent() int64                                { return f.read }
 
+// send runs one upload request per attempt, rebuilding the body from the
+// file each time, and retries transient failures. ok decides which
+// statuses are success.
 func send(ctx context.Context, hc *http.Client, log Logger, op string, retry Retry, file source, progress *Progress, build func(body io.Reader) (*http.Request, error), ok func(int) bool) (*Result, error) {
 	retry = retry.withDefaults()
 	var lastErr error
@@ -181,7 +181,6 @@ func send(ctx context.Context, hc *http.Client, log Logger, op string, retry Ret
 		if err != nil {
 			return nil, err
 		}
-		start := file.sent()
 		req, err := build(r)
 		if err != nil {
 			return nil, err
@@ -189,7 +188,7 @@ func send(ctx context.Context, hc *http.Client, log Logger, op string, retry Ret
 		resp, err := hc.Do(req.WithContext(ctx))
 		if err != nil {
 			if progress != nil {
-				progress.Rewind(file.sent() - start)
+				progress.Rewind(file.sent()) // this attempt's bytes are sent again
 			}
 			if ctx.Err() != nil || errors.Is(err, ErrContentChanged) {
 				return nil, transportError(op, err)
@@ -205,7 +204,7 @@ func send(ctx context.Context, hc *http.Client, log Logger, op string, retry Ret
 		se := storageError(op, resp)
 		_ = resp.Body.Close()
 		if progress != nil {
-			progress.Rewind(file.sent() - start)
+			progress.Rewind(file.sent()) // this attempt's bytes are sent again
 		}
 		if !Transient(resp.StatusCode) {
 			return nil, se

@@ -1,0 +1,250 @@
+// Package tpns is a client for Tencent Cloud TPNS's account package upload
+// API: HTTP Basic auth, a direct multipart/form-data upload streamed from
+// disk, and the body-level retCode/errMsg answers.
+package tpns
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/audiencekit/terraform-provider-audience/internal/client/transfer"
+)
+
+// DefaultRegion is the service access point used when none is given.
+const DefaultRegion = "guangzhou"
+
+// RegionEndpoints maps each service access point to its API host. Data is
+// isolated per access point: an application exists only in its own.
+var RegionEndpoints = map[string]string{
+	"guangzhou": "https://api.tpns.tencent.com",
+	"shanghai":  "https://api.tpns.sh.tencent.com",
+	"hongkong":  "https://api.tpns.hk.tencent.com",
+	"singapore": "https://api.tpns.sgp.tencent.com",
+}
+
+// UploadPath is the account package upload API, relative to the endpoint.
+const UploadPath = "/v3/push/package/upload"
+
+// Body-level codes (retCode) the API answers with.
+const (
+	CodeOK           = 0
+	CodeParseError   = 1008001
+	CodeMissingParam = 1008002
+	CodeAuthFailed   = 1008003
+	CodeInternal     = 1008004
+	CodeInvalidParam = 1008007
+	CodeUploadFailed = 1008011
+	CodeEmptyFile    = 1008012
+	CodeRateLimited  = 1008028
+	CodeKeyMismatch  = 10030002
+)
+
+// Regions lists the known service access points, sorted.
+func Regions() []string {
+	out := make([]string, 0, len(RegionEndpoints))
+	for r := range RegionEndpoints {
+		out = append(out, r)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// EndpointFor returns the API host of a service access point ("" means
+// DefaultRegion).
+func EndpointFor(region string) (string, error) {
+	if region == "" {
+		region = DefaultRegion
+	}
+	ep, ok := RegionEndpoints[region]
+	if !ok {
+		return "", fmt.Errorf("unknown TPNS region %q; use one of %s", region, strings.Join(Regions(), ", "))
+	}
+	return ep, nil
+}
+
+// Client uploads packages to one TPNS application.
+type Client struct {
+	Endpoint  string // API base URL, e.g. https://api.tpns.tencent.com
+	AccessID  string
+	SecretKey string
+	HTTP      *http.Client
+	Log       transfer.Logger
+	// Retry bounds retries of transient failures: HTTP 429/5xx, transport
+	// errors, and the rate-limit and internal-error retCodes.
+	Retry transfer.Retry
+}
+
+// APIError is an answer with retCode != 0.
+type APIError struct {
+	Status  int // HTTP status
+	RetCode int
+	ErrMsg  string
+}
+
+func (e *APIError) Error() string {
+	msg := fmt.Sprintf("TPNS retCode %d: %s", e.RetCode, e.ErrMsg)
+	if x := Explain(e.RetCode); x != "" {
+		msg += " (" + x + ")"
+	}
+	return msg
+}
+
+// Explain says what a retCode means and what to do about it; "" for codes
+// the documentation does not list.
+func Explain(code int) string {
+	switch code {
+	case CodeParseError:
+		return "parameter parse error: the request body could not be parsed"
+	case CodeMissingParam:
+		return "missing parameter: the request lacked the file or a required header"
+	case CodeAuthFailed:
+		return "authentication failed: check tpns.access_id and tpns.secret_key (TPNS_ACCESS_ID, TPNS_SECRET_KEY), and that tpns.region is the application's service access point"
+	case CodeInternal:
+		return "TPNS internal error: try again later"
+	case CodeInvalidParam:
+		return "invalid parameter: the package breaks a TPNS rule"
+	case CodeUploadFailed:
+		return "file upload failed: try again"
+	case CodeEmptyFile:
+		return "the uploaded file is empty"
+	case CodeRateLimited:
+		return "rate limit exceeded: wait a moment and apply again"
+	case CodeKeyMismatch:
+		return "AccessID and secret key do not match: check tpns.secret_key (TPNS_SECRET_KEY) belongs to tpns.access_id (TPNS_ACCESS_ID)"
+	}
+	return ""
+}
+
+// retryable reports body-level failures worth sending the file again for.
+func retryable(code int) bool { return code == CodeRateLimited || code == CodeInternal }
+
+// UploadRequest describes one package upload.
+type UploadRequest struct {
+	Path     string // local file
+	FileName string // name sent to TPNS; its extension tells TPNS the format
+	// FileMD5 is the md5 (lowercase hex) recorded at plan time; the upload
+	// fails if the bytes sent hash differently.
+	FileMD5 string
+}
+
+// UploadResult is the outcome of an upload.
+type UploadResult struct {
+	UploadID int64
+	FileMD5  string
+	FileSize int64
+}
+
+// answer is the API's JSON response.
+type answer struct {
+	RetCode  *int   `json:"retCode"`
+	ErrMsg   string `json:"errMsg"`
+	UploadID int64  `json:"uploadId"`
+}
+
+// answered lists the HTTP statuses whose body is read for a retCode: every
+// 2xx and 4xx except 429, which transfer retries.
+var answered = func() []int {
+	var codes []int
+	for s := 200; s < 500; s++ {
+		if (s < 300 || s >= 400) && s != http.StatusTooManyRequests {
+			codes = append(codes, s)
+		}
+	}
+	return codes
+}()
+
+func contentType(name string) string {
+	switch strings.ToLower(path.Ext(name)) {
+	case ".zip":
+		return "application/zip"
+	case ".csv":
+		return "text/csv"
+	}
+	return "text/plain"
+}
+
+func (c *Client) httpClient() *http.Client {
+	if c.HTTP != nil {
+		return c.HTTP
+	}
+	return http.DefaultClient
+}
+
+// BasicAuth is the Authorization header value: Basic base64(AccessID:SecretKey).
+func BasicAuth(accessID, secretKey string) string {
+	return "Basic " + base64.StdEncoding.EncodeToString([]byte(accessID+":"+secretKey))
+}
+
+// UploadPackage streams the file as the multipart field "file" with a
+// fixed Content-Length and returns TPNS's upload id.
+func (c *Client) UploadPackage(ctx context.Context, r UploadRequest) (*UploadResult, error) {
+	file, err := transfer.OpenFile(r.Path, r.FileMD5)
+	if err != nil {
+		return nil, err
+	}
+	defer file.Close()
+	log := transfer.OrNop(c.Log)
+	u := strings.TrimRight(c.Endpoint, "/") + UploadPath
+	op := http.MethodPost + " " + transfer.RedactURL(u)
+	// The header carries the secret: it is never logged (transfer logs
+	// only the redacted URL) and never part of an error.
+	header := http.Header{}
+	header.Set("Authorization", BasicAuth(c.AccessID, c.SecretKey))
+	header.Set("Accept", "application/json")
+
+	attempts := c.Retry.Attempts
+	if attempts <= 0 {
+		attempts = 5
+	}
+	log.Info(ctx, "uploading package to TPNS", map[string]any{"endpoint": transfer.RedactURL(c.Endpoint), "file_name": r.FileName, "size": file.Size})
+	for attempt := 1; ; attempt++ {
+		res, err := transfer.PostForm(ctx, c.httpClient(), c.Log, transfer.FormPost{
+			URL:             u,
+			Header:          header,
+			FileField:       "file",
+			FileName:        r.FileName,
+			FileContentType: contentType(r.FileName),
+			File:            file,
+			Label:           "TPNS upload of " + r.FileName,
+			Retry:           c.Retry,
+			SuccessCodes:    answered,
+		})
+		if err != nil {
+			if verr := file.Verify(); verr != nil && errors.Is(verr, transfer.ErrContentChanged) {
+				return nil, verr
+			}
+			return nil, err
+		}
+		var a answer
+		if jerr := json.Unmarshal(res.Body, &a); jerr != nil || a.RetCode == nil {
+			return nil, fmt.Errorf("%s: HTTP %d with a body that is not the TPNS API's JSON (is tpns.endpoint right?)", op, res.Status)
+		}
+		if *a.RetCode != CodeOK {
+			apiErr := &APIError{Status: res.Status, RetCode: *a.RetCode, ErrMsg: a.ErrMsg}
+			if retryable(*a.RetCode) && attempt < attempts {
+				wait := c.Retry.Backoff(attempt)
+				log.Info(ctx, "TPNS asked to retry; sending the package again", map[string]any{"ret_code": *a.RetCode, "attempt": attempt + 1, "wait": wait.String()})
+				if err := transfer.Sleep(ctx, wait); err != nil {
+					return nil, fmt.Errorf("%s: %w (last answer: %v)", op, err, apiErr)
+				}
+				continue
+			}
+			return nil, apiErr
+		}
+		if err := file.Verify(); err != nil {
+			return nil, fmt.Errorf("%w; TPNS accepted that content as upload id %d, which is not recorded", err, a.UploadID)
+		}
+		if a.UploadID <= 0 {
+			return nil, fmt.Errorf("%s: TPNS reported success without an upload id", op)
+		}
+		log.Info(ctx, "TPNS accepted the package", map[string]any{"upload_id": a.UploadID, "file_name": r.FileName})
+		return &UploadResult{UploadID: a.UploadID, FileMD5: file.SentMD5(), FileSize: file.Size}, nil
+	}
+}

@@ -1,0 +1,204 @@
+package tpns
+
+import (
+	"context"
+	"crypto/md5"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/audiencekit/terraform-provider-audience/internal/client/transfer"
+	"github.com/audiencekit/terraform-provider-audience/internal/sandbox"
+)
+
+// recordingLogger keeps every message and field, to prove secrets stay out.
+type recordingLogger struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *recordingLogger) add(msg string, f map[string]any) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lines = append(l.lines, fmt.Sprintf("%s %v", msg, f))
+}
+func (l *recordingLogger) Info(_ context.Context, msg string, f map[string]any)  { l.add(msg, f) }
+func (l *recordingLogger) Debug(_ context.Context, msg string, f map[string]any) { l.add(msg, f) }
+func (l *recordingLogger) all() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.Join(l.lines, "\n")
+}
+
+func setup(t *testing.T) (*sandbox.Server, *Client, *recordingLogger) {
+	t.Helper()
+	srv, err := sandbox.New(sandbox.Config{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	creds := sandbox.DefaultCredentials()
+	log := &recordingLogger{}
+	return srv, &Client{
+		Endpoint:  srv.URL() + sandbox.PrefixTPNS,
+		AccessID:  creds.TPNSAccessID,
+		SecretKey: creds.TPNSSecretKey,
+		Log:       log,
+		Retry:     transfer.Retry{Base: time.Millisecond, Max: 5 * time.Millisecond},
+	}, log
+}
+
+func write(t *testing.T, name, content string) (string, string) {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sum := md5.Sum([]byte(content))
+	return p, hex.EncodeToString(sum[:])
+}
+
+func TestUploadPackage(t *testing.T) {
+	srv, c, log := setup(t)
+	p, sum := write(t, "accounts.csv", "alice\nbob\ncarol\n")
+	res, err := c.UploadPackage(context.Background(), UploadRequest{Path: p, FileName: "vip.csv", FileMD5: sum})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ups := srv.TPNSUploads()
+	if len(ups) != 1 || res.UploadID != ups[0].UploadID || res.FileMD5 != sum || res.FileSize != 16 {
+		t.Fatalf("result %+v, sandbox uploads %+v", res, ups)
+	}
+	if ups[0].FileName != "vip.csv" || ups[0].Entries != 3 || ups[0].MD5 != sum {
+		t.Fatalf("sandbox received %+v", ups[0])
+	}
+	res2, err := c.UploadPackage(context.Background(), UploadRequest{Path: p, FileName: "vip.csv", FileMD5: sum})
+	if err != nil || res2.UploadID <= res.UploadID {
+		t.Fatalf("second upload: %+v, %v", res2, err)
+	}
+	if strings.Contains(log.all(), c.SecretKey) || strings.Contains(log.all(), BasicAuth(c.AccessID, c.SecretKey)[6:]) {
+		t.Fatalf("logs leak the secret:\n%s", log.all())
+	}
+	if !strings.Contains(log.all(), "TPNS upload of vip.csv finished") {
+		t.Fatalf("no progress summary in logs:\n%s", log.all())
+	}
+}
+
+func TestUploadPackageErrors(t *testing.T) {
+	tests := []struct {
+		name    string
+		mutate  func(c *Client)
+		file    string
+		content string
+		md5     string // "" = the content's
+		code    int
+		want    []string
+	}{
+		{name: "unknown access id", mutate: func(c *Client) { c.AccessID = "42" }, code: CodeAuthFailed,
+			want: []string{"retCode 1008003", "authentication failed", "tpns.access_id", "TPNS_SECRET_KEY"}},
+		{name: "wrong secret", mutate: func(c *Client) { c.SecretKey = "wrong-secret" }, code: CodeKeyMismatch,
+			want: []string{"retCode 10030002", "tpns.secret_key"}},
+		{name: "rule broken server side", file: "a.txt", content: "alice\nb\n", code: CodeInvalidParam,
+			want: []string{"retCode 1008007", "a.txt, line 2", "invalid parameter"}},
+		{name: "empty", file: "a.txt", content: "", code: CodeEmptyFile, want: []string{"retCode 1008012", "empty"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, c, _ := setup(t)
+			if tc.mutate != nil {
+				tc.mutate(c)
+			}
+			file, content := tc.file, tc.content
+			if file == "" {
+				file, content = "a.txt", "alice\nbob\n"
+			}
+			p, sum := write(t, file, content)
+			_, err := c.UploadPackage(context.Background(), UploadRequest{Path: p, FileName: file, FileMD5: sum})
+			var apiErr *APIError
+			if !errors.As(err, &apiErr) || apiErr.RetCode != tc.code {
+				t.Fatalf("err = %v, want retCode %d", err, tc.code)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q lacks %q", err, w)
+				}
+			}
+			if strings.Contains(err.Error(), c.SecretKey) {
+				t.Errorf("error leaks the secret: %v", err)
+			}
+		})
+	}
+}
+
+func TestUploadPackageRetriesRateLimit(t *testing.T) {
+	srv, c, _ := setup(t)
+	srv.InjectFault("POST", UploadPath, 2, 200, `{"retCode":1008028,"errMsg":"rate limit exceeded"}`)
+	p, sum := write(t, "a.txt", "alice\nbob\n")
+	res, err := c.UploadPackage(context.Background(), UploadRequest{Path: p, FileName: "a.txt", FileMD5: sum})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := srv.Requests(sandbox.PrefixTPNS); n != 3 || res.UploadID == 0 {
+		t.Fatalf("requests = %d, result %+v; want two rate-limited attempts then success", n, res)
+	}
+
+	// Past the attempt budget, the rate limit is reported with its code.
+	c.Retry.Attempts = 2
+	srv.InjectFault("POST", UploadPath, 2, 200, `{"retCode":1008028,"errMsg":"rate limit exceeded"}`)
+	_, err = c.UploadPackage(context.Background(), UploadRequest{Path: p, FileName: "a.txt", FileMD5: sum})
+	if !strings.Contains(fmt.Sprint(err), "retCode 1008028") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestUploadPackageNotTPNS(t *testing.T) {
+	srv, c, _ := setup(t)
+	srv.InjectFault("POST", UploadPath, 1, 404, "<html>not found</html>")
+	p, sum := write(t, "a.txt", "alice\nbob\n")
+	_, err := c.UploadPackage(context.Background(), UploadRequest{Path: p, FileName: "a.txt", FileMD5: sum})
+	if err == nil || !strings.Contains(err.Error(), "HTTP 404") || !strings.Contains(err.Error(), "tpns.endpoint") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestUploadPackageContentChanged(t *testing.T) {
+	_, c, _ := setup(t)
+	p, _ := write(t, "a.txt", "alice\nbob\n")
+	_, err := c.UploadPackage(context.Background(), UploadRequest{Path: p, FileName: "a.txt", FileMD5: strings.Repeat("0", 32)})
+	if !errors.Is(err, transfer.ErrContentChanged) {
+		t.Fatalf("err = %v, want ErrContentChanged", err)
+	}
+}
+
+func TestEndpointFor(t *testing.T) {
+	for region, want := range map[string]string{
+		"":          "https://api.tpns.tencent.com",
+		"guangzhou": "https://api.tpns.tencent.com",
+		"shanghai":  "https://api.tpns.sh.tencent.com",
+		"hongkong":  "https://api.tpns.hk.tencent.com",
+		"singapore": "https://api.tpns.sgp.tencent.com",
+	} {
+		if got, err := EndpointFor(region); err != nil || got != want {
+			t.Errorf("EndpointFor(%q) = %q, %v; want %q", region, got, err, want)
+		}
+	}
+	if _, err := EndpointFor("beijing"); err == nil || !strings.Contains(err.Error(), "guangzhou, hongkong, shanghai, singapore") {
+		t.Errorf("EndpointFor(beijing) = %v", err)
+	}
+}
+
+func TestBasicAuth(t *testing.T) {
+	// base64("1500000001:secret")
+	if got := BasicAuth("1500000001", "secret"); got != "Basic MTUwMDAwMDAwMTpzZWNyZXQ=" {
+		t.Fatalf("BasicAuth = %q", got)
+	}
+}
