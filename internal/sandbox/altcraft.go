@@ -387,20 +387,32 @@ rows:
 func altcraftProfile(sourceType string, sourceID int64, i int) []string {
 	h := fnv.New64a()
 	fmt.Fprintf(h, "%s/%d/%d", sourceType, sourceID, i)
-	x := h.Sum64()
-	pick := func(list []string, shift uint) string { return list[(x>>shift)%uint64(len(list))] }
+	seed := h.Sum64()
+	// Each field draws from its own mixed hash so fields are independent.
+	draw := func(field uint64, n uint64) uint64 { return mix64(seed+field*0x9e3779b97f4a7c15) % n }
+	pick := func(list []string, field uint64) string { return list[draw(field, uint64(len(list)))] }
 	pid := sourceID*100000 + int64(i) + 1
-	first, last := pick(altcraftFirstNames, 0), pick(altcraftLastNames, 8)
+	first, last := pick(altcraftFirstNames, 1), pick(altcraftLastNames, 2)
 	return []string{
 		strconv.FormatInt(pid, 10),
 		fmt.Sprintf("%s.%s.%d@example.com", strings.ToLower(first), strings.ToLower(last), pid),
 		first,
 		last,
-		pick(altcraftCities, 16),
-		pick(altcraftOccupations, 24),
-		strconv.FormatUint(18+(x>>32)%60, 10),
-		strconv.FormatBool((x>>40)%5 == 0),
+		pick(altcraftCities, 3),
+		pick(altcraftOccupations, 4),
+		strconv.FormatUint(18+draw(5, 60), 10),
+		strconv.FormatBool(draw(6, 5) == 0),
 	}
+}
+
+// mix64 is the splitmix64 finalizer: FNV alone leaves the bits of similar
+// inputs correlated, which skews the profile fields.
+func mix64(x uint64) uint64 {
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	return x ^ x>>31
 }
 
 // handleAltcraftDownload serves an export file, streamed from disk. The
