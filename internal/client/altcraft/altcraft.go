@@ -66,18 +66,37 @@ type APIError struct {
 }
 
 func (e *APIError) Error() string {
+	var msg string
 	if e.Code != 0 {
-		msg := fmt.Sprintf("Altcraft %s failed: error %d: %s", e.Method, e.Code, e.Text)
+		msg = fmt.Sprintf("Altcraft %s failed: error %d: %s", e.Method, e.Code, e.Text)
 		if e.HTTPStatus != http.StatusOK {
 			msg += fmt.Sprintf(" (HTTP %d)", e.HTTPStatus)
 		}
-		return msg
+	} else {
+		msg = fmt.Sprintf("Altcraft %s failed: HTTP %d", e.Method, e.HTTPStatus)
+		if e.Text != "" {
+			msg += ": " + e.Text
+		}
 	}
-	msg := fmt.Sprintf("Altcraft %s failed: HTTP %d", e.Method, e.HTTPStatus)
-	if e.Text != "" {
-		msg += ": " + e.Text
+	if hint := e.Hint(); hint != "" {
+		msg += " (" + hint + ")"
 	}
 	return msg
+}
+
+// Hint says what the user can do about the error, when that is known.
+func (e *APIError) Hint() string {
+	switch {
+	case e.Code == 401:
+		return "check altcraft.token or the ALTCRAFT_TOKEN environment variable"
+	case e.Code == 402:
+		return "the account's tariff does not allow this request: check the plan in the Altcraft panel"
+	case e.Code == 400 && e.Method == "profiles/get_all":
+		return "check source_type, source_id, file_format and the custom_request fields against the panel"
+	case e.Code == 0 && (e.HTTPStatus == http.StatusNotFound || e.HTTPStatus == http.StatusMethodNotAllowed):
+		return "is altcraft.endpoint the panel URL, without /api/v1.1?"
+	}
+	return ""
 }
 
 // TaskFailedError is an export task that ended in failure.
@@ -220,7 +239,7 @@ func (c *Client) post(ctx context.Context, method, endpoint string, body []byte,
 		return transfer.Transient(resp.StatusCode), &APIError{Method: method, HTTPStatus: resp.StatusCode, Text: shortBody(raw)}
 	}
 	if jsonErr != nil {
-		return false, fmt.Errorf("Altcraft %s: the answer is not JSON: %v", method, jsonErr)
+		return false, fmt.Errorf("Altcraft %s: HTTP %d with a body that is not the API's JSON (is altcraft.endpoint the panel URL?)", method, resp.StatusCode)
 	}
 	if env.Error == "" {
 		return false, fmt.Errorf("Altcraft %s: the answer has no error field: %s", method, shortBody(raw))

@@ -184,7 +184,7 @@ func TestBodyLevelErrorsUnderHTTP200(t *testing.T) {
 	if !errors.As(err, &ae) || ae.Code != 401 || ae.HTTPStatus != 200 || ae.Text != "Invalid token" || ae.Method != "profiles/get_all" {
 		t.Fatalf("err = %#v", err)
 	}
-	if want := "Altcraft profiles/get_all failed: error 401: Invalid token"; err.Error() != want {
+	if want := "Altcraft profiles/get_all failed: error 401: Invalid token (check altcraft.token or the ALTCRAFT_TOKEN environment variable)"; err.Error() != want {
 		t.Fatalf("message %q, want %q", err.Error(), want)
 	}
 	rec.leaks(t, "wrong-token-value", err.Error())
