@@ -77,8 +77,9 @@ var (
 type altcraftState struct {
 	mu    sync.Mutex
 	tasks map[string]*altcraftTask
-	// hold freezes every task's progress (to exercise client timeouts).
-	hold bool
+	// holdAt, when not negative, stops every task once it reports that
+	// progress (to exercise client timeouts).
+	holdAt int
 	// failWith makes tasks started from now on end in failure with these
 	// errors.
 	failWith []string
@@ -96,14 +97,17 @@ type altcraftTask struct {
 	urls   []string
 }
 
-// HoldAltcraftTasks freezes (true) or releases (false) the progress of
-// every Altcraft export task, so a client's timeout can be tested.
-func (s *Server) HoldAltcraftTasks(hold bool) {
+// HoldAltcraftTasks stops every Altcraft export task once it reports
+// atProgress percent (0, 40 or 80), so a client's timeout can be tested.
+func (s *Server) HoldAltcraftTasks(atProgress int) {
 	st := s.altcraft
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	st.hold = hold
+	st.holdAt = atProgress
 }
+
+// ReleaseAltcraftTasks lets held tasks progress again.
+func (s *Server) ReleaseAltcraftTasks() { s.HoldAltcraftTasks(-1) }
 
 // FailAltcraftTasks makes every export task started afterwards end with
 // status "error" and these errors in its result. No arguments restores
@@ -118,7 +122,7 @@ func (s *Server) FailAltcraftTasks(errs ...string) {
 // registerAltcraft mounts the emulated Altcraft API under PrefixAltcraft:
 // the panel is {base}/altcraft, the API {panel}/api/v1.1/...
 func (s *Server) registerAltcraft(mux *http.ServeMux) {
-	s.altcraft = &altcraftState{tasks: map[string]*altcraftTask{}}
+	s.altcraft = &altcraftState{tasks: map[string]*altcraftTask{}, holdAt: -1}
 	mux.HandleFunc("POST "+PrefixAltcraft+"/api/v1.1/profiles/get_all", s.handleAltcraftGetAll)
 	mux.HandleFunc("POST "+PrefixAltcraft+"/api/v1.1/tasks/status", s.handleAltcraftTaskStatus)
 	mux.HandleFunc("GET "+PrefixAltcraft+"/api/download/{dir}/{name}", s.handleAltcraftDownload)
@@ -262,11 +266,11 @@ func (s *Server) handleAltcraftTaskStatus(w http.ResponseWriter, r *http.Request
 		writeAltcraft(w, AltcraftCodeBadRequest, fmt.Sprintf("Bad request: task %q not found", id), nil)
 		return
 	}
-	if !st.hold && t.status == "" {
+	progressAt := func(polls int) int { return altcraftProgressSteps[max(min(polls, len(altcraftProgressSteps))-1, 0)] }
+	if t.status == "" && (st.holdAt < 0 || t.polls == 0 || progressAt(t.polls) < st.holdAt) {
 		t.polls++
 	}
-	step := min(t.polls, len(altcraftProgressSteps)) - 1
-	progress := altcraftProgressSteps[max(step, 0)]
+	progress := progressAt(t.polls)
 	data := map[string]any{"progress": progress}
 	switch {
 	case t.status != "":

@@ -266,17 +266,22 @@ func TestAltcraftCustomRequestFilters(t *testing.T) {
 
 func TestAltcraftHoldAndFail(t *testing.T) {
 	s := startSandbox(t)
-	s.HoldAltcraftTasks(true)
+	s.HoldAltcraftTasks(40)
 	start := altcraftCall(t, s, "profiles/get_all", `{`+tok+`,"source_type":"database","source_id":2}`)
+	var seen []int
 	for range 5 {
 		a := altcraftCall(t, s, "tasks/status", `{`+tok+`,"task_id":"`+start.Data.TaskID+`"}`)
-		if a.Data.Progress != 0 || a.Data.Status == "completed" {
-			t.Fatalf("held task moved: %+v", a.Data)
+		seen = append(seen, a.Data.Progress)
+		if a.Data.Status == "completed" {
+			t.Fatalf("held task completed: %+v", a.Data)
 		}
 	}
-	s.HoldAltcraftTasks(false)
-	if end, _ := pollToEnd(t, s, start.Data.TaskID); end.Data.Status != "completed" || end.Data.Result.Total != 25 {
-		t.Fatalf("released task: %+v", end.Data)
+	if fmt.Sprint(seen) != "[0 40 40 40 40]" {
+		t.Fatalf("held at 40, progress went %v", seen)
+	}
+	s.ReleaseAltcraftTasks()
+	if end, seen := pollToEnd(t, s, start.Data.TaskID); end.Data.Status != "completed" || end.Data.Result.Total != 25 || fmt.Sprint(seen) != "[80 100]" {
+		t.Fatalf("released task: %+v after %v", end.Data, seen)
 	}
 
 	s.FailAltcraftTasks("profile storage unavailable")

@@ -215,19 +215,13 @@ func TestFailedTaskReportsItsErrors(t *testing.T) {
 
 func TestTimeoutNamesTaskAndProgress(t *testing.T) {
 	sb, c, _, _ := start(t, token)
-	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
+	sb.HoldAltcraftTasks(40)
 	id, err := c.StartExport(ctx, ExportRequest{SourceType: "database", SourceID: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Let it reach 40%, then freeze it.
-	for range 2 {
-		if _, err := c.Status(ctx, id); err != nil {
-			t.Fatal(err)
-		}
-	}
-	sb.HoldAltcraftTasks(true)
 	_, err = c.Wait(ctx, id)
 	var te *TimeoutError
 	if !errors.As(err, &te) || te.TaskID != id || te.Progress != 40 || te.Status != "processing" || !errors.Is(err, context.DeadlineExceeded) {
