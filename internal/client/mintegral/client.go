@@ -1,0 +1,317 @@
+// Package mintegral is a client for the Mintegral Open API's audience file
+// upload: token auth, presigned upload information, and the upload itself
+// to S3 (area 1) or Aliyun OSS (area 2).
+package mintegral
+
+import (
+	"context"
+	"crypto/md5"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/audiencekit/terraform-provider-audience/internal/client/transfer"
+)
+
+// DefaultEndpoint is the production Open API host.
+const DefaultEndpoint = "https://ss-api.mintegral.com"
+
+// Area types: where the audience data is stored.
+const (
+	AreaOutsideMainlandChina = 1 // AWS S3, presigned PUT
+	AreaMainlandChina        = 2 // Aliyun OSS, form POST
+)
+
+// MaxFileSize is Mintegral's limit for one audience file (5 GB).
+const MaxFileSize int64 = 5 << 30
+
+// Client talks to the Mintegral Open API.
+type Client struct {
+	Endpoint  string
+	AccessKey string
+	APIKey    string
+	HTTP      *http.Client
+	Log       transfer.Logger
+	// Now is the clock used for the timestamp header and TTL checks.
+	Now func() time.Time
+}
+
+// APIError is a body-level Open API failure (code != 200).
+type APIError struct {
+	Code    int
+	Message string
+}
+
+func (e *APIError) Error() string {
+	msg := fmt.Sprintf("Mintegral API error %d: %s", e.Code, e.Message)
+	if hint := e.hint(); hint != "" {
+		msg += " (" + hint + ")"
+	}
+	return msg
+}
+
+func (e *APIError) hint() string {
+	m := strings.ToLower(e.Message)
+	switch {
+	case strings.Contains(m, "timestamp"):
+		return "the request timestamp was rejected: check this machine's clock"
+	case strings.Contains(m, "token"), strings.Contains(m, "access-key"), strings.Contains(m, "access key"):
+		return "check mintegral.access_key and mintegral.api_key (MINTEGRAL_ACCESS_KEY, MINTEGRAL_API_KEY)"
+	}
+	return ""
+}
+
+// Token computes md5_hex(api_key + md5_hex(timestamp)).
+func Token(apiKey, timestamp string) string {
+	inner := md5.Sum([]byte(timestamp))
+	outer := md5.Sum([]byte(apiKey + hex.EncodeToString(inner[:])))
+	return hex.EncodeToString(outer[:])
+}
+
+func (c *Client) now() time.Time {
+	if c.Now != nil {
+		return c.Now()
+	}
+	return time.Now()
+}
+
+func (c *Client) httpClient() *http.Client {
+	if c.HTTP != nil {
+		return c.HTTP
+	}
+	return http.DefaultClient
+}
+
+// UploadInfo is the presigned upload information for one file.
+type UploadInfo struct {
+	AreaType int       `json:"area_type"`
+	FileName string    `json:"file_name"`
+	FileMD5  string    `json:"file_md5"`
+	TTL      int       `json:"ttl"`
+	S3       *S3Info   `json:"s3"`
+	OSS      *OSSInfo  `json:"oss"`
+	Received time.Time `json:"-"`
+}
+
+// S3Info is how to upload to S3 (area 1).
+type S3Info struct {
+	Method   string `json:"method"`
+	URL      string `json:"url"`
+	DataPath string `json:"data_path"`
+}
+
+// OSSInfo is how to upload to Aliyun OSS (area 2).
+type OSSInfo struct {
+	Method    string `json:"method"`
+	AccessID  string `json:"accessid"`
+	Host      string `json:"host"`
+	Expire    int64  `json:"expire"`
+	Signature string `json:"signature"`
+	Policy    string `json:"policy"`
+	Dir       string `json:"dir"`
+	DataPath  string `json:"data_path"`
+}
+
+// DataPath is the handle to pass to Create Audience.
+func (u *UploadInfo) DataPath() string {
+	if u.S3 != nil {
+		return u.S3.DataPath
+	}
+	if u.OSS != nil {
+		return u.OSS.DataPath
+	}
+	return ""
+}
+
+// usable reports whether the info can still be used at now, keeping a
+// margin so an upload does not start on information about to expire.
+func (u *UploadInfo) usable(now time.Time) bool {
+	if u.TTL <= 0 {
+		return true
+	}
+	margin := time.Duration(u.TTL) * time.Second / 10
+	if margin > 30*time.Second {
+		margin = 30 * time.Second
+	}
+	if !now.Before(u.Received.Add(time.Duration(u.TTL)*time.Second - margin)) {
+		return false
+	}
+	if u.OSS != nil && u.OSS.Expire > 0 && !now.Before(time.Unix(u.OSS.Expire, 0).Add(-margin)) {
+		return false
+	}
+	return true
+}
+
+// envelope is the Open API response wrapper. The message is "msg" in the
+// field table and "message" in the examples; either is accepted.
+type envelope struct {
+	Code    int             `json:"code"`
+	Msg     string          `json:"msg"`
+	Message string          `json:"message"`
+	Data    json.RawMessage `json:"data"`
+}
+
+func (c *Client) get(ctx context.Context, path string, query url.Values, out any) error {
+	u := strings.TrimRight(c.Endpoint, "/") + path + "?" + query.Encode()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return err
+	}
+	ts := strconv.FormatInt(c.now().Unix(), 10)
+	req.Header.Set("access-key", c.AccessKey)
+	req.Header.Set("timestamp", ts)
+	req.Header.Set("token", Token(c.APIKey, ts))
+	req.Header.Set("Accept", "application/json")
+	op := "GET " + transfer.RedactURL(u)
+	resp, err := c.httpClient().Do(req)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	defer resp.Body.Close()
+	body, err := transfer.ReadSmall(resp.Body, 1<<20)
+	if err != nil {
+		return fmt.Errorf("%s: reading response: %w", op, err)
+	}
+	var env envelope
+	if err := json.Unmarshal(body, &env); err != nil {
+		return fmt.Errorf("%s: HTTP %d with a body that is not the API's JSON (is mintegral.endpoint right?)", op, resp.StatusCode)
+	}
+	if env.Code != 200 {
+		msg := env.Msg
+		if msg == "" {
+			msg = env.Message
+		}
+		return &APIError{Code: env.Code, Message: msg}
+	}
+	if err := json.Unmarshal(env.Data, out); err != nil {
+		return fmt.Errorf("%s: unexpected data: %w", op, err)
+	}
+	return nil
+}
+
+// PresignedUploadData asks for upload information for a file.
+func (c *Client) PresignedUploadData(ctx context.Context, areaType int, fileName, fileMD5 string) (*UploadInfo, error) {
+	q := url.Values{}
+	q.Set("area_type", strconv.Itoa(areaType))
+	q.Set("file_name", fileName)
+	q.Set("file_md5", fileMD5)
+	var info UploadInfo
+	if err := c.get(ctx, "/api/open/v1/audience/presigned-upload-data", q, &info); err != nil {
+		return nil, err
+	}
+	info.Received = c.now()
+	switch {
+	case areaType == AreaOutsideMainlandChina && (info.S3 == nil || info.S3.URL == ""):
+		return nil, errors.New("mintegral: presigned-upload-data returned no s3 upload information")
+	case areaType == AreaMainlandChina && (info.OSS == nil || info.OSS.Host == ""):
+		return nil, errors.New("mintegral: presigned-upload-data returned no oss upload information")
+	}
+	return &info, nil
+}
+
+// UploadRequest describes one audience file upload.
+type UploadRequest struct {
+	Path     string // local file
+	FileName string // name sent to Mintegral
+	AreaType int
+	// FileMD5 is the md5 (lowercase hex) recorded at plan time. The upload
+	// fails if the bytes sent hash differently.
+	FileMD5 string
+}
+
+// UploadResult is the outcome of an upload.
+type UploadResult struct {
+	DataPath string
+	FileMD5  string
+	FileSize int64
+}
+
+// Upload asks for presigned information and streams the file to storage.
+// Information that expired before the upload started is requested again.
+func (c *Client) Upload(ctx context.Context, r UploadRequest) (*UploadResult, error) {
+	file, err := transfer.OpenFile(r.Path, r.FileMD5)
+	if err != nil {
+		return nil, err
+	}
+	defer file.Close()
+	log := transfer.OrNop(c.Log)
+
+	var info *UploadInfo
+	for attempt := 1; ; attempt++ {
+		if info == nil || !info.usable(c.now()) {
+			if info != nil {
+				log.Info(ctx, "presigned upload information expired before the upload started; requesting it again", nil)
+			}
+			info, err = c.PresignedUploadData(ctx, r.AreaType, r.FileName, r.FileMD5)
+			if err != nil {
+				return nil, err
+			}
+			log.Debug(ctx, "received presigned upload information", map[string]any{"data_path": info.DataPath(), "ttl": info.TTL})
+		}
+		err = c.send(ctx, info, file, r.FileName)
+		var se *transfer.StorageError
+		if err != nil && errors.As(err, &se) && se.Expired() && attempt < 3 {
+			info = nil // expired in flight: ask again
+			continue
+		}
+		break
+	}
+	if err != nil {
+		// A storage-side digest mismatch is most often a file edited since
+		// plan; say that first when it is the case.
+		if verr := file.Verify(); verr != nil && errors.Is(verr, transfer.ErrContentChanged) {
+			return nil, verr
+		}
+		return nil, err
+	}
+	if err := file.Verify(); err != nil {
+		return nil, err
+	}
+	return &UploadResult{DataPath: info.DataPath(), FileMD5: file.SentMD5(), FileSize: file.Size}, nil
+}
+
+func (c *Client) send(ctx context.Context, info *UploadInfo, file *transfer.File, fileName string) error {
+	label := "Mintegral upload of " + fileName
+	if info.S3 != nil {
+		// Exactly like `curl -X PUT -T file url`: body and Content-Length
+		// only; credentials never go to the storage URL.
+		_, err := transfer.Put(ctx, c.httpClient(), c.Log, transfer.PutRequest{
+			Method: info.S3.Method,
+			URL:    info.S3.URL,
+			File:   file,
+			Label:  label,
+		})
+		return err
+	}
+	o := info.OSS
+	method := strings.ToUpper(o.Method)
+	if method != "" && method != http.MethodPost {
+		return fmt.Errorf("mintegral: unsupported OSS upload method %q", o.Method)
+	}
+	_, err := transfer.PostForm(ctx, c.httpClient(), c.Log, transfer.FormPost{
+		URL: o.Host,
+		Fields: []transfer.FormField{
+			{Name: "key", Value: o.Dir},
+			{Name: "OSSAccessKeyId", Value: o.AccessID},
+			{Name: "policy", Value: o.Policy},
+			{Name: "signature", Value: o.Signature},
+			{Name: "success_action_status", Value: "200"},
+		},
+		// OSS ignores every field after the file, so it goes last.
+		FileField: "file",
+		FileName:  fileName,
+		File:      file,
+		Label:     label,
+	})
+	return err
+}

@@ -1,0 +1,63 @@
+package provider
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/hashicorp/terraform-plugin-framework/providerserver"
+	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
+
+	"github.com/audiencekit/terraform-provider-audience/internal/sandbox"
+)
+
+// testAccProtoV6ProviderFactories serves the provider in-process to the
+// Terraform binary that terraform-plugin-testing runs.
+var testAccProtoV6ProviderFactories = map[string]func() (tfprotov6.ProviderServer, error){
+	"audience": providerserver.NewProtocol6WithError(New("test")()),
+}
+
+// platformEnvVars are cleared before each acceptance test so a developer's
+// real credentials can never be used by a test.
+var platformEnvVars = []string{
+	"MINTEGRAL_ACCESS_KEY", "MINTEGRAL_API_KEY", "MINTEGRAL_ENDPOINT",
+	"TPNS_ACCESS_ID", "TPNS_SECRET_KEY", "TPNS_REGION", "TPNS_ENDPOINT",
+	"FUTUREDEMAND_ENDPOINT", "FUTUREDEMAND_ACCESS_TOKEN", "FUTUREDEMAND_USERNAME", "FUTUREDEMAND_PASSWORD", "FUTUREDEMAND_PARTNER_ID",
+	"OPENIM_ENDPOINT", "OPENIM_TOKEN",
+	"ALTCRAFT_ENDPOINT", "ALTCRAFT_TOKEN",
+}
+
+// startSandbox runs a sandbox for one test and points the provider at it
+// through the contract's environment variables.
+func startSandbox(t *testing.T, opts ...func(*sandbox.Config)) *sandbox.Server {
+	t.Helper()
+	cfg := sandbox.Config{Dir: t.TempDir()}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	srv, err := sandbox.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	for _, k := range platformEnvVars {
+		t.Setenv(k, "")
+	}
+	for k, v := range srv.Env() {
+		t.Setenv(k, v)
+	}
+	return srv
+}
+
+// writeFile writes a test input file and returns its path.
+func writeFile(t *testing.T, dir, name, content string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}

@@ -1,0 +1,72 @@
+// Package validators holds small attribute validators shared by resources.
+package validators
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+)
+
+// HasExtension reports whether name ends in one of exts (case-insensitive)
+// and has something before it.
+func HasExtension(name string, exts ...string) bool {
+	lower := strings.ToLower(name)
+	for _, ext := range exts {
+		if strings.HasSuffix(lower, strings.ToLower(ext)) && len(name) > len(ext) {
+			return true
+		}
+	}
+	return false
+}
+
+// ExtensionList renders exts for messages: `.txt`, `.csv` or `.gz`.
+func ExtensionList(exts ...string) string {
+	quoted := make([]string, len(exts))
+	for i, e := range exts {
+		quoted[i] = "`" + e + "`"
+	}
+	if len(quoted) == 1 {
+		return quoted[0]
+	}
+	return strings.Join(quoted[:len(quoted)-1], ", ") + " or " + quoted[len(quoted)-1]
+}
+
+// FileExtension checks that a file name ends in one of exts and is a bare
+// name, not a path.
+func FileExtension(exts ...string) validator.String {
+	return fileExtension{exts: exts}
+}
+
+type fileExtension struct{ exts []string }
+
+var _ validator.String = fileExtension{}
+
+func (v fileExtension) Description(context.Context) string {
+	return "must be a file name ending in " + ExtensionList(v.exts...)
+}
+
+func (v fileExtension) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
+
+func (v fileExtension) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	if msg := CheckFileName(req.ConfigValue.ValueString(), v.exts...); msg != "" {
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid file name", msg)
+	}
+}
+
+// CheckFileName returns a message explaining what is wrong with name, or
+// "" when it is acceptable.
+func CheckFileName(name string, exts ...string) string {
+	if name != filepath.Base(name) || strings.ContainsAny(name, `/\`) {
+		return fmt.Sprintf("%q must be a bare file name without directories.", name)
+	}
+	if !HasExtension(name, exts...) {
+		return fmt.Sprintf("%q must end in %s. Rename the file or set file_name.", name, ExtensionList(exts...))
+	}
+	return ""
+}
