@@ -206,10 +206,11 @@ func (c *Client) PresignedUploadData(ctx context.Context, areaType int, fileName
 	q.Set("file_name", fileName)
 	q.Set("file_md5", fileMD5)
 	var info UploadInfo
+	asked := c.now() // the ttl runs from when the information was issued
 	if err := c.get(ctx, "/api/open/v1/audience/presigned-upload-data", q, &info); err != nil {
 		return nil, err
 	}
-	info.Received = c.now()
+	info.Received = asked
 	switch {
 	case areaType == AreaOutsideMainlandChina && (info.S3 == nil || info.S3.URL == ""):
 		return nil, errors.New("mintegral: presigned-upload-data returned no s3 upload information")
@@ -246,22 +247,29 @@ func (c *Client) Upload(ctx context.Context, r UploadRequest) (*UploadResult, er
 	defer file.Close()
 	log := transfer.OrNop(c.Log)
 
+	// Presigned information is short-lived: it is checked right before the
+	// upload starts, and asked for again if it expired or if storage says
+	// it expired in flight.
 	var info *UploadInfo
-	for attempt := 1; ; attempt++ {
-		if info == nil || !info.usable(c.now()) {
-			if info != nil {
-				log.Info(ctx, "presigned upload information expired before the upload started; requesting it again", nil)
-			}
+	err = errors.New("presigned upload information kept expiring before the upload could start; check this machine's clock")
+	for attempt := 1; attempt <= 3; attempt++ {
+		if info == nil {
 			info, err = c.PresignedUploadData(ctx, r.AreaType, r.FileName, r.FileMD5)
 			if err != nil {
 				return nil, err
 			}
 			log.Debug(ctx, "received presigned upload information", map[string]any{"data_path": info.DataPath(), "ttl": info.TTL})
 		}
+		if !info.usable(c.now()) {
+			log.Info(ctx, "presigned upload information expired before the upload started; requesting it again", nil)
+			info, err = nil, errors.New("presigned upload information expired before the upload started")
+			continue
+		}
 		err = c.send(ctx, info, file, r.FileName)
 		var se *transfer.StorageError
-		if err != nil && errors.As(err, &se) && se.Expired() && attempt < 3 {
-			info = nil // expired in flight: ask again
+		if errors.As(err, &se) && se.Expired() {
+			log.Info(ctx, "storage says the presigned upload information expired; requesting it again", nil)
+			info = nil
 			continue
 		}
 		break
