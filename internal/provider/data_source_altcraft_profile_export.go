@@ -112,6 +112,7 @@ func (d *AltcraftProfileExportDataSource) Schema(ctx context.Context, _ datasour
 				Optional: true,
 				MarkdownDescription: "Directory to download the result files into (created if missing). Each file is named after the last part of its URL, " +
 					"e.g. `1_database_export.csv`; it is written under a temporary name and renamed when complete, so a failed download never leaves a partial file. " +
+					"Files are readable by their owner only (mode 0600): exports hold personal data. " +
 					"Without it, only `urls` are reported.",
 				Validators: []validator.String{stringvalidator.LengthAtLeast(1)},
 			},

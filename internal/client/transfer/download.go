@@ -21,7 +21,9 @@ type DownloadRequest struct {
 	Header http.Header
 	// Path is the final file. The body is written to a temporary file in
 	// the same directory and renamed over Path only once it is complete, so
-	// a failed download never leaves a partial file under this name.
+	// a failed download never leaves a partial file under this name. The
+	// file is readable by its owner only (0600): downloads such as profile
+	// exports hold personal data.
 	Path  string
 	Label string // names the transfer in progress logs
 	Retry Retry

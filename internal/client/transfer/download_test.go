@@ -55,7 +55,7 @@ func TestDownloadStreamsWithFlatMemory(t *testing.T) {
 	if d.Size != size || d.SHA256 != patternSHA(size) || d.Path != path {
 		t.Fatalf("downloaded %+v", d)
 	}
-	if st, err := os.Stat(path); err != nil || st.Size() != size {
+	if st, err := os.Stat(path); err != nil || st.Size() != size || st.Mode().Perm() != 0o600 {
 		t.Fatalf("file on disk: %v %v", st, err)
 	}
 	// Client and server together allocate far less than the body: it was
