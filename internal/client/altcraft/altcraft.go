@@ -179,30 +179,12 @@ func (c *Client) call(ctx context.Context, method string, params map[string]any,
 		return fmt.Errorf("Altcraft %s: encode request: %w", method, err)
 	}
 	endpoint := c.panel.String() + "/api/v1.1/" + method
-	retry := c.Retry
-	attempts := retry.Attempts
-	if attempts <= 0 {
-		attempts = 5
-	}
-	var lastErr error
-	for attempt := 1; attempt <= attempts; attempt++ {
-		if attempt > 1 {
-			wait := retry.Backoff(attempt - 1)
-			c.log.Info(ctx, "retrying Altcraft API call", map[string]any{"method": method, "attempt": attempt, "wait": wait.String(), "error": lastErr.Error()})
-			if err := transfer.Sleep(ctx, wait); err != nil {
-				return fmt.Errorf("%w (last error: %v)", err, lastErr)
-			}
-		}
-		// A retried get_all may start a second export task if the first
-		// request did reach the panel; exports are read-only, so that is
-		// harmless.
-		var transient bool
-		transient, lastErr = c.post(ctx, method, endpoint, raw, out)
-		if lastErr == nil || !transient || ctx.Err() != nil {
-			return lastErr
-		}
-	}
-	return fmt.Errorf("giving up after %d attempts: %w", attempts, lastErr)
+	// A retried get_all may start a second export task if the first
+	// request did reach the panel; exports are read-only, so that is
+	// harmless.
+	return c.Retry.Do(ctx, c.log, "Altcraft "+method, func() (bool, error) {
+		return c.post(ctx, method, endpoint, raw, out)
+	})
 }
 
 func (c *Client) post(ctx context.Context, method, endpoint string, body []byte, out any) (transient bool, err error) {

@@ -40,27 +40,13 @@ type Downloaded struct {
 // counting its size while writing, with progress logs. Transient failures
 // (429, 5xx, transport errors) restart the download from the beginning.
 func Download(ctx context.Context, hc *http.Client, log Logger, d DownloadRequest) (*Downloaded, error) {
-	retry := d.Retry.withDefaults()
 	op := http.MethodGet + " " + RedactURL(d.URL)
-	var lastErr error
-	for attempt := 1; attempt <= retry.Attempts; attempt++ {
-		if attempt > 1 {
-			wait := retry.Backoff(attempt - 1)
-			OrNop(log).Info(ctx, "retrying download", map[string]any{"op": op, "attempt": attempt, "wait": wait.String(), "error": lastErr.Error()})
-			if err := Sleep(ctx, wait); err != nil {
-				return nil, fmt.Errorf("%s: %w (last error: %v)", op, err, lastErr)
-			}
-		}
-		res, retryable, err := downloadOnce(ctx, hc, log, op, d)
-		if err == nil {
-			return res, nil
-		}
-		if !retryable || ctx.Err() != nil {
-			return nil, err
-		}
-		lastErr = err
-	}
-	return nil, fmt.Errorf("giving up after %d attempts: %w", retry.Attempts, lastErr)
+	var res *Downloaded
+	err := d.Retry.Do(ctx, log, op, func() (again bool, err error) {
+		res, again, err = downloadOnce(ctx, hc, log, op, d)
+		return again, err
+	})
+	return res, err
 }
 
 func downloadOnce(ctx context.Context, hc *http.Client, log Logger, op string, d DownloadRequest) (_ *Downloaded, retryable bool, _ error) {
