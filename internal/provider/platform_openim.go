@@ -1,8 +1,11 @@
 package provider
 
 import (
+	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/audiencekit/terraform-provider-audience/internal/client/openim"
 )
 
 type openIMConfigModel struct {
@@ -32,3 +35,17 @@ func resolveOpenIM(m *openIMConfigModel) openIMSettings {
 }
 
 func (s openIMSettings) settings() []setting { return []setting{s.Endpoint, s.Token} }
+
+// openIMClient returns a client, or an error naming each missing setting.
+func (d *providerData) openIMClient(resourceType string) (*openim.Client, diag.Diagnostics) {
+	s := d.openim
+	if diags := requireSettings("OpenIM", resourceType, s.Endpoint, s.Token); diags.HasError() {
+		return nil, diags
+	}
+	return &openim.Client{
+		Endpoint: s.Endpoint.Value,
+		Token:    s.Token.Value,
+		HTTP:     d.http,
+		Log:      tflogLogger{},
+	}, nil
+}

@@ -94,6 +94,7 @@ func (p *AudienceProvider) Configure(ctx context.Context, req provider.Configure
 func (p *AudienceProvider) Resources(_ context.Context) []func() resource.Resource {
 	return []func() resource.Resource{
 		NewMintegralFileResource,
+		NewOpenIMObjectResource,
 	}
 }
 

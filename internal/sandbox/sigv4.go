@@ -4,7 +4,6 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -149,11 +148,16 @@ func canonicalRequest(method, path string, q url.Values, signed []string, values
 func signV4(secret, amzDate, region, scope, canonical string) string {
 	sum := sha256.Sum256([]byte(canonical))
 	toSign := sigV4Algorithm + "\n" + amzDate + "\n" + scope + "\n" + hex.EncodeToString(sum[:])
-	k := hmacSHA256([]byte("AWS4"+secret), amzDate[:8])
+	return hex.EncodeToString(hmacSHA256(sigV4Key(secret, amzDate[:8], region), toSign))
+}
+
+// sigV4Key derives the SigV4 signing key for S3 on one day (YYYYMMDD) in
+// one region. POST policies are signed with it too.
+func sigV4Key(secret, day, region string) []byte {
+	k := hmacSHA256([]byte("AWS4"+secret), day)
 	k = hmacSHA256(k, region)
 	k = hmacSHA256(k, "s3")
-	k = hmacSHA256(k, "aws4_request")
-	return hex.EncodeToString(hmacSHA256(k, toSign))
+	return hmacSHA256(k, "aws4_request")
 }
 
 func hmacSHA256(key []byte, data string) []byte {
@@ -196,5 +200,3 @@ func awsURIEncode(s string, encodeSlash bool) string {
 	}
 	return b.String()
 }
-
-var errNotPresigned = errors.New("not a presigned request")

@@ -195,7 +195,6 @@ func send(ctx context.Context, hc *http.Client, log Logger, op string, retry Ret
 		if err != nil {
 			return nil, err
 		}
-		start := file.read
 		req, err := build(r)
 		if err != nil {
 			return nil, err
@@ -203,7 +202,7 @@ func send(ctx context.Context, hc *http.Client, log Logger, op string, retry Ret
 		resp, err := hc.Do(req.WithContext(ctx))
 		if err != nil {
 			if progress != nil {
-				progress.Rewind(file.read - start)
+				progress.Rewind(file.read) // this attempt's bytes are sent again
 			}
 			if ctx.Err() != nil || errors.Is(err, ErrContentChanged) {
 				return nil, transportError(op, err)
@@ -219,7 +218,7 @@ func send(ctx context.Context, hc *http.Client, log Logger, op string, retry Ret
 		se := storageError(op, resp)
 		_ = resp.Body.Close()
 		if progress != nil {
-			progress.Rewind(file.read - start)
+			progress.Rewind(file.read) // this attempt's bytes are sent again
 		}
 		if !Transient(resp.StatusCode) {
 			return nil, se

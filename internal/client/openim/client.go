@@ -1,0 +1,400 @@
+// Package openim is a client for the OpenIM server's object API form-data
+// upload: object/initiate_form_data, a multipart/form-data POST straight to
+// the storage (an S3 POST policy with the default MinIO backend), then
+// object/complete_form_data.
+package openim
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"mime"
+	"net/http"
+	"net/url"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/audiencekit/terraform-provider-audience/internal/client/transfer"
+)
+
+// MaxFileSize is the largest object one form upload can carry (the S3
+// POST Object limit of OpenIM's storage).
+const MaxFileSize int64 = 5 << 30
+
+// CheckObjectName applies OpenIM's object-name rules locally: a valid S3
+// object name, not starting with "/", without empty, "." or ".." segments.
+func CheckObjectName(name string) error {
+	switch {
+	case name == "":
+		return errors.New("the object name is empty")
+	case strings.HasPrefix(name, "/"):
+		return fmt.Errorf("object name %q starts with /; OpenIM names are relative, e.g. audiences/list.csv", name)
+	case len(name) > 1024:
+		return fmt.Errorf("object name is %d bytes long; OpenIM (S3) allows at most 1024", len(name))
+	case !utf8.ValidString(name):
+		return fmt.Errorf("object name %q is not valid UTF-8", name)
+	}
+	for _, seg := range strings.Split(name, "/") {
+		if seg == "" || seg == "." || seg == ".." {
+			return fmt.Errorf("object name %q has an empty, \".\" or \"..\" path segment; use names like dir/file.csv", name)
+		}
+	}
+	return nil
+}
+
+// Client talks to one OpenIM server's API.
+type Client struct {
+	Endpoint string // API address, e.g. http://host:10002
+	Token    string // admin token; sent only to the API, never to the storage
+	HTTP     *http.Client
+	Log      transfer.Logger
+	Retry    transfer.Retry // for the form POST to the storage
+	// NewOperationID returns the operationID header of one request. It must
+	// differ for every request; the default is a timestamp and a random
+	// suffix.
+	NewOperationID func() string
+	Now            func() time.Time
+}
+
+// APIError is a body-level API failure: errCode != 0 (under HTTP 200).
+type APIError struct {
+	Op   string // e.g. "object/initiate_form_data"
+	Code int
+	Msg  string
+	Dlt  string
+}
+
+func (e *APIError) Error() string {
+	msg := fmt.Sprintf("OpenIM %s failed: errCode %d", e.Op, e.Code)
+	if e.Msg != "" {
+		msg += " " + e.Msg
+	}
+	if e.Dlt != "" {
+		msg += ": " + e.Dlt
+	}
+	if hint := e.hint(); hint != "" {
+		msg += " (" + hint + ")"
+	}
+	return msg
+}
+
+func (e *APIError) hint() string {
+	switch {
+	case e.Code >= 1501 && e.Code <= 1507:
+		return "the token was refused: set openim.token (OPENIM_TOKEN) to a current admin token of this OpenIM server"
+	case e.Code == 1002:
+		return "the token's user may not upload this object; non-admin users must name objects <userID>/..."
+	case e.Code == 1001:
+		return "the server rejected the request's arguments; check name, content_type and group"
+	case e.Code == 90007:
+		return "the stored object does not match the file; the file may have changed during the upload: run terraform apply again"
+	case e.Code == 500:
+		return "the server failed internally; try again later"
+	}
+	return ""
+}
+
+// FormUpload is what initiate_form_data answers: how to upload the file.
+type FormUpload struct {
+	ID     string
+	URL    string      // the storage's form target; carries no secret but is redacted anyway
+	File   string      // name of the file field
+	Header http.Header // headers to send with the form POST
+	// FormData are the fields to send unchanged, in the server's order.
+	FormData     []transfer.FormField
+	Expires      time.Time
+	SuccessCodes []int
+}
+
+// InitiateRequest is the body of initiate_form_data.
+type InitiateRequest struct {
+	Name        string `json:"name"`
+	Size        int64  `json:"size"`
+	ContentType string `json:"contentType"`
+	Group       string `json:"group,omitempty"`
+	Millisecond int64  `json:"millisecond,omitempty"`
+}
+
+func (c *Client) httpClient() *http.Client {
+	if c.HTTP != nil {
+		return c.HTTP
+	}
+	return http.DefaultClient
+}
+
+func (c *Client) now() time.Time {
+	if c.Now != nil {
+		return c.Now()
+	}
+	return time.Now()
+}
+
+func (c *Client) operationID() string {
+	if c.NewOperationID != nil {
+		return c.NewOperationID()
+	}
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return strconv.FormatInt(c.now().UnixMilli(), 10) + "-" + hex.EncodeToString(b)
+}
+
+// envelope is the API's response wrapper.
+type envelope struct {
+	ErrCode int             `json:"errCode"`
+	ErrMsg  string          `json:"errMsg"`
+	ErrDlt  string          `json:"errDlt"`
+	Data    json.RawMessage `json:"data"`
+}
+
+// call POSTs a JSON body to an API path and decodes data into out.
+func (c *Client) call(ctx context.Context, op string, body, out any) error {
+	raw, err := json.Marshal(body)
+	if err != nil {
+		return err
+	}
+	u := strings.TrimRight(c.Endpoint, "/") + "/" + op
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(raw))
+	if err != nil {
+		return err
+	}
+	opID := c.operationID()
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("operationID", opID)
+	req.Header.Set("token", c.Token)
+	where := "POST " + transfer.RedactURL(u)
+	transfer.OrNop(c.Log).Debug(ctx, "OpenIM API call", map[string]any{"op": op, "operationID": opID})
+	resp, err := c.httpClient().Do(req)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return fmt.Errorf("%s: %w", where, err)
+	}
+	defer resp.Body.Close()
+	data, err := transfer.ReadSmall(resp.Body, 1<<20)
+	if err != nil {
+		return fmt.Errorf("%s: reading response: %w", where, err)
+	}
+	var env envelope
+	if err := json.Unmarshal(data, &env); err != nil {
+		return fmt.Errorf("%s: HTTP %d with a body that is not OpenIM's JSON (is openim.endpoint the API address?)", where, resp.StatusCode)
+	}
+	if env.ErrCode != 0 {
+		return &APIError{Op: op, Code: env.ErrCode, Msg: env.ErrMsg, Dlt: env.ErrDlt}
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: HTTP %d", where, resp.StatusCode)
+	}
+	if out != nil {
+		if err := json.Unmarshal(env.Data, out); err != nil {
+			return fmt.Errorf("%s: unexpected data: %w", where, err)
+		}
+	}
+	return nil
+}
+
+// headerEntry accepts both shapes of a header list entry: the document's
+// {key, value} and the server's {key, values: [..]}.
+type headerEntry struct {
+	Key    string   `json:"key"`
+	Value  *string  `json:"value"`
+	Values []string `json:"values"`
+}
+
+// formUploadJSON is the wire shape of initiate_form_data's data.
+type formUploadJSON struct {
+	ID           string          `json:"id"`
+	URL          string          `json:"url"`
+	File         string          `json:"file"`
+	Header       []headerEntry   `json:"header"`
+	FormData     json.RawMessage `json:"formData"`
+	Expires      int64           `json:"expires"`
+	SuccessCodes []int           `json:"successCodes"`
+}
+
+// InitiateFormData asks for an upload form for one object.
+func (c *Client) InitiateFormData(ctx context.Context, in InitiateRequest) (*FormUpload, error) {
+	var d formUploadJSON
+	if err := c.call(ctx, "object/initiate_form_data", in, &d); err != nil {
+		return nil, err
+	}
+	const op = "OpenIM object/initiate_form_data"
+	if d.ID == "" || d.URL == "" || d.File == "" {
+		return nil, fmt.Errorf("%s: the answer lacks id, url or file", op)
+	}
+	fu := &FormUpload{ID: d.ID, URL: d.URL, File: d.File, Header: http.Header{}, SuccessCodes: d.SuccessCodes}
+	if d.Expires > 0 {
+		fu.Expires = time.UnixMilli(d.Expires)
+	}
+	for _, h := range d.Header {
+		if h.Key == "" {
+			return nil, fmt.Errorf("%s: a header entry has no key", op)
+		}
+		if h.Value != nil {
+			fu.Header.Add(h.Key, *h.Value)
+		}
+		for _, v := range h.Values {
+			fu.Header.Add(h.Key, v)
+		}
+	}
+	fields, err := orderedStringMap(d.FormData)
+	if err != nil {
+		return nil, fmt.Errorf("%s: formData: %w", op, err)
+	}
+	fu.FormData = fields
+	return fu, nil
+}
+
+// orderedStringMap decodes a JSON object of strings keeping the server's
+// key order, so the form carries the pairs exactly as given.
+func orderedStringMap(raw json.RawMessage) ([]transfer.FormField, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return nil, errors.New("not a JSON object")
+	}
+	var out []transfer.FormField
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		k, _ := t.(string)
+		var v string
+		if err := dec.Decode(&v); err != nil {
+			return nil, fmt.Errorf("value of %q is not a string", k)
+		}
+		out = append(out, transfer.FormField{Name: k, Value: v})
+	}
+	return out, nil
+}
+
+// PostForm uploads the file to the storage with the form: every header
+// entry, every formData pair unchanged, then the file last in the field the
+// server named. Success is one of successCodes (any 2xx when none given).
+func (c *Client) PostForm(ctx context.Context, fu *FormUpload, f *transfer.File, fileName, contentType string) error {
+	if !fu.Expires.IsZero() && !c.now().Before(fu.Expires) {
+		return fmt.Errorf("OpenIM upload form for %s expired at %s before the upload started; run terraform apply again", fileName, fu.Expires.UTC().Format(time.RFC3339))
+	}
+	_, err := transfer.PostForm(ctx, c.httpClient(), c.Log, transfer.FormPost{
+		URL:             fu.URL,
+		Header:          fu.Header,
+		Fields:          fu.FormData,
+		FileField:       fu.File,
+		FileName:        fileName,
+		FileContentType: contentType,
+		File:            f,
+		Label:           "OpenIM upload " + fileName,
+		Retry:           c.Retry,
+		SuccessCodes:    fu.SuccessCodes,
+	})
+	if err != nil {
+		var se *transfer.StorageError
+		if errors.As(err, &se) && se.Expired() {
+			return fmt.Errorf("OpenIM form upload of %s: %w (the form expired; run terraform apply again)", fileName, err)
+		}
+		return fmt.Errorf("OpenIM form upload of %s: %w", fileName, err)
+	}
+	return nil
+}
+
+// CompleteFormData confirms an upload and returns the object's URL.
+func (c *Client) CompleteFormData(ctx context.Context, id string) (string, error) {
+	var d struct {
+		URL string `json:"url"`
+	}
+	if err := c.call(ctx, "object/complete_form_data", map[string]string{"id": id}, &d); err != nil {
+		return "", err
+	}
+	if d.URL == "" {
+		return "", errors.New("OpenIM object/complete_form_data: the answer has no url")
+	}
+	return d.URL, nil
+}
+
+// UploadInput describes one object upload.
+type UploadInput struct {
+	Path        string // local file
+	MD5         string // planned md5 (lowercase hex); the upload fails if the bytes differ
+	Name        string // object name
+	ContentType string // default: guessed from Name's extension
+	Group       string
+}
+
+// UploadResult is a confirmed upload.
+type UploadResult struct {
+	ID   string // the upload's id from initiate_form_data
+	URL  string // the object's address from complete_form_data
+	MD5  string
+	Size int64
+}
+
+// Upload runs the whole flow: initiate, form POST, complete.
+func (c *Client) Upload(ctx context.Context, in UploadInput) (*UploadResult, error) {
+	f, err := transfer.OpenFile(in.Path, in.MD5)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", in.Path, err)
+	}
+	defer f.Close()
+	ct := in.ContentType
+	if ct == "" {
+		ct = GuessContentType(in.Name)
+	}
+	fu, err := c.InitiateFormData(ctx, InitiateRequest{Name: in.Name, Size: f.Size, ContentType: ct, Group: in.Group})
+	if err != nil {
+		return nil, err
+	}
+	if err := c.PostForm(ctx, fu, f, path.Base(in.Name), ct); err != nil {
+		return nil, err
+	}
+	// Confirm only what was planned: a file changed since plan is not
+	// registered with the server.
+	if err := f.Verify(); err != nil {
+		return nil, err
+	}
+	u, err := c.CompleteFormData(ctx, fu.ID)
+	if err != nil {
+		return nil, err
+	}
+	return &UploadResult{ID: fu.ID, URL: u, MD5: f.SentMD5(), Size: f.Size}, nil
+}
+
+// knownTypes fixes the guesses for common audience and media files, so
+// they do not depend on the machine's mime.types.
+var knownTypes = map[string]string{
+	".csv":  "text/csv",
+	".txt":  "text/plain",
+	".json": "application/json",
+	".gz":   "application/gzip",
+	".zip":  "application/zip",
+	".png":  "image/png",
+	".jpg":  "image/jpeg",
+	".jpeg": "image/jpeg",
+	".gif":  "image/gif",
+	".webp": "image/webp",
+	".mp4":  "video/mp4",
+	".pdf":  "application/pdf",
+}
+
+// GuessContentType guesses a MIME type from a name's extension, falling
+// back to application/octet-stream.
+func GuessContentType(name string) string {
+	ext := strings.ToLower(path.Ext(name))
+	if t, ok := knownTypes[ext]; ok {
+		return t
+	}
+	if t := mime.TypeByExtension(ext); t != "" && ext != "" {
+		return t
+	}
+	return "application/octet-stream"
+}

@@ -1,0 +1,181 @@
+package transfer
+
+import (
+	"context"
+	"crypto/md5"
+	"encoding/hex"
+	"errors"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func tempFile(t *testing.T, content string) (string, string) {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "f.txt")
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sum := md5.Sum([]byte(content))
+	return p, hex.EncodeToString(sum[:])
+}
+
+func open(t *testing.T, path, sum string) *File {
+	t.Helper()
+	f, err := OpenFile(path, sum)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = f.Close() })
+	return f
+}
+
+func TestPutSendsFixedLengthAndRetriesTransientFailures(t *testing.T) {
+	content := strings.Repeat("device-id\n", 1000)
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := calls.Add(1)
+		if r.ContentLength != int64(len(content)) || len(r.TransferEncoding) != 0 {
+			t.Errorf("attempt %d: Content-Length %d, Transfer-Encoding %v", n, r.ContentLength, r.TransferEncoding)
+		}
+		got, _ := io.ReadAll(r.Body)
+		if string(got) != content {
+			t.Errorf("attempt %d: body differs", n)
+		}
+		if n == 1 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		w.Header().Set("ETag", `"abc"`)
+	}))
+	defer srv.Close()
+	path, sum := tempFile(t, content)
+	f := open(t, path, sum)
+	res, err := Put(context.Background(), srv.Client(), nil, PutRequest{URL: srv.URL + "/k?X-Amz-Signature=secret", File: f, Retry: Retry{Base: time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if calls.Load() != 2 || res.ETag != `"abc"` {
+		t.Fatalf("calls=%d etag=%s", calls.Load(), res.ETag)
+	}
+	if err := f.Verify(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestPutDoesNotRetryClientErrorsAndHidesTheQuery(t *testing.T) {
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.WriteHeader(http.StatusForbidden)
+		_, _ = w.Write([]byte("<Error><Code>SignatureDoesNotMatch</Code><Message>bad</Message></Error>"))
+	}))
+	defer srv.Close()
+	path, sum := tempFile(t, "x\n")
+	_, err := Put(context.Background(), srv.Client(), nil, PutRequest{URL: srv.URL + "/k?X-Amz-Signature=s3cr3t", File: open(t, path, sum)})
+	var se *StorageError
+	if !errors.As(err, &se) || se.Code != "SignatureDoesNotMatch" || calls.Load() != 1 {
+		t.Fatalf("err=%v calls=%d", err, calls.Load())
+	}
+	if strings.Contains(err.Error(), "s3cr3t") {
+		t.Fatalf("error leaks the presigned query: %v", err)
+	}
+}
+
+func TestPostFormPutsFileLastWithExactLength(t *testing.T) {
+	content := "acc-1\nacc-2\n"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if len(r.TransferEncoding) != 0 || r.ContentLength <= 0 {
+			t.Errorf("not a fixed-length body: %d %v", r.ContentLength, r.TransferEncoding)
+		}
+		_, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+		mr := multipart.NewReader(r.Body, params["boundary"])
+		var names []string
+		for {
+			p, err := mr.NextPart()
+			if err != nil {
+				break
+			}
+			names = append(names, p.FormName())
+			b, _ := io.ReadAll(p)
+			if p.FormName() == "upload" && (string(b) != content || p.FileName() != "list.txt") {
+				t.Errorf("file part %q %q", p.FileName(), b)
+			}
+		}
+		if strings.Join(names, ",") != "key,policy,upload" {
+			t.Errorf("field order %v", names)
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer srv.Close()
+	path, sum := tempFile(t, content)
+	_, err := PostForm(context.Background(), srv.Client(), nil, FormPost{
+		URL:       srv.URL,
+		Fields:    []FormField{{"key", "a/b"}, {"policy", "p"}},
+		FileField: "upload", FileName: "list.txt", File: open(t, path, sum),
+		SuccessCodes: []int{204},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestFileChangedSincePlan(t *testing.T) {
+	path, _ := tempFile(t, "abc\n")
+	_, other := tempFile(t, "abd\n")
+	f := open(t, path, other)
+	r, _ := f.Reader(nil)
+	_, _ = io.Copy(io.Discard, r)
+	if err := f.Verify(); !errors.Is(err, ErrContentChanged) {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+type recordLogger struct {
+	mu   sync.Mutex
+	msgs []map[string]any
+}
+
+func (l *recordLogger) Info(_ context.Context, msg string, f map[string]any) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	f["msg"] = msg
+	l.msgs = append(l.msgs, f)
+}
+func (l *recordLogger) Debug(context.Context, string, map[string]any) {}
+
+func TestProgressLogsRateAndETA(t *testing.T) {
+	log := &recordLogger{}
+	p := NewProgress(context.Background(), log, "upload", 1000)
+	base := time.Now()
+	tick := base
+	p.now = func() time.Time { return tick }
+	p.started, p.lastLog = base, base
+	tick = base.Add(3 * time.Second)
+	p.Add(300)
+	p.Finish()
+	if len(log.msgs) != 2 {
+		t.Fatalf("logs: %v", log.msgs)
+	}
+	first := log.msgs[0]
+	if first["bytes_done"] != int64(300) || first["percent"] != "30.0" || first["eta"] != "7s" || first["rate"] != "100 B/s" {
+		t.Fatalf("progress fields %v", first)
+	}
+}
+
+func TestRedactURL(t *testing.T) {
+	got := RedactURL("https://user:pw@host/a/b?X-Amz-Signature=1&token=2#f")
+	if got != "https://host/a/b" {
+		t.Fatalf("RedactURL = %q", got)
+	}
+}
