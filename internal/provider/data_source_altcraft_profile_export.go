@@ -168,16 +168,16 @@ func (d *AltcraftProfileExportDataSource) ValidateConfig(ctx context.Context, re
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	_, diags := customRequest(cfg.CustomRequest)
+	_, diags := altcraftCustomRequest(cfg.CustomRequest)
 	resp.Diagnostics.Append(diags...)
 	if !cfg.OutputDir.IsNull() && !cfg.OutputDir.IsUnknown() {
-		resp.Diagnostics.Append(checkOutputDir(cfg.OutputDir.ValueString())...)
+		resp.Diagnostics.Append(checkAltcraftOutputDir(cfg.OutputDir.ValueString())...)
 	}
 }
 
-// customRequest turns custom_request into the JSON object the API takes,
+// altcraftCustomRequest turns custom_request into the JSON object the API takes,
 // keeping each value's type. It returns nil for a null or unknown value.
-func customRequest(v types.Dynamic) (map[string]any, diag.Diagnostics) {
+func altcraftCustomRequest(v types.Dynamic) (map[string]any, diag.Diagnostics) {
 	var diags diag.Diagnostics
 	at := path.Root("custom_request")
 	if v.IsNull() || v.IsUnknown() || v.IsUnderlyingValueNull() || v.IsUnderlyingValueUnknown() {
@@ -191,7 +191,7 @@ func customRequest(v types.Dynamic) (map[string]any, diag.Diagnostics) {
 		fields = u.Elements()
 	default:
 		diags.AddAttributeError(at, "Invalid custom_request",
-			fmt.Sprintf("custom_request must be an object of profile field to value, such as { occupation = \"doctor\", age = 30 }; got %s.", kindOf(u)))
+			fmt.Sprintf("custom_request must be an object of profile field to value, such as { occupation = \"doctor\", age = 30 }; got %s.", altcraftValueKind(u)))
 		return nil, diags
 	}
 	out := make(map[string]any, len(fields))
@@ -219,7 +219,7 @@ func customRequest(v types.Dynamic) (map[string]any, diag.Diagnostics) {
 			out[name] = json.Number(x.ValueBigFloat().Text('f', -1))
 		default:
 			diags.AddAttributeError(at, "Invalid custom_request value",
-				fmt.Sprintf("custom_request.%s is %s; each value must be a string, a number or a boolean.", name, kindOf(val)))
+				fmt.Sprintf("custom_request.%s is %s; each value must be a string, a number or a boolean.", name, altcraftValueKind(val)))
 		}
 	}
 	if diags.HasError() {
@@ -228,8 +228,8 @@ func customRequest(v types.Dynamic) (map[string]any, diag.Diagnostics) {
 	return out, diags
 }
 
-// kindOf names a value's kind the way a configuration author thinks of it.
-func kindOf(v attr.Value) string {
+// altcraftValueKind names a value's kind the way a configuration author thinks of it.
+func altcraftValueKind(v attr.Value) string {
 	switch v.(type) {
 	case types.Object:
 		return "an object"
@@ -247,8 +247,8 @@ func kindOf(v attr.Value) string {
 	return fmt.Sprintf("of type %s", v.Type(context.Background()))
 }
 
-// checkOutputDir rejects an output_dir that exists but is not a directory.
-func checkOutputDir(dir string) diag.Diagnostics {
+// checkAltcraftOutputDir rejects an output_dir that exists but is not a directory.
+func checkAltcraftOutputDir(dir string) diag.Diagnostics {
 	var diags diag.Diagnostics
 	if st, err := os.Stat(dir); err == nil && !st.IsDir() {
 		diags.AddAttributeError(path.Root("output_dir"), "output_dir is not a directory",
@@ -267,7 +267,7 @@ func (d *AltcraftProfileExportDataSource) Read(ctx context.Context, req datasour
 	}
 	timeout, diags := cfg.Timeouts.Read(ctx, 10*time.Minute)
 	resp.Diagnostics.Append(diags...)
-	custom, diags := customRequest(cfg.CustomRequest)
+	custom, diags := altcraftCustomRequest(cfg.CustomRequest)
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
 		return
@@ -288,7 +288,7 @@ func (d *AltcraftProfileExportDataSource) Read(ctx context.Context, req datasour
 	if outputDir != "" {
 		// Prepared before the export starts, so a bad directory costs no
 		// platform task.
-		if resp.Diagnostics.Append(checkOutputDir(outputDir)...); resp.Diagnostics.HasError() {
+		if resp.Diagnostics.Append(checkAltcraftOutputDir(outputDir)...); resp.Diagnostics.HasError() {
 			return
 		}
 		if err := os.MkdirAll(outputDir, 0o755); err != nil {

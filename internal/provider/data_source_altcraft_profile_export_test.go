@@ -33,8 +33,8 @@ data "audience_altcraft_profile_export" "test" {
 `, body)
 }
 
-// sandboxExport is the CSV the sandbox produces for a source and filter.
-func sandboxExport(t *testing.T, sourceType string, id int64, filter map[string]any) []byte {
+// altcraftSandboxExport is the CSV the sandbox produces for a source and filter.
+func altcraftSandboxExport(t *testing.T, sourceType string, id int64, filter map[string]any) []byte {
 	t.Helper()
 	var b bytes.Buffer
 	if _, err := sandbox.AltcraftExport(&b, sourceType, id, filter); err != nil {
@@ -43,14 +43,14 @@ func sandboxExport(t *testing.T, sourceType string, id int64, filter map[string]
 	return b.Bytes()
 }
 
-func sha256hex(b []byte) string {
+func altcraftSHA256(b []byte) string {
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
 }
 
-// mentions matches phrases in order, whatever line wrapping Terraform
+// altcraftMentions matches phrases in order, whatever line wrapping Terraform
 // applies to the diagnostic.
-func mentions(phrases ...string) *regexp.Regexp {
+func altcraftMentions(phrases ...string) *regexp.Regexp {
 	parts := make([]string, len(phrases))
 	for i, p := range phrases {
 		parts[i] = strings.ReplaceAll(regexp.QuoteMeta(p), " ", `\s+`)
@@ -58,9 +58,9 @@ func mentions(phrases ...string) *regexp.Regexp {
 	return regexp.MustCompile(`(?s)` + strings.Join(parts, ".*"))
 }
 
-// checkExportedFile compares the file on disk with the expected export and
+// checkAltcraftExportedFile compares the file on disk with the expected export and
 // checks every row matches the filter.
-func checkExportedFile(path string, want []byte, column int, value string) resource.TestCheckFunc {
+func checkAltcraftExportedFile(path string, want []byte, column int, value string) resource.TestCheckFunc {
 	return func(*terraform.State) error {
 		got, err := os.ReadFile(path)
 		if err != nil {
@@ -82,8 +82,8 @@ func checkExportedFile(path string, want []byte, column int, value string) resou
 	}
 }
 
-// checkNoSecretInState fails if the token shows up in any attribute.
-func checkNoSecretInState(addr, secret string) resource.TestCheckFunc {
+// checkAltcraftTokenNotInState fails if the token shows up in any attribute.
+func checkAltcraftTokenNotInState(addr, secret string) resource.TestCheckFunc {
 	return func(s *terraform.State) error {
 		rs, ok := s.RootModule().Resources[addr]
 		if !ok {
@@ -106,10 +106,10 @@ func TestAccAltcraftProfileExport_downloadsFilteredProfiles(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "exports")
 	token := sandbox.DefaultCredentials().AltcraftToken
 
-	doctors := sandboxExport(t, "segment", 7, map[string]any{"occupation": "doctor"})
+	doctors := altcraftSandboxExport(t, "segment", 7, map[string]any{"occupation": "doctor"})
 	doctorRows := int64(bytes.Count(doctors, []byte("\n")) - 1)
 	typed := map[string]any{"occupation": "doctor", "age": 30, "vip": false}
-	typedRows := int64(bytes.Count(sandboxExport(t, "database", 1, typed), []byte("\n")) - 1)
+	typedRows := int64(bytes.Count(altcraftSandboxExport(t, "database", 1, typed), []byte("\n")) - 1)
 	if doctorRows == 0 || typedRows == 0 {
 		t.Fatalf("the sandbox sources give %d and %d rows; the test needs some", doctorRows, typedRows)
 	}
@@ -139,14 +139,14 @@ func TestAccAltcraftProfileExport_downloadsFilteredProfiles(t *testing.T) {
 							"url":    knownvalue.StringRegexp(downloadURL),
 							"path":   knownvalue.StringExact(file),
 							"size":   knownvalue.Int64Exact(int64(len(doctors))),
-							"sha256": knownvalue.StringExact(sha256hex(doctors)),
+							"sha256": knownvalue.StringExact(altcraftSHA256(doctors)),
 						}),
 					})),
 					statecheck.CompareValuePairs(altcraftExportAddr, tfjsonpath.New("urls").AtSliceIndex(0), altcraftExportAddr, tfjsonpath.New("files").AtSliceIndex(0).AtMapKey("url"), compare.ValuesSame()),
 				},
 				Check: resource.ComposeTestCheckFunc(
-					checkExportedFile(file, doctors, 5, "doctor"),
-					checkNoSecretInState(altcraftExportAddr, token),
+					checkAltcraftExportedFile(file, doctors, 5, "doctor"),
+					checkAltcraftTokenNotInState(altcraftExportAddr, token),
 				),
 			},
 			{
@@ -196,23 +196,23 @@ func TestAccAltcraftProfileExport_platformErrors(t *testing.T) {
 			name:   "bad token",
 			setup:  func(t *testing.T, _ *sandbox.Server) { t.Setenv("ALTCRAFT_TOKEN", "not-the-token") },
 			config: `source_type = "database"` + "\n" + `source_id = 1`,
-			want:   mentions("Altcraft rejected the export", "error 401: Invalid token", "altcraft.token"),
+			want:   altcraftMentions("Altcraft rejected the export", "error 401: Invalid token", "altcraft.token"),
 		},
 		{
 			name:   "unknown source",
 			config: `source_type = "segment"` + "\n" + `source_id = 99`,
-			want:   mentions("Exporting segment 99", "error 400: Bad request: segment 99 not found", "check source_type"),
+			want:   altcraftMentions("Exporting segment 99", "error 400: Bad request: segment 99 not found", "check source_type"),
 		},
 		{
 			name:   "unknown profile field",
 			config: `source_type = "database"` + "\n" + `source_id = 1` + "\n" + `custom_request = { shoe_size = 42 }`,
-			want:   mentions("error 400", `unknown profile field "shoe_size"`),
+			want:   altcraftMentions("error 400", `unknown profile field "shoe_size"`),
 		},
 		{
 			name:   "failed task",
 			setup:  func(_ *testing.T, s *sandbox.Server) { s.FailAltcraftTasks("profile storage unavailable") },
 			config: `source_type = "database"` + "\n" + `source_id = 2`,
-			want:   mentions("Altcraft export task failed", `ended with status "error"`, "profile storage unavailable"),
+			want:   altcraftMentions("Altcraft export task failed", `ended with status "error"`, "profile storage unavailable"),
 		},
 	}
 	for _, tc := range cases {
@@ -257,15 +257,15 @@ func TestAccAltcraftProfileExport_planTimeValidation(t *testing.T) {
 		env          map[string]string
 		want         *regexp.Regexp
 	}{
-		{name: "source_type", config: `source_type = "table"` + "\n" + `source_id = 1`, want: mentions("source_type", `"database"`)},
-		{name: "source_id", config: `source_type = "database"` + "\n" + `source_id = 0`, want: mentions("source_id", "at least 1")},
-		{name: "file_format", config: `source_type = "database"` + "\n" + `source_id = 1` + "\n" + `file_format = "xlsx"`, want: mentions("file_format", `"csv"`)},
-		{name: "nested custom_request", config: `source_type = "database"` + "\n" + `source_id = 1` + "\n" + `custom_request = { address = { city = "Riga" } }`, want: mentions("custom_request.address is an object", "string, a number or a boolean")},
-		{name: "list custom_request", config: `source_type = "database"` + "\n" + `source_id = 1` + "\n" + `custom_request = ["doctor"]`, want: mentions("custom_request must be an object", "got a list")},
-		{name: "null value", config: `source_type = "database"` + "\n" + `source_id = 1` + "\n" + `custom_request = { city = null }`, want: mentions("custom_request.city is null")},
-		{name: "output_dir is a file", config: `source_type = "database"` + "\n" + `source_id = 1` + "\n" + fmt.Sprintf(`output_dir = %q`, notADir), want: mentions("output_dir is not a directory", notADir)},
-		{name: "missing token", env: map[string]string{"ALTCRAFT_TOKEN": ""}, config: `source_type = "database"` + "\n" + `source_id = 1`, want: mentions("altcraft.token", "ALTCRAFT_TOKEN")},
-		{name: "bad endpoint", env: map[string]string{"ALTCRAFT_ENDPOINT": "panel.example.com"}, config: `source_type = "database"` + "\n" + `source_id = 1`, want: mentions("Invalid Altcraft setting", "altcraft.endpoint", "ALTCRAFT_ENDPOINT")},
+		{name: "source_type", config: `source_type = "table"` + "\n" + `source_id = 1`, want: altcraftMentions("source_type", `"database"`)},
+		{name: "source_id", config: `source_type = "database"` + "\n" + `source_id = 0`, want: altcraftMentions("source_id", "at least 1")},
+		{name: "file_format", config: `source_type = "database"` + "\n" + `source_id = 1` + "\n" + `file_format = "xlsx"`, want: altcraftMentions("file_format", `"csv"`)},
+		{name: "nested custom_request", config: `source_type = "database"` + "\n" + `source_id = 1` + "\n" + `custom_request = { address = { city = "Riga" } }`, want: altcraftMentions("custom_request.address is an object", "string, a number or a boolean")},
+		{name: "list custom_request", config: `source_type = "database"` + "\n" + `source_id = 1` + "\n" + `custom_request = ["doctor"]`, want: altcraftMentions("custom_request must be an object", "got a list")},
+		{name: "null value", config: `source_type = "database"` + "\n" + `source_id = 1` + "\n" + `custom_request = { city = null }`, want: altcraftMentions("custom_request.city is null")},
+		{name: "output_dir is a file", config: `source_type = "database"` + "\n" + `source_id = 1` + "\n" + fmt.Sprintf(`output_dir = %q`, notADir), want: altcraftMentions("output_dir is not a directory", notADir)},
+		{name: "missing token", env: map[string]string{"ALTCRAFT_TOKEN": ""}, config: `source_type = "database"` + "\n" + `source_id = 1`, want: altcraftMentions("altcraft.token", "ALTCRAFT_TOKEN")},
+		{name: "bad endpoint", env: map[string]string{"ALTCRAFT_ENDPOINT": "panel.example.com"}, config: `source_type = "database"` + "\n" + `source_id = 1`, want: altcraftMentions("Invalid Altcraft setting", "altcraft.endpoint", "ALTCRAFT_ENDPOINT")},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -293,8 +293,8 @@ func TestAccAltcraftProfileExport_planTimeValidation(t *testing.T) {
 func TestAccAltcraftProfileExport_pipelineToMintegral(t *testing.T) {
 	srv := startSandbox(t)
 	out := t.TempDir()
-	doctors := sandboxExport(t, "segment", 7, map[string]any{"occupation": "doctor"})
-	nurses := sandboxExport(t, "segment", 7, map[string]any{"occupation": "nurse"})
+	doctors := altcraftSandboxExport(t, "segment", 7, map[string]any{"occupation": "doctor"})
+	nurses := altcraftSandboxExport(t, "segment", 7, map[string]any{"occupation": "nurse"})
 	config := func(occupation string) string {
 		return fmt.Sprintf(`
 data "audience_altcraft_profile_export" "test" {

@@ -244,7 +244,7 @@ func altcraftFilter(req map[string]any) (map[string]string, error) {
 			v, ok = strconv.Itoa(x), kind == "number"
 		}
 		if !ok {
-			return nil, fmt.Errorf("field %q must be a %s, got %s", name, kind, jsonKind(req[name]))
+			return nil, fmt.Errorf("field %q must be a %s, got %s", name, kind, altcraftJSONKind(req[name]))
 		}
 		out[name] = v
 	}
@@ -314,7 +314,7 @@ func (s *Server) finishAltcraftTask(t *altcraftTask) error {
 		return err
 	}
 	h := md5.New()
-	cw := &countWriter{w: io.MultiWriter(f, h)}
+	cw := &altcraftCountWriter{w: io.MultiWriter(f, h)}
 	total, err := AltcraftExport(cw, t.source.Type, t.source.ID, t.filter)
 	if cerr := f.Close(); err == nil {
 		err = cerr
@@ -331,12 +331,12 @@ func (s *Server) finishAltcraftTask(t *altcraftTask) error {
 	return nil
 }
 
-type countWriter struct {
+type altcraftCountWriter struct {
 	w io.Writer
 	n int64
 }
 
-func (c *countWriter) Write(b []byte) (int, error) {
+func (c *altcraftCountWriter) Write(b []byte) (int, error) {
 	n, err := c.w.Write(b)
 	c.n += int64(n)
 	return n, err
@@ -393,7 +393,7 @@ func altcraftProfile(sourceType string, sourceID int64, i int) []string {
 	fmt.Fprintf(h, "%s/%d/%d", sourceType, sourceID, i)
 	seed := h.Sum64()
 	// Each field draws from its own mixed hash so fields are independent.
-	draw := func(field uint64, n uint64) uint64 { return mix64(seed+field*0x9e3779b97f4a7c15) % n }
+	draw := func(field uint64, n uint64) uint64 { return altcraftMix64(seed+field*0x9e3779b97f4a7c15) % n }
 	pick := func(list []string, field uint64) string { return list[draw(field, uint64(len(list)))] }
 	pid := sourceID*100000 + int64(i) + 1
 	first, last := pick(altcraftFirstNames, 1), pick(altcraftLastNames, 2)
@@ -409,9 +409,9 @@ func altcraftProfile(sourceType string, sourceID int64, i int) []string {
 	}
 }
 
-// mix64 is the splitmix64 finalizer: FNV alone leaves the bits of similar
+// altcraftMix64 is the splitmix64 finalizer: FNV alone leaves the bits of similar
 // inputs correlated, which skews the profile fields.
-func mix64(x uint64) uint64 {
+func altcraftMix64(x uint64) uint64 {
 	x ^= x >> 30
 	x *= 0xbf58476d1ce4e5b9
 	x ^= x >> 27
@@ -453,8 +453,8 @@ func (s *Server) handleAltcraftDownload(w http.ResponseWriter, r *http.Request) 
 	http.ServeContent(w, r, obj.Key, st.ModTime(), f)
 }
 
-// jsonKind names a decoded JSON value's type for error messages.
-func jsonKind(v any) string {
+// altcraftJSONKind names a decoded JSON value's type for error messages.
+func altcraftJSONKind(v any) string {
 	switch v.(type) {
 	case nil:
 		return "null"

@@ -11,7 +11,7 @@ import (
 	"testing"
 )
 
-func startSandbox(t *testing.T) *Server {
+func startAltcraftSandbox(t *testing.T) *Server {
 	t.Helper()
 	s, err := New(Config{Dir: t.TempDir()})
 	if err != nil {
@@ -60,10 +60,10 @@ func altcraftCall(t *testing.T, s *Server, method string, body string) altcraftA
 	return a
 }
 
-const tok = `"token":"sandbox-altcraft-token"`
+const altcraftTok = `"token":"sandbox-altcraft-token"`
 
 func TestAltcraftBodyLevelErrors(t *testing.T) {
-	s := startSandbox(t)
+	s := startAltcraftSandbox(t)
 	cases := []struct {
 		name, method, body string
 		code               int
@@ -71,14 +71,14 @@ func TestAltcraftBodyLevelErrors(t *testing.T) {
 	}{
 		{"no token", "profiles/get_all", `{"source_type":"database","source_id":1}`, 401, "Token required"},
 		{"bad token", "profiles/get_all", `{"token":"nope","source_type":"database","source_id":1}`, 401, "Invalid token"},
-		{"bad source type", "profiles/get_all", `{` + tok + `,"source_type":"table","source_id":1}`, 400, "source_type"},
-		{"unknown database", "profiles/get_all", `{` + tok + `,"source_type":"database","source_id":99}`, 400, "database 99 not found"},
-		{"source_id as string", "profiles/get_all", `{` + tok + `,"source_type":"database","source_id":"1"}`, 400, "source_id must be an integer"},
-		{"unknown format", "profiles/get_all", `{` + tok + `,"source_type":"database","source_id":1,"file_format":"xlsx"}`, 400, "file_format"},
-		{"unknown field", "profiles/get_all", `{` + tok + `,"source_type":"database","source_id":1,"custom_request":{"shoe_size":42}}`, 400, `unknown profile field "shoe_size"`},
-		{"number sent as string", "profiles/get_all", `{` + tok + `,"source_type":"database","source_id":1,"custom_request":{"age":"30"}}`, 400, `field "age" must be a number, got a string`},
-		{"bool sent as string", "profiles/get_all", `{` + tok + `,"source_type":"database","source_id":1,"custom_request":{"vip":"true"}}`, 400, `field "vip" must be a boolean`},
-		{"unknown task", "tasks/status", `{` + tok + `,"task_id":"task_nope"}`, 400, "not found"},
+		{"bad source type", "profiles/get_all", `{` + altcraftTok + `,"source_type":"table","source_id":1}`, 400, "source_type"},
+		{"unknown database", "profiles/get_all", `{` + altcraftTok + `,"source_type":"database","source_id":99}`, 400, "database 99 not found"},
+		{"source_id as string", "profiles/get_all", `{` + altcraftTok + `,"source_type":"database","source_id":"1"}`, 400, "source_id must be an integer"},
+		{"unknown format", "profiles/get_all", `{` + altcraftTok + `,"source_type":"database","source_id":1,"file_format":"xlsx"}`, 400, "file_format"},
+		{"unknown field", "profiles/get_all", `{` + altcraftTok + `,"source_type":"database","source_id":1,"custom_request":{"shoe_size":42}}`, 400, `unknown profile field "shoe_size"`},
+		{"number sent as string", "profiles/get_all", `{` + altcraftTok + `,"source_type":"database","source_id":1,"custom_request":{"age":"30"}}`, 400, `field "age" must be a number, got a string`},
+		{"bool sent as string", "profiles/get_all", `{` + altcraftTok + `,"source_type":"database","source_id":1,"custom_request":{"vip":"true"}}`, 400, `field "vip" must be a boolean`},
+		{"unknown task", "tasks/status", `{` + altcraftTok + `,"task_id":"task_nope"}`, 400, "not found"},
 		{"status without token", "tasks/status", `{"task_id":"task_nope"}`, 401, "Token required"},
 	}
 	for _, c := range cases {
@@ -92,7 +92,7 @@ func TestAltcraftBodyLevelErrors(t *testing.T) {
 }
 
 func TestAltcraftTokenInQueryIsNotAccepted(t *testing.T) {
-	s := startSandbox(t)
+	s := startAltcraftSandbox(t)
 	resp, err := http.Post(s.URL()+PrefixAltcraft+"/api/v1.1/profiles/get_all?token=sandbox-altcraft-token", "application/json", strings.NewReader(`{"source_type":"database","source_id":1}`))
 	if err != nil {
 		t.Fatal(err)
@@ -106,8 +106,8 @@ func TestAltcraftTokenInQueryIsNotAccepted(t *testing.T) {
 }
 
 func TestAltcraftRequiresJSON(t *testing.T) {
-	s := startSandbox(t)
-	resp, err := http.Post(s.URL()+PrefixAltcraft+"/api/v1.1/profiles/get_all", "text/plain", strings.NewReader(`{`+tok+`,"source_type":"database","source_id":1}`))
+	s := startAltcraftSandbox(t)
+	resp, err := http.Post(s.URL()+PrefixAltcraft+"/api/v1.1/profiles/get_all", "text/plain", strings.NewReader(`{`+altcraftTok+`,"source_type":"database","source_id":1}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,13 +119,13 @@ func TestAltcraftRequiresJSON(t *testing.T) {
 	}
 }
 
-// pollToEnd polls a task until it leaves the running states and returns
+// altcraftPollToEnd polls a task until it leaves the running states and returns
 // the progress values seen along the way.
-func pollToEnd(t *testing.T, s *Server, taskID string) (altcraftAnswer, []int) {
+func altcraftPollToEnd(t *testing.T, s *Server, taskID string) (altcraftAnswer, []int) {
 	t.Helper()
 	var seen []int
 	for range 10 {
-		a := altcraftCall(t, s, "tasks/status", `{`+tok+`,"task_id":"`+taskID+`"}`)
+		a := altcraftCall(t, s, "tasks/status", `{`+altcraftTok+`,"task_id":"`+taskID+`"}`)
 		if a.Error != 0 {
 			t.Fatalf("status: %d %s", a.Error, a.ErrorText)
 		}
@@ -141,7 +141,7 @@ func pollToEnd(t *testing.T, s *Server, taskID string) (altcraftAnswer, []int) {
 	return altcraftAnswer{}, nil
 }
 
-func download(t *testing.T, s *Server, path string, header http.Header) (int, []byte) {
+func altcraftDownload(t *testing.T, s *Server, path string, header http.Header) (int, []byte) {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, s.URL()+PrefixAltcraft+path, nil)
 	for k, v := range header {
@@ -157,12 +157,12 @@ func download(t *testing.T, s *Server, path string, header http.Header) (int, []
 }
 
 func TestAltcraftExportFlow(t *testing.T) {
-	s := startSandbox(t)
-	start := altcraftCall(t, s, "profiles/get_all", `{`+tok+`,"source_type":"segment","source_id":7,"file_format":"csv"}`)
+	s := startAltcraftSandbox(t)
+	start := altcraftCall(t, s, "profiles/get_all", `{`+altcraftTok+`,"source_type":"segment","source_id":7,"file_format":"csv"}`)
 	if start.Error != 0 || !strings.HasPrefix(start.Data.TaskID, "task_") {
 		t.Fatalf("get_all: %+v", start)
 	}
-	end, seen := pollToEnd(t, s, start.Data.TaskID)
+	end, seen := altcraftPollToEnd(t, s, start.Data.TaskID)
 	if got := fmt.Sprint(seen); got != "[0 40 80 100]" {
 		t.Fatalf("progress over polls = %s, want [0 40 80 100]", got)
 	}
@@ -183,11 +183,11 @@ func TestAltcraftExportFlow(t *testing.T) {
 		"bad bearer":   {"Authorization": {"Bearer nope"}},
 		"basic scheme": {"Authorization": {"Basic c2FuZGJveC1hbHRjcmFmdC10b2tlbg=="}},
 	} {
-		if code, _ := download(t, s, r.URLs[0], h); code != http.StatusUnauthorized {
+		if code, _ := altcraftDownload(t, s, r.URLs[0], h); code != http.StatusUnauthorized {
 			t.Errorf("%s: download HTTP %d, want 401", name, code)
 		}
 	}
-	if code, _ := download(t, s, r.URLs[0]+"?token=nope", nil); code != http.StatusUnauthorized {
+	if code, _ := altcraftDownload(t, s, r.URLs[0]+"?token=nope", nil); code != http.StatusUnauthorized {
 		t.Errorf("bad ?token: HTTP %d, want 401", code)
 	}
 	for name, c := range map[string]struct {
@@ -197,7 +197,7 @@ func TestAltcraftExportFlow(t *testing.T) {
 		"query token":  {"?token=sandbox-altcraft-token", nil},
 		"bearer token": {"", http.Header{"Authorization": {"Bearer sandbox-altcraft-token"}}},
 	} {
-		code, got := download(t, s, r.URLs[0]+c.suffix, c.h)
+		code, got := altcraftDownload(t, s, r.URLs[0]+c.suffix, c.h)
 		if code != http.StatusOK || !bytes.Equal(got, want.Bytes()) {
 			t.Errorf("%s: HTTP %d, %d bytes; want 200 and the %d-byte export", name, code, len(got), want.Len())
 		}
@@ -206,13 +206,13 @@ func TestAltcraftExportFlow(t *testing.T) {
 	if len(rows) != 241 || strings.Join(rows[0], ",") != "_pid,email,first_name,last_name,city,occupation,age,vip" {
 		t.Fatalf("export has %d rows, header %v", len(rows), rows[0])
 	}
-	if code, _ := download(t, s, "/api/download/00000000-0000-4000-8000-000000000000/7_segment_export.csv?token=sandbox-altcraft-token", nil); code != http.StatusNotFound {
+	if code, _ := altcraftDownload(t, s, "/api/download/00000000-0000-4000-8000-000000000000/7_segment_export.csv?token=sandbox-altcraft-token", nil); code != http.StatusNotFound {
 		t.Errorf("unknown file: HTTP %d, want 404", code)
 	}
 }
 
 func TestAltcraftCustomRequestFilters(t *testing.T) {
-	s := startSandbox(t)
+	s := startAltcraftSandbox(t)
 	var all bytes.Buffer
 	if _, err := AltcraftExport(&all, "database", 1, nil); err != nil {
 		t.Fatal(err)
@@ -228,15 +228,15 @@ func TestAltcraftCustomRequestFilters(t *testing.T) {
 		t.Fatal("database 1 has no vip doctors; the filter test needs some")
 	}
 
-	start := altcraftCall(t, s, "profiles/get_all", `{`+tok+`,"source_type":"database","source_id":1,"custom_request":{"occupation":"doctor","vip":true}}`)
+	start := altcraftCall(t, s, "profiles/get_all", `{`+altcraftTok+`,"source_type":"database","source_id":1,"custom_request":{"occupation":"doctor","vip":true}}`)
 	if start.Error != 0 {
 		t.Fatalf("get_all: %d %s", start.Error, start.ErrorText)
 	}
-	end, _ := pollToEnd(t, s, start.Data.TaskID)
+	end, _ := altcraftPollToEnd(t, s, start.Data.TaskID)
 	if end.Data.Result.Total != wantRows {
 		t.Fatalf("total = %d, want %d", end.Data.Result.Total, wantRows)
 	}
-	code, body := download(t, s, end.Data.Result.URLs[0]+"?token=sandbox-altcraft-token", nil)
+	code, body := altcraftDownload(t, s, end.Data.Result.URLs[0]+"?token=sandbox-altcraft-token", nil)
 	if code != http.StatusOK {
 		t.Fatalf("download HTTP %d", code)
 	}
@@ -265,12 +265,12 @@ func TestAltcraftCustomRequestFilters(t *testing.T) {
 }
 
 func TestAltcraftHoldAndFail(t *testing.T) {
-	s := startSandbox(t)
+	s := startAltcraftSandbox(t)
 	s.HoldAltcraftTasks(40)
-	start := altcraftCall(t, s, "profiles/get_all", `{`+tok+`,"source_type":"database","source_id":2}`)
+	start := altcraftCall(t, s, "profiles/get_all", `{`+altcraftTok+`,"source_type":"database","source_id":2}`)
 	var seen []int
 	for range 5 {
-		a := altcraftCall(t, s, "tasks/status", `{`+tok+`,"task_id":"`+start.Data.TaskID+`"}`)
+		a := altcraftCall(t, s, "tasks/status", `{`+altcraftTok+`,"task_id":"`+start.Data.TaskID+`"}`)
 		seen = append(seen, a.Data.Progress)
 		if a.Data.Status == "completed" {
 			t.Fatalf("held task completed: %+v", a.Data)
@@ -280,13 +280,13 @@ func TestAltcraftHoldAndFail(t *testing.T) {
 		t.Fatalf("held at 40, progress went %v", seen)
 	}
 	s.ReleaseAltcraftTasks()
-	if end, seen := pollToEnd(t, s, start.Data.TaskID); end.Data.Status != "completed" || end.Data.Result.Total != 25 || fmt.Sprint(seen) != "[80 100]" {
+	if end, seen := altcraftPollToEnd(t, s, start.Data.TaskID); end.Data.Status != "completed" || end.Data.Result.Total != 25 || fmt.Sprint(seen) != "[80 100]" {
 		t.Fatalf("released task: %+v after %v", end.Data, seen)
 	}
 
 	s.FailAltcraftTasks("profile storage unavailable")
-	failed := altcraftCall(t, s, "profiles/get_all", `{`+tok+`,"source_type":"database","source_id":2}`)
-	end, _ := pollToEnd(t, s, failed.Data.TaskID)
+	failed := altcraftCall(t, s, "profiles/get_all", `{`+altcraftTok+`,"source_type":"database","source_id":2}`)
+	end, _ := altcraftPollToEnd(t, s, failed.Data.TaskID)
 	if end.Data.Status != "error" || end.Data.Result == nil || len(end.Data.Result.Errors) != 1 || end.Data.Result.Errors[0] != "profile storage unavailable" || len(end.Data.Result.URLs) != 0 {
 		t.Fatalf("failed task: %+v %+v", end.Data, end.Data.Result)
 	}
