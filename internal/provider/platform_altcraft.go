@@ -1,8 +1,13 @@
 package provider
 
 import (
+	"fmt"
+
+	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/audiencekit/terraform-provider-audience/internal/client/altcraft"
 )
 
 type altcraftConfigModel struct {
@@ -32,3 +37,20 @@ func resolveAltcraft(m *altcraftConfigModel) altcraftSettings {
 }
 
 func (s altcraftSettings) settings() []setting { return []setting{s.Endpoint, s.Token} }
+
+// altcraftClient returns a client, or an error naming each missing or
+// invalid setting.
+func (d *providerData) altcraftClient(typeName string) (*altcraft.Client, diag.Diagnostics) {
+	s := d.altcraft
+	if diags := requireSettings("Altcraft", typeName, s.Endpoint, s.Token); diags.HasError() {
+		return nil, diags
+	}
+	c, err := altcraft.New(s.Endpoint.Value, s.Token.Value, d.http, tflogLogger{})
+	if err != nil {
+		var diags diag.Diagnostics
+		diags.AddError("Invalid Altcraft setting",
+			fmt.Sprintf("%s: %s. Set %s (or %s) to the panel URL, e.g. https://example.com, and %s (or %s) to the API token.", typeName, err, s.Endpoint.Attribute, s.Endpoint.EnvVar, s.Token.Attribute, s.Token.EnvVar))
+		return nil, diags
+	}
+	return c, nil
+}

@@ -102,7 +102,9 @@ func (p *AudienceProvider) Resources(_ context.Context) []func() resource.Resour
 
 // DataSources implements provider.Provider.
 func (p *AudienceProvider) DataSources(_ context.Context) []func() datasource.DataSource {
-	return []func() datasource.DataSource{}
+	return []func() datasource.DataSource{
+		NewAltcraftProfileExportDataSource,
+	}
 }
 
 // setting is one resolved provider setting, remembering where it can be

@@ -1,9 +1,482 @@
 package sandbox
 
-import "net/http"
+import (
+	"bufio"
+	"crypto/md5"
+	"crypto/subtle"
+	"encoding/csv"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"maps"
+	"mime"
+	"net/http"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+)
 
-// altcraftState holds the emulated Altcraft service's state.
-type altcraftState struct{}
+// Altcraft platform API v1.1 emulation: profile export tasks
+// (profiles/get_all), their status (tasks/status) and the download of the
+// result file. As on the real API, HTTP 200 does not mean success: every
+// answer carries a body-level `error` (0 = success) and `error_text`.
 
-// registerAltcraft mounts the emulated Altcraft API under PrefixAltcraft.
-func (s *Server) registerAltcraft(mux *http.ServeMux) {}
+// Body-level error codes of the emulated Altcraft API.
+const (
+	AltcraftCodeOK            = 0
+	AltcraftCodeBadRequest    = 400
+	AltcraftCodeTokenRequired = 401
+)
+
+// BucketAltcraftExports holds finished export files in the sandbox store.
+const BucketAltcraftExports = "altcraft-exports"
+
+// altcraftProgressSteps is what successive tasks/status polls report: a
+// task completes on its fourth poll.
+var altcraftProgressSteps = []int{0, 40, 80, 100}
+
+// altcraftSources are the databases and segments of the sandbox panel and
+// their profile counts. Segment 8 is empty.
+var altcraftSources = map[altcraftSource]int{
+	{"database", 1}: 1343,
+	{"database", 2}: 25,
+	{"segment", 7}:  240,
+	{"segment", 8}:  0,
+}
+
+type altcraftSource struct {
+	Type string
+	ID   int64
+}
+
+// altcraftColumns are the profile fields of every export, in file order,
+// with the JSON type custom_request must use to filter on them.
+var altcraftColumns = []struct{ Name, Kind string }{
+	{"_pid", "number"},
+	{"email", "string"},
+	{"first_name", "string"},
+	{"last_name", "string"},
+	{"city", "string"},
+	{"occupation", "string"},
+	{"age", "number"},
+	{"vip", "boolean"},
+}
+
+var (
+	altcraftFirstNames  = []string{"Anna", "Boris", "Clara", "Dmitri", "Elena", "Farid", "Greta", "Hugo", "Irina", "Jonas"}
+	altcraftLastNames   = []string{"Ivanova", "Petrov", "Smirnova", "Novak", "Weber", "Silva", "Kowalski", "Berg"}
+	altcraftCities      = []string{"Moscow", "Berlin", "Lisbon", "Riga", "Almaty", "Tbilisi"}
+	altcraftOccupations = []string{"doctor", "teacher", "engineer", "designer", "nurse", "lawyer", "driver", "chef"}
+)
+
+type altcraftState struct {
+	mu    sync.Mutex
+	tasks map[string]*altcraftTask
+	// holdAt, when not negative, stops every task once it reports that
+	// progress (to exercise client timeouts).
+	holdAt int
+	// failWith makes tasks started from now on end in failure with these
+	// errors.
+	failWith []string
+}
+
+type altcraftTask struct {
+	id       string
+	source   altcraftSource
+	filter   map[string]any
+	polls    int
+	failWith []string
+	// Set once the task has finished.
+	status string
+	total  int
+	urls   []string
+}
+
+// HoldAltcraftTasks stops every Altcraft export task once it reports
+// atProgress percent (0, 40 or 80), so a client's timeout can be tested.
+func (s *Server) HoldAltcraftTasks(atProgress int) {
+	st := s.altcraft
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.holdAt = atProgress
+}
+
+// ReleaseAltcraftTasks lets held tasks progress again.
+func (s *Server) ReleaseAltcraftTasks() { s.HoldAltcraftTasks(-1) }
+
+// FailAltcraftTasks makes every export task started afterwards end with
+// status "error" and these errors in its result. No arguments restores
+// normal behaviour.
+func (s *Server) FailAltcraftTasks(errs ...string) {
+	st := s.altcraft
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.failWith = slices.Clone(errs)
+}
+
+// registerAltcraft mounts the emulated Altcraft API under PrefixAltcraft:
+// the panel is {base}/altcraft, the API {panel}/api/v1.1/...
+func (s *Server) registerAltcraft(mux *http.ServeMux) {
+	s.altcraft = &altcraftState{tasks: map[string]*altcraftTask{}, holdAt: -1}
+	mux.HandleFunc("POST "+PrefixAltcraft+"/api/v1.1/profiles/get_all", s.handleAltcraftGetAll)
+	mux.HandleFunc("POST "+PrefixAltcraft+"/api/v1.1/tasks/status", s.handleAltcraftTaskStatus)
+	mux.HandleFunc("GET "+PrefixAltcraft+"/api/download/{dir}/{name}", s.handleAltcraftDownload)
+}
+
+func writeAltcraft(w http.ResponseWriter, code int, text string, data any) {
+	if code == AltcraftCodeOK {
+		text = "Successful operation"
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]any{"data": data, "error": code, "error_text": text})
+}
+
+// readAltcraftRequest decodes a JSON API request and checks its token.
+// Numbers stay json.Number so types can be checked exactly.
+func (s *Server) readAltcraftRequest(r *http.Request) (map[string]any, int, string) {
+	defer drain(r)
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
+		return nil, AltcraftCodeBadRequest, "Bad request: Content-Type must be application/json"
+	}
+	dec := json.NewDecoder(io.LimitReader(r.Body, 64<<10))
+	dec.UseNumber()
+	var body map[string]any
+	if err := dec.Decode(&body); err != nil || body == nil {
+		return nil, AltcraftCodeBadRequest, "Bad request: body is not a JSON object"
+	}
+	// The token travels in the body only, never in the URL.
+	tok, _ := body["token"].(string)
+	if tok == "" {
+		return nil, AltcraftCodeTokenRequired, "Token required"
+	}
+	if subtle.ConstantTimeCompare([]byte(tok), []byte(s.cfg.Credentials.AltcraftToken)) != 1 {
+		return nil, AltcraftCodeTokenRequired, "Invalid token"
+	}
+	return body, AltcraftCodeOK, ""
+}
+
+func (s *Server) handleAltcraftGetAll(w http.ResponseWriter, r *http.Request) {
+	body, code, text := s.readAltcraftRequest(r)
+	if code != AltcraftCodeOK {
+		writeAltcraft(w, code, text, nil)
+		return
+	}
+	src, filter, err := parseAltcraftExport(body)
+	if err != nil {
+		writeAltcraft(w, AltcraftCodeBadRequest, "Bad request: "+err.Error(), nil)
+		return
+	}
+	st := s.altcraft
+	st.mu.Lock()
+	t := &altcraftTask{id: "task_" + randomUUID(), source: src, filter: filter, failWith: st.failWith}
+	st.tasks[t.id] = t
+	st.mu.Unlock()
+	writeAltcraft(w, AltcraftCodeOK, "", map[string]string{"task_id": t.id})
+}
+
+// parseAltcraftExport validates a get_all request the way the platform
+// does: a known source, csv, and a filter on existing fields with values of
+// the field's type.
+func parseAltcraftExport(body map[string]any) (altcraftSource, map[string]any, error) {
+	typ, _ := body["source_type"].(string)
+	if typ != "database" && typ != "segment" {
+		return altcraftSource{}, nil, fmt.Errorf(`source_type must be "database" or "segment", got %v`, body["source_type"])
+	}
+	num, ok := body["source_id"].(json.Number)
+	if !ok {
+		return altcraftSource{}, nil, errors.New("source_id must be an integer")
+	}
+	id, err := num.Int64()
+	if err != nil {
+		return altcraftSource{}, nil, errors.New("source_id must be an integer")
+	}
+	src := altcraftSource{typ, id}
+	if _, ok := altcraftSources[src]; !ok {
+		return altcraftSource{}, nil, fmt.Errorf("%s %d not found", typ, id)
+	}
+	if f, ok := body["file_format"]; ok && f != "csv" {
+		return altcraftSource{}, nil, fmt.Errorf(`file_format %v is not supported; use "csv"`, f)
+	}
+	var filter map[string]any
+	if raw, ok := body["custom_request"]; ok && raw != nil {
+		if filter, ok = raw.(map[string]any); !ok {
+			return altcraftSource{}, nil, errors.New("custom_request must be a JSON object")
+		}
+		if _, err := altcraftFilter(filter); err != nil {
+			return altcraftSource{}, nil, fmt.Errorf("custom_request: %w", err)
+		}
+	}
+	return src, filter, nil
+}
+
+// altcraftFilter checks each custom_request field exists and has the
+// field's type, and renders the values as they appear in the file.
+func altcraftFilter(req map[string]any) (map[string]string, error) {
+	out := map[string]string{}
+	for _, name := range slices.Sorted(maps.Keys(req)) {
+		kind := ""
+		for _, c := range altcraftColumns {
+			if c.Name == name {
+				kind = c.Kind
+			}
+		}
+		if kind == "" {
+			return nil, fmt.Errorf("unknown profile field %q", name)
+		}
+		var v string
+		ok := false
+		switch x := req[name].(type) {
+		case string:
+			v, ok = x, kind == "string"
+		case bool:
+			v, ok = strconv.FormatBool(x), kind == "boolean"
+		case json.Number:
+			f, err := x.Float64()
+			v, ok = strconv.FormatFloat(f, 'f', -1, 64), kind == "number" && err == nil
+		case float64:
+			v, ok = strconv.FormatFloat(x, 'f', -1, 64), kind == "number"
+		case int:
+			v, ok = strconv.Itoa(x), kind == "number"
+		}
+		if !ok {
+			return nil, fmt.Errorf("field %q must be a %s, got %s", name, kind, altcraftJSONKind(req[name]))
+		}
+		out[name] = v
+	}
+	return out, nil
+}
+
+func (s *Server) handleAltcraftTaskStatus(w http.ResponseWriter, r *http.Request) {
+	body, code, text := s.readAltcraftRequest(r)
+	if code != AltcraftCodeOK {
+		writeAltcraft(w, code, text, nil)
+		return
+	}
+	id, _ := body["task_id"].(string)
+	st := s.altcraft
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	t, ok := st.tasks[id]
+	if !ok {
+		writeAltcraft(w, AltcraftCodeBadRequest, fmt.Sprintf("Bad request: task %q not found", id), nil)
+		return
+	}
+	progressAt := func(polls int) int { return altcraftProgressSteps[max(min(polls, len(altcraftProgressSteps))-1, 0)] }
+	if t.status == "" && (st.holdAt < 0 || t.polls == 0 || progressAt(t.polls) < st.holdAt) {
+		t.polls++
+	}
+	progress := progressAt(t.polls)
+	data := map[string]any{"progress": progress}
+	switch {
+	case t.status != "":
+	case progress < 100:
+		data["status"] = map[bool]string{true: "pending", false: "processing"}[progress == 0]
+		writeAltcraft(w, AltcraftCodeOK, "", data)
+		return
+	case len(t.failWith) > 0:
+		t.status = "error"
+	default:
+		// Sources are small; writing the file under the lock keeps the
+		// task's state simple.
+		if err := s.finishAltcraftTask(t); err != nil {
+			writeAltcraft(w, 500, "Internal error: "+err.Error(), nil)
+			return
+		}
+		t.status = "completed"
+	}
+	errs := t.failWith
+	if errs == nil {
+		errs = []string{}
+	}
+	data["status"] = t.status
+	data["result"] = map[string]any{
+		"errors":    errs,
+		"source_id": t.source.ID,
+		"total":     t.total,
+		"type":      t.source.Type,
+		"urls":      t.urls,
+	}
+	writeAltcraft(w, AltcraftCodeOK, "", data)
+}
+
+// finishAltcraftTask writes the export file into the store and records its
+// download URL, relative to the panel as on the real API.
+func (s *Server) finishAltcraftTask(t *altcraftTask) error {
+	dir := randomUUID()
+	name := fmt.Sprintf("%d_%s_export.csv", t.source.ID, t.source.Type)
+	f, err := s.store.TempFile("altcraft-*")
+	if err != nil {
+		return err
+	}
+	h := md5.New()
+	cw := &altcraftCountWriter{w: io.MultiWriter(f, h)}
+	total, err := AltcraftExport(cw, t.source.Type, t.source.ID, t.filter)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		_, err = s.store.Commit(f.Name(), Object{Bucket: BucketAltcraftExports, Key: dir + "/" + name, Size: cw.n, MD5: hex.EncodeToString(h.Sum(nil)), ContentType: "text/csv"})
+	}
+	if err != nil {
+		_ = os.Remove(f.Name())
+		return err
+	}
+	t.total = total
+	t.urls = []string{"/api/download/" + dir + "/" + name}
+	return nil
+}
+
+type altcraftCountWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *altcraftCountWriter) Write(b []byte) (int, error) {
+	n, err := c.w.Write(b)
+	c.n += int64(n)
+	return n, err
+}
+
+// AltcraftExport writes the CSV export of a sandbox source: a header, then
+// every profile whose fields equal each filter value (filter values as
+// custom_request sends them: strings, numbers, booleans). The content is a
+// pure function of its arguments, so tests can compute what a download
+// must contain. It returns the number of profiles written.
+func AltcraftExport(w io.Writer, sourceType string, sourceID int64, filter map[string]any) (int, error) {
+	n, ok := altcraftSources[altcraftSource{sourceType, sourceID}]
+	if !ok {
+		return 0, fmt.Errorf("%s %d not found", sourceType, sourceID)
+	}
+	want, err := altcraftFilter(filter)
+	if err != nil {
+		return 0, err
+	}
+	bw := bufio.NewWriter(w)
+	cw := csv.NewWriter(bw)
+	header := make([]string, len(altcraftColumns))
+	for i, c := range altcraftColumns {
+		header[i] = c.Name
+	}
+	if err := cw.Write(header); err != nil {
+		return 0, err
+	}
+	total := 0
+rows:
+	for i := range n {
+		row := altcraftProfile(sourceType, sourceID, i)
+		for j, c := range altcraftColumns {
+			if v, ok := want[c.Name]; ok && row[j] != v {
+				continue rows
+			}
+		}
+		if err := cw.Write(row); err != nil {
+			return 0, err
+		}
+		total++
+	}
+	cw.Flush()
+	if err := cw.Error(); err != nil {
+		return 0, err
+	}
+	return total, bw.Flush()
+}
+
+// altcraftProfile derives profile i of a source from a hash of its
+// coordinates, in altcraftColumns order.
+func altcraftProfile(sourceType string, sourceID int64, i int) []string {
+	h := fnv.New64a()
+	fmt.Fprintf(h, "%s/%d/%d", sourceType, sourceID, i)
+	seed := h.Sum64()
+	// Each field draws from its own mixed hash so fields are independent.
+	draw := func(field uint64, n uint64) uint64 { return altcraftMix64(seed+field*0x9e3779b97f4a7c15) % n }
+	pick := func(list []string, field uint64) string { return list[draw(field, uint64(len(list)))] }
+	pid := sourceID*100000 + int64(i) + 1
+	first, last := pick(altcraftFirstNames, 1), pick(altcraftLastNames, 2)
+	return []string{
+		strconv.FormatInt(pid, 10),
+		fmt.Sprintf("%s.%s.%d@example.com", strings.ToLower(first), strings.ToLower(last), pid),
+		first,
+		last,
+		pick(altcraftCities, 3),
+		pick(altcraftOccupations, 4),
+		strconv.FormatUint(18+draw(5, 60), 10),
+		strconv.FormatBool(draw(6, 5) == 0),
+	}
+}
+
+// altcraftMix64 is the splitmix64 finalizer: FNV alone leaves the bits of similar
+// inputs correlated, which skews the profile fields.
+func altcraftMix64(x uint64) uint64 {
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	return x ^ x>>31
+}
+
+// handleAltcraftDownload serves an export file, streamed from disk. The
+// token may come as ?token= (as the seed documents) or as a Bearer header.
+func (s *Server) handleAltcraftDownload(w http.ResponseWriter, r *http.Request) {
+	defer drain(r)
+	tok := r.URL.Query().Get("token")
+	if h := r.Header.Get("Authorization"); tok == "" && strings.HasPrefix(h, "Bearer ") {
+		tok = strings.TrimPrefix(h, "Bearer ")
+	}
+	if tok == "" || subtle.ConstantTimeCompare([]byte(tok), []byte(s.cfg.Credentials.AltcraftToken)) != 1 {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusUnauthorized)
+		_ = json.NewEncoder(w).Encode(map[string]any{"error": AltcraftCodeTokenRequired, "error_text": "Token required"})
+		return
+	}
+	obj, err := s.store.Get(BucketAltcraftExports, r.PathValue("dir")+"/"+r.PathValue("name"))
+	if err != nil {
+		http.NotFound(w, r)
+		return
+	}
+	f, err := os.Open(obj.Path)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	http.ServeContent(w, r, obj.Key, st.ModTime(), f)
+}
+
+// altcraftJSONKind names a decoded JSON value's type for error messages.
+func altcraftJSONKind(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case string:
+		return "a string"
+	case bool:
+		return "a boolean"
+	case json.Number, float64, int:
+		return "a number"
+	case []any:
+		return "an array"
+	default:
+		return "an object"
+	}
+}
+
+// randomUUID returns a random version 4 UUID string.
+func randomUUID() string {
+	h := randomHex(16)
+	b, _ := hex.DecodeString(h)
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h = hex.EncodeToString(b)
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+}

@@ -94,6 +94,32 @@ func (r Retry) Backoff(n int) time.Duration {
 	return d/2 + rand.N(d/2+1)
 }
 
+// Do runs attempt until it succeeds, fails for good, or the attempts run
+// out, backing off between tries. attempt reports whether its error is
+// worth another try; op names the operation in logs and errors.
+func (r Retry) Do(ctx context.Context, log Logger, op string, attempt func() (again bool, err error)) error {
+	r = r.withDefaults()
+	var lastErr error
+	for n := 1; n <= r.Attempts; n++ {
+		if n > 1 {
+			wait := r.Backoff(n - 1)
+			OrNop(log).Info(ctx, "retrying", map[string]any{"op": op, "attempt": n, "wait": wait.String(), "error": lastErr.Error()})
+			if err := Sleep(ctx, wait); err != nil {
+				return fmt.Errorf("%s: %w (last error: %v)", op, err, lastErr)
+			}
+		}
+		again, err := attempt()
+		if err == nil {
+			return nil
+		}
+		if !again || ctx.Err() != nil {
+			return err
+		}
+		lastErr = err
+	}
+	return fmt.Errorf("giving up after %d attempts: %w", r.Attempts, lastErr)
+}
+
 // Transient reports whether an HTTP status is worth retrying.
 func Transient(status int) bool {
 	switch status {
