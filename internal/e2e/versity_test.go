@@ -138,8 +138,8 @@ func freePort() (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
+	port := ln.Addr().(*net.TCPAddr).Port
+	return port, ln.Close()
 }
 
 func launchVersity(t *testing.T, bin, root string, port int) (*versityServer, error) {
@@ -157,11 +157,18 @@ func launchVersity(t *testing.T, bin, root string, port int) (*versityServer, er
 		_ = logFile.Close()
 		return nil, fmt.Errorf("start %s: %w", bin, err)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait(); _ = logFile.Close() }()
+	exited := make(chan struct{})
+	var waitErr error // read only after exited is closed
+	go func() {
+		waitErr = cmd.Wait()
+		_ = logFile.Close()
+		close(exited)
+	}()
 	stop := func() {
-		if cmd.ProcessState != nil {
+		select {
+		case <-exited:
 			return
+		default:
 		}
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		select {
@@ -172,7 +179,7 @@ func launchVersity(t *testing.T, bin, root string, port int) (*versityServer, er
 		}
 	}
 	ext := &sandbox.ExternalS3{Endpoint: "http://" + addr, Region: versityRegion, AccessKey: versityAccessKey, SecretKey: versitySecretKey, Bucket: versityBucket}
-	if err := waitVersityReady(ext, exited); err != nil {
+	if err := waitVersityReady(ext, exited, &waitErr); err != nil {
 		stop()
 		return nil, fmt.Errorf("%w; versitygw log:\n%s", err, tail(logPath, 2000))
 	}
@@ -187,13 +194,13 @@ func launchVersity(t *testing.T, bin, root string, port int) (*versityServer, er
 
 // waitVersityReady polls a signed bucket listing until it answers 200:
 // the server is up, accepts the credentials and sees the bucket.
-func waitVersityReady(ext *sandbox.ExternalS3, exited <-chan error) error {
+func waitVersityReady(ext *sandbox.ExternalS3, exited <-chan struct{}, waitErr *error) error {
 	deadline := time.Now().Add(30 * time.Second)
 	var last string
 	for time.Now().Before(deadline) {
 		select {
-		case err := <-exited:
-			return fmt.Errorf("versitygw exited before it was ready: %v", err)
+		case <-exited:
+			return fmt.Errorf("versitygw exited before it was ready: %v", *waitErr)
 		default:
 		}
 		u, err := ext.PresignBucket(url.Values{"list-type": {"2"}}, time.Minute)
@@ -257,7 +264,7 @@ func assertStoredObject(t *testing.T, ext *sandbox.ExternalS3, key, source strin
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer src.Close()
+	defer func() { _ = src.Close() }()
 	if err := sameBytes(src, resp.Body); err != nil {
 		t.Fatalf("object %s read back from S3 differs from %s: %v", key, source, err)
 	}
@@ -265,7 +272,7 @@ func assertStoredObject(t *testing.T, ext *sandbox.ExternalS3, key, source strin
 	if err != nil {
 		t.Fatalf("object %s not in versitygw's posix directory: %v", key, err)
 	}
-	defer onDisk.Close()
+	defer func() { _ = onDisk.Close() }()
 	if _, err := src.Seek(0, io.SeekStart); err != nil {
 		t.Fatal(err)
 	}

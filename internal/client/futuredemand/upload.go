@@ -120,7 +120,7 @@ func (c *Client) Upload(ctx context.Context, r UploadRequest) (*UploadResult, er
 	if err != nil {
 		return nil, err
 	}
-	defer file.Close()
+	defer func() { _ = file.Close() }()
 	if err := CheckSizes(file.Size, r.MultipartThreshold, r.PartSize); err != nil {
 		return nil, fmt.Errorf("%s: %w", r.Path, err)
 	}
