@@ -57,7 +57,7 @@ func (s tpnsSettings) settings() []setting {
 }
 
 // tpnsClient returns a client, or an error naming each missing setting.
-func (d *providerData) tpnsClient(resourceType string) (*tpns.Client, diag.Diagnostics) {
+func (d *providerData) tpnsClient(resourceType string) (*tpns.Client, diag.Diagnostics) { //nolint:unparam // same shape as the other platform hooks
 	s := d.tpns
 	if diags := requireSettings("TPNS", resourceType, s.AccessID, s.SecretKey, s.Endpoint); diags.HasError() {
 		return nil, diags

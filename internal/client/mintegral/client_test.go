@@ -34,7 +34,7 @@ func setup(t *testing.T, rt func(http.RoundTripper) http.RoundTripper) (*Client,
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = srv.Close() })
-	var transport http.RoundTripper = http.DefaultTransport
+	transport := http.DefaultTransport
 	if rt != nil {
 		transport = rt(transport)
 	}
