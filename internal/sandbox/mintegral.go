@@ -32,8 +32,6 @@ const (
 // server clock.
 const MintegralTimestampWindow = 5 * time.Minute
 
-type mintegralState struct{}
-
 var md5Hex = regexp.MustCompile(`^[0-9a-f]{32}$`)
 
 func (s *Server) registerMintegral(mux *http.ServeMux) {

@@ -6,10 +6,8 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"encoding/xml"
 	"fmt"
 	"net/http"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -123,62 +121,18 @@ var postPolicyNoStartsWith = map[string]bool{"bucket": true, "x-amz-algorithm": 
 // handleS3PostObject serves an S3 POST Object with a V4 POST policy on the
 // built-in store.
 func (s *Server) handleS3PostObject(w http.ResponseWriter, r *http.Request) {
-	defer drain(r)
-	bucket := r.PathValue("bucket")
-	if err := requireContentLength(r); err != nil {
-		writeS3Error(w, err)
-		return
-	}
-	fields, file, err := s.readPostForm(r, "file", 64<<10)
-	if err != nil {
-		writeS3Error(w, err)
-		return
-	}
-	keep := false
-	defer func() {
-		if !keep {
-			_ = os.Remove(file.Path)
+	s.servePostObject(w, r, func(bucket string, fields []formField, file *formFile) (postAccepted, error) {
+		values, err := s.checkS3PostForm(bucket, fields, file)
+		if err != nil {
+			return postAccepted{}, err
 		}
-	}()
-	values, err := s.checkS3PostForm(bucket, fields, file)
-	if err != nil {
-		writeS3Error(w, err)
-		return
-	}
-	key := values["key"]
-	if err := s.checkExpectedMD5(bucket, key, file.MD5); err != nil {
-		writeS3Error(w, err)
-		return
-	}
-	// The object's type is the form's Content-Type field, as on S3.
-	ct := values["content-type"]
-	if ct == "" {
-		ct = "binary/octet-stream"
-	}
-	if _, err := s.store.Commit(file.Path, Object{Bucket: bucket, Key: key, Size: file.Size, MD5: file.MD5, ContentType: ct}); err != nil {
-		writeS3Error(w, err)
-		return
-	}
-	keep = true
-	etag := `"` + file.MD5 + `"`
-	w.Header().Set("ETag", etag)
-	w.Header().Set("Location", s.baseURL+PrefixS3+"/"+bucket+"/"+awsURIEncode(key, false))
-	switch values["success_action_status"] {
-	case "200":
-		w.WriteHeader(http.StatusOK)
-	case "201":
-		w.Header().Set("Content-Type", "application/xml")
-		w.WriteHeader(http.StatusCreated)
-		_ = xml.NewEncoder(w).Encode(struct {
-			XMLName  xml.Name `xml:"PostResponse"`
-			Location string   `xml:"Location"`
-			Bucket   string   `xml:"Bucket"`
-			Key      string   `xml:"Key"`
-			ETag     string   `xml:"ETag"`
-		}{Location: w.Header().Get("Location"), Bucket: bucket, Key: key, ETag: etag})
-	default:
-		w.WriteHeader(http.StatusNoContent)
-	}
+		// The object's type is the form's Content-Type field, as on S3.
+		ct := values["content-type"]
+		if ct == "" {
+			ct = "binary/octet-stream"
+		}
+		return postAccepted{Key: values["key"], ContentType: ct, ETag: `"` + file.MD5 + `"`}, nil
+	})
 }
 
 // checkS3PostForm authenticates a POST Object form and applies its policy.

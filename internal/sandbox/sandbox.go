@@ -107,7 +107,6 @@ type Server struct {
 	faults      []*fault
 	expectedMD5 map[string]string
 
-	mintegral    *mintegralState
 	tpns         *tpnsState
 	futuredemand *futureDemandState
 	openim       *openIMState

@@ -246,13 +246,13 @@ func (s *Server) readPostForm(r *http.Request, fileField string, maxField int64)
 type formField struct{ Name, Value string }
 
 // lookupField finds a form field, case-insensitively as OSS and S3 do.
-func lookupField(fields []formField, name string) (string, bool) {
+func lookupField(fields []formField, name string) string {
 	for _, f := range fields {
 		if strings.EqualFold(f.Name, name) {
-			return f.Value, true
+			return f.Value
 		}
 	}
-	return "", false
+	return ""
 }
 
 // ossPolicy is an OSS/S3 POST policy document.
@@ -284,9 +284,17 @@ func newOSSPolicy(bucket, key string, maxSize int64, expire time.Time) string {
 	return base64.StdEncoding.EncodeToString(raw)
 }
 
-// handleOSSPostObject emulates Aliyun OSS PostObject with a V1 policy
-// signature.
-func (s *Server) handleOSSPostObject(w http.ResponseWriter, r *http.Request) {
+// postAccepted is what a store's form check decided about an upload.
+type postAccepted struct {
+	Key         string
+	ContentType string
+	ETag        string // as the store spells it, quotes included
+}
+
+// servePostObject runs the flow OSS PostObject and S3 POST Object share:
+// a fixed-length multipart body with the file last, streamed to disk,
+// authorized by check, matched against the declared md5, then stored.
+func (s *Server) servePostObject(w http.ResponseWriter, r *http.Request, check func(bucket string, fields []formField, file *formFile) (postAccepted, error)) {
 	defer drain(r)
 	bucket := r.PathValue("bucket")
 	if err := requireContentLength(r); err != nil {
@@ -304,38 +312,60 @@ func (s *Server) handleOSSPostObject(w http.ResponseWriter, r *http.Request) {
 			_ = os.Remove(file.Path)
 		}
 	}()
-	key, _ := lookupField(fields, "key")
-	if err := s.checkOSSForm(bucket, key, fields, file); err != nil {
+	ok, err := check(bucket, fields, file)
+	if err != nil {
 		writeS3Error(w, err)
 		return
 	}
-	if err := s.checkExpectedMD5(bucket, key, file.MD5); err != nil {
+	if err := s.checkExpectedMD5(bucket, ok.Key, file.MD5); err != nil {
 		writeS3Error(w, err)
 		return
 	}
-	if _, err := s.store.Commit(file.Path, Object{Bucket: bucket, Key: key, Size: file.Size, MD5: file.MD5, ContentType: file.Type}); err != nil {
+	if _, err := s.store.Commit(file.Path, Object{Bucket: bucket, Key: ok.Key, Size: file.Size, MD5: file.MD5, ContentType: ok.ContentType}); err != nil {
 		writeS3Error(w, err)
 		return
 	}
 	keep = true
-	status := http.StatusNoContent
-	switch v, _ := lookupField(fields, "success_action_status"); v {
+	w.Header().Set("ETag", ok.ETag)
+	location := s.baseURL + r.URL.Path + "/" + awsURIEncode(ok.Key, false)
+	w.Header().Set("Location", location)
+	switch lookupField(fields, "success_action_status") {
 	case "200":
-		status = http.StatusOK
+		w.WriteHeader(http.StatusOK)
 	case "201":
-		status = http.StatusCreated
+		w.Header().Set("Content-Type", "application/xml")
+		w.WriteHeader(http.StatusCreated)
+		_ = xml.NewEncoder(w).Encode(struct {
+			XMLName  xml.Name `xml:"PostResponse"`
+			Location string   `xml:"Location"`
+			Bucket   string   `xml:"Bucket"`
+			Key      string   `xml:"Key"`
+			ETag     string   `xml:"ETag"`
+		}{Location: location, Bucket: bucket, Key: ok.Key, ETag: ok.ETag})
+	default:
+		w.WriteHeader(http.StatusNoContent)
 	}
-	w.Header().Set("ETag", `"`+strings.ToUpper(file.MD5)+`"`)
-	w.WriteHeader(status)
+}
+
+// handleOSSPostObject emulates Aliyun OSS PostObject with a V1 policy
+// signature.
+func (s *Server) handleOSSPostObject(w http.ResponseWriter, r *http.Request) {
+	s.servePostObject(w, r, func(bucket string, fields []formField, file *formFile) (postAccepted, error) {
+		key := lookupField(fields, "key")
+		if err := s.checkOSSForm(bucket, key, fields, file); err != nil {
+			return postAccepted{}, err
+		}
+		return postAccepted{Key: key, ContentType: file.Type, ETag: `"` + strings.ToUpper(file.MD5) + `"`}, nil
+	})
 }
 
 func (s *Server) checkOSSForm(bucket, key string, fields []formField, file *formFile) error {
 	if key == "" {
 		return &s3Error{http.StatusBadRequest, "InvalidArgument", "The key field is required."}
 	}
-	accessID, _ := lookupField(fields, "OSSAccessKeyId")
-	policyB64, _ := lookupField(fields, "policy")
-	signature, _ := lookupField(fields, "Signature")
+	accessID := lookupField(fields, "OSSAccessKeyId")
+	policyB64 := lookupField(fields, "policy")
+	signature := lookupField(fields, "Signature")
 	if accessID == "" || policyB64 == "" || signature == "" {
 		return &s3Error{http.StatusBadRequest, "InvalidArgument", "OSSAccessKeyId, policy and Signature are required for an authenticated PostObject."}
 	}
