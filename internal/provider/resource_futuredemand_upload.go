@@ -39,11 +39,14 @@ const futureDemandUploadType = "audience_futuredemand_upload"
 var uploadTypePattern = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
 
 // NewFutureDemandUploadResource is the audience_futuredemand_upload constructor.
-func NewFutureDemandUploadResource() resource.Resource { return &FutureDemandUploadResource{} }
+func NewFutureDemandUploadResource() resource.Resource {
+	return &FutureDemandUploadResource{uploadLifecycle: uploadLifecycle{forgetMessage: "removing Future Demand upload from state; the storage API has no call to delete objects"}}
+}
 
 // FutureDemandUploadResource uploads a file to Future Demand storage and
 // exposes its object key.
 type FutureDemandUploadResource struct {
+	uploadLifecycle
 	data *providerData
 }
 
@@ -238,29 +241,4 @@ func (r *FutureDemandUploadResource) Create(ctx context.Context, req resource.Cr
 	plan.FileMD5 = types.StringValue(res.FileMD5)
 	plan.FileSize = types.Int64Value(res.FileSize)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
-}
-
-// Read keeps the state: the storage API has no call to look an object up,
-// and local changes are detected at plan time.
-func (r *FutureDemandUploadResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
-	var state futureDemandUploadModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
-}
-
-// Update is never called: every argument requires replacement.
-func (r *FutureDemandUploadResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
-	var plan futureDemandUploadModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
-}
-
-// Delete only forgets the object: the storage API has no delete call.
-func (r *FutureDemandUploadResource) Delete(ctx context.Context, req resource.DeleteRequest, _ *resource.DeleteResponse) {
-	var state futureDemandUploadModel
-	req.State.Get(ctx, &state)
-	tflog.Info(ctx, "removing Future Demand upload from state; the storage API has no call to delete objects", map[string]any{"object_key": state.ObjectKey.ValueString()})
 }

@@ -38,11 +38,14 @@ const mintegralFileType = "audience_mintegral_file"
 var mintegralExtensions = []string{".txt", ".csv", ".txt.gz", ".csv.gz"}
 
 // NewMintegralFileResource is the audience_mintegral_file constructor.
-func NewMintegralFileResource() resource.Resource { return &MintegralFileResource{} }
+func NewMintegralFileResource() resource.Resource {
+	return &MintegralFileResource{uploadLifecycle: uploadLifecycle{forgetMessage: "removing Mintegral audience file from state; Mintegral has no API to delete uploaded files"}}
+}
 
 // MintegralFileResource uploads an audience file to Mintegral and exposes
 // its data_path.
 type MintegralFileResource struct {
+	uploadLifecycle
 	data *providerData
 }
 
@@ -191,31 +194,6 @@ func (r *MintegralFileResource) Create(ctx context.Context, req resource.CreateR
 	plan.FileMD5 = types.StringValue(res.FileMD5)
 	plan.FileSize = types.Int64Value(res.FileSize)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
-}
-
-// Read keeps the state: Mintegral offers no API to look an uploaded file
-// up, and local changes are detected at plan time.
-func (r *MintegralFileResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
-	var state mintegralFileModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
-}
-
-// Update is never called: every argument requires replacement.
-func (r *MintegralFileResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
-	var plan mintegralFileModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
-}
-
-// Delete only forgets the file: Mintegral has no delete API for uploads.
-func (r *MintegralFileResource) Delete(ctx context.Context, req resource.DeleteRequest, _ *resource.DeleteResponse) {
-	var state mintegralFileModel
-	req.State.Get(ctx, &state)
-	tflog.Info(ctx, "removing Mintegral audience file from state; Mintegral has no API to delete uploaded files", map[string]any{"data_path": state.DataPath.ValueString()})
 }
 
 // uploadErrorDetail explains an upload failure, separating a timeout from

@@ -28,11 +28,14 @@ var (
 const openIMObjectType = "audience_openim_object"
 
 // NewOpenIMObjectResource is the audience_openim_object constructor.
-func NewOpenIMObjectResource() resource.Resource { return &OpenIMObjectResource{} }
+func NewOpenIMObjectResource() resource.Resource {
+	return &OpenIMObjectResource{uploadLifecycle: uploadLifecycle{forgetMessage: "removing OpenIM object from state; OpenIM has no API to delete uploaded objects"}}
+}
 
 // OpenIMObjectResource uploads a file to an OpenIM server's object storage
 // with a form-data direct upload and exposes the object's URL.
 type OpenIMObjectResource struct {
+	uploadLifecycle
 	data *providerData
 }
 
@@ -195,31 +198,6 @@ func (r *OpenIMObjectResource) Create(ctx context.Context, req resource.CreateRe
 	plan.FileMD5 = types.StringValue(res.MD5)
 	plan.FileSize = types.Int64Value(res.Size)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
-}
-
-// Read keeps the state: the object is only addressed through its URL, and
-// local changes are detected at plan time.
-func (r *OpenIMObjectResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
-	var state openIMObjectModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
-}
-
-// Update is never called: every argument requires replacement.
-func (r *OpenIMObjectResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
-	var plan openIMObjectModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
-}
-
-// Delete only forgets the object: OpenIM has no API to delete it.
-func (r *OpenIMObjectResource) Delete(ctx context.Context, req resource.DeleteRequest, _ *resource.DeleteResponse) {
-	var state openIMObjectModel
-	req.State.Get(ctx, &state)
-	tflog.Info(ctx, "removing OpenIM object from state; OpenIM has no API to delete uploaded objects", map[string]any{"name": state.Name.ValueString()})
 }
 
 // openIMNameValidator applies OpenIM's object-name rules to a configured

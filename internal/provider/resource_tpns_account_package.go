@@ -35,11 +35,14 @@ const tpnsAccountPackageType = "audience_tpns_account_package"
 
 // NewTPNSAccountPackageResource is the audience_tpns_account_package
 // constructor.
-func NewTPNSAccountPackageResource() resource.Resource { return &TPNSAccountPackageResource{} }
+func NewTPNSAccountPackageResource() resource.Resource {
+	return &TPNSAccountPackageResource{uploadLifecycle: uploadLifecycle{forgetMessage: "removing TPNS package from state; TPNS has no API to delete uploaded packages"}}
+}
 
 // TPNSAccountPackageResource uploads an account or token package to TPNS
 // and exposes its upload id for package pushes.
 type TPNSAccountPackageResource struct {
+	uploadLifecycle
 	data *providerData
 }
 
@@ -227,30 +230,4 @@ func (r *TPNSAccountPackageResource) Create(ctx context.Context, req resource.Cr
 	plan.FileSize = types.Int64Value(res.FileSize)
 	plan.EntryCount = types.Int64Value(entries)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
-}
-
-// Read keeps the state: TPNS has no API to look an uploaded package up,
-// and local changes are detected at plan time.
-func (r *TPNSAccountPackageResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
-	var state tpnsAccountPackageModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
-}
-
-// Update only applies timeouts changes: every other argument, and the
-// content, requires replacement.
-func (r *TPNSAccountPackageResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
-	var plan tpnsAccountPackageModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
-}
-
-// Delete only forgets the package: TPNS has no delete API for uploads.
-func (r *TPNSAccountPackageResource) Delete(ctx context.Context, req resource.DeleteRequest, _ *resource.DeleteResponse) {
-	var state tpnsAccountPackageModel
-	req.State.Get(ctx, &state)
-	tflog.Info(ctx, "removing TPNS package from state; TPNS has no API to delete uploaded packages", map[string]any{"upload_id": state.UploadID.ValueInt64()})
 }

@@ -205,3 +205,26 @@ func configureData(raw any, diags *diag.Diagnostics) *providerData {
 	}
 	return d
 }
+
+// uploadLifecycle is the lifecycle of an upload that its platform can
+// neither read back nor delete. Refresh keeps the state (the framework
+// pre-fills it), every argument forces replacement so Update only ever
+// echoes the plan, and destroy forgets the upload.
+type uploadLifecycle struct {
+	forgetMessage string // logged when the resource leaves state
+}
+
+// Read implements resource.Resource: nothing to look up.
+func (uploadLifecycle) Read(context.Context, resource.ReadRequest, *resource.ReadResponse) {}
+
+// Update implements resource.Resource; it is unreachable in practice.
+func (uploadLifecycle) Update(_ context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	resp.State.Raw = req.Plan.Raw.Copy()
+}
+
+// Delete implements resource.Resource: the platform has no delete API.
+func (u uploadLifecycle) Delete(ctx context.Context, req resource.DeleteRequest, _ *resource.DeleteResponse) {
+	var id types.String
+	_ = req.State.GetAttribute(ctx, path.Root("id"), &id)
+	tflog.Info(ctx, u.forgetMessage, map[string]any{"id": id.ValueString()})
+}
