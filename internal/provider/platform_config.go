@@ -1,27 +1,78 @@
 package provider
 
 import (
+	"context"
 	"fmt"
+	"os"
 	"strings"
 
+	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
+	"github.com/hashicorp/terraform-plugin-framework/types"
 )
 
-// configField describes one provider setting of a platform, for its schema
-// and documentation.
-type configField struct {
-	Name        string
+// platformSpec declares a platform's provider settings once. The provider
+// schema, the environment fallback, log masking, the "missing setting"
+// errors and the test suite's list of variables to clear all derive from
+// it; a platform's accessor only adds the rules that span settings.
+type platformSpec struct {
+	Attribute   string // nested attribute in the provider block, e.g. "mintegral"
+	Title       string // platform name in messages, e.g. "Mintegral"
+	Description string
+	Settings    []settingSpec
+	// Derive, if set, fills values computed from other settings once all
+	// are resolved (TPNS: the endpoint of the chosen region).
+	Derive func(platformSettings)
+}
+
+// settingSpec is one setting of a platform.
+type settingSpec struct {
+	Name        string // attribute inside the platform block, e.g. "api_key"
 	EnvVar      string
 	Description string
 	Default     string
 	Sensitive   bool
+	// Required settings must be non-empty when a resource of the platform
+	// is used; nothing is required of a platform that is not used.
+	Required bool
+	// Validate, if set, checks a non-empty value when the platform is
+	// used. Its error says what is expected; the caller adds where the
+	// value came from.
+	Validate func(value string) error
 }
 
-// platformSchema builds a platform's optional nested attribute.
-func platformSchema(description string, fields ...configField) schema.SingleNestedAttribute {
-	attrs := map[string]schema.Attribute{}
-	for _, f := range fields {
+// setting is one resolved provider setting, remembering where it can be
+// set so a missing or invalid value can be explained.
+type setting struct {
+	Value     string
+	Attribute string // e.g. mintegral.api_key
+	EnvVar    string // e.g. MINTEGRAL_API_KEY
+	Sensitive bool
+}
+
+// platformSettings are a platform's resolved settings by setting name.
+type platformSettings map[string]setting
+
+// get returns a declared setting; asking for an undeclared one is a
+// programming error caught by the first test that uses the platform.
+func (s platformSettings) get(name string) setting {
+	v, ok := s[name]
+	if !ok {
+		panic("provider: setting " + name + " is not declared")
+	}
+	return v
+}
+
+// value is the resolved value of a declared setting.
+func (s platformSettings) value(name string) string { return s.get(name).Value }
+
+// schema builds the platform's optional nested attribute.
+func (p *platformSpec) schema() schema.SingleNestedAttribute {
+	attrs := make(map[string]schema.Attribute, len(p.Settings))
+	for _, f := range p.Settings {
 		desc := f.Description + " Falls back to the `" + f.EnvVar + "` environment variable"
 		if f.Default != "" {
 			desc += "; defaults to `" + f.Default + "`"
@@ -34,19 +85,80 @@ func platformSchema(description string, fields ...configField) schema.SingleNest
 	}
 	return schema.SingleNestedAttribute{
 		Optional:            true,
-		MarkdownDescription: description,
+		MarkdownDescription: p.Description,
 		Attributes:          attrs,
 	}
 }
 
-// requireSettings reports every empty setting, naming both the attribute
-// and the environment variable, so the user knows the two ways to fix it.
-func requireSettings(platform, resourceType string, settings ...setting) diag.Diagnostics {
+// resolve gives every setting the attribute value if set, else the
+// environment variable, else the default. block holds the attributes of
+// the platform's block; it is empty when the block is absent.
+func (p *platformSpec) resolve(block map[string]attr.Value) platformSettings {
+	out := make(platformSettings, len(p.Settings))
+	for _, f := range p.Settings {
+		s := setting{Attribute: p.Attribute + "." + f.Name, EnvVar: f.EnvVar, Sensitive: f.Sensitive, Value: f.Default}
+		if v := os.Getenv(f.EnvVar); v != "" {
+			s.Value = v
+		}
+		if v, ok := block[f.Name].(types.String); ok && !v.IsNull() && !v.IsUnknown() && v.ValueString() != "" {
+			s.Value = v.ValueString()
+		}
+		out[f.Name] = s
+	}
+	if p.Derive != nil {
+		p.Derive(out)
+	}
+	return out
+}
+
+// readBlock returns the attributes of the platform's block in the
+// provider configuration, or nil when the block is absent or unknown.
+func (p *platformSpec) readBlock(ctx context.Context, cfg tfsdk.Config) (map[string]attr.Value, diag.Diagnostics) {
+	var block types.Object
+	diags := cfg.GetAttribute(ctx, path.Root(p.Attribute), &block)
+	if diags.HasError() || block.IsNull() || block.IsUnknown() {
+		return nil, diags
+	}
+	return block.Attributes(), diags
+}
+
+// check reports every invalid setting and every empty required one,
+// naming the attribute and the environment variable, so the user knows
+// the two ways to fix it. Invalid values are reported alone: a setting
+// derived from an invalid one would otherwise look missing too.
+func (p *platformSpec) check(resourceType string, s platformSettings) diag.Diagnostics {
 	var diags diag.Diagnostics
-	for _, s := range settings {
-		if strings.TrimSpace(s.Value) != "" {
+	for _, f := range p.Settings {
+		v := s.get(f.Name)
+		if f.Validate == nil || strings.TrimSpace(v.Value) == "" {
 			continue
 		}
+		if err := f.Validate(v.Value); err != nil {
+			given := fmt.Sprintf(" is %q", v.Value)
+			if f.Sensitive {
+				given = " is invalid"
+			}
+			diags.AddError(
+				fmt.Sprintf("Invalid %s setting %s", p.Title, v.Attribute),
+				fmt.Sprintf("%s: %s (or %s)%s; %s.", resourceType, v.Attribute, v.EnvVar, given, err),
+			)
+		}
+	}
+	if diags.HasError() {
+		return diags
+	}
+	for _, f := range p.Settings {
+		if f.Required {
+			diags.Append(missingSetting(p.Title, resourceType, s.get(f.Name))...)
+		}
+	}
+	return diags
+}
+
+// missingSetting reports s if it is empty.
+func missingSetting(platform, resourceType string, s setting) diag.Diagnostics {
+	var diags diag.Diagnostics
+	if strings.TrimSpace(s.Value) == "" {
 		diags.AddError(
 			fmt.Sprintf("Missing %s setting %s", platform, s.Attribute),
 			fmt.Sprintf("%s needs %s. Set `%s` in the provider block or the %s environment variable.", resourceType, s.Attribute, s.Attribute, s.EnvVar),
@@ -55,15 +167,30 @@ func requireSettings(platform, resourceType string, settings ...setting) diag.Di
 	return diags
 }
 
-// validate checks settings whose values are constrained, whichever way
-// they were given.
-func (d *providerData) validate() diag.Diagnostics {
-	var diags diag.Diagnostics
-	if r := d.tpns.Region; r.Value != "" {
-		if _, ok := tpnsRegionEndpoints[r.Value]; !ok {
-			diags.AddError("Invalid TPNS region",
-				fmt.Sprintf("%s (or %s) is %q; use one of guangzhou, shanghai, hongkong, singapore, or set tpns.endpoint.", r.Attribute, r.EnvVar, r.Value))
+// declaredEnvVars lists the environment variable of every declared
+// setting of every platform.
+func declaredEnvVars() []string {
+	var out []string
+	for _, p := range platforms {
+		for _, f := range p.Settings {
+			out = append(out, f.EnvVar)
 		}
 	}
-	return diags
+	return out
+}
+
+// sensitiveSettingNames lists the names of sensitive settings, so log
+// fields carrying them are masked whatever their value.
+func sensitiveSettingNames() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, p := range platforms {
+		for _, f := range p.Settings {
+			if f.Sensitive && !seen[f.Name] {
+				seen[f.Name] = true
+				out = append(out, f.Name)
+			}
+		}
+	}
+	return out
 }

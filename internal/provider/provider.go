@@ -6,15 +6,14 @@ import (
 	"context"
 	"net"
 	"net/http"
-	"os"
 	"regexp"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/provider"
 	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
-	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 )
 
@@ -32,14 +31,14 @@ func New(version string) func() provider.Provider {
 	}
 }
 
-// providerModel is the provider block. Each platform is an optional nested
-// attribute; every field falls back to an environment variable.
-type providerModel struct {
-	Mintegral    *mintegralConfigModel    `tfsdk:"mintegral"`
-	TPNS         *tpnsConfigModel         `tfsdk:"tpns"`
-	FutureDemand *futureDemandConfigModel `tfsdk:"futuredemand"`
-	OpenIM       *openIMConfigModel       `tfsdk:"openim"`
-	Altcraft     *altcraftConfigModel     `tfsdk:"altcraft"`
+// platforms are the platforms the provider talks to, each declared once in
+// its platform_<name>.go. A new platform adds one line here.
+var platforms = []*platformSpec{
+	mintegralPlatform,
+	tpnsPlatform,
+	futureDemandPlatform,
+	openIMPlatform,
+	altcraftPlatform,
 }
 
 // Metadata implements provider.Provider.
@@ -50,17 +49,15 @@ func (p *AudienceProvider) Metadata(_ context.Context, _ provider.MetadataReques
 
 // Schema implements provider.Provider.
 func (p *AudienceProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp *provider.SchemaResponse) {
+	attrs := make(map[string]schema.Attribute, len(platforms))
+	for _, pl := range platforms {
+		attrs[pl.Attribute] = pl.schema()
+	}
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "Keeps audience lists as code: uploads device-ID, account and push-token files to ad and push platforms, " +
 			"and brings profile exports back as data sources. Every setting falls back to an environment variable, so the provider block may be empty. " +
 			"A missing credential is an error only when a resource of that platform is used.",
-		Attributes: map[string]schema.Attribute{
-			"mintegral":    mintegralConfigSchema(),
-			"tpns":         tpnsConfigSchema(),
-			"futuredemand": futureDemandConfigSchema(),
-			"openim":       openIMConfigSchema(),
-			"altcraft":     altcraftConfigSchema(),
-		},
+		Attributes: attrs,
 	}
 }
 
@@ -68,21 +65,16 @@ func (p *AudienceProvider) Schema(_ context.Context, _ provider.SchemaRequest, r
 // environment variable, then default). Nothing is required here: each
 // resource checks the settings of its own platform.
 func (p *AudienceProvider) Configure(ctx context.Context, req provider.ConfigureRequest, resp *provider.ConfigureResponse) {
-	var cfg providerModel
-	resp.Diagnostics.Append(req.Config.Get(ctx, &cfg)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
 	data := &providerData{
-		version:      p.version,
-		http:         newHTTPClient(p.version),
-		mintegral:    resolveMintegral(cfg.Mintegral),
-		tpns:         resolveTPNS(cfg.TPNS),
-		futuredemand: resolveFutureDemand(cfg.FutureDemand),
-		openim:       resolveOpenIM(cfg.OpenIM),
-		altcraft:     resolveAltcraft(cfg.Altcraft),
+		version:  p.version,
+		http:     newHTTPClient(p.version),
+		settings: make(map[string]platformSettings, len(platforms)),
 	}
-	resp.Diagnostics.Append(data.validate()...)
+	for _, pl := range platforms {
+		block, diags := pl.readBlock(ctx, req.Config)
+		resp.Diagnostics.Append(diags...)
+		data.settings[pl.Attribute] = pl.resolve(block)
+	}
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -107,60 +99,31 @@ func (p *AudienceProvider) DataSources(_ context.Context) []func() datasource.Da
 	}
 }
 
-// setting is one resolved provider setting, remembering where it can be
-// set so a missing value can be explained.
-type setting struct {
-	Value     string
-	Attribute string // e.g. mintegral.api_key
-	EnvVar    string // e.g. MINTEGRAL_API_KEY
-	Sensitive bool
-}
-
-// resolve picks the attribute value if set, else the environment
-// variable, else def.
-func resolve(attr types.String, attribute, env, def string, sensitive bool) setting {
-	s := setting{Attribute: attribute, EnvVar: env, Sensitive: sensitive}
-	switch {
-	case !attr.IsNull() && !attr.IsUnknown() && attr.ValueString() != "":
-		s.Value = attr.ValueString()
-	case os.Getenv(env) != "":
-		s.Value = os.Getenv(env)
-	default:
-		s.Value = def
-	}
-	return s
-}
-
 // providerData is handed to every resource and data source.
 type providerData struct {
-	version      string
-	http         *http.Client
-	mintegral    mintegralSettings
-	tpns         tpnsSettings
-	futuredemand futureDemandSettings
-	openim       openIMSettings
-	altcraft     altcraftSettings
+	version  string
+	http     *http.Client
+	settings map[string]platformSettings // by platformSpec.Attribute
+}
+
+// platform returns p's settings for a resource of resourceType, or errors
+// naming each invalid or missing one.
+func (d *providerData) platform(p *platformSpec, resourceType string) (platformSettings, diag.Diagnostics) {
+	s := d.settings[p.Attribute]
+	return s, p.check(resourceType, s)
 }
 
 // secrets lists every sensitive value set, for log masking.
 func (d *providerData) secrets() []string {
 	var out []string
-	for _, s := range d.allSettings() {
-		if s.Sensitive && s.Value != "" {
-			out = append(out, s.Value)
+	for _, s := range d.settings {
+		for _, v := range s {
+			if v.Sensitive && v.Value != "" {
+				out = append(out, v.Value)
+			}
 		}
 	}
 	return out
-}
-
-func (d *providerData) allSettings() []setting {
-	var all []setting
-	all = append(all, d.mintegral.settings()...)
-	all = append(all, d.tpns.settings()...)
-	all = append(all, d.futuredemand.settings()...)
-	all = append(all, d.openim.settings()...)
-	all = append(all, d.altcraft.settings()...)
-	return all
 }
 
 // presignedQuery matches the signing parts of presigned URLs and form
@@ -173,7 +136,7 @@ func (d *providerData) logContext(ctx context.Context) context.Context {
 	if d == nil {
 		return ctx
 	}
-	ctx = tflog.MaskFieldValuesWithFieldKeys(ctx, "token", "api_key", "secret_key", "password", "access_token", "signature", "policy", "authorization", "url")
+	ctx = tflog.MaskFieldValuesWithFieldKeys(ctx, append(sensitiveSettingNames(), "signature", "policy", "authorization", "url")...)
 	ctx = tflog.MaskMessageRegexes(ctx, presignedQuery)
 	ctx = tflog.MaskAllFieldValuesRegexes(ctx, presignedQuery)
 	if s := d.secrets(); len(s) > 0 {

@@ -19,12 +19,16 @@ var testAccProtoV6ProviderFactories = map[string]func() (tfprotov6.ProviderServe
 
 // platformEnvVars are cleared before each acceptance test so a developer's
 // real credentials can never be used by a test.
-var platformEnvVars = []string{
-	"MINTEGRAL_ACCESS_KEY", "MINTEGRAL_API_KEY", "MINTEGRAL_ENDPOINT",
-	"TPNS_ACCESS_ID", "TPNS_SECRET_KEY", "TPNS_REGION", "TPNS_ENDPOINT",
-	"FUTUREDEMAND_ENDPOINT", "FUTUREDEMAND_ACCESS_TOKEN", "FUTUREDEMAND_USERNAME", "FUTUREDEMAND_PASSWORD", "FUTUREDEMAND_PARTNER_ID",
-	"OPENIM_ENDPOINT", "OPENIM_TOKEN",
-	"ALTCRAFT_ENDPOINT", "ALTCRAFT_TOKEN",
+var platformEnvVars = declaredEnvVars()
+
+// resolveFromEnv resolves every platform from environment variables and
+// defaults alone, as an empty provider block does.
+func resolveFromEnv() map[string]platformSettings {
+	out := make(map[string]platformSettings, len(platforms))
+	for _, p := range platforms {
+		out[p.Attribute] = p.resolve(nil)
+	}
+	return out
 }
 
 // startSandbox runs a sandbox for one test and points the provider at it

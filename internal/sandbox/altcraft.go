@@ -126,6 +126,8 @@ func (s *Server) registerAltcraft(mux *http.ServeMux) {
 	mux.HandleFunc("POST "+PrefixAltcraft+"/api/v1.1/profiles/get_all", s.handleAltcraftGetAll)
 	mux.HandleFunc("POST "+PrefixAltcraft+"/api/v1.1/tasks/status", s.handleAltcraftTaskStatus)
 	mux.HandleFunc("GET "+PrefixAltcraft+"/api/download/{dir}/{name}", s.handleAltcraftDownload)
+	s.exportURL("ALTCRAFT_ENDPOINT", PrefixAltcraft)
+	s.exportValue("ALTCRAFT_TOKEN", s.cfg.Credentials.AltcraftToken)
 }
 
 func writeAltcraft(w http.ResponseWriter, code int, text string, data any) {

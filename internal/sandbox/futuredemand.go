@@ -49,6 +49,10 @@ type fdUpload struct {
 func (s *Server) registerFutureDemand(mux *http.ServeMux) {
 	s.futuredemand = &futureDemandState{tokens: map[string]time.Time{}, refresh: map[string]bool{}, uploads: map[string]*fdUpload{}}
 	api := PrefixFutureDemand + "/api/v3"
+	c := s.cfg.Credentials
+	s.exportURL("FUTUREDEMAND_ENDPOINT", api)
+	s.exportValue("FUTUREDEMAND_ACCESS_TOKEN", c.FutureDemandAccessToken)
+	s.exportValue("FUTUREDEMAND_PARTNER_ID", c.FutureDemandPartnerID)
 	mux.HandleFunc("POST "+api+"/auth", s.handleFDAuth)
 	mux.HandleFunc("POST "+api+"/auth/refresh_token", s.handleFDRefresh)
 	mux.HandleFunc("POST "+api+"/storage/presigned-url", s.fdStorage(s.handleFDPresignedURL))

@@ -36,6 +36,10 @@ var md5Hex = regexp.MustCompile(`^[0-9a-f]{32}$`)
 
 func (s *Server) registerMintegral(mux *http.ServeMux) {
 	mux.HandleFunc("GET "+PrefixMintegral+"/api/open/v1/audience/presigned-upload-data", s.handleMintegralPresign)
+	c := s.cfg.Credentials
+	s.exportURL("MINTEGRAL_ENDPOINT", PrefixMintegral)
+	s.exportValue("MINTEGRAL_ACCESS_KEY", c.MintegralAccessKey)
+	s.exportValue("MINTEGRAL_API_KEY", c.MintegralAPIKey)
 }
 
 // MintegralToken computes the token the API expects:

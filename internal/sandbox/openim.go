@@ -74,6 +74,8 @@ func (s *Server) registerOpenIM(mux *http.ServeMux) {
 	s.openim = &openIMState{operationIDs: map[string]bool{}, uploads: map[string]*openIMUpload{}}
 	mux.HandleFunc("POST "+PrefixOpenIM+"/object/initiate_form_data", s.handleOpenIMInitiateFormData)
 	mux.HandleFunc("POST "+PrefixOpenIM+"/object/complete_form_data", s.handleOpenIMCompleteFormData)
+	s.exportURL("OPENIM_ENDPOINT", PrefixOpenIM)
+	s.exportValue("OPENIM_TOKEN", s.cfg.Credentials.OpenIMToken)
 }
 
 // OpenIMObject is an object confirmed through complete_form_data.

@@ -106,6 +106,7 @@ type Server struct {
 	requests    map[string]int // count of requests per service prefix
 	faults      []*fault
 	expectedMD5 map[string]string
+	exports     []export // declared by each platform's register function
 
 	tpns         *tpnsState
 	futuredemand *futureDemandState
@@ -180,25 +181,37 @@ func (s *Server) URL() string { return s.baseURL }
 // Store gives tests access to what was uploaded.
 func (s *Server) Store() *ObjectStore { return s.store }
 
+// export is one environment variable the sandbox prints for the
+// provider: a path under the sandbox's URL (known only once it listens),
+// or a fixed value.
+type export struct {
+	name, path, value string
+	isURL             bool
+}
+
+// exportURL declares a variable holding the sandbox URL followed by path.
+// Each platform's register function declares its own variables.
+func (s *Server) exportURL(name, path string) {
+	s.exports = append(s.exports, export{name: name, path: path, isURL: true})
+}
+
+// exportValue declares a variable holding a fixed value (a credential).
+func (s *Server) exportValue(name, value string) {
+	s.exports = append(s.exports, export{name: name, value: value})
+}
+
 // Env returns the environment variables that point the provider at this
 // sandbox, with the sandbox credentials.
 func (s *Server) Env() map[string]string {
-	c := s.cfg.Credentials
-	return map[string]string{
-		"MINTEGRAL_ENDPOINT":        s.baseURL + PrefixMintegral,
-		"MINTEGRAL_ACCESS_KEY":      c.MintegralAccessKey,
-		"MINTEGRAL_API_KEY":         c.MintegralAPIKey,
-		"TPNS_ENDPOINT":             s.baseURL + PrefixTPNS,
-		"TPNS_ACCESS_ID":            c.TPNSAccessID,
-		"TPNS_SECRET_KEY":           c.TPNSSecretKey,
-		"FUTUREDEMAND_ENDPOINT":     s.baseURL + PrefixFutureDemand + "/api/v3",
-		"FUTUREDEMAND_ACCESS_TOKEN": c.FutureDemandAccessToken,
-		"FUTUREDEMAND_PARTNER_ID":   c.FutureDemandPartnerID,
-		"OPENIM_ENDPOINT":           s.baseURL + PrefixOpenIM,
-		"OPENIM_TOKEN":              c.OpenIMToken,
-		"ALTCRAFT_ENDPOINT":         s.baseURL + PrefixAltcraft,
-		"ALTCRAFT_TOKEN":            c.AltcraftToken,
+	env := make(map[string]string, len(s.exports))
+	for _, e := range s.exports {
+		if e.isURL {
+			env[e.name] = s.baseURL + e.path
+		} else {
+			env[e.name] = e.value
+		}
 	}
+	return env
 }
 
 // ExportLines renders Env as shell export lines in a stable order.

@@ -62,6 +62,10 @@ type tpnsState struct {
 func (s *Server) registerTPNS(mux *http.ServeMux) {
 	s.tpns = &tpnsState{lastID: 10000}
 	mux.HandleFunc("POST "+PrefixTPNS+"/v3/push/package/upload", s.handleTPNSUpload)
+	c := s.cfg.Credentials
+	s.exportURL("TPNS_ENDPOINT", PrefixTPNS)
+	s.exportValue("TPNS_ACCESS_ID", c.TPNSAccessID)
+	s.exportValue("TPNS_SECRET_KEY", c.TPNSSecretKey)
 }
 
 // TPNSUploads lists the packages accepted so far, oldest first.
