@@ -2,12 +2,15 @@
 # Builds the provider and the sandbox, starts the sandbox, and runs
 # `terraform apply` on examples/quickstart through a generated CLI config
 # with dev_overrides, so nothing is downloaded. Prints the data_path.
+# TF names the CLI: terraform (default) or an OpenTofu binary (`make demo TF=tofu`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 demo="$root/.demo"
+tf=${TF:-terraform}
+export CHECKPOINT_DISABLE=1
 
-command -v terraform >/dev/null || { echo "Terraform is not on PATH; install it (>= 1.5) to run the demo." >&2; exit 1; }
+command -v "$tf" >/dev/null || { echo "$tf is not on PATH; install Terraform (>= 1.5), or run 'make demo TF=tofu' to build OpenTofu." >&2; exit 1; }
 
 rm -rf "$demo"
 mkdir -p "$demo/bin" "$demo/quickstart" "$demo/objects"
@@ -29,6 +32,9 @@ cat "$demo/sandbox.log"
 # shellcheck disable=SC1091
 source "$demo/sandbox.env"
 
+# Both CLIs read TF_CLI_CONFIG_FILE. The unqualified key matches the
+# quickstart's unqualified source under either CLI: registry.terraform.io
+# for Terraform, registry.opentofu.org for OpenTofu.
 cat >"$demo/terraformrc" <<RC
 provider_installation {
   dev_overrides {
@@ -41,9 +47,9 @@ export TF_CLI_CONFIG_FILE="$demo/terraformrc"
 export TF_IN_AUTOMATION=1
 
 cp -R examples/quickstart/. "$demo/quickstart/"
-echo "==> terraform apply (examples/quickstart)"
-terraform -chdir="$demo/quickstart" apply -auto-approve -input=false
+echo "==> $("$tf" version | head -n1): apply (examples/quickstart)"
+"$tf" -chdir="$demo/quickstart" apply -auto-approve -input=false
 echo "==> a second plan is empty"
-terraform -chdir="$demo/quickstart" plan -detailed-exitcode -input=false >/dev/null
+"$tf" -chdir="$demo/quickstart" plan -detailed-exitcode -input=false >/dev/null
 echo
-echo "data_path = $(terraform -chdir="$demo/quickstart" output -raw data_path)"
+echo "data_path = $("$tf" -chdir="$demo/quickstart" output -raw data_path)"
