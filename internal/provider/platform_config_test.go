@@ -20,13 +20,6 @@ import (
 
 var envVarName = regexp.MustCompile(`^[A-Z][A-Z0-9]*_[A-Z0-9_]+$`)
 
-func clearPlatformEnv(t *testing.T) {
-	t.Helper()
-	for _, k := range platformEnvVars {
-		t.Setenv(k, "")
-	}
-}
-
 func TestPlatformDeclarations(t *testing.T) {
 	envOwner := map[string]string{}
 	platformNames := map[string]bool{}
@@ -161,18 +154,7 @@ func TestMissingSettingNamesAttributeAndEnvVar(t *testing.T) {
 			}
 
 			// With the sandbox's values every accessor succeeds.
-			srv, err := sandbox.New(sandbox.Config{Dir: t.TempDir()})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := srv.Start("127.0.0.1:0"); err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { _ = srv.Close() })
-			clearPlatformEnv(t)
-			for k, v := range srv.Env() {
-				t.Setenv(k, v)
-			}
+			startSandbox(t)
 			if diags := accessor(&providerData{settings: resolveFromEnv()}); diags.HasError() {
 				t.Fatalf("sandbox settings rejected:\n%s", diagText(diags))
 			}

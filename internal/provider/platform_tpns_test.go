@@ -22,9 +22,7 @@ func TestResolveTPNSEndpoint(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			for _, k := range platformEnvVars {
-				t.Setenv(k, "")
-			}
+			clearPlatformEnv(t)
 			for k, v := range tc.env {
 				t.Setenv(k, v)
 			}
@@ -36,9 +34,7 @@ func TestResolveTPNSEndpoint(t *testing.T) {
 }
 
 func TestTPNSClientSettings(t *testing.T) {
-	for _, k := range platformEnvVars {
-		t.Setenv(k, "")
-	}
+	clearPlatformEnv(t)
 	t.Setenv("TPNS_ACCESS_ID", "1500000001")
 	d := &providerData{settings: resolveFromEnv()}
 	_, diags := d.tpnsClient(tpnsAccountPackageType)

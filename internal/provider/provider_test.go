@@ -21,6 +21,13 @@ var testAccProtoV6ProviderFactories = map[string]func() (tfprotov6.ProviderServe
 // real credentials can never be used by a test.
 var platformEnvVars = declaredEnvVars()
 
+func clearPlatformEnv(t *testing.T) {
+	t.Helper()
+	for _, k := range platformEnvVars {
+		t.Setenv(k, "")
+	}
+}
+
 // resolveFromEnv resolves every platform from environment variables and
 // defaults alone, as an empty provider block does.
 func resolveFromEnv() map[string]platformSettings {
@@ -47,9 +54,7 @@ func startSandbox(t *testing.T, opts ...func(*sandbox.Config)) *sandbox.Server {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = srv.Close() })
-	for _, k := range platformEnvVars {
-		t.Setenv(k, "")
-	}
+	clearPlatformEnv(t)
 	for k, v := range srv.Env() {
 		t.Setenv(k, v)
 	}
