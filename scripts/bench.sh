@@ -56,12 +56,24 @@ avail_mb=$(df -Pm "$base_dir" | awk 'NR == 2 {print $4}')
 
 work=$(mktemp -d "$base_dir/audience-bench.XXXXXX")
 sandbox_pid=
+terraform_pid=
 cleanup() {
   local status=$?
+  if [[ -n $terraform_pid ]]; then
+    # timeout passes the signal on to terraform and the provider; give them
+    # up to 30 s to stop the upload, then kill them.
+    kill -TERM "$terraform_pid" 2>/dev/null || true
+    for _ in $(seq 1 300); do
+      kill -0 "$terraform_pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -KILL "$terraform_pid" 2>/dev/null || true
+  fi
   if [[ -n $sandbox_pid ]]; then
     kill "$sandbox_pid" 2>/dev/null || true
     wait "$sandbox_pid" 2>/dev/null || true
   fi
+  ((status == 0)) || echo "bench: stopped (exit $status); logs were in $work/logs" >&2
   if [[ ${BENCH_KEEP:-0} == 1 ]]; then
     echo "bench: kept $work (BENCH_KEEP=1)"
   else
@@ -156,11 +168,16 @@ HCL
 }
 
 # tf LABEL DIR ARGS... runs terraform in DIR; the provider's peak RSS goes
-# under LABEL and the output to logs/LABEL.log.
+# under LABEL and the output to logs/LABEL.log. It runs in the background
+# so that an interrupt reaches cleanup at once, which stops it.
 tf() {
-  local label=$1 dir=$2
+  local label=$1 dir=$2 code=0
   shift 2
-  BENCH_RSS_LABEL=$label timeout --foreground -k 30 "$cmd_timeout" terraform -chdir="$dir" "$@" >"$work/logs/$label.log" 2>&1
+  BENCH_RSS_LABEL=$label timeout -k 30 "$cmd_timeout" terraform -chdir="$dir" "$@" >"$work/logs/$label.log" 2>&1 &
+  terraform_pid=$!
+  wait "$terraform_pid" || code=$?
+  terraform_pid=
+  return "$code"
 }
 
 fail_with_log() {
@@ -222,7 +239,8 @@ for i in $(seq 1 "$small_count"); do
   printf '%s\n' "$(echo "floor-$name" | md5sum | cut -c1-32)" >"$work/floor/data/$name.txt"
 done
 # The files sit in the checkout since well before the first apply, as in a
-# repository; fresh copies below get new times.
+# repository; fresh copies below get new times. The change time cannot be
+# set back, so the first apply also waits a moment after it.
 touch -d '2 hours ago' "$work/set/data/"*.txt "$work/floor/data/"*.txt
 write_config "$work/set"
 write_config "$work/floor"
@@ -243,6 +261,7 @@ resource "audience_mintegral_file" "new" {
 }
 HCL
 sync
+sleep 2
 
 echo "==> first apply of the data set and of the floor"
 apply apply-set "$work/set"
@@ -338,11 +357,12 @@ mkdir -p "$(dirname "$chart")" "$(dirname "$report")"
     label[NR] = $1; value[NR] = $2 + 0; target[NR] = $3 + 0; before[NR] = $4; unit[NR] = $5
   }
   END {
-    x0 = 20; bar = 520; row = 78; top = 50
+    x0 = 20; bar = 520; row = 78; top = 62
     height = top + NR * row + 30
     printf "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" font-family=\"sans-serif\" font-size=\"13\">\n", x0 * 2 + bar + 120, height, x0 * 2 + bar + 120, height
     printf "<rect width=\"100%%\" height=\"100%%\" fill=\"#ffffff\"/>\n"
     printf "<text x=\"%d\" y=\"26\" font-size=\"15\" font-weight=\"bold\">%s</text>\n", x0, esc(title)
+    printf "<text x=\"%d\" y=\"44\" font-size=\"11\" fill=\"#616161\">bar: this run (green pass, red fail); grey: before (issue #10); dashed: target; own scale per row</text>\n", x0
     for (i = 1; i <= NR; i++) {
       y = top + (i - 1) * row
       scale = value[i]; if (target[i] > scale) scale = target[i]; if (before[i] != "" && before[i] + 0 > scale) scale = before[i] + 0
@@ -355,8 +375,9 @@ mkdir -p "$(dirname "$chart")" "$(dirname "$report")"
         printf "<text x=\"%.1f\" y=\"%d\" font-size=\"11\" fill=\"#616161\">before: %s%s</text>\n", x0 + before[i] / scale * bar + 6, y + 30, before[i], unit[i]
       }
       printf "<rect x=\"%d\" y=\"%d\" width=\"%.1f\" height=\"18\" fill=\"%s\"/>\n", x0, y + 34, v / scale * bar, pass ? "#2e7d32" : "#c62828"
-      printf "<text x=\"%.1f\" y=\"%d\" font-weight=\"bold\">%s%s %s</text>\n", x0 + v / scale * bar + 6, y + 48, value[i], unit[i], pass ? "pass" : "FAIL"
       tx = x0 + target[i] / scale * bar
+      vx = x0 + v / scale * bar; if (tx > vx) vx = tx
+      printf "<text x=\"%.1f\" y=\"%d\" font-weight=\"bold\">%s%s %s</text>\n", vx + 6, y + 48, value[i], unit[i], pass ? "pass" : "FAIL"
       printf "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#000000\" stroke-width=\"1.5\" stroke-dasharray=\"4 3\"/>\n", tx, y + 18, tx, y + 58
       printf "<text x=\"%.1f\" y=\"%d\" font-size=\"11\">target ≤ %s%s</text>\n", tx + 4, y + 66, target[i], unit[i]
     }
@@ -430,8 +451,8 @@ $quick_note
 - The **floor** is the same configuration (${small_count}+1 resources, same names and paths) over one-line files: what
   Terraform, the provider's start and the plan protocol cost whatever the files hold. Plan ratios are
   (plan − floor) / md5sum, where md5sum reads all ${set_mb} MiB with a warm page cache, as the plans do.
-- **Same checkout**: the files are dated two hours before the first apply (as in a repository), then planned
-  again and again. **Fresh copy**: \`cp -r\` of the checkout, state file included, into a new directory before each
+- **Same checkout**: the files' modification times are set two hours back (as in a repository; their change
+  times cannot be, so the first apply waits 2 s after writing them), applied once, then planned again and again. **Fresh copy**: \`cp -r\` of the checkout, state file included, into a new directory before each
   run: the same relative paths and state, new inodes and modification times, as a CI job's fresh clone.
 - **Apply of a new file**: each run rewrites the first line of the ${big_mb} MiB file (new content, page cache warm)
   and applies it with an empty state (plan + upload, as \`terraform apply\` does), against the manual path on
