@@ -73,7 +73,7 @@ cleanup() {
     kill "$sandbox_pid" 2>/dev/null || true
     wait "$sandbox_pid" 2>/dev/null || true
   fi
-  ((status == 0)) || echo "bench: stopped (exit $status); logs were in $work/logs" >&2
+  ((status == 0)) || echo "bench: stopped (exit $status); BENCH_KEEP=1 keeps the work directory and its logs" >&2
   if [[ ${BENCH_KEEP:-0} == 1 ]]; then
     echo "bench: kept $work (BENCH_KEEP=1)"
   else
@@ -87,6 +87,16 @@ trap 'exit 143' TERM
 
 mkdir -p "$work/bin" "$work/plugins" "$work/rss" "$work/logs" "$work/results" "$work/sandbox"
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+# The commit measured; the benchmark's own outputs do not make it dirty.
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+outputs=()
+for f in "$report" "$chart"; do
+  f=$(realpath -m --relative-to="$root" "$f")
+  [[ $f == ../* ]] || outputs+=(":(exclude)$f")
+done
+if [[ $commit != unknown ]] && ! git diff --quiet HEAD -- . "${outputs[@]}"; then
+  commit="$commit with uncommitted changes"
+fi
 
 echo "==> building the provider and the sandbox"
 go build -o "$work/bin/terraform-provider-audience" .
@@ -131,6 +141,8 @@ gen_ids() {
   local file=$1 bytes=$2
   (
     set +o pipefail # head stops the pipe once it has enough
+    # base64 digits mapped onto hex digits, character by character.
+    # shellcheck disable=SC2020
     head -c $(((bytes / 33 + 1) * 24)) /dev/urandom | base64 -w 32 |
       tr 'g-zA-Z+/' '0-9a-f0-9a-f0-9a-f' | head -c $((bytes - 1))
     printf '\n'
@@ -162,6 +174,7 @@ provider "audience" {}
 HCL
     for f in "$dir"/data/*.txt; do
       name=$(basename "$f" .txt)
+      # shellcheck disable=SC2016 # ${path.module} is HCL, for Terraform
       printf '\nresource "audience_mintegral_file" "%s" {\n  source = "${path.module}/data/%s.txt"\n}\n' "${name//-/_}" "$name"
     done
   } >"$dir/main.tf"
@@ -351,7 +364,8 @@ mkdir -p "$(dirname "$chart")" "$(dirname "$report")"
   printf '%s|%s|%s|%s|%s\n' "no-change plan, fresh copy: (plan − floor) / md5sum" "$ratio_fresh" "$target_fresh" "$before_fresh" "×"
   printf '%s|%s|%s|%s|%s\n' "apply of a new ${big_mb} MiB file / manual path" "$ratio_apply" "$target_apply" "$before_apply" "×"
   printf '%s|%s|%s|%s|%s\n' "provider peak RSS" "$rss_max" "$target_rss_mib" "" " MiB"
-} | awk -F'|' -v title="terraform-provider-audience vs. the manual path (medians of $runs runs)" '
+} | awk -F'|' -v title="terraform-provider-audience vs. the manual path" \
+  -v subtitle="${big_mb} MiB + ${small_count} × ${small_mb} MiB, medians of $runs runs. Bar: this run (green pass, red fail); grey: before (issue #10); dashed: target" '
   function esc(s) { gsub(/&/, "\\&amp;", s); gsub(/</, "\\&lt;", s); return s }
   {
     label[NR] = $1; value[NR] = $2 + 0; target[NR] = $3 + 0; before[NR] = $4; unit[NR] = $5
@@ -362,7 +376,7 @@ mkdir -p "$(dirname "$chart")" "$(dirname "$report")"
     printf "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" font-family=\"sans-serif\" font-size=\"13\">\n", x0 * 2 + bar + 120, height, x0 * 2 + bar + 120, height
     printf "<rect width=\"100%%\" height=\"100%%\" fill=\"#ffffff\"/>\n"
     printf "<text x=\"%d\" y=\"26\" font-size=\"15\" font-weight=\"bold\">%s</text>\n", x0, esc(title)
-    printf "<text x=\"%d\" y=\"44\" font-size=\"11\" fill=\"#616161\">bar: this run (green pass, red fail); grey: before (issue #10); dashed: target; own scale per row</text>\n", x0
+    printf "<text x=\"%d\" y=\"44\" font-size=\"11\" fill=\"#616161\">%s</text>\n", x0, esc(subtitle)
     for (i = 1; i <= NR; i++) {
       y = top + (i - 1) * row
       scale = value[i]; if (target[i] > scale) scale = target[i]; if (before[i] != "" && before[i] + 0 > scale) scale = before[i] + 0
@@ -386,7 +400,6 @@ mkdir -p "$(dirname "$chart")" "$(dirname "$report")"
 
 # ---- report ----
 chart_ref=$(realpath --relative-to="$(dirname "$report")" "$chart")
-commit=$(git describe --always --dirty 2>/dev/null || echo unknown)
 quick_note=
 if ((big_mb != 1024 || small_mb != 8 || small_count != 64)); then
   quick_note="> **Quick run, not the reference data set**: ${big_mb} MiB + ${small_count} × ${small_mb} MiB instead of 1024 MiB + 64 × 8 MiB. The targets are defined on the reference set; run \`make bench\` with the default sizes for numbers to compare with them."
@@ -431,6 +444,8 @@ $quick_note
 | no-change plan, same checkout | $(peak_mib plan-same) |
 | no-change plan, fresh copy | $(peak_mib plan-fresh) |
 | apply of a new ${big_mb} MiB file | $(peak_mib apply-new) |
+
+The floor plan's peak is what the provider costs for ${small_count}+1 resources without reading any file content.
 
 ## Machine
 
