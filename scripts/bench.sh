@@ -121,6 +121,9 @@ provider_installation {
 }
 RC
 export TF_CLI_CONFIG_FILE="$work/terraformrc" TF_IN_AUTOMATION=1 TF_INPUT=0 CHECKPOINT_DISABLE=1
+# Anything the provider keeps in the user's cache directory starts empty
+# here and goes with the work directory.
+export XDG_CACHE_HOME="$work/cache"
 unset TF_LOG TF_LOG_PROVIDER TF_LOG_PATH TF_CLI_ARGS TF_CLI_ARGS_plan TF_CLI_ARGS_apply
 
 echo "==> starting the sandbox on 127.0.0.1"
@@ -293,11 +296,12 @@ for run in $(seq 1 "$runs"); do
   md5sum "$work/set/data/"*.txt >/dev/null
   record md5sum
 
-  # A fresh clone: same relative paths and state, new inodes and times.
-  cp -r "$work/set" "$work/fresh"
+  # A fresh clone: same relative paths and state; new inodes, times and
+  # absolute path, so nothing remembered about earlier copies applies.
+  cp -r "$work/set" "$work/fresh-$run"
   sync
-  plan_no_change plan-fresh "$work/fresh" plan_fresh
-  rm -rf "$work/fresh"
+  plan_no_change plan-fresh "$work/fresh-$run" plan_fresh
+  rm -rf "$work/fresh-$run"
 
   # A new big file each time, manual path and provider in alternating order.
   order="manual apply"
@@ -468,7 +472,9 @@ The floor plan's peak is what the provider costs for ${small_count}+1 resources 
   (plan − floor) / md5sum, where md5sum reads all ${set_mb} MiB with a warm page cache, as the plans do.
 - **Same checkout**: the files' modification times are set two hours back (as in a repository; their change
   times cannot be, so the first apply waits 2 s after writing them), applied once, then planned again and again. **Fresh copy**: \`cp -r\` of the checkout, state file included, into a new directory before each
-  run: the same relative paths and state, new inodes and modification times, as a CI job's fresh clone.
+  run: the same relative paths and state, new inodes and modification times, as a CI job's fresh clone. Each
+  copy has a new absolute path, and the provider's user cache directory (\`XDG_CACHE_HOME\`) lives in the work
+  directory, so nothing the provider remembers from earlier copies or earlier benchmarks applies.
 - **Apply of a new file**: each run rewrites the first line of the ${big_mb} MiB file (new content, page cache warm)
   and applies it with an empty state (plan + upload, as \`terraform apply\` does), against the manual path on
   another new content: \`md5sum\`, the presign GET with Mintegral's token headers, \`curl -X PUT -T\`. The two
