@@ -360,6 +360,14 @@ verdict_ratio() { awk -v v="$1" -v t="$2" 'BEGIN {print v <= t ? "pass" : "FAIL"
 v_same=$(verdict_ratio "$ratio_same" "$target_same")
 v_fresh=$(verdict_ratio "$ratio_fresh" "$target_fresh")
 v_apply=$(verdict_ratio "$ratio_apply" "$target_apply")
+# Run-to-run spread of the floor, in md5sum units: plan ratios finer than
+# this are noise (a busy machine, too small a data set).
+floor_spread=$(sort -n "$work/results/floor" | awk -v m="$m_md5" 'NR == 1 {lo = $1} {hi = $1} END {printf "%.3f", (hi - lo) / m}')
+noise_note=
+if awk -v n="$floor_spread" -v t="$target_same" 'BEGIN {exit !(n > t)}'; then
+  v_same="$v_same (noisy)" v_fresh="$v_fresh (noisy)"
+  noise_note="> **Noisy run**: the floor plan's runs spread over ${floor_spread}× md5sum, more than the ${target_same}× target, so the plan ratios are not precise enough to judge it. Run on a quiet machine, with the reference sizes, or with more runs (BENCH_RUNS)."
+fi
 
 # ---- chart: one row per target, each on its own scale ----
 mkdir -p "$(dirname "$chart")" "$(dirname "$report")"
@@ -372,7 +380,7 @@ mkdir -p "$(dirname "$chart")" "$(dirname "$report")"
   -v subtitle="${big_mb} MiB + ${small_count} × ${small_mb} MiB, medians of $runs runs. Bar: this run (green pass, red fail); grey: before (issue #10); dashed: target" '
   function esc(s) { gsub(/&/, "\\&amp;", s); gsub(/</, "\\&lt;", s); return s }
   {
-    label[NR] = $1; value[NR] = $2 + 0; target[NR] = $3 + 0; before[NR] = $4; unit[NR] = $5
+    label[NR] = $1; shown[NR] = $2; value[NR] = $2 + 0; target[NR] = $3 + 0; before[NR] = $4; unit[NR] = $5
   }
   END {
     x0 = 20; bar = 520; row = 78; top = 62
@@ -395,7 +403,7 @@ mkdir -p "$(dirname "$chart")" "$(dirname "$report")"
       printf "<rect x=\"%d\" y=\"%d\" width=\"%.1f\" height=\"18\" fill=\"%s\"/>\n", x0, y + 34, v / scale * bar, pass ? "#2e7d32" : "#c62828"
       tx = x0 + target[i] / scale * bar
       vx = x0 + v / scale * bar; if (tx > vx) vx = tx
-      printf "<text x=\"%.1f\" y=\"%d\" font-weight=\"bold\">%s%s %s</text>\n", vx + 6, y + 48, value[i], unit[i], pass ? "pass" : "FAIL"
+      printf "<text x=\"%.1f\" y=\"%d\" font-weight=\"bold\">%s%s %s</text>\n", vx + 6, y + 48, shown[i], unit[i], pass ? "pass" : "FAIL"
       printf "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#000000\" stroke-width=\"1.5\" stroke-dasharray=\"4 3\"/>\n", tx, y + 18, tx, y + 58
       printf "<text x=\"%.1f\" y=\"%d\" font-size=\"11\">target ≤ %s%s</text>\n", tx + 4, y + 66, target[i], unit[i]
     }
@@ -417,6 +425,8 @@ Data set: one ${big_mb} MiB file plus ${small_count} files of ${small_mb} MiB ($
 
 $quick_note
 
+$noise_note
+
 ![ratios against the targets]($chart_ref)
 
 ## Against the targets (issue #10)
@@ -432,7 +442,7 @@ $quick_note
 
 | measurement | median | runs |
 | --- | --- | --- |
-| floor: no-change plan, the same resources over one-line files | $(secs "$m_floor") | $(runs_s floor) |
+| floor: no-change plan, the same resources over one-line files (spread: ${floor_spread}× md5sum) | $(secs "$m_floor") | $(runs_s floor) |
 | no-change plan, same checkout | $(secs "$m_same") | $(runs_s plan_same) |
 | \`md5sum\` of the same ${set_mb} MiB (page cache warm) | $(secs "$m_md5") | $(runs_s md5sum) |
 | no-change plan, fresh copy | $(secs "$m_fresh") | $(runs_s plan_fresh) |
@@ -493,4 +503,5 @@ printf '  same checkout (plan - floor) / md5sum: %s (target <= %s) %s\n' "$ratio
 printf '  fresh copy    (plan - floor) / md5sum: %s (target <= %s) %s\n' "$ratio_fresh" "$target_fresh" "$v_fresh"
 printf '  apply / manual path:                   %s (target <= %s) %s\n' "$ratio_apply" "$target_apply" "$v_apply"
 printf '  provider peak RSS:                     %s MiB (target <= %s MiB) %s\n' "$rss_max" "$target_rss_mib" "$rss_verdict"
+[[ -z $noise_note ]] || echo "  noisy: the floor's runs spread over ${floor_spread}x md5sum, more than the ${target_same}x target"
 echo "wrote $report and $chart"
