@@ -138,7 +138,7 @@ func Extract(ctx context.Context, src io.Reader, file string, dst io.Writer, opt
 				shown := strconv.Quote(Mask(string(bytes.TrimSpace(fields[index]))))
 				fix := "Fix the row, or set invalid = \"skip\" to drop such rows"
 				if line == 1 && !header {
-					fix = fmt.Sprintf("If line 1 is a header, set column = %s; otherwise fix the row, or set invalid = \"skip\" to drop such rows", shown)
+					fix = "If line 1 is a header, set column to its name; otherwise fix the row, or set invalid = \"skip\" to drop such rows"
 				}
 				return res, fail(line, fmt.Sprintf("invalid value %s in column %s: %s", shown, columnName(opt.Column, index), problem), fix)
 			case value == nil:
