@@ -27,8 +27,6 @@ var (
 	_ datasource.DataSourceWithValidateConfig = &IDListDataSource{}
 )
 
-const idListType = "audience_id_list"
-
 // NewIDListDataSource is the audience_id_list constructor.
 func NewIDListDataSource() datasource.DataSource {
 	return &IDListDataSource{}
