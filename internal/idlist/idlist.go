@@ -247,12 +247,12 @@ func ExtractFile(ctx context.Context, sourcePath, outputPath string, opt Options
 		}
 	}()
 	h := md5.New()
-	counter := &countWriter{w: io.MultiWriter(tmp, h)}
-	var out io.Writer = counter
+	file := io.MultiWriter(tmp, h)
+	out := file
 	var zw *gzip.Writer
 	if IsGzip(outputPath) {
 		// A zero header (no name, no time) keeps the bytes reproducible.
-		zw = gzip.NewWriter(counter)
+		zw = gzip.NewWriter(file)
 		out = zw
 	}
 	res, err := Extract(ctx, src, sourcePath, out, opt)
@@ -264,13 +264,17 @@ func ExtractFile(ctx context.Context, sourcePath, outputPath string, opt Options
 			return res, err
 		}
 	}
+	size, err := tmp.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return res, err
+	}
 	if err := tmp.Sync(); err != nil {
 		return res, err
 	}
 	if err := tmp.Close(); err != nil {
 		return res, err
 	}
-	res.MD5, res.Size = hex.EncodeToString(h.Sum(nil)), counter.n
+	res.MD5, res.Size = hex.EncodeToString(h.Sum(nil)), size
 	if unchanged(outputPath, res.MD5, res.Size) {
 		_ = os.Remove(tmp.Name())
 		done = true
@@ -315,15 +319,4 @@ func unchanged(path, md5hex string, size int64) bool {
 		return false
 	}
 	return hex.EncodeToString(h.Sum(nil)) == md5hex
-}
-
-type countWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countWriter) Write(b []byte) (int, error) {
-	n, err := c.w.Write(b)
-	c.n += int64(n)
-	return n, err
 }
