@@ -240,6 +240,7 @@ func TestAccIDList_errors(t *testing.T) {
 			step(fmt.Sprintf("source = %q\noutput_path = %q", src, src), wrapped("output_path is the source")),
 			step(fmt.Sprintf("source = %q\noutput_path = %q", filepath.Join(dir, "missing.csv"), out), wrapped("Source file not found", "missing.csv does not exist")),
 			step(fmt.Sprintf("source = %q\noutput_path = %q\ncolumn = \"idfa\"", src, filepath.Join(dir, "no", "such", "dir.txt")), wrapped("Output directory not found")),
+			step(fmt.Sprintf("source = %q\noutput_path = %q\ncolumn = \"idfa\"\ntimeouts = { read = \"1ns\" }", src, out), wrapped("Building the ID list timed out", "within timeouts.read (1ns)")),
 		},
 	})
 	if _, err := os.Stat(out); err == nil {
