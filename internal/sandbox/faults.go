@@ -337,7 +337,7 @@ func (s *Server) applyFault(p *pendingFault, w http.ResponseWriter, logged *logg
 		resetConnection(w)
 		return 0, fmt.Sprintf("%d answer reset after %d body bytes", logged.statusOr200(), logged.written)
 	case p.DropResponse:
-		rec := &discardingWriter{header: http.Header{}}
+		rec := &loggingWriter{ResponseWriter: discardingWriter{header: http.Header{}}}
 		s.mux.ServeHTTP(rec, r)
 		drain(r)
 		resetConnection(w)
@@ -388,29 +388,11 @@ func (c *cuttingWriter) Write(b []byte) (int, error) {
 }
 
 // discardingWriter runs a handler whose answer will never be sent.
-type discardingWriter struct {
-	header http.Header
-	status int
-}
+type discardingWriter struct{ header http.Header }
 
-func (d *discardingWriter) Header() http.Header { return d.header }
-func (d *discardingWriter) WriteHeader(code int) {
-	if d.status == 0 {
-		d.status = code
-	}
-}
-
-func (d *discardingWriter) Write(b []byte) (int, error) {
-	d.WriteHeader(http.StatusOK)
-	return len(b), nil
-}
-
-func (d *discardingWriter) statusOr200() int {
-	if d.status == 0 {
-		return http.StatusOK
-	}
-	return d.status
-}
+func (d discardingWriter) Header() http.Header         { return d.header }
+func (d discardingWriter) WriteHeader(int)             {}
+func (d discardingWriter) Write(b []byte) (int, error) { return len(b), nil }
 
 // faultJSON is Fault on the admin endpoint's wire: delay as a Go duration
 // string ("1.5s").
