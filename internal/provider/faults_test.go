@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"cmp"
 	"crypto/md5"
 	"encoding/hex"
 	"fmt"
@@ -43,7 +44,8 @@ type faultTarget struct {
 	// requestBody: the request carries the file, so a reset mid-body is
 	// tried; downloadBody: the answer carries it.
 	requestBody, downloadBody bool
-	// resetAfter overrides the reset point (default: half the body).
+	// resetAfter overrides where a reset cuts the body (default:
+	// requestResetAt, or half a download).
 	resetAfter int64
 	// eachRequest > 0: the call is made that many times (multipart parts)
 	// and every one of them meets the fault: it is queued again after each
@@ -63,18 +65,14 @@ func (target faultTarget) faults(bodySize int64) []injectedFault {
 	unavailable.Status, unavailable.Count = http.StatusServiceUnavailable, 2
 	limited.Status, limited.RetryAfter = http.StatusTooManyRequests, "1"
 	out := []injectedFault{{"503 twice", unavailable}, {"429 with Retry-After", limited}}
-	cut := target.resetAfter
-	if cut == 0 {
-		cut = bodySize / 2
-	}
 	if target.requestBody {
 		reset := base
-		reset.ResetAfterBytes = cut
+		reset.ResetAfterBytes = cmp.Or(target.resetAfter, requestResetAt)
 		out = append(out, injectedFault{"reset mid-body", reset})
 	}
 	if target.downloadBody {
 		reset := base
-		reset.ResetAfterResponseBytes = cut
+		reset.ResetAfterResponseBytes = cmp.Or(target.resetAfter, bodySize/2)
 		out = append(out, injectedFault{"reset mid-download", reset})
 	}
 	return out
@@ -90,9 +88,17 @@ func lines(n int, line func(i int) string) string {
 	return b.String()
 }
 
-// deviceList is about 64 KiB of IDFAs, enough to be cut mid-body.
+// Uploads are a few MiB and a reset cuts them early, so the client is
+// still writing when the connection breaks, as with a real mid-body reset
+// (the socket buffers cannot absorb the rest).
+const (
+	uploadLines    = 200_000
+	requestResetAt = 256 << 10
+)
+
+// deviceList is about 7 MiB of IDFAs.
 func deviceList() string {
-	return "idfa\n" + lines(1700, func(i int) string { return fmt.Sprintf("6D92078A-8246-4BA4-AE5B-%012d", i) })
+	return "idfa\n" + lines(uploadLines, func(i int) string { return fmt.Sprintf("6D92078A-8246-4BA4-AE5B-%012d", i) })
 }
 
 const (
@@ -132,8 +138,8 @@ func faultScenarios() []faultScenario {
 		{
 			name: "TPNS",
 			prepare: func(t *testing.T, srv *sandbox.Server) (string, resource.TestCheckFunc, int64) {
-				const accounts = 3000
-				content := lines(accounts, func(i int) string { return fmt.Sprintf("user%05d@example.com", i) })
+				const accounts = uploadLines
+				content := lines(accounts, func(i int) string { return fmt.Sprintf("user%07d@example.com", i) })
 				src := writeFile(t, t.TempDir(), "vip.txt", content)
 				return tpnsPackageConfig("test", src, ""), checkTPNSUploaded(srv, tpnsAddr, content, accounts), int64(len(content))
 			},
@@ -165,7 +171,7 @@ func faultScenarios() []faultScenario {
 		{
 			name: "Future Demand multipart",
 			prepare: func(t *testing.T, srv *sandbox.Server) (string, resource.TestCheckFunc, int64) {
-				size := int64(8 << 20) // two parts: 5 MiB and 3 MiB
+				size := int64(10 << 20) // two parts of 5 MiB
 				src, sum := writeRandomFile(t, t.TempDir(), "large.csv", size, 7)
 				// One part at a time, so each part meets the fault in turn.
 				config := futureDemandUploadConfig(src, `
@@ -184,7 +190,7 @@ func faultScenarios() []faultScenario {
 		{
 			name: "OpenIM",
 			prepare: func(t *testing.T, srv *sandbox.Server) (string, resource.TestCheckFunc, int64) {
-				content := "user_id\n" + lines(5000, func(i int) string { return fmt.Sprintf("u-%08d", i) })
+				content := "user_id\n" + lines(uploadLines, func(i int) string { return fmt.Sprintf("user-%024d", i) })
 				src := writeFile(t, t.TempDir(), "vip.csv", content)
 				return openIMObjectConfig(src, ""), checkOpenIMStored(srv, content), int64(len(content))
 			},
