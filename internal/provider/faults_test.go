@@ -29,10 +29,10 @@ import (
 // faultScenario is one apply of one platform and the calls it makes.
 type faultScenario struct {
 	name string
-	// prepare writes the input, sets the environment, and returns the
-	// configuration, the check of what the platform stored, and the size
-	// of the body the transfer carries (request or download).
-	prepare func(t *testing.T, srv *sandbox.Server) (config string, check resource.TestCheckFunc, bodySize int64)
+	// prepare writes an input of about n lines, sets the environment, and
+	// returns the configuration, the check of what the platform stored,
+	// and the size of the body the transfer carries (request or download).
+	prepare func(t *testing.T, srv *sandbox.Server, n int) (config string, check resource.TestCheckFunc, bodySize int64)
 	targets []faultTarget
 }
 
@@ -88,17 +88,19 @@ func lines(n int, line func(i int) string) string {
 	return b.String()
 }
 
-// Uploads are a few MiB and a reset cuts them early, so the client is
-// still writing when the connection breaks, as with a real mid-body reset
-// (the socket buffers cannot absorb the rest).
+// Uploads cut by a reset are a few MiB and the reset comes early, so the
+// client is still writing when the connection breaks, as with a real
+// mid-body reset (the socket buffers cannot absorb the rest). Other faults
+// use small files.
 const (
-	uploadLines    = 200_000
+	smallLines     = 100
+	resetLines     = 200_000
 	requestResetAt = 256 << 10
 )
 
-// deviceList is about 7 MiB of IDFAs.
-func deviceList() string {
-	return "idfa\n" + lines(uploadLines, func(i int) string { return fmt.Sprintf("6D92078A-8246-4BA4-AE5B-%012d", i) })
+// deviceList is n IDFAs, 37 bytes a line.
+func deviceList(n int) string {
+	return "idfa\n" + lines(n, func(i int) string { return fmt.Sprintf("6D92078A-8246-4BA4-AE5B-%012d", i) })
 }
 
 const (
@@ -107,15 +109,15 @@ const (
 )
 
 func faultScenarios() []faultScenario {
-	mintegral := func(area int) func(t *testing.T, srv *sandbox.Server) (string, resource.TestCheckFunc, int64) {
-		return func(t *testing.T, srv *sandbox.Server) (string, resource.TestCheckFunc, int64) {
-			content := deviceList()
+	mintegral := func(area int) func(t *testing.T, srv *sandbox.Server, n int) (string, resource.TestCheckFunc, int64) {
+		return func(t *testing.T, srv *sandbox.Server, n int) (string, resource.TestCheckFunc, int64) {
+			content := deviceList(n)
 			src := writeFile(t, t.TempDir(), "devices.txt", content)
 			return mintegralFileConfig(src, fmt.Sprintf("area_type = %d", area)), checkStoredObject(srv, content), int64(len(content))
 		}
 	}
-	futureDemand := func(t *testing.T, srv *sandbox.Server) (string, resource.TestCheckFunc, int64) {
-		content := deviceList()
+	futureDemand := func(t *testing.T, srv *sandbox.Server, n int) (string, resource.TestCheckFunc, int64) {
+		content := deviceList(n)
 		src := writeFile(t, t.TempDir(), "list.csv", content)
 		return futureDemandUploadConfig(src, ""), checkFutureDemandObject(srv, md5hex(content), int64(len(content))), int64(len(content))
 	}
@@ -137,11 +139,10 @@ func faultScenarios() []faultScenario {
 		},
 		{
 			name: "TPNS",
-			prepare: func(t *testing.T, srv *sandbox.Server) (string, resource.TestCheckFunc, int64) {
-				const accounts = uploadLines
-				content := lines(accounts, func(i int) string { return fmt.Sprintf("user%07d@example.com", i) })
+			prepare: func(t *testing.T, srv *sandbox.Server, n int) (string, resource.TestCheckFunc, int64) {
+				content := lines(n, func(i int) string { return fmt.Sprintf("user%07d@example.com", i) })
 				src := writeFile(t, t.TempDir(), "vip.txt", content)
-				return tpnsPackageConfig("test", src, ""), checkTPNSUploaded(srv, tpnsAddr, content, accounts), int64(len(content))
+				return tpnsPackageConfig("test", src, ""), checkTPNSUploaded(srv, tpnsAddr, content, int64(n)), int64(len(content))
 			},
 			targets: []faultTarget{
 				{name: "multipart form", method: http.MethodPost, path: sandbox.PrefixTPNS + "/v3/push/package/upload", requestBody: true},
@@ -157,12 +158,12 @@ func faultScenarios() []faultScenario {
 		},
 		{
 			name: "Future Demand login",
-			prepare: func(t *testing.T, srv *sandbox.Server) (string, resource.TestCheckFunc, int64) {
+			prepare: func(t *testing.T, srv *sandbox.Server, n int) (string, resource.TestCheckFunc, int64) {
 				c := sandbox.DefaultCredentials()
 				t.Setenv("FUTUREDEMAND_ACCESS_TOKEN", "")
 				t.Setenv("FUTUREDEMAND_USERNAME", c.FutureDemandUsername)
 				t.Setenv("FUTUREDEMAND_PASSWORD", c.FutureDemandPassword)
-				return futureDemand(t, srv)
+				return futureDemand(t, srv, n)
 			},
 			targets: []faultTarget{
 				{name: "auth", method: http.MethodPost, path: fdAPI + "/auth"},
@@ -170,7 +171,7 @@ func faultScenarios() []faultScenario {
 		},
 		{
 			name: "Future Demand multipart",
-			prepare: func(t *testing.T, srv *sandbox.Server) (string, resource.TestCheckFunc, int64) {
+			prepare: func(t *testing.T, srv *sandbox.Server, _ int) (string, resource.TestCheckFunc, int64) {
 				size := int64(10 << 20) // two parts of 5 MiB
 				src, sum := writeRandomFile(t, t.TempDir(), "large.csv", size, 7)
 				// One part at a time, so each part meets the fault in turn.
@@ -189,8 +190,8 @@ func faultScenarios() []faultScenario {
 		},
 		{
 			name: "OpenIM",
-			prepare: func(t *testing.T, srv *sandbox.Server) (string, resource.TestCheckFunc, int64) {
-				content := "user_id\n" + lines(uploadLines, func(i int) string { return fmt.Sprintf("user-%024d", i) })
+			prepare: func(t *testing.T, srv *sandbox.Server, n int) (string, resource.TestCheckFunc, int64) {
+				content := "user_id\n" + lines(n, func(i int) string { return fmt.Sprintf("user-%024d", i) })
 				src := writeFile(t, t.TempDir(), "vip.csv", content)
 				return openIMObjectConfig(src, ""), checkOpenIMStored(srv, content), int64(len(content))
 			},
@@ -202,7 +203,7 @@ func faultScenarios() []faultScenario {
 		},
 		{
 			name: "Altcraft",
-			prepare: func(t *testing.T, _ *sandbox.Server) (string, resource.TestCheckFunc, int64) {
+			prepare: func(t *testing.T, _ *sandbox.Server, _ int) (string, resource.TestCheckFunc, int64) {
 				filter := map[string]any{"occupation": "doctor"}
 				want := altcraftSandboxExport(t, "segment", 7, filter)
 				out := filepath.Join(t.TempDir(), "exports")
@@ -310,7 +311,11 @@ func TestAccFaults_transientFaultsOnEveryCall(t *testing.T) {
 			for i, kind := range target.faults(2) {
 				t.Run(sc.name+"/"+target.name+"/"+kind.name, func(t *testing.T) {
 					srv, rec := startFaultSandbox(t)
-					config, check, size := sc.prepare(t, srv)
+					n := smallLines
+					if kind.fault.ResetAfterBytes > 0 {
+						n = resetLines
+					}
+					config, check, size := sc.prepare(t, srv, n)
 					injected := target.faults(size)[i]
 					t.Logf("fault: %s (body %d bytes)", injected.fault, size)
 					want := max(injected.fault.Count, 1)
@@ -347,7 +352,7 @@ func TestAccFaults_permanentFaultNamesPlatformStatusAndAttempts(t *testing.T) {
 		first := sc.targets[0]
 		t.Run(sc.name, func(t *testing.T) {
 			srv, rec := startFaultSandbox(t)
-			config, _, _ := sc.prepare(t, srv)
+			config, _, _ := sc.prepare(t, srv, smallLines)
 			srv.AddFault(sandbox.Fault{Method: first.method, PathPrefix: first.path, Status: http.StatusServiceUnavailable, Count: 1000})
 			resource.Test(t, resource.TestCase{
 				ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
