@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
@@ -93,9 +94,12 @@ func lines(n int, line func(i int) string) string {
 // mid-body reset (the socket buffers cannot absorb the rest). Other faults
 // use small files.
 const (
-	smallLines     = 100
-	resetLines     = 200_000
-	requestResetAt = 256 << 10
+	smallLines = 100
+	// Retry-After "1" allows for the sandbox's clock starting the wait a
+	// little before the client received the answer.
+	retryAfterFloor = 950 * time.Millisecond
+	resetLines      = 200_000
+	requestResetAt  = 256 << 10
 )
 
 // deviceList is n IDFAs, 37 bytes a line.
@@ -276,6 +280,26 @@ func (f *faultRecorder) hitCount() int {
 	return f.hits
 }
 
+// retryWaits returns, for each request a fault hit, how long the client
+// waited before it sent the same call again.
+func (f *faultRecorder) retryWaits(fault sandbox.Fault) []time.Duration {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var waits []time.Duration
+	for i, hit := range f.records {
+		if hit.Fault == "" {
+			continue
+		}
+		for _, next := range f.records[i+1:] {
+			if next.Method == fault.Method && strings.HasPrefix(next.Path, fault.PathPrefix) && next.Start.After(hit.Start) {
+				waits = append(waits, next.Start.Sub(hit.Start.Add(hit.Duration)))
+				break
+			}
+		}
+	}
+	return waits
+}
+
 func (f *faultRecorder) String() string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -332,6 +356,15 @@ func TestAccFaults_transientFaultsOnEveryCall(t *testing.T) {
 					})
 					if got := rec.hitCount(); got != want {
 						t.Errorf("the fault hit %d requests, want %d", got, want)
+					}
+					if injected.fault.RetryAfter != "" {
+						// The client must wait at least what Retry-After says
+						// (the sandbox measures from before its answer left).
+						for _, wait := range rec.retryWaits(injected.fault) {
+							if wait < retryAfterFloor {
+								t.Errorf("retried %s after a 429 with Retry-After: %s", wait.Round(time.Millisecond), injected.fault.RetryAfter)
+							}
+						}
 					}
 				})
 			}
