@@ -222,7 +222,7 @@ func faultScenarios() []faultScenario {
 			},
 			targets: []faultTarget{
 				{name: "get_all", method: http.MethodPost, path: sandbox.PrefixAltcraft + "/api/v1.1/profiles/get_all"},
-				{name: "tasks/status", method: http.MethodPost, path: sandbox.PrefixAltcraft + "/api/v1.1/tasks/status"},
+				{name: "tasks status", method: http.MethodPost, path: sandbox.PrefixAltcraft + "/api/v1.1/tasks/status"},
 				{name: "download", method: http.MethodGet, path: sandbox.PrefixAltcraft + "/api/download/", downloadBody: true},
 			},
 		},
