@@ -41,10 +41,10 @@ func (p *Platform) Download(ctx context.Context, d DownloadRequest) (*Downloaded
 	ex := &exchange{service: serviceStorage, repeatable: true}
 	var res *Downloaded
 	ex.handle = func(resp *http.Response) error {
-		defer resp.Body.Close()
 		if resp.StatusCode != http.StatusOK {
-			return nil // reported below
+			return nil // statusError reads it below
 		}
+		defer resp.Body.Close()
 		var err error
 		res, err = p.saveBody(ctx, d, resp)
 		return err
