@@ -146,12 +146,15 @@ func errorDocument(body []byte) (code, message string) {
 	var j struct {
 		Message string `json:"message"`
 		Error   string `json:"error"`
+		Detail  string `json:"detail"` // FastAPI
 	}
 	if json.Unmarshal(body, &j) == nil {
-		if j.Message != "" {
-			return "", j.Message
+		for _, m := range []string{j.Message, j.Error, j.Detail} {
+			if m != "" {
+				return "", m
+			}
 		}
-		return "", j.Error
+		return "", ""
 	}
 	s := strings.TrimSpace(string(body))
 	if len(s) > 0 && len(s) < 512 && !strings.ContainsAny(s, "<{") {
