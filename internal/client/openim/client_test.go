@@ -213,12 +213,12 @@ func TestUploadSurvivesTransientFaults(t *testing.T) {
 	initiate := sandbox.PrefixOpenIM + "/object/initiate_form_data"
 	complete := sandbox.PrefixOpenIM + "/object/complete_form_data"
 	for name, f := range map[string]sandbox.Fault{
-		"initiate 503 twice":     {PathPrefix: initiate, Count: 2, Status: http.StatusServiceUnavailable},
-		"initiate 429":           {PathPrefix: initiate, Status: http.StatusTooManyRequests, RetryAfter: "1"},
-		"complete 503 twice":     {PathPrefix: complete, Count: 2, Status: http.StatusServiceUnavailable},
-		"complete 429":           {PathPrefix: complete, Status: http.StatusTooManyRequests, RetryAfter: time.Now().Add(time.Second).UTC().Format(http.TimeFormat)},
-		"form 503 twice":         {Method: http.MethodPost, PathPrefix: sandbox.PrefixS3 + "/", Count: 2, Status: http.StatusServiceUnavailable},
-		"form reset mid-body":    {Method: http.MethodPost, PathPrefix: sandbox.PrefixS3 + "/", ResetAfterBytes: 100000},
+		"initiate 503 twice":  {PathPrefix: initiate, Count: 2, Status: http.StatusServiceUnavailable},
+		"initiate 429":        {PathPrefix: initiate, Status: http.StatusTooManyRequests, RetryAfter: "1"},
+		"complete 503 twice":  {PathPrefix: complete, Count: 2, Status: http.StatusServiceUnavailable},
+		"complete 429":        {PathPrefix: complete, Status: http.StatusTooManyRequests, RetryAfter: time.Now().Add(time.Second).UTC().Format(http.TimeFormat)},
+		"form 503 twice":      {Method: http.MethodPost, PathPrefix: sandbox.PrefixS3 + "/", Count: 2, Status: http.StatusServiceUnavailable},
+		"form reset mid-body": {Method: http.MethodPost, PathPrefix: sandbox.PrefixS3 + "/", ResetAfterBytes: 100000},
 	} {
 		t.Run(name, func(t *testing.T) {
 			s := startSandbox(t)
