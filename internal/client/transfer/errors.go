@@ -31,11 +31,7 @@ func (e *HTTPError) Error() string {
 		msg += ": " + e.Code
 	}
 	if e.Message != "" {
-		if e.Code != "" {
-			msg += " " + e.Message
-		} else {
-			msg += ": " + e.Message
-		}
+		msg += ": " + e.Message
 	}
 	if e.Ambiguous {
 		msg += "; the request may have taken effect, so it was not sent again"
