@@ -30,6 +30,11 @@ type Fault struct {
 	ResetAfterBytes int64         // if > 0: read this many request-body bytes, then reset the TCP connection (no answer)
 	DropResponse    bool          // handle the request normally (its effects happen), then reset the connection instead of sending the answer
 	Delay           time.Duration // wait this long before acting (before answering/handling)
+	// ResetAfterResponseBytes, if > 0: handle the request normally, send
+	// the status, headers and this many bytes of the answer's body, then
+	// reset the connection (a download broken mid-body). An answer no
+	// longer than that is sent whole before the reset.
+	ResetAfterResponseBytes int64
 }
 
 // Validate reports a fault that would do nothing or contradicts itself.
@@ -56,8 +61,14 @@ func (f Fault) Validate() error {
 	if f.DropResponse {
 		actions++
 	}
+	if f.ResetAfterResponseBytes < 0 {
+		return fmt.Errorf("reset after %d response bytes must not be negative", f.ResetAfterResponseBytes)
+	}
+	if f.ResetAfterResponseBytes > 0 {
+		actions++
+	}
 	if actions > 1 {
-		return errors.New("status, reset after bytes and drop response exclude each other")
+		return errors.New("status, reset after request bytes, reset after response bytes and drop response exclude each other")
 	}
 	if f.RetryAfter != "" && f.Status == 0 {
 		return errors.New("retry-after needs a status")
@@ -66,7 +77,7 @@ func (f Fault) Validate() error {
 		return fmt.Errorf("delay %s must not be negative", f.Delay)
 	}
 	if actions == 0 && f.Delay == 0 {
-		return errors.New("a fault needs a status, a reset, a dropped response or a delay")
+		return errors.New("a fault needs a status, a reset, a dropped answer or a delay")
 	}
 	return nil
 }
@@ -87,6 +98,9 @@ func (f Fault) String() string {
 	if f.ResetAfterBytes > 0 {
 		parts = append(parts, "reset-after="+strconv.FormatInt(f.ResetAfterBytes, 10))
 	}
+	if f.ResetAfterResponseBytes > 0 {
+		parts = append(parts, "reset-response-after="+strconv.FormatInt(f.ResetAfterResponseBytes, 10))
+	}
 	if f.DropResponse {
 		parts = append(parts, "drop")
 	}
@@ -106,7 +120,8 @@ func (f Fault) String() string {
 //
 // METHOD is an HTTP method or * (any; also when left out). Keys: status=503,
 // retry-after=2 (quote a value with spaces, e.g. an HTTP date), count=2,
-// reset-after=1024 (bytes of request body), drop (no value), delay=1.5s.
+// reset-after=1024 (bytes of request body), reset-response-after=1024
+// (bytes of the answer's body), drop (no value), delay=1.5s.
 func ParseFault(spec string) (Fault, error) {
 	fields, err := splitFaultSpec(spec)
 	if err != nil {
@@ -138,6 +153,8 @@ func ParseFault(spec string) (Fault, error) {
 			f.Count, err = strconv.Atoi(value)
 		case "reset-after":
 			f.ResetAfterBytes, err = strconv.ParseInt(value, 10, 64)
+		case "reset-response-after":
+			f.ResetAfterResponseBytes, err = strconv.ParseInt(value, 10, 64)
 		case "drop":
 			f.DropResponse = true
 			if hasValue {
@@ -146,7 +163,7 @@ func ParseFault(spec string) (Fault, error) {
 		case "delay":
 			f.Delay, err = time.ParseDuration(value)
 		default:
-			err = errors.New("unknown key; known: status, retry-after, count, reset-after, drop, delay")
+			err = errors.New("unknown key; known: status, retry-after, count, reset-after, reset-response-after, drop, delay")
 		}
 		if err != nil {
 			return Fault{}, fmt.Errorf("fault %q: %s: %w", spec, field, err)
@@ -312,8 +329,15 @@ func (s *Server) applyFault(p *pendingFault, w http.ResponseWriter, logged *logg
 		}
 		resetConnection(w)
 		return 0, "reset after " + strconv.FormatInt(p.ResetAfterBytes, 10) + " bytes"
+	case p.ResetAfterResponseBytes > 0:
+		cut := &cuttingWriter{loggingWriter: logged, remaining: p.ResetAfterResponseBytes}
+		s.mux.ServeHTTP(cut, r)
+		_ = http.NewResponseController(w).Flush()
+		drain(r)
+		resetConnection(w)
+		return 0, fmt.Sprintf("%d answer reset after %d body bytes", logged.statusOr200(), logged.written)
 	case p.DropResponse:
-		rec := &discardingWriter{header: http.Header{}}
+		rec := &loggingWriter{ResponseWriter: discardingWriter{header: http.Header{}}}
 		s.mux.ServeHTTP(rec, r)
 		drain(r)
 		resetConnection(w)
@@ -339,30 +363,36 @@ func resetConnection(w http.ResponseWriter) {
 	_ = conn.Close()
 }
 
+// errAnswerCut tells a handler its answer is being cut by a fault.
+var errAnswerCut = errors.New("sandbox fault: answer cut")
+
+// cuttingWriter passes the first remaining bytes of an answer's body on
+// and refuses the rest.
+type cuttingWriter struct {
+	*loggingWriter
+	remaining int64
+}
+
+func (c *cuttingWriter) Write(b []byte) (int, error) {
+	if int64(len(b)) <= c.remaining {
+		n, err := c.loggingWriter.Write(b)
+		c.remaining -= int64(n)
+		return n, err
+	}
+	n, err := c.loggingWriter.Write(b[:c.remaining])
+	c.remaining -= int64(n)
+	if err == nil {
+		err = errAnswerCut
+	}
+	return n, err
+}
+
 // discardingWriter runs a handler whose answer will never be sent.
-type discardingWriter struct {
-	header http.Header
-	status int
-}
+type discardingWriter struct{ header http.Header }
 
-func (d *discardingWriter) Header() http.Header { return d.header }
-func (d *discardingWriter) WriteHeader(code int) {
-	if d.status == 0 {
-		d.status = code
-	}
-}
-
-func (d *discardingWriter) Write(b []byte) (int, error) {
-	d.WriteHeader(http.StatusOK)
-	return len(b), nil
-}
-
-func (d *discardingWriter) statusOr200() int {
-	if d.status == 0 {
-		return http.StatusOK
-	}
-	return d.status
-}
+func (d discardingWriter) Header() http.Header         { return d.header }
+func (d discardingWriter) WriteHeader(int)             {}
+func (d discardingWriter) Write(b []byte) (int, error) { return len(b), nil }
 
 // faultJSON is Fault on the admin endpoint's wire: delay as a Go duration
 // string ("1.5s").
@@ -375,10 +405,15 @@ type faultJSON struct {
 	ResetAfterBytes int64  `json:"reset_after_bytes,omitempty"`
 	DropResponse    bool   `json:"drop_response,omitempty"`
 	Delay           string `json:"delay,omitempty"`
+
+	ResetAfterResponseBytes int64 `json:"reset_after_response_bytes,omitempty"`
 }
 
 func toFaultJSON(f Fault) faultJSON {
-	j := faultJSON{f.Method, f.PathPrefix, f.Count, f.Status, f.RetryAfter, f.ResetAfterBytes, f.DropResponse, ""}
+	j := faultJSON{
+		Method: f.Method, PathPrefix: f.PathPrefix, Count: f.Count, Status: f.Status, RetryAfter: f.RetryAfter,
+		ResetAfterBytes: f.ResetAfterBytes, DropResponse: f.DropResponse, ResetAfterResponseBytes: f.ResetAfterResponseBytes,
+	}
 	if f.Delay > 0 {
 		j.Delay = f.Delay.String()
 	}
@@ -386,7 +421,10 @@ func toFaultJSON(f Fault) faultJSON {
 }
 
 func (j faultJSON) fault() (Fault, error) {
-	f := Fault{strings.ToUpper(j.Method), j.PathPrefix, j.Count, j.Status, j.RetryAfter, j.ResetAfterBytes, j.DropResponse, 0}
+	f := Fault{
+		Method: strings.ToUpper(j.Method), PathPrefix: j.PathPrefix, Count: j.Count, Status: j.Status, RetryAfter: j.RetryAfter,
+		ResetAfterBytes: j.ResetAfterBytes, DropResponse: j.DropResponse, ResetAfterResponseBytes: j.ResetAfterResponseBytes,
+	}
 	if j.Delay != "" {
 		d, err := time.ParseDuration(j.Delay)
 		if err != nil {

@@ -136,6 +136,21 @@ func TestFaultDropResponseKeepsTheEffect(t *testing.T) {
 	}
 }
 
+func TestFaultResetAfterResponseBytes(t *testing.T) {
+	s, _ := startTest(t)
+	// Any answer with a body will do: a 404 page.
+	s.AddFault(Fault{Method: http.MethodGet, PathPrefix: "/nowhere/", ResetAfterResponseBytes: 5})
+	resp, err := freshClient.Get(s.URL() + "/nowhere/at/all")
+	if err != nil {
+		t.Fatalf("the status and headers should arrive: %v", err)
+	}
+	got, err := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound || len(got) != 5 || err == nil || !(isBrokenConnection(err) || errors.Is(err, io.ErrUnexpectedEOF)) {
+		t.Fatalf("HTTP %d, read %q, err %v; want 404, 5 bytes, then a broken connection", resp.StatusCode, got, err)
+	}
+}
+
 func TestFaultDelay(t *testing.T) {
 	s, _ := startTest(t)
 	const delay = 300 * time.Millisecond
@@ -179,6 +194,7 @@ func TestParseFault(t *testing.T) {
 		{"post /oss/ reset-after=1024", Fault{Method: "POST", PathPrefix: "/oss/", ResetAfterBytes: 1024}},
 		{"POST /openim/object/complete_form_data drop", Fault{Method: "POST", PathPrefix: "/openim/object/complete_form_data", DropResponse: true}},
 		{"GET /altcraft/ delay=1.5s status=503", Fault{Method: "GET", PathPrefix: "/altcraft/", Delay: 1500 * time.Millisecond, Status: 503}},
+		{"GET /altcraft/api/download/ reset-response-after=100", Fault{Method: "GET", PathPrefix: "/altcraft/api/download/", ResetAfterResponseBytes: 100}},
 	} {
 		got, err := ParseFault(tc.spec)
 		if err != nil {
@@ -194,16 +210,17 @@ func TestParseFault(t *testing.T) {
 		}
 	}
 	for spec, wantErr := range map[string]string{
-		"":                               "want [METHOD] /path/prefix",
-		"PUT s3 status=503":              "want [METHOD] /path/prefix",
-		"PUT /s3/":                       "needs a status",
-		"PUT /s3/ status=abc":            "status=abc",
-		"PUT /s3/ status=999":            "not an HTTP status",
-		"PUT /s3/ retry-after=1":         "retry-after needs a status",
-		"PUT /s3/ status=503 drop":       "exclude each other",
-		"PUT /s3/ reset-after=10 drop=1": "drop takes no value",
-		"PUT /s3/ colour=red":            "unknown key",
-		`PUT /s3/ retry-after="1`:        "unterminated quote",
+		"":                         "want [METHOD] /path/prefix",
+		"PUT s3 status=503":        "want [METHOD] /path/prefix",
+		"PUT /s3/":                 "needs a status",
+		"PUT /s3/ status=abc":      "status=abc",
+		"PUT /s3/ status=999":      "not an HTTP status",
+		"PUT /s3/ retry-after=1":   "retry-after needs a status",
+		"PUT /s3/ status=503 drop": "exclude each other",
+		"GET /a/ reset-response-after=1 reset-after=1": "exclude each other",
+		"PUT /s3/ reset-after=10 drop=1":               "drop takes no value",
+		"PUT /s3/ colour=red":                          "unknown key",
+		`PUT /s3/ retry-after="1`:                      "unterminated quote",
 	} {
 		_, err := ParseFault(spec)
 		if err == nil || !strings.Contains(err.Error(), wantErr) {

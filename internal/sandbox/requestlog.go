@@ -11,6 +11,7 @@ import (
 // query strings carry presigned signatures and tokens, so they are never
 // recorded.
 type RequestRecord struct {
+	Start    time.Time // when the request reached the sandbox
 	Method   string
 	Path     string
 	Status   int // 0 when the connection was reset and no answer was sent

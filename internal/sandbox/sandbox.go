@@ -239,6 +239,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	status, fault := s.serve(w, logged, r)
 	if log := s.cfg.RequestLog; log != nil {
 		log(RequestRecord{
+			Start:    start,
 			Method:   r.Method,
 			Path:     r.URL.Path,
 			Status:   status,
