@@ -7,15 +7,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -377,43 +374,18 @@ func TestExportSurvivesTransientFaults(t *testing.T) {
 			}
 		})
 	}
-	t.Run("download cut mid-body", func(t *testing.T) {
-		sb, err := sandbox.New(sandbox.Config{Dir: t.TempDir()})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var cuts atomic.Int32
-		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if !strings.HasPrefix(r.URL.Path, download) || cuts.Add(1) > 2 {
-				sb.ServeHTTP(w, r)
-				return
-			}
-			// Half the body under a full Content-Length, then the
-			// connection is gone.
-			rec := httptest.NewRecorder()
-			sb.ServeHTTP(rec, r)
-			body := rec.Body.Bytes()
-			w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-			_, _ = w.Write(body[:len(body)/2])
-			w.(http.Flusher).Flush()
-			conn, _, _ := w.(http.Hijacker).Hijack()
-			_ = conn.(*net.TCPConn).SetLinger(0)
-			_ = conn.Close()
-		}))
-		t.Cleanup(srv.Close)
-		c, err := New(srv.URL+sandbox.PrefixAltcraft, token, transfer.Options{HTTP: srv.Client(), Retry: transfer.Retry{Base: time.Millisecond}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		c.PollInitial = time.Millisecond
+	t.Run("download cut mid-body twice", func(t *testing.T) {
+		sb, c, _, _ := start(t, token)
+		want := export(t, "segment", 7, nil)
+		sb.AddFault(sandbox.Fault{PathPrefix: download, Count: 2, ResetAfterResponseBytes: int64(len(want) / 2)})
 		dir := t.TempDir()
 		res, err := c.Export(context.Background(), ExportRequest{SourceType: "segment", SourceID: 7}, dir)
 		if err != nil {
 			t.Fatal(err)
 		}
-		assertExport(t, res.Files[0].Path, export(t, "segment", 7, nil))
-		if cuts.Load() != 3 {
-			t.Fatalf("%d download attempts, want 2 cut and 1 whole", cuts.Load())
+		assertExport(t, res.Files[0].Path, want)
+		if len(sb.PendingFaults()) != 0 {
+			t.Fatal("the fault was never hit")
 		}
 		if entries, _ := os.ReadDir(dir); len(entries) != 1 {
 			t.Fatalf("%d files left behind, want only the export", len(entries))
