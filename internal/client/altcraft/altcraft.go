@@ -61,22 +61,14 @@ type APIError struct {
 }
 
 func (e *APIError) Error() string {
-	var msg string
-	if e.Code != 0 {
-		msg = fmt.Sprintf("Altcraft %s failed: error %d: %s", e.Method, e.Code, e.Text)
-		if e.HTTPStatus != http.StatusOK {
-			msg += fmt.Sprintf(" (HTTP %d)", e.HTTPStatus)
-		}
-	} else {
-		msg = fmt.Sprintf("Altcraft %s failed: HTTP %d", e.Method, e.HTTPStatus)
-		if e.Text != "" {
-			msg += ": " + e.Text
-		}
+	if e.Code == 0 {
+		return transfer.Describe(fmt.Sprintf("Altcraft %s failed: HTTP %d", e.Method, e.HTTPStatus), "", e.Text, e.Hint())
 	}
-	if hint := e.Hint(); hint != "" {
-		msg += " (" + hint + ")"
+	text := e.Text
+	if e.HTTPStatus != http.StatusOK {
+		text += fmt.Sprintf(" (HTTP %d)", e.HTTPStatus)
 	}
-	return msg
+	return transfer.Describe(fmt.Sprintf("Altcraft %s failed: error %d", e.Method, e.Code), "", text, e.Hint())
 }
 
 // Hint says what the user can do about the error, when that is known.

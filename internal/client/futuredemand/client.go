@@ -64,17 +64,7 @@ type APIError struct {
 }
 
 func (e *APIError) Error() string {
-	msg := fmt.Sprintf("Future Demand %s: HTTP %d", e.Op, e.Status)
-	if e.Code != "" {
-		msg += " " + e.Code
-	}
-	if e.Message != "" {
-		msg += ": " + e.Message
-	}
-	if h := e.hint(); h != "" {
-		msg += " (" + h + ")"
-	}
-	return msg
+	return transfer.Describe(fmt.Sprintf("Future Demand %s: HTTP %d", e.Op, e.Status), e.Code, e.Message, e.hint())
 }
 
 func (e *APIError) hint() string {

@@ -53,11 +53,7 @@ type APIError struct {
 }
 
 func (e *APIError) Error() string {
-	msg := fmt.Sprintf("Mintegral API error %d: %s", e.Code, e.Message)
-	if hint := e.hint(); hint != "" {
-		msg += " (" + hint + ")"
-	}
-	return msg
+	return transfer.Describe(fmt.Sprintf("Mintegral API error %d", e.Code), "", e.Message, e.hint())
 }
 
 func (e *APIError) hint() string {

@@ -73,17 +73,7 @@ type APIError struct {
 }
 
 func (e *APIError) Error() string {
-	msg := fmt.Sprintf("OpenIM %s failed: errCode %d", e.Op, e.Code)
-	if e.Msg != "" {
-		msg += " " + e.Msg
-	}
-	if e.Dlt != "" {
-		msg += ": " + e.Dlt
-	}
-	if hint := e.hint(); hint != "" {
-		msg += " (" + hint + ")"
-	}
-	return msg
+	return transfer.Describe(fmt.Sprintf("OpenIM %s failed: errCode %d", e.Op, e.Code), e.Msg, e.Dlt, e.hint())
 }
 
 func (e *APIError) hint() string {

@@ -89,11 +89,7 @@ type APIError struct {
 }
 
 func (e *APIError) Error() string {
-	msg := fmt.Sprintf("TPNS retCode %d: %s", e.RetCode, e.ErrMsg)
-	if x := Explain(e.RetCode); x != "" {
-		msg += " (" + x + ")"
-	}
-	return msg
+	return transfer.Describe(fmt.Sprintf("TPNS retCode %d", e.RetCode), "", e.ErrMsg, Explain(e.RetCode))
 }
 
 // Explain says what a retCode means and what to do about it; "" for codes

@@ -158,3 +158,19 @@ func errorDocument(body []byte) (code, message string) {
 	}
 	return "", ""
 }
+
+// Describe renders a platform's error in the one shape all clients use:
+// head, then " label" and ": detail" when set, then "(hint)" when known.
+func Describe(head, label, detail, hint string) string {
+	msg := head
+	if label != "" {
+		msg += " " + label
+	}
+	if detail != "" {
+		msg += ": " + detail
+	}
+	if hint != "" {
+		msg += " (" + hint + ")"
+	}
+	return msg
+}
