@@ -231,7 +231,7 @@ func (r *FutureDemandUploadResource) Create(ctx context.Context, req resource.Cr
 	tflog.Info(ctx, "uploading file to Future Demand", map[string]any{"source": src.Path, "file_name": src.Name, "upload_type": in.UploadType, "size": src.Size, "method": futuredemand.ChooseMethod(src.Size, in.MultipartThreshold)})
 	res, err := client.Upload(ctx, in)
 	if err != nil {
-		resp.Diagnostics.AddError("Future Demand upload failed", uploadErrorDetail(ctx, err, src))
+		resp.Diagnostics.AddError("Future Demand upload failed", uploadErrorDetail(ctx, err, src, timeout))
 		return
 	}
 	plan.ID = types.StringValue(res.ObjectKey)

@@ -201,7 +201,7 @@ func (r *MintegralFileResource) Create(ctx context.Context, req resource.CreateR
 	tflog.Info(ctx, "uploading audience file to Mintegral", map[string]any{"source": src.Path, "file_name": src.Name, "area_type": plan.AreaType.ValueInt64(), "size": src.Size})
 	res, err := client.Upload(ctx, mintegral.UploadRequest{Path: src.Path, FileName: src.Name, AreaType: int(plan.AreaType.ValueInt64()), FileMD5: src.MD5})
 	if err != nil {
-		resp.Diagnostics.AddError("Mintegral upload failed", uploadErrorDetail(ctx, err, src))
+		resp.Diagnostics.AddError("Mintegral upload failed", uploadErrorDetail(ctx, err, src, timeout))
 		return
 	}
 	plan.ID = types.StringValue(res.DataPath)
@@ -212,11 +212,12 @@ func (r *MintegralFileResource) Create(ctx context.Context, req resource.CreateR
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 }
 
-// uploadErrorDetail explains an upload failure, separating a timeout from
-// the platform's own error.
-func uploadErrorDetail(ctx context.Context, err error, src localSource) string {
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return fmt.Sprintf("Uploading %s timed out: %s. Raise timeouts.create if the file is large or the network slow.", src.Path, err)
+// uploadErrorDetail explains an upload failure, separating the resource's
+// timeout (which bounds the whole upload) from the platform's own error and
+// from the per-request API limit, which the client's error names itself.
+func uploadErrorDetail(ctx context.Context, err error, src localSource, timeout time.Duration) string {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return fmt.Sprintf("Uploading %s did not finish within timeouts.create (%s): %s. Raise timeouts.create in the resource's timeouts block if the file is large or the network slow.", src.Path, timeout, err)
 	}
 	return fmt.Sprintf("Uploading %s (%s) failed: %s", src.Path, src.Name, err)
 }

@@ -188,7 +188,7 @@ func (r *OpenIMObjectResource) Create(ctx context.Context, req resource.CreateRe
 	tflog.Info(ctx, "uploading object to OpenIM", map[string]any{"source": src.Path, "name": src.Name, "content_type": contentType, "size": src.Size})
 	res, err := client.Upload(ctx, openim.UploadInput{Path: src.Path, MD5: src.MD5, Name: src.Name, ContentType: contentType, Group: plan.Group.ValueString()})
 	if err != nil {
-		resp.Diagnostics.AddError("OpenIM upload failed", uploadErrorDetail(ctx, err, src))
+		resp.Diagnostics.AddError("OpenIM upload failed", uploadErrorDetail(ctx, err, src, timeout))
 		return
 	}
 	plan.ID = types.StringValue(res.ID)

@@ -160,7 +160,7 @@ func TestAccOpenIMObject_storageRefusalNotConfirmed(t *testing.T) {
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{{
 			Config:      openIMObjectConfig(src, ""),
-			ExpectError: wrappedText(`storage answered HTTP 403 AccessDenied: Invalid according to Policy: Extra input fields`),
+			ExpectError: wrappedText(`OpenIM storage answered HTTP 403 to POST`, `AccessDenied: Invalid according to Policy: Extra input fields`),
 		}},
 	})
 	if len(srv.OpenIMObjects()) != 0 {

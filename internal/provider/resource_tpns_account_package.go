@@ -220,7 +220,7 @@ func (r *TPNSAccountPackageResource) Create(ctx context.Context, req resource.Cr
 	tflog.Info(ctx, "uploading package to TPNS", map[string]any{"source": src.Path, "file_name": src.Name, "package_type": string(typ), "size": src.Size, "entries": entries})
 	res, err := client.UploadPackage(ctx, tpns.UploadRequest{Path: src.Path, FileName: src.Name, FileMD5: src.MD5})
 	if err != nil {
-		resp.Diagnostics.AddError("TPNS upload failed", uploadErrorDetail(ctx, err, src))
+		resp.Diagnostics.AddError("TPNS upload failed", uploadErrorDetail(ctx, err, src, timeout))
 		return
 	}
 	plan.ID = types.StringValue(strconv.FormatInt(res.UploadID, 10))
