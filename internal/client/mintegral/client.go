@@ -4,12 +4,14 @@
 package mintegral
 
 import (
+	"bytes"
 	"context"
 	"crypto/md5"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -157,9 +159,22 @@ type envelope struct {
 	Data    json.RawMessage `json:"data"`
 }
 
-func (c *Client) get(ctx context.Context, path string, query url.Values, out any) error {
-	u := strings.TrimRight(c.Endpoint, "/") + path + "?" + query.Encode()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+// call sends one Open API request with the token headers: query in the
+// URL, body (when not nil) as JSON, and decodes the envelope's data into out.
+func (c *Client) call(ctx context.Context, method, path string, query url.Values, body, out any) error {
+	u := strings.TrimRight(c.Endpoint, "/") + path
+	if len(query) > 0 {
+		u += "?" + query.Encode()
+	}
+	var reqBody io.Reader
+	if body != nil {
+		raw, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		reqBody = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, reqBody)
 	if err != nil {
 		return err
 	}
@@ -168,7 +183,10 @@ func (c *Client) get(ctx context.Context, path string, query url.Values, out any
 	req.Header.Set("timestamp", ts)
 	req.Header.Set("token", Token(c.APIKey, ts))
 	req.Header.Set("Accept", "application/json")
-	op := "GET " + transfer.RedactURL(u)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	op := method + " " + transfer.RedactURL(u)
 	resp, err := c.httpClient().Do(req)
 	if err != nil {
 		var ue *url.Error
@@ -178,12 +196,12 @@ func (c *Client) get(ctx context.Context, path string, query url.Values, out any
 		return fmt.Errorf("%s: %w", op, err)
 	}
 	defer resp.Body.Close()
-	body, err := transfer.ReadSmall(resp.Body, 1<<20)
+	raw, err := transfer.ReadSmall(resp.Body, 1<<20)
 	if err != nil {
 		return fmt.Errorf("%s: reading response: %w", op, err)
 	}
 	var env envelope
-	if err := json.Unmarshal(body, &env); err != nil {
+	if err := json.Unmarshal(raw, &env); err != nil {
 		return fmt.Errorf("%s: HTTP %d with a body that is not the API's JSON (is mintegral.endpoint right?)", op, resp.StatusCode)
 	}
 	if env.Code != 200 {
@@ -192,6 +210,9 @@ func (c *Client) get(ctx context.Context, path string, query url.Values, out any
 			msg = env.Message
 		}
 		return &APIError{Code: env.Code, Message: msg}
+	}
+	if out == nil {
+		return nil
 	}
 	if err := json.Unmarshal(env.Data, out); err != nil {
 		return fmt.Errorf("%s: unexpected data: %w", op, err)
@@ -207,7 +228,7 @@ func (c *Client) PresignedUploadData(ctx context.Context, areaType int, fileName
 	q.Set("file_md5", fileMD5)
 	var info UploadInfo
 	asked := c.now() // the ttl runs from when the information was issued
-	if err := c.get(ctx, "/api/open/v1/audience/presigned-upload-data", q, &info); err != nil {
+	if err := c.call(ctx, http.MethodGet, "/api/open/v1/audience/presigned-upload-data", q, nil, &info); err != nil {
 		return nil, err
 	}
 	info.Received = asked
