@@ -94,6 +94,7 @@ func (p *AudienceProvider) Configure(ctx context.Context, req provider.Configure
 func (p *AudienceProvider) Resources(_ context.Context) []func() resource.Resource {
 	return []func() resource.Resource{
 		NewMintegralFileResource,
+		NewMintegralAudienceResource,
 		NewTPNSAccountPackageResource,
 		NewFutureDemandUploadResource,
 		NewOpenIMObjectResource,
@@ -104,6 +105,7 @@ func (p *AudienceProvider) Resources(_ context.Context) []func() resource.Resour
 func (p *AudienceProvider) DataSources(_ context.Context) []func() datasource.DataSource {
 	return []func() datasource.DataSource{
 		NewAltcraftProfileExportDataSource,
+		NewMintegralAudiencesDataSource,
 	}
 }
 
