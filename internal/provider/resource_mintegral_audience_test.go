@@ -363,3 +363,32 @@ func sandboxMintegralClient(srv *sandbox.Server) *mintegral.Client {
 func wrappedPattern(pattern string) *regexp.Regexp {
 	return regexp.MustCompile(`(?s)` + strings.ReplaceAll(pattern, " ", `\s+`))
 }
+
+// A create whose answer is lost (the connection resets after Mintegral
+// created the audience) is looked up and adopted, not sent again.
+func TestAccMintegralAudience_lostCreateAnswerCreatesOneAudience(t *testing.T) {
+	srv := startSandbox(t)
+	src := writeFile(t, t.TempDir(), "gaid.txt", "gaid\n38400000-8cf0-11bd-b23e-10b96e40000d\n")
+	srv.AddFault(sandbox.Fault{Method: "POST", PathPrefix: sandbox.PrefixMintegral + "/api/open/v1/audience", DropResponse: true})
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config: audienceConfig(src, "android-gaid", "android", "GAID"),
+				Check:  checkAudienceMatchesSandbox(t, srv),
+			},
+			{
+				Config: audienceConfig(src, "android-gaid", "android", "GAID"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+			},
+		},
+	})
+	if f := srv.PendingFaults(); len(f) != 0 {
+		t.Fatalf("the create's answer was never dropped: %v still pending", f)
+	}
+	if n := srv.MintegralAudienceCalls("POST"); n != 1 {
+		t.Fatalf("%d create requests, want 1 (the one whose answer was lost)", n)
+	}
+}
