@@ -392,3 +392,55 @@ func TestAccMintegralAudience_lostCreateAnswerCreatesOneAudience(t *testing.T) {
 		t.Fatalf("%d create requests, want 1 (the one whose answer was lost)", n)
 	}
 }
+
+// An audience made outside Terraform is taken over with an import {}
+// block: the configuration's files are recorded without a request, and
+// the plan after that is empty.
+func TestAccMintegralAudience_importBlockAdoptsWithoutRequests(t *testing.T) {
+	srv := startSandbox(t)
+	ids := seedAudiences(t, srv, "mix", "GAID", "made-in-console")
+	dataPath := srv.MintegralAudiences()[0].Files[0].DataPath
+	posts := srv.MintegralAudienceCalls("POST")
+	config := fmt.Sprintf(`
+import {
+  to = audience_mintegral_audience.test
+  id = "%d"
+}
+
+resource "audience_mintegral_audience" "test" {
+  name     = "made-in-console"
+  platform = "mix"
+  files = [{
+    device_type = "GAID"
+    data_path   = %q
+  }]
+}
+`, ids[0], dataPath)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config: config,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction(audienceAddr, plancheck.ResourceActionUpdate),
+						plancheck.ExpectKnownValue(audienceAddr, tfjsonpath.New("ta_id"), knownvalue.Int64Exact(ids[0])),
+						plancheck.ExpectKnownValue(audienceAddr, tfjsonpath.New("updatable_after"), knownvalue.StringRegexp(regexp.MustCompile(`Z$`))),
+					},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(audienceAddr, tfjsonpath.New("files").AtSliceIndex(0).AtMapKey("data_path"), knownvalue.StringExact(dataPath)),
+				},
+			},
+			{
+				Config: config,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+			},
+		},
+	})
+	if n := srv.MintegralAudienceCalls("PUT") + srv.MintegralAudienceCalls("POST") - posts; n != 0 {
+		t.Fatalf("taking over the audience sent %d create or update requests", n)
+	}
+}
