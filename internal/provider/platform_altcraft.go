@@ -45,7 +45,7 @@ func (d *providerData) altcraftClient(typeName string) (*altcraft.Client, diag.D
 	if diags := requireSettings("Altcraft", typeName, s.Endpoint, s.Token); diags.HasError() {
 		return nil, diags
 	}
-	c, err := altcraft.New(s.Endpoint.Value, s.Token.Value, d.http, tflogLogger{})
+	c, err := altcraft.New(s.Endpoint.Value, s.Token.Value, d.transferOptions(s.Endpoint))
 	if err != nil {
 		var diags diag.Diagnostics
 		diags.AddError("Invalid Altcraft setting",

@@ -72,13 +72,11 @@ func (d *providerData) futureDemandClient(resourceType string) (*futuredemand.Cl
 	if diags.HasError() {
 		return nil, diags
 	}
-	return &futuredemand.Client{
+	return futuredemand.New(futuredemand.Settings{
 		Endpoint:    s.Endpoint.Value,
 		AccessToken: s.AccessToken.Value,
 		Username:    s.Username.Value,
 		Password:    s.Password.Value,
 		PartnerID:   s.PartnerID.Value,
-		HTTP:        d.http,
-		Log:         tflogLogger{},
-	}, nil
+	}, d.transferOptions(s.Endpoint)), nil
 }

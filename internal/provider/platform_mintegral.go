@@ -47,11 +47,5 @@ func (d *providerData) mintegralClient(resourceType string) (*mintegral.Client, 
 	if diags := requireSettings("Mintegral", resourceType, s.AccessKey, s.APIKey, s.Endpoint); diags.HasError() {
 		return nil, diags
 	}
-	return &mintegral.Client{
-		Endpoint:  s.Endpoint.Value,
-		AccessKey: s.AccessKey.Value,
-		APIKey:    s.APIKey.Value,
-		HTTP:      d.http,
-		Log:       tflogLogger{},
-	}, nil
+	return mintegral.New(s.Endpoint.Value, s.AccessKey.Value, s.APIKey.Value, d.transferOptions(s.Endpoint)), nil
 }

@@ -42,10 +42,5 @@ func (d *providerData) openIMClient(resourceType string) (*openim.Client, diag.D
 	if diags := requireSettings("OpenIM", resourceType, s.Endpoint, s.Token); diags.HasError() {
 		return nil, diags
 	}
-	return &openim.Client{
-		Endpoint: s.Endpoint.Value,
-		Token:    s.Token.Value,
-		HTTP:     d.http,
-		Log:      tflogLogger{},
-	}, nil
+	return openim.New(s.Endpoint.Value, s.Token.Value, d.transferOptions(s.Endpoint)), nil
 }

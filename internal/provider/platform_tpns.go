@@ -68,11 +68,5 @@ func (d *providerData) tpnsClient(resourceType string) (*tpns.Client, diag.Diagn
 			fmt.Sprintf("%s (or %s) must be an http(s) URL such as %s; or unset it and choose tpns.region.", s.Endpoint.Attribute, s.Endpoint.EnvVar, tpns.RegionEndpoints[tpns.DefaultRegion]))
 		return nil, diags
 	}
-	return &tpns.Client{
-		Endpoint:  s.Endpoint.Value,
-		AccessID:  s.AccessID.Value,
-		SecretKey: s.SecretKey.Value,
-		HTTP:      d.http,
-		Log:       tflogLogger{},
-	}, nil
+	return tpns.New(s.Endpoint.Value, s.AccessID.Value, s.SecretKey.Value, d.transferOptions(s.Endpoint)), nil
 }

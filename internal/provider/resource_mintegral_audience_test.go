@@ -18,6 +18,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/audiencekit/terraform-provider-audience/internal/client/mintegral"
+	"github.com/audiencekit/terraform-provider-audience/internal/client/transfer"
 	"github.com/audiencekit/terraform-provider-audience/internal/sandbox"
 )
 
@@ -355,7 +356,7 @@ resource "audience_mintegral_audience" "test" {
 // Terraform would.
 func sandboxMintegralClient(srv *sandbox.Server) *mintegral.Client {
 	creds := sandbox.DefaultCredentials()
-	return &mintegral.Client{Endpoint: srv.URL() + sandbox.PrefixMintegral, AccessKey: creds.MintegralAccessKey, APIKey: creds.MintegralAPIKey}
+	return mintegral.New(srv.URL()+sandbox.PrefixMintegral, creds.MintegralAccessKey, creds.MintegralAPIKey, transfer.Options{})
 }
 
 // wrappedPattern compiles pattern so that each space also matches the line

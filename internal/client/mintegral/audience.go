@@ -342,7 +342,7 @@ func (c *Client) CreateAudience(ctx context.Context, spec AudienceSpec) (int64, 
 		Platform int        `json:"platform"`
 		DataPath []wireFile `json:"data_path"`
 	}{spec.Name, spec.AreaType, platform, files}
-	log := transfer.OrNop(c.Log)
+	log := c.http.Log()
 	for attempt := 1; ; attempt++ {
 		var out struct {
 			ID int64 `json:"ta_id"`
@@ -397,9 +397,11 @@ func (c *Client) sameName(ctx context.Context, spec AudienceSpec) ([]int64, erro
 }
 
 // UpdateAudience replaces the files of an audience. lastUpdated is the
-// update time known before the call: when the answer is lost, a later
-// update time read back means the update was applied, since Mintegral
-// would refuse to apply it a second time within UpdateWindow.
+// update time known before the call. When the call fails in a way that
+// may hide a success (its answer was lost, or a repeat of it was refused
+// by the 12-hour rule because the first one landed), the audience is read
+// back: a later update time with the device types just sent means the
+// update was applied.
 func (c *Client) UpdateAudience(ctx context.Context, id int64, files []AudienceFile, lastUpdated time.Time) error {
 	wf, err := wireFiles(files)
 	if err != nil {
@@ -410,12 +412,16 @@ func (c *Client) UpdateAudience(ctx context.Context, id int64, files []AudienceF
 		DataPath []wireFile `json:"data_path"`
 	}{id, wf}
 	err = c.call(ctx, http.MethodPut, audiencePath, nil, body, nil)
-	if err == nil || !transfer.Ambiguous(err) || ctx.Err() != nil {
+	if err == nil || ctx.Err() != nil {
 		return err
 	}
+	var sent []string
+	for _, f := range files {
+		sent = append(sent, f.DeviceType)
+	}
 	a, lerr := c.GetAudience(ctx, id)
-	if lerr == nil && a != nil && a.Updated.After(lastUpdated) {
-		transfer.OrNop(c.Log).Info(ctx, "the answer to update audience was lost, but the update was applied", map[string]any{"ta_id": id})
+	if lerr == nil && a != nil && a.Updated.After(lastUpdated) && slices.Equal(a.DeviceTypes, SortDeviceTypes(sent)) {
+		c.http.Log().Info(ctx, "the update audience call failed, but the update was applied", map[string]any{"ta_id": id, "error": err.Error()})
 		return nil
 	}
 	return err
