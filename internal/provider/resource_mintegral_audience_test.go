@@ -168,7 +168,7 @@ func TestAccMintegralAudience_updateWindowFailsAtPlan(t *testing.T) {
 	dir := t.TempDir()
 	src := writeFile(t, dir, "gaid.csv", "gaid\n38400000-8cf0-11bd-b23e-10b96e40000d\n")
 	config := audienceConfig(src, "android-gaid", "android", "GAID")
-	var writes, uploads int
+	var writes, uploads, apiCalls, reads int
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{
@@ -178,6 +178,7 @@ func TestAccMintegralAudience_updateWindowFailsAtPlan(t *testing.T) {
 					writeFile(t, dir, "gaid.csv", "gaid\n11111111-8cf0-11bd-b23e-10b96e40000d\n")
 					writes = srv.MintegralAudienceCalls("POST") + srv.MintegralAudienceCalls("PUT") + srv.MintegralAudienceCalls("DELETE")
 					uploads = srv.Requests(sandbox.PrefixS3)
+					apiCalls, reads = srv.Requests(sandbox.PrefixMintegral), srv.MintegralAudienceCalls("GET")
 				},
 				Config:      config,
 				PlanOnly:    true,
@@ -194,6 +195,10 @@ func TestAccMintegralAudience_updateWindowFailsAtPlan(t *testing.T) {
 					}
 					if srv.MintegralAudienceCalls("PUT") != 0 {
 						t.Fatalf("an update request was sent")
+					}
+					// Only the refresh's reads of the audience reached Mintegral.
+					if n, r := srv.Requests(sandbox.PrefixMintegral)-apiCalls, srv.MintegralAudienceCalls("GET")-reads; n != r {
+						t.Fatalf("the refused plan sent %d Mintegral requests, %d of them audience reads", n, r)
 					}
 				},
 				Config:      config,
