@@ -285,8 +285,13 @@ func (c *Client) ListAudiences(ctx context.Context, filter AudienceFilter) ([]Au
 			out = append(out, w.audience())
 		}
 		// An empty page ends the list even if total says otherwise, so a
-		// total that changes while paging cannot loop forever.
-		if len(p.List) == 0 || len(out) >= p.Total || len(p.List) < limit {
+		// total that changes while paging cannot loop forever. Without a
+		// total, a short page is the last one.
+		pageLimit := limit
+		if p.Limit > 0 {
+			pageLimit = p.Limit // the server may cap the limit asked for
+		}
+		if len(p.List) == 0 || (p.Total > 0 && len(out) >= p.Total) || (p.Total <= 0 && len(p.List) < pageLimit) {
 			return out, nil
 		}
 	}

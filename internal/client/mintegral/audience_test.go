@@ -4,10 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/audiencekit/terraform-provider-audience/internal/client/transfer"
 	"github.com/audiencekit/terraform-provider-audience/internal/sandbox"
 )
 
@@ -213,5 +217,32 @@ func TestAudienceCallsCarryTokenAuth(t *testing.T) {
 	}
 	if strings.Contains(err.Error(), "wrong") {
 		t.Fatalf("error leaks the key: %v", err)
+	}
+}
+
+// A server that pages by a smaller limit than asked for is still read to
+// the end: paging follows the total and the limit the server reports.
+func TestListFollowsTheServersLimit(t *testing.T) {
+	var asked []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		asked = append(asked, r.URL.Query().Get("page")+"/"+r.URL.Query().Get("limit"))
+		page, _ := strconv.Atoi(r.URL.Query().Get("page"))
+		var items []string
+		for id := (page-1)*2 + 1; id <= min(page*2, 5); id++ {
+			items = append(items, fmt.Sprintf(`{"ta_id":%d,"platform":1,"ta_name":"a%d","device_type":"3","area_type":1}`, id, id))
+		}
+		fmt.Fprintf(w, `{"code":200,"message":"success","data":{"page":%d,"limit":2,"current_total":%d,"total":5,"list":[%s]}}`, page, len(items), strings.Join(items, ","))
+	}))
+	defer srv.Close()
+	c := New(srv.URL, "ak", "key", transfer.Options{})
+	got, err := c.ListAudiences(context.Background(), AudienceFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 5 || got[4].ID != 5 || got[4].DeviceTypes[0] != "GAID" || got[4].Platform != "android" {
+		t.Fatalf("got %+v", got)
+	}
+	if strings.Join(asked, " ") != "1/500 2/500 3/500" {
+		t.Fatalf("pages asked: %v", asked)
 	}
 }
