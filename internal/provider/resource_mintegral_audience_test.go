@@ -313,6 +313,34 @@ func TestAccMintegralAudience_driftFromOutsideTerraform(t *testing.T) {
 				},
 				Check: checkAudienceMatchesSandbox(t, srv),
 			},
+			{
+				// Files changed outside Terraform (other device types): the
+				// device types read back plan an update, which that change's
+				// own 12-hour window holds back...
+				PreConfig: func() {
+					a := onlyAudience(t, srv)
+					srv.BackdateMintegralAudience(a.ID, 13*time.Hour)
+					err := sandboxMintegralClient(srv).UpdateAudience(context.Background(), a.ID, []mintegral.AudienceFile{{DeviceType: "IMEI_MD5", DataPath: a.Files[0].DataPath}}, a.Updated)
+					if err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config:      config,
+				PlanOnly:    true,
+				ExpectError: wrappedPattern(`Mintegral audience cannot be updated yet.*"android-imei"`),
+			},
+			{
+				// ...until it has passed; then the configured files are put back.
+				PreConfig: func() { srv.BackdateMintegralAudience(onlyAudience(t, srv).ID, 13*time.Hour) },
+				Config:    config,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction(audienceAddr, plancheck.ResourceActionUpdate),
+						plancheck.ExpectKnownValue(audienceAddr, tfjsonpath.New("device_types"), knownvalue.ListExact([]knownvalue.Check{knownvalue.StringExact("IMEI")})),
+					},
+				},
+				Check: checkAudienceMatchesSandbox(t, srv),
+			},
 		},
 	})
 }
