@@ -101,6 +101,7 @@ func (p *AudienceProvider) Configure(ctx context.Context, req provider.Configure
 func (p *AudienceProvider) Resources(_ context.Context) []func() resource.Resource {
 	return []func() resource.Resource{
 		NewMintegralFileResource,
+		NewMintegralAudienceResource,
 		NewTPNSAccountPackageResource,
 		NewFutureDemandUploadResource,
 		NewOpenIMObjectResource,
@@ -112,6 +113,7 @@ func (p *AudienceProvider) DataSources(_ context.Context) []func() datasource.Da
 	return []func() datasource.DataSource{
 		NewAltcraftProfileExportDataSource,
 		NewIDListDataSource,
+		NewMintegralAudiencesDataSource,
 	}
 }
 

@@ -87,6 +87,10 @@ type Config struct {
 	PresignTTL time.Duration
 	// Now lets tests move the sandbox clock. Default time.Now.
 	Now func() time.Time
+	// MintegralUpdateWindow is how long after a create or update a
+	// Mintegral audience refuses another update. Default 12 hours, as
+	// Mintegral documents; tests change it to emulate clock skew.
+	MintegralUpdateWindow time.Duration
 	// RequestLog, when set, is called once per request after it ended
 	// (`audience-sandbox -v` prints each record). It may be called from
 	// several goroutines at once.
@@ -115,6 +119,8 @@ type Server struct {
 	futuredemand *futureDemandState
 	openim       *openIMState
 	altcraft     *altcraftState
+
+	mintegralAudience mintegralAudienceState
 
 	multipart s3MultipartState // S3 multipart uploads on the built-in store
 }
