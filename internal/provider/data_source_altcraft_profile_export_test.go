@@ -342,7 +342,7 @@ resource "audience_mintegral_file" "test" {
 				Config: config("nurse"),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction("audience_mintegral_file.test", plancheck.ResourceActionReplace),
+						plancheck.ExpectResourceAction("audience_mintegral_file.test", plancheck.ResourceActionUpdate),
 						plancheck.ExpectKnownValue("audience_mintegral_file.test", tfjsonpath.New("file_md5"), knownvalue.StringExact(md5hex(string(nurses)))),
 					},
 				},

@@ -121,7 +121,7 @@ func TestAccFutureDemandUpload_presignedLifecycleAndReplace(t *testing.T) {
 				Config:    futureDemandUploadConfig(src, ""),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(fdRes, plancheck.ResourceActionReplace),
+						plancheck.ExpectResourceAction(fdRes, plancheck.ResourceActionUpdate),
 						plancheck.ExpectKnownValue(fdRes, tfjsonpath.New("file_md5"), knownvalue.StringExact(md5hex(v2))),
 					},
 				},
@@ -131,10 +131,10 @@ func TestAccFutureDemandUpload_presignedLifecycleAndReplace(t *testing.T) {
 				Check: checkFutureDemandObject(srv, md5hex(v2), int64(len(v2))),
 			},
 			{
-				// Changing an argument replaces too.
+				// Changing an argument the platform sees uploads again, in place.
 				Config: futureDemandUploadConfig(src, `file_name = "renamed.csv"`),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(fdRes, plancheck.ResourceActionReplace)},
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(fdRes, plancheck.ResourceActionUpdate)},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue(fdRes, tfjsonpath.New("object_key"), knownvalue.StringRegexp(regexp.MustCompile(`/renamed\.csv$`))),
@@ -172,11 +172,11 @@ func TestAccFutureDemandUpload_multipartLargeFile(t *testing.T) {
 				},
 			},
 			{
-				// New content: replaced, and uploaded by multipart again.
+				// New content: uploaded by multipart again, in place.
 				PreConfig: func() { writeRandomFile(t, dir, "large.csv", size, 2) },
 				Config:    futureDemandUploadConfig(src, multipartSmall),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(fdRes, plancheck.ResourceActionReplace)},
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(fdRes, plancheck.ResourceActionUpdate)},
 				},
 				Check: func(s *terraform.State) error {
 					_, sum2 := writeRandomFile(t, t.TempDir(), "same.csv", size, 2)

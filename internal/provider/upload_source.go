@@ -58,6 +58,9 @@ type privateSetter interface {
 	SetKey(ctx context.Context, key string, value []byte) diag.Diagnostics
 }
 
+// hashSource reads a source; tests wrap it to count reads.
+var hashSource = filestate.Hash
+
 // sourceCache is shared by every resource of the provider process.
 var sourceCache = sync.OnceValue(func() *filestate.Cache { return filestate.OpenCache("") })
 
@@ -125,7 +128,7 @@ func sourceRecord(abs string, id filestate.Identity, prior filestate.Record, has
 		return rec, false, nil
 	}
 	known := hasPrior && prior.MD5 != "" && prior.Size == id.Size
-	rec, err := filestate.Hash(abs, !known)
+	rec, err := hashSource(abs, !known)
 	if err != nil {
 		return rec, true, err
 	}
@@ -136,7 +139,7 @@ func sourceRecord(abs string, id filestate.Identity, prior filestate.Record, has
 		case ok:
 			rec.MD5 = md5
 		default:
-			if rec, err = filestate.Hash(abs, true); err != nil {
+			if rec, err = hashSource(abs, true); err != nil {
 				return rec, true, err
 			}
 		}
