@@ -26,12 +26,14 @@ type Cache struct {
 const keep = 4
 
 // pendingTTL bounds how long a plan that was never applied is remembered.
-const pendingTTL = 7 * 24 * time.Hour
+const pendingTTL = 24 * time.Hour
 
 // Pending is a plan that chose to upload content, waiting for its apply.
 type Pending struct {
 	MD5    string `json:"md5"`
 	AtUnix int64  `json:"at"`
+	// Origin identifies the process that planned (the caller's choice).
+	Origin int `json:"origin"`
 }
 
 type pathState struct {
@@ -137,8 +139,9 @@ func (c *Cache) FindMD5(abs, fingerprint string) (string, bool) {
 	return "", false
 }
 
-// Plan records that a plan for key chose to upload abs with md5.
-func (c *Cache) Plan(abs, key, md5 string) {
+// Plan records that a plan for key, made by origin, chose to upload abs
+// with md5.
+func (c *Cache) Plan(abs, key, md5 string, origin int) {
 	st := c.load(abs)
 	if st.Pending == nil {
 		st.Pending = map[string]Pending{}
@@ -149,17 +152,17 @@ func (c *Cache) Plan(abs, key, md5 string) {
 			delete(st.Pending, k)
 		}
 	}
-	st.Pending[key] = Pending{MD5: md5, AtUnix: now.Unix()}
+	st.Pending[key] = Pending{MD5: md5, AtUnix: now.Unix(), Origin: origin}
 	c.save(st)
 }
 
-// Planned returns the md5 the last plan for key chose to upload.
-func (c *Cache) Planned(abs, key string) (string, bool) {
+// Planned returns what the last plan for key chose to upload.
+func (c *Cache) Planned(abs, key string) (Pending, bool) {
 	p, ok := c.load(abs).Pending[key]
 	if !ok || time.Since(time.Unix(p.AtUnix, 0)) > pendingTTL {
-		return "", false
+		return Pending{}, false
 	}
-	return p.MD5, true
+	return p, true
 }
 
 // Applied forgets the pending plan for key.

@@ -131,7 +131,7 @@ func (u *uploadResource) ModifyPlan(ctx context.Context, req resource.ModifyPlan
 func (u *uploadResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
 	ctx = u.data.logContext(ctx)
 	resp.State.Raw = req.Plan.Raw.Copy()
-	resp.Diagnostics.Append(u.apply(ctx, req.Plan, &resp.State, resp.Private)...)
+	resp.Diagnostics.Append(u.apply(ctx, req.Plan, &resp.State, resp.Private, newUpload)...)
 	if resp.Diagnostics.HasError() {
 		resp.State.RemoveResource(ctx)
 	}
@@ -142,8 +142,10 @@ func (u *uploadResource) Create(ctx context.Context, req resource.CreateRequest,
 // keeps the prior state.
 func (u *uploadResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
 	ctx = u.data.logContext(ctx)
+	var priorID types.String
+	resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("id"), &priorID)...)
 	if !u.uploadNeeded(ctx, req.Plan, req.State, &resp.Diagnostics) {
-		src, diags := u.planned(ctx, req.Plan)
+		src, diags := u.planned(ctx, req.Plan, priorID.ValueString())
 		resp.Diagnostics.Append(diags...)
 		if resp.Diagnostics.HasError() {
 			return
@@ -154,7 +156,7 @@ func (u *uploadResource) Update(ctx context.Context, req resource.UpdateRequest,
 		return
 	}
 	newState := tfsdk.State{Schema: req.Plan.Schema, Raw: req.Plan.Raw.Copy()}
-	diags := u.apply(ctx, req.Plan, &newState, resp.Private)
+	diags := u.apply(ctx, req.Plan, &newState, resp.Private, priorID.ValueString())
 	resp.Diagnostics.Append(diags...)
 	if !diags.HasError() {
 		resp.State = newState
@@ -162,14 +164,14 @@ func (u *uploadResource) Update(ctx context.Context, req resource.UpdateRequest,
 }
 
 // apply uploads the planned file and fills state.
-func (u *uploadResource) apply(ctx context.Context, plan tfsdk.Plan, state *tfsdk.State, private privateSetter) diag.Diagnostics {
+func (u *uploadResource) apply(ctx context.Context, plan tfsdk.Plan, state *tfsdk.State, private privateSetter, priorID string) diag.Diagnostics {
 	var diags diag.Diagnostics
 	var t timeouts.Value
 	diags.Append(plan.GetAttribute(ctx, path.Root("timeouts"), &t)...)
 	timeout, d := t.Create(ctx, u.kind.createTimeout)
 	diags.Append(d...)
 	diags.Append(u.kind.client(u.data)...)
-	src, d := u.planned(ctx, plan)
+	src, d := u.planned(ctx, plan, priorID)
 	diags.Append(d...)
 	if diags.HasError() {
 		return diags

@@ -5,7 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -85,6 +88,9 @@ func setRecord(ctx context.Context, p privateSetter, rec filestate.Record) {
 		_ = p.SetKey(ctx, privateSourceKey, raw)
 	}
 }
+
+// newUpload stands for the prior id of a resource being created.
+const newUpload = "new"
 
 func uploadKey(priorID, name string) string { return priorID + "\x00" + name }
 
@@ -213,7 +219,7 @@ func (u *uploadResource) planSource(ctx context.Context, req resource.ModifyPlan
 		return localSource{}, false
 	}
 	tflog.Debug(ctx, "upload source", map[string]any{"source": source.ValueString(), "md5": rec.MD5, "size": rec.Size, "read": read})
-	priorID := "new"
+	priorID := newUpload
 	if !creating {
 		priorID = state.id.ValueString()
 	}
@@ -244,18 +250,69 @@ func (u *uploadResource) planSource(ctx context.Context, req resource.ModifyPlan
 	// through the cache: content that differs from what a pending plan
 	// chose to upload changed in between.
 	cache := sourceCache()
-	if planned, ok := cache.Planned(abs, src.key); ok && planned != src.MD5 {
+	if pending, ok := cache.Planned(abs, src.key); ok && pending.MD5 != src.MD5 && isFinalPlan(pending) {
 		cache.Applied(abs, src.key)
 		resp.Diagnostics.AddAttributeError(path.Root("source"), "Source changed since plan",
-			fmt.Sprintf("%s: source changed since plan: planned md5 %s, now %s; run terraform plan again.", src.Path, planned, src.MD5))
+			fmt.Sprintf("%s: source changed since plan: planned md5 %s, now %s; run terraform plan again.", src.Path, pending.MD5, src.MD5))
 		return src, false
 	}
 	if uploads {
-		cache.Plan(abs, src.key, src.MD5)
+		cache.Plan(abs, src.key, src.MD5, os.Getppid())
 	} else {
 		cache.Applied(abs, src.key)
 	}
 	return src, true
+}
+
+// isFinalPlan tells the final plan Terraform makes during apply from a new
+// plan, which the protocol does not: the final plan runs under the same
+// Terraform process as the plan it completes (terraform apply, or a writer
+// resource in the same run), or under terraform apply PLANFILE. Where the
+// command line cannot be read, it is assumed final: a spurious "changed
+// since plan" asks for one more plan, a missed one ends in Terraform's
+// inconsistent-plan error.
+func isFinalPlan(pending filestate.Pending) bool {
+	parent := os.Getppid()
+	if pending.Origin == parent {
+		return true
+	}
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", parent))
+	if err != nil {
+		return true
+	}
+	return appliesSavedPlan(strings.Split(strings.TrimRight(string(raw), "\x00"), "\x00"))
+}
+
+// terraformValueFlags are the apply options that take their value as the
+// next argument.
+var terraformValueFlags = map[string]bool{
+	"-var": true, "-var-file": true, "-target": true, "-replace": true, "-exclude": true,
+	"-state": true, "-state-out": true, "-backup": true, "-lock-timeout": true, "-parallelism": true,
+}
+
+// appliesSavedPlan reports whether a Terraform (or OpenTofu) command line
+// applies a saved plan: "apply" followed by a positional argument. Any
+// doubt answers true.
+func appliesSavedPlan(args []string) bool {
+	i := slices.Index(args, "apply")
+	if i < 0 {
+		return !slices.Contains(args, "plan") && !slices.Contains(args, "destroy")
+	}
+	rest := args[i+1:]
+	for j := 0; j < len(rest); j++ {
+		a := rest[j]
+		switch {
+		case a == "-destroy" || a == "-refresh-only":
+			return false
+		case strings.HasPrefix(a, "-"):
+			if terraformValueFlags[a] {
+				j++
+			}
+		default:
+			return true
+		}
+	}
+	return false
 }
 
 func statErr(abs string) error {
@@ -330,7 +387,7 @@ func (u *uploadResource) uploadNeeded(ctx context.Context, plan tfsdk.Plan, stat
 
 // planned returns the source as planned. If planning could not hash it
 // (source was unknown), it is checked and hashed now, with the same checks.
-func (u *uploadResource) planned(ctx context.Context, plan tfsdk.Plan) (localSource, diag.Diagnostics) {
+func (u *uploadResource) planned(ctx context.Context, plan tfsdk.Plan, priorID string) (localSource, diag.Diagnostics) {
 	var diags diag.Diagnostics
 	var source, name, md5 types.String
 	var size types.Int64
@@ -352,6 +409,7 @@ func (u *uploadResource) planned(ctx context.Context, plan tfsdk.Plan) (localSou
 	if name.IsUnknown() || name.IsNull() {
 		src.Name = filepath.Base(src.Path)
 	}
+	src.key = uploadKey(priorID, src.Name)
 	if md5.IsUnknown() || md5.IsNull() {
 		rec, _, err := sourceRecord(abs, id, filestate.Record{}, false)
 		if err != nil {
@@ -368,9 +426,7 @@ func (u *uploadResource) planned(ctx context.Context, plan tfsdk.Plan) (localSou
 // next plan of the unchanged file costs a stat.
 func (u *uploadResource) remember(ctx context.Context, src localSource, private privateSetter) {
 	cache := sourceCache()
-	for _, key := range []string{src.key, uploadKey("new", src.Name)} {
-		cache.Applied(src.Abs, key)
-	}
+	cache.Applied(src.Abs, src.key)
 	id, _, err := filestate.Stat(src.Abs)
 	if err != nil {
 		return
