@@ -3,7 +3,7 @@
 #
 # The export runs again on every plan. When it yields the same bytes, the
 # upload's file_md5 is unchanged and the plan is empty; when the segment
-# changes, the plan replaces the upload with the new content.
+# changes, the plan updates the upload in place with the new content.
 data "audience_altcraft_profile_export" "doctors" {
   source_type    = "segment"
   source_id      = 7
