@@ -52,15 +52,10 @@ func NewFutureDemandUploadResource() resource.Resource {
 		platformArgs:  []string{"upload_type"},
 		handles:       map[string]attr.Value{"id": types.StringUnknown(), "object_key": types.StringUnknown(), "upload_method": types.StringUnknown()},
 		createTimeout: 60 * time.Minute,
-		client: func(d *providerData) diag.Diagnostics {
-			_, diags := d.futureDemandClient(futureDemandUploadType)
-			return diags
-		},
-		spec: func(context.Context, tfsdk.Plan) (uploadSpec, diag.Diagnostics) {
-			return uploadSpec{MaxSize: futuredemand.MaxFileSize, Check: checkFutureDemandSource}, nil
-		},
-		planMore: r.planMethod,
-		upload:   r.upload,
+		client:        credentialsOf((*providerData).futureDemandClient, futureDemandUploadType),
+		spec:          fixedSpec(uploadSpec{MaxSize: futuredemand.MaxFileSize, Check: checkFutureDemandSource}),
+		planMore:      r.planMethod,
+		upload:        r.upload,
 	}
 	return r
 }

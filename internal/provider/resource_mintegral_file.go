@@ -47,14 +47,9 @@ func NewMintegralFileResource() resource.Resource {
 		platformArgs:  []string{"area_type"},
 		handles:       map[string]attr.Value{"id": types.StringUnknown(), "data_path": types.StringUnknown()},
 		createTimeout: 30 * time.Minute,
-		client: func(d *providerData) diag.Diagnostics {
-			_, diags := d.mintegralClient(mintegralFileType)
-			return diags
-		},
-		spec: func(context.Context, tfsdk.Plan) (uploadSpec, diag.Diagnostics) {
-			return uploadSpec{MaxSize: mintegral.MaxFileSize, Check: checkMintegralSource}, nil
-		},
-		upload: r.upload,
+		client:        credentialsOf((*providerData).mintegralClient, mintegralFileType),
+		spec:          fixedSpec(uploadSpec{MaxSize: mintegral.MaxFileSize, Check: checkMintegralSource}),
+		upload:        r.upload,
 	}
 	return r
 }

@@ -38,15 +38,10 @@ func NewOpenIMObjectResource() resource.Resource {
 		platformArgs:  []string{"content_type", "group"},
 		handles:       map[string]attr.Value{"id": types.StringUnknown(), "url": types.StringUnknown()},
 		createTimeout: 30 * time.Minute,
-		client: func(d *providerData) diag.Diagnostics {
-			_, diags := d.openIMClient(openIMObjectType)
-			return diags
-		},
-		spec: func(context.Context, tfsdk.Plan) (uploadSpec, diag.Diagnostics) {
-			return uploadSpec{MaxSize: openim.MaxFileSize, Check: checkOpenIMSource}, nil
-		},
-		planArgs: planContentType,
-		upload:   r.upload,
+		client:        credentialsOf((*providerData).openIMClient, openIMObjectType),
+		spec:          fixedSpec(uploadSpec{MaxSize: openim.MaxFileSize, Check: checkOpenIMSource}),
+		planArgs:      planContentType,
+		upload:        r.upload,
 	}
 	return r
 }

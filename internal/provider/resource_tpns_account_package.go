@@ -46,13 +46,10 @@ func NewTPNSAccountPackageResource() resource.Resource {
 		platformArgs:  []string{"package_type"},
 		handles:       map[string]attr.Value{"id": types.StringUnknown(), "upload_id": types.Int64Unknown()},
 		createTimeout: 30 * time.Minute,
-		client: func(d *providerData) diag.Diagnostics {
-			_, diags := d.tpnsClient(tpnsAccountPackageType)
-			return diags
-		},
-		spec:     r.spec,
-		planMore: r.planEntryCount,
-		upload:   r.upload,
+		client:        credentialsOf((*providerData).tpnsClient, tpnsAccountPackageType),
+		spec:          r.spec,
+		planMore:      r.planEntryCount,
+		upload:        r.upload,
 	}
 	return r
 }

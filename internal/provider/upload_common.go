@@ -94,6 +94,21 @@ type uploadKind struct {
 	upload func(ctx context.Context, d *providerData, src localSource, state *tfsdk.State) diag.Diagnostics
 }
 
+// credentialsOf adapts a providerData client accessor, such as
+// (*providerData).mintegralClient, to uploadKind.client.
+func credentialsOf[C any](accessor func(*providerData, string) (C, diag.Diagnostics), typeName string) func(*providerData) diag.Diagnostics {
+	return func(d *providerData) diag.Diagnostics {
+		_, diags := accessor(d, typeName)
+		return diags
+	}
+}
+
+// fixedSpec is uploadKind.spec for a resource whose checks do not depend
+// on the plan.
+func fixedSpec(spec uploadSpec) func(context.Context, tfsdk.Plan) (uploadSpec, diag.Diagnostics) {
+	return func(context.Context, tfsdk.Plan) (uploadSpec, diag.Diagnostics) { return spec, nil }
+}
+
 // uploadResource is the skeleton the four upload resources embed.
 type uploadResource struct {
 	kind uploadKind

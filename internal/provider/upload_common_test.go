@@ -384,3 +384,27 @@ func TestAppliesSavedPlan(t *testing.T) {
 		}
 	}
 }
+
+// State written before records were kept has only file_md5: the first plan
+// reads the file once, and unchanged content plans nothing.
+func TestSourceRecordFromStateWithoutRecord(t *testing.T) {
+	reads := countSourceReads(t)
+	content := "idfa\n6D92078A-8246-4BA4-AE5B-76104861E7DC\n"
+	src := writeFile(t, t.TempDir(), "devices.txt", content)
+	abs, _ := filepath.Abs(src)
+	id, _, err := filestate.Stat(abs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	legacy := filestate.Record{MD5: md5hex(content), Identity: filestate.Identity{Size: -1}}
+	rec, read, err := sourceRecord(abs, id, legacy, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !read || rec.MD5 != md5hex(content) || rec.Fingerprint == "" {
+		t.Fatalf("got %+v (read %v)", rec, read)
+	}
+	if err := reads.expect(1, 0)(nil); err != nil {
+		t.Fatal(err)
+	}
+}
