@@ -230,7 +230,11 @@ func (u *uploadResource) planSource(ctx context.Context, req resource.ModifyPlan
 	}
 	argsChanged := !creating && u.platformArgsChanged(resp.Plan.Raw, req.State.Raw)
 	nameChanged := !creating && state.name.ValueString() != name
-	if read || creating || nameChanged || argsChanged {
+	uploads := creating || nameChanged || argsChanged || state.md5.ValueString() != src.MD5
+	src.Uploads = uploads
+	if uploads {
+		// What is uploaded now was never checked; what stays was checked
+		// when it was uploaded.
 		resp.Diagnostics.Append(checkSource(spec, &src)...)
 		if resp.Diagnostics.HasError() {
 			return src, false
@@ -239,8 +243,6 @@ func (u *uploadResource) planSource(ctx context.Context, req resource.ModifyPlan
 	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, namePath, types.StringValue(name))...)
 	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("file_md5"), types.StringValue(src.MD5))...)
 	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("file_size"), types.Int64Value(src.Size))...)
-	uploads := creating || nameChanged || argsChanged || state.md5.ValueString() != src.MD5
-	src.Uploads = uploads
 	if uploads && !creating {
 		u.planHandlesUnknown(ctx, resp)
 	}
