@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -407,4 +408,50 @@ func TestSourceRecordFromStateWithoutRecord(t *testing.T) {
 	if err := reads.expect(1, 0)(nil); err != nil {
 		t.Fatal(err)
 	}
+}
+
+func TestAccUpload_failedUploadKeepsStateEntry(t *testing.T) {
+	srv := startSandbox(t)
+	dir := t.TempDir()
+	v1 := "idfa\n6D92078A-8246-4BA4-AE5B-76104861E7DC\n"
+	v2 := v1 + "AEBE52E7-03EE-455A-B3C4-E57283966239\n"
+	src := writeFile(t, dir, "devices.txt", v1)
+	var dataPath string
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config: mintegralFileConfig(src, ""),
+				Check: func(s *terraform.State) error {
+					dataPath = s.RootModule().Resources[mfAddr].Primary.Attributes["data_path"]
+					return nil
+				},
+			},
+			{
+				PreConfig: func() {
+					writeFile(t, dir, "devices.txt", v2)
+					srv.InjectFault(http.MethodPut, sandbox.PrefixS3+"/", 1, http.StatusForbidden,
+						"<Error><Code>AccessDenied</Code><Message>Injected refusal</Message></Error>")
+				},
+				Config:      mintegralFileConfig(src, ""),
+				ExpectError: regexp.MustCompile(`Mintegral upload failed[\s\S]*Injected\s+refusal`),
+			},
+			{
+				// The entry is still the v1 upload: the plan updates it.
+				Config: mintegralFileConfig(src, ""),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction(mfAddr, plancheck.ResourceActionUpdate),
+						plancheck.ExpectKnownValue(mfAddr, tfjsonpath.New("file_md5"), knownvalue.StringExact(md5hex(v2))),
+					},
+				},
+				Check: resource.ComposeTestCheckFunc(checkStoredObject(srv, v2), func(s *terraform.State) error {
+					if got := s.RootModule().Resources[mfAddr].Primary.Attributes["data_path"]; got == dataPath {
+						return fmt.Errorf("data_path %q unchanged after uploading new content", got)
+					}
+					return nil
+				}),
+			},
+		},
+	})
 }
