@@ -365,27 +365,6 @@ func TestAccUpload_importExplainsWhy(t *testing.T) {
 	})
 }
 
-func TestAppliesSavedPlan(t *testing.T) {
-	for _, tc := range []struct {
-		args []string
-		want bool
-	}{
-		{[]string{"terraform", "apply", "tfplan"}, true},
-		{[]string{"terraform", "-chdir=infra", "apply", "-auto-approve", "-parallelism", "4", "tfplan"}, true},
-		{[]string{"tofu", "apply", "-input=false", "plan.out"}, true},
-		{[]string{"terraform", "apply"}, false},
-		{[]string{"terraform", "apply", "-auto-approve", "-var", "x=1", "-var-file", "prod.tfvars"}, false},
-		{[]string{"terraform", "apply", "-destroy"}, false},
-		{[]string{"terraform", "plan", "-out=tfplan"}, false},
-		{[]string{"terraform", "destroy"}, false},
-		{[]string{"some-wrapper"}, true},
-	} {
-		if got := appliesSavedPlan(tc.args); got != tc.want {
-			t.Errorf("appliesSavedPlan(%q) = %v, want %v", tc.args, got, tc.want)
-		}
-	}
-}
-
 // State written before records were kept has only file_md5: the first plan
 // reads the file once, and unchanged content plans nothing.
 func TestSourceRecordFromStateWithoutRecord(t *testing.T) {

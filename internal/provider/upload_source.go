@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
-	"strings"
 	"sync"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -193,10 +191,16 @@ func (u *uploadResource) planSource(ctx context.Context, req resource.ModifyPlan
 	}
 	abs, id, diags := statSource(spec, source.ValueString())
 	if diags.HasError() && !creating && filestate.IsNotExist(statErr(abs)) {
-		// Terraform plans before a destroy too, so a missing file must not
-		// fail here: the plan says so, and the apply fails naming the file.
-		resp.Diagnostics.AddAttributeWarning(path.Root("source"), "Source file not found",
-			fmt.Sprintf("%s does not exist, so it cannot be compared with the upload recorded in state (md5 %s). terraform apply will fail until the file is back; terraform destroy works without it.", source.ValueString(), state.md5.ValueString()))
+		detail := fmt.Sprintf("%s does not exist, so it cannot be compared with the upload recorded in state (md5 %s). Restore the file, or remove the resource from the configuration: terraform destroy works without the file.", source.ValueString(), state.md5.ValueString())
+		if plainPlan() {
+			resp.Diagnostics.AddAttributeError(path.Root("source"), "Source file not found", detail)
+			return localSource{}, false
+		}
+		// terraform destroy plans the configuration first, and the protocol
+		// does not say it is a destroy: unless the command line shows a
+		// plain plan or apply, the plan warns and the apply fails naming
+		// the file.
+		resp.Diagnostics.AddAttributeWarning(path.Root("source"), "Source file not found", detail+" terraform apply fails until the file is back.")
 		u.planUpload(ctx, resp, true)
 		return localSource{}, false
 	}
@@ -264,57 +268,6 @@ func (u *uploadResource) planSource(ctx context.Context, req resource.ModifyPlan
 		cache.Applied(abs, src.key)
 	}
 	return src, true
-}
-
-// isFinalPlan tells the final plan Terraform makes during apply from a new
-// plan, which the protocol does not: the final plan runs under the same
-// Terraform process as the plan it completes (terraform apply, or a writer
-// resource in the same run), or under terraform apply PLANFILE. Where the
-// command line cannot be read, it is assumed final: a spurious "changed
-// since plan" asks for one more plan, a missed one ends in Terraform's
-// inconsistent-plan error.
-func isFinalPlan(pending filestate.Pending) bool {
-	parent := os.Getppid()
-	if pending.Origin == parent {
-		return true
-	}
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", parent))
-	if err != nil {
-		return true
-	}
-	return appliesSavedPlan(strings.Split(strings.TrimRight(string(raw), "\x00"), "\x00"))
-}
-
-// terraformValueFlags are the apply options that take their value as the
-// next argument.
-var terraformValueFlags = map[string]bool{
-	"-var": true, "-var-file": true, "-target": true, "-replace": true, "-exclude": true,
-	"-state": true, "-state-out": true, "-backup": true, "-lock-timeout": true, "-parallelism": true,
-}
-
-// appliesSavedPlan reports whether a Terraform (or OpenTofu) command line
-// applies a saved plan: "apply" followed by a positional argument. Any
-// doubt answers true.
-func appliesSavedPlan(args []string) bool {
-	i := slices.Index(args, "apply")
-	if i < 0 {
-		return !slices.Contains(args, "plan") && !slices.Contains(args, "destroy")
-	}
-	rest := args[i+1:]
-	for j := 0; j < len(rest); j++ {
-		a := rest[j]
-		switch {
-		case a == "-destroy" || a == "-refresh-only":
-			return false
-		case strings.HasPrefix(a, "-"):
-			if terraformValueFlags[a] {
-				j++
-			}
-		default:
-			return true
-		}
-	}
-	return false
 }
 
 func statErr(abs string) error {
