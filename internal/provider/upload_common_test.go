@@ -235,7 +235,7 @@ func mkdir(t *testing.T, parent, name string) string {
 	return p
 }
 
-var changedSincePlan = regexp.MustCompile(`source changed since plan: planned md5 [0-9a-f]{32}, now\s+[0-9a-f]{32}; run\s+terraform plan again`)
+var changedSincePlan = regexp.MustCompile(`source\s+changed\s+since\s+plan:\s+planned\s+md5\s+[0-9a-f]{32},\s+now\s+[0-9a-f]{32};\s+run\s+terraform\s+plan\s+again`)
 
 func TestAccUpload_editedBetweenPlanAndApply(t *testing.T) {
 	srv := startSandbox(t)
@@ -329,7 +329,7 @@ func TestAccUpload_missingSource(t *testing.T) {
 				// apply fails naming it, and the state entry stays.
 				PreConfig:   gone,
 				Config:      mintegralFileConfig(src, ""),
-				ExpectError: regexp.MustCompile(`Source file not found[\s\S]*devices\.txt does not exist`),
+				ExpectError: regexp.MustCompile(`Source file not found[\s\S]*devices\.txt\s+does\s+not\s+exist`),
 			},
 			{
 				// Destroy, with refresh, works without the file; the test
@@ -359,7 +359,7 @@ func TestAccUpload_importExplainsWhy(t *testing.T) {
 				ResourceName:  mfAddr,
 				ImportState:   true,
 				ImportStateId: "s3://mintegral-audience/audience/x/devices.txt",
-				ExpectError:   regexp.MustCompile(`Mintegral cannot read an uploaded file back[\s\S]*terraform state rm`),
+				ExpectError:   regexp.MustCompile(`Mintegral\s+cannot\s+read\s+an\s+uploaded\s+file\s+back[\s\S]*terraform\s+state\s+rm`),
 			},
 		},
 	})
