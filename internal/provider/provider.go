@@ -104,6 +104,7 @@ func (p *AudienceProvider) Resources(_ context.Context) []func() resource.Resour
 func (p *AudienceProvider) DataSources(_ context.Context) []func() datasource.DataSource {
 	return []func() datasource.DataSource{
 		NewAltcraftProfileExportDataSource,
+		NewIDListDataSource,
 	}
 }
 

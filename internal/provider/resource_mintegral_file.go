@@ -22,6 +22,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/audiencekit/terraform-provider-audience/internal/client/mintegral"
+	"github.com/audiencekit/terraform-provider-audience/internal/idlist"
 	"github.com/audiencekit/terraform-provider-audience/internal/validators"
 )
 
@@ -117,6 +118,21 @@ func checkMintegralSource(src localSource) diag.Diagnostics {
 		if err := checkGzip(src.Path); err != nil {
 			diags.AddAttributeError(path.Root("source"), "Source is not gzip", fmt.Sprintf("%s: %s. A .gz audience file must be gzip-compressed text; compress it with gzip or drop the .gz suffix.", src.Path, err))
 		}
+	}
+	if !diags.HasError() {
+		diags.Append(checkMintegralColumns(src)...)
+	}
+	return diags
+}
+
+// checkMintegralColumns enforces "one device ID per line, a single
+// column" on the content, decompressed when the name or path ends in .gz.
+func checkMintegralColumns(src localSource) diag.Diagnostics {
+	var diags diag.Diagnostics
+	gz := validators.HasExtension(src.Name, ".gz") || validators.HasExtension(src.Path, ".gz")
+	if _, err := idlist.CheckOneColumnFile(src.Path, gz); err != nil {
+		diags.AddAttributeError(path.Root("source"), "Not a one-column Mintegral audience file",
+			err.Error()+". Mintegral takes one device ID per line in a single column; the first row may be a header.")
 	}
 	return diags
 }
