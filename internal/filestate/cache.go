@@ -42,21 +42,26 @@ type pathState struct {
 	Pending map[string]Pending `json:"pending,omitempty"`
 }
 
-// OpenCache uses dir, or the user's cache directory when dir is empty. A
-// cache that cannot be created is disabled, never an error: it only saves
-// reads.
-func OpenCache(dir string) *Cache {
-	if dir == "" {
-		base, err := os.UserCacheDir()
-		if err != nil {
-			return &Cache{}
+// OpenCache uses the first of dirs that can be created. A cache with none
+// is disabled, never an error: it only saves reads and notices edits
+// between plan and apply.
+func OpenCache(dirs ...string) *Cache {
+	for _, dir := range dirs {
+		if dir != "" && os.MkdirAll(dir, 0o700) == nil {
+			return &Cache{dir: dir}
 		}
-		dir = filepath.Join(base, "terraform-provider-audience", "sources")
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return &Cache{}
+	return &Cache{}
+}
+
+// DefaultDirs are the user's cache directory, then the working directory's
+// .terraform (for CI runners without a writable home).
+func DefaultDirs() []string {
+	var dirs []string
+	if base, err := os.UserCacheDir(); err == nil {
+		dirs = append(dirs, filepath.Join(base, "terraform-provider-audience", "sources"))
 	}
-	return &Cache{dir: dir}
+	return append(dirs, filepath.Join(".terraform", "audience-sources"))
 }
 
 func (c *Cache) file(abs string) string {

@@ -2,6 +2,7 @@ package filestate
 
 import (
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 )
@@ -36,7 +37,15 @@ func TestRecordMatchesOnlyTrustedIdentity(t *testing.T) {
 }
 
 func TestCacheRemembersAndTracksPendingPlans(t *testing.T) {
-	c := OpenCache(t.TempDir())
+	fallback := t.TempDir()
+	file := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := OpenCache(filepath.Join(file, "sub"), fallback)
+	if c.dir != fallback {
+		t.Fatalf("cache in %q, want the fallback %q", c.dir, fallback)
+	}
 	abs := "/work/audiences/devices.txt"
 	id := Identity{Device: 1, Inode: 2, Size: 3, MtimeNs: 4, CtimeNs: 5}
 	rec := Record{Identity: id, Fingerprint: "sha256:a", MD5: "md5a", HashedAtNs: 5 + int64(2*time.Second)}
@@ -70,7 +79,11 @@ func TestCacheRemembersAndTracksPendingPlans(t *testing.T) {
 }
 
 func TestCacheWithoutDirectoryIsDisabled(t *testing.T) {
-	c := &Cache{}
+	file := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := OpenCache(filepath.Join(file, "sub"), "")
 	c.Remember("/a", Record{Fingerprint: "x"})
 	if _, ok := c.FindMD5("/a", "x"); ok {
 		t.Fatal("a disabled cache remembers nothing")

@@ -63,7 +63,7 @@ type privateSetter interface {
 var hashSource = filestate.Hash
 
 // sourceCache is shared by every resource of the provider process.
-var sourceCache = sync.OnceValue(func() *filestate.Cache { return filestate.OpenCache("") })
+var sourceCache = sync.OnceValue(func() *filestate.Cache { return filestate.OpenCache(filestate.DefaultDirs()...) })
 
 func priorRecord(ctx context.Context, p privateGetter) (filestate.Record, bool) {
 	var rec filestate.Record
