@@ -165,7 +165,7 @@ func (u *uploadResource) Update(ctx context.Context, req resource.UpdateRequest,
 		if resp.Diagnostics.HasError() {
 			return
 		}
-		tflog.Info(ctx, "source moved, content unchanged: recording the new path without uploading", map[string]any{"source": src.Path})
+		tflog.Info(ctx, "nothing the platform sees changed: recording the new source path or settings without uploading", map[string]any{"source": src.Path})
 		resp.State.Raw = req.Plan.Raw.Copy()
 		u.remember(ctx, src, resp.Private)
 		return
@@ -178,7 +178,8 @@ func (u *uploadResource) Update(ctx context.Context, req resource.UpdateRequest,
 	}
 }
 
-// apply uploads the planned file and fills state.
+// apply uploads the planned file and fills state. An update uploads the
+// same way a create does, so both use timeouts.create.
 func (u *uploadResource) apply(ctx context.Context, plan tfsdk.Plan, state *tfsdk.State, private privateSetter, priorID string) diag.Diagnostics {
 	var diags diag.Diagnostics
 	var t timeouts.Value
