@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/audiencekit/terraform-provider-audience/internal/client/futuredemand"
+	"github.com/audiencekit/terraform-provider-audience/internal/client/transfer"
 	"github.com/audiencekit/terraform-provider-audience/internal/sandbox"
 )
 
@@ -35,12 +36,12 @@ func startSandboxFor(t *testing.T, ext *sandbox.ExternalS3) *sandbox.Server {
 
 func futureDemandClient(srv *sandbox.Server) *futuredemand.Client {
 	c := sandbox.DefaultCredentials()
-	return &futuredemand.Client{
+	return futuredemand.New(futuredemand.Settings{
 		Endpoint:  srv.URL() + sandbox.PrefixFutureDemand + "/api/v3",
 		Username:  c.FutureDemandUsername,
 		Password:  c.FutureDemandPassword,
 		PartnerID: c.FutureDemandPartnerID,
-	}
+	}, transfer.Options{})
 }
 
 // writeSource writes size pseudo-random bytes and returns path and md5.

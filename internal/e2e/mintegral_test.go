@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/audiencekit/terraform-provider-audience/internal/client/mintegral"
+	"github.com/audiencekit/terraform-provider-audience/internal/client/transfer"
 	"github.com/audiencekit/terraform-provider-audience/internal/sandbox"
 )
 
@@ -14,7 +15,7 @@ func TestMintegralArea1PutToRealS3(t *testing.T) {
 	srv := startSandboxFor(t, ext)
 	path, sum := writeSource(t, "devices.csv", 3<<20+17)
 	c := sandbox.DefaultCredentials()
-	client := &mintegral.Client{Endpoint: srv.URL() + sandbox.PrefixMintegral, AccessKey: c.MintegralAccessKey, APIKey: c.MintegralAPIKey}
+	client := mintegral.New(srv.URL()+sandbox.PrefixMintegral, c.MintegralAccessKey, c.MintegralAPIKey, transfer.Options{})
 	res, err := client.Upload(context.Background(), mintegral.UploadRequest{Path: path, FileName: "devices.csv", AreaType: mintegral.AreaOutsideMainlandChina, FileMD5: sum})
 	if err != nil {
 		t.Fatal(err)

@@ -28,7 +28,7 @@ func startOpenIMSandbox(t *testing.T, ext *sandbox.ExternalS3) (*sandbox.Server,
 	}
 	t.Cleanup(func() { _ = s.Close() })
 	env := s.Env()
-	return s, &openim.Client{Endpoint: env["OPENIM_ENDPOINT"], Token: env["OPENIM_TOKEN"]}
+	return s, openim.New(env["OPENIM_ENDPOINT"], env["OPENIM_TOKEN"], transfer.Options{})
 }
 
 // openIMRandomFile writes size random bytes to a file in a temporary directory.
@@ -92,7 +92,7 @@ func TestOpenIMPolicyMistakeOnVersity(t *testing.T) {
 	}
 	fu.FormData = append(fu.FormData, transfer.FormField{Name: "x-amz-meta-owner", Value: "me"})
 	err = c.PostForm(context.Background(), fu, f, "a.csv", "text/csv")
-	var se *transfer.StorageError
+	var se *transfer.HTTPError
 	if !errors.As(err, &se) || se.Code != "AccessDenied" || !strings.Contains(se.Message, "Extra input fields") {
 		t.Fatalf("err = %v; want versitygw's AccessDenied for an extra input field", err)
 	}

@@ -15,7 +15,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/compare"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
-	"github.com/hashicorp/terraform-plugin-testing/plancheck"
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
@@ -285,69 +284,4 @@ func TestAccAltcraftProfileExport_planTimeValidation(t *testing.T) {
 	if n := srv.Requests(sandbox.PrefixAltcraft); n != 0 {
 		t.Fatalf("%d requests reached the Altcraft sandbox; plan-time validation must send nothing", n)
 	}
-}
-
-// One configuration exports a segment and uploads the exported file to
-// Mintegral: both happen in one apply, the next plan is empty, and a
-// change in the exported content replaces the upload.
-func TestAccAltcraftProfileExport_pipelineToMintegral(t *testing.T) {
-	srv := startSandbox(t)
-	out := t.TempDir()
-	doctors := altcraftSandboxExport(t, "segment", 7, map[string]any{"occupation": "doctor"})
-	nurses := altcraftSandboxExport(t, "segment", 7, map[string]any{"occupation": "nurse"})
-	config := func(occupation string) string {
-		return fmt.Sprintf(`
-data "audience_altcraft_profile_export" "test" {
-  source_type    = "segment"
-  source_id      = 7
-  custom_request = { occupation = %q }
-  output_dir     = %q
-}
-
-resource "audience_mintegral_file" "test" {
-  source = data.audience_altcraft_profile_export.test.files[0].path
-}
-`, occupation, out)
-	}
-	var before int
-	resource.Test(t, resource.TestCase{
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-		Steps: []resource.TestStep{
-			{
-				Config: config("doctor"),
-				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue("audience_mintegral_file.test", tfjsonpath.New("file_name"), knownvalue.StringExact("7_segment_export.csv")),
-					statecheck.ExpectKnownValue("audience_mintegral_file.test", tfjsonpath.New("file_md5"), knownvalue.StringExact(md5hex(string(doctors)))),
-					statecheck.ExpectKnownValue("audience_mintegral_file.test", tfjsonpath.New("file_size"), knownvalue.Int64Exact(int64(len(doctors)))),
-				},
-				Check: checkStoredObject(srv, string(doctors)),
-			},
-			{
-				// The export runs again, yields the same bytes, and so
-				// changes nothing.
-				PreConfig: func() { before = srv.Requests(sandbox.PrefixAltcraft) },
-				Config:    config("doctor"),
-				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
-				},
-				Check: func(*terraform.State) error {
-					if srv.Requests(sandbox.PrefixAltcraft) <= before {
-						return fmt.Errorf("the plan did not run the export again")
-					}
-					return nil
-				},
-			},
-			{
-				// Other profiles, other bytes: a new upload.
-				Config: config("nurse"),
-				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction("audience_mintegral_file.test", plancheck.ResourceActionReplace),
-						plancheck.ExpectKnownValue("audience_mintegral_file.test", tfjsonpath.New("file_md5"), knownvalue.StringExact(md5hex(string(nurses)))),
-					},
-				},
-				Check: checkStoredObject(srv, string(nurses)),
-			},
-		},
-	})
 }

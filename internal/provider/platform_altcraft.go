@@ -26,7 +26,7 @@ func (d *providerData) altcraftClient(typeName string) (*altcraft.Client, diag.D
 		return nil, diags
 	}
 	endpoint, token := s.get("endpoint"), s.get("token")
-	c, err := altcraft.New(endpoint.Value, token.Value, d.http, tflogLogger{})
+	c, err := altcraft.New(endpoint.Value, token.Value, d.transferOptions(endpoint))
 	if err != nil {
 		diags.AddError("Invalid Altcraft setting",
 			fmt.Sprintf("%s: %s. Set %s (or %s) to the panel URL, e.g. https://example.com, and %s (or %s) to the API token.", typeName, err, endpoint.Attribute, endpoint.EnvVar, token.Attribute, token.EnvVar))

@@ -42,13 +42,11 @@ func (d *providerData) futureDemandClient(resourceType string) (*futuredemand.Cl
 	if diags.HasError() {
 		return nil, diags
 	}
-	return &futuredemand.Client{
+	return futuredemand.New(futuredemand.Settings{
 		Endpoint:    s.value("endpoint"),
 		AccessToken: token.Value,
 		Username:    user.Value,
 		Password:    pass.Value,
 		PartnerID:   s.value("partner_id"),
-		HTTP:        d.http,
-		Log:         tflogLogger{},
-	}, nil
+	}, d.transferOptions(s.get("endpoint"))), nil
 }

@@ -23,11 +23,5 @@ func (d *providerData) mintegralClient(resourceType string) (*mintegral.Client, 
 	if diags.HasError() {
 		return nil, diags
 	}
-	return &mintegral.Client{
-		Endpoint:  s.value("endpoint"),
-		AccessKey: s.value("access_key"),
-		APIKey:    s.value("api_key"),
-		HTTP:      d.http,
-		Log:       tflogLogger{},
-	}, nil
+	return mintegral.New(s.value("endpoint"), s.value("access_key"), s.value("api_key"), d.transferOptions(s.get("endpoint"))), nil
 }

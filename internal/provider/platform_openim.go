@@ -22,10 +22,5 @@ func (d *providerData) openIMClient(resourceType string) (*openim.Client, diag.D
 	if diags.HasError() {
 		return nil, diags
 	}
-	return &openim.Client{
-		Endpoint: s.value("endpoint"),
-		Token:    s.value("token"),
-		HTTP:     d.http,
-		Log:      tflogLogger{},
-	}, nil
+	return openim.New(s.value("endpoint"), s.value("token"), d.transferOptions(s.get("endpoint"))), nil
 }

@@ -57,11 +57,5 @@ func (d *providerData) tpnsClient(resourceType string) (*tpns.Client, diag.Diagn
 	if diags.HasError() {
 		return nil, diags
 	}
-	return &tpns.Client{
-		Endpoint:  s.value("endpoint"),
-		AccessID:  s.value("access_id"),
-		SecretKey: s.value("secret_key"),
-		HTTP:      d.http,
-		Log:       tflogLogger{},
-	}, nil
+	return tpns.New(s.value("endpoint"), s.value("access_id"), s.value("secret_key"), d.transferOptions(s.get("endpoint"))), nil
 }

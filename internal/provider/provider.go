@@ -4,8 +4,9 @@ package provider
 
 import (
 	"context"
-	"net"
+	"fmt"
 	"net/http"
+	"os"
 	"regexp"
 	"time"
 
@@ -15,6 +16,8 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
+
+	"github.com/audiencekit/terraform-provider-audience/internal/client/transfer"
 )
 
 var _ provider.Provider = &AudienceProvider{}
@@ -67,13 +70,18 @@ func (p *AudienceProvider) Schema(_ context.Context, _ provider.SchemaRequest, r
 func (p *AudienceProvider) Configure(ctx context.Context, req provider.ConfigureRequest, resp *provider.ConfigureResponse) {
 	data := &providerData{
 		version:  p.version,
-		http:     newHTTPClient(p.version),
+		http:     transfer.NewHTTPClient("terraform-provider-audience/" + p.version),
 		settings: make(map[string]platformSettings, len(platforms)),
 	}
 	for _, pl := range platforms {
 		block, diags := pl.readBlock(ctx, req.Config)
 		resp.Diagnostics.Append(diags...)
 		data.settings[pl.Attribute] = pl.resolve(block)
+	}
+	if v := os.Getenv(apiTimeoutEnv); v != "" {
+		if d, err := time.ParseDuration(v); err != nil || d <= 0 {
+			resp.Diagnostics.AddError("Invalid "+apiTimeoutEnv, fmt.Sprintf("%s is %q; set it to a positive duration such as 90s or 5m, or unset it for the default of %s.", apiTimeoutEnv, v, transfer.DefaultAPITimeout))
+		}
 	}
 	if resp.Diagnostics.HasError() {
 		return
@@ -86,6 +94,7 @@ func (p *AudienceProvider) Configure(ctx context.Context, req provider.Configure
 func (p *AudienceProvider) Resources(_ context.Context) []func() resource.Resource {
 	return []func() resource.Resource{
 		NewMintegralFileResource,
+		NewMintegralAudienceResource,
 		NewTPNSAccountPackageResource,
 		NewFutureDemandUploadResource,
 		NewOpenIMObjectResource,
@@ -96,6 +105,8 @@ func (p *AudienceProvider) Resources(_ context.Context) []func() resource.Resour
 func (p *AudienceProvider) DataSources(_ context.Context) []func() datasource.DataSource {
 	return []func() datasource.DataSource{
 		NewAltcraftProfileExportDataSource,
+		NewIDListDataSource,
+		NewMintegralAudiencesDataSource,
 	}
 }
 
@@ -146,33 +157,19 @@ func (d *providerData) logContext(ctx context.Context) context.Context {
 	return ctx
 }
 
-// newHTTPClient builds the client shared by every platform. There is no
-// overall timeout: long transfers are bounded by the resource timeouts
-// through the context.
-func newHTTPClient(version string) *http.Client {
-	t := &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          32,
-		MaxIdleConnsPerHost:   16,
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   15 * time.Second,
-		ExpectContinueTimeout: 1 * time.Second,
-		ResponseHeaderTimeout: 5 * time.Minute,
-	}
-	return &http.Client{Transport: &userAgentTransport{next: t, ua: "terraform-provider-audience/" + version}}
-}
+// apiTimeoutEnv raises or lowers the per-request limit of API calls.
+const apiTimeoutEnv = "AUDIENCE_API_TIMEOUT"
 
-type userAgentTransport struct {
-	next http.RoundTripper
-	ua   string
-}
-
-func (u *userAgentTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	if r.Header.Get("User-Agent") == "" {
-		r = r.Clone(r.Context())
-		r.Header.Set("User-Agent", u.ua)
+// transferOptions is how a platform client reaches the network: the shared
+// client, the tflog bridge, the API limit, and the setting to name when
+// the platform's endpoint cannot be reached.
+func (d *providerData) transferOptions(endpoint setting) transfer.Options {
+	limit, _ := time.ParseDuration(os.Getenv(apiTimeoutEnv)) // validated in Configure
+	return transfer.Options{
+		HTTP:              d.http,
+		Log:               tflogLogger{},
+		APITimeout:        limit,
+		EndpointSetting:   fmt.Sprintf("%s (%s)", endpoint.Attribute, endpoint.EnvVar),
+		APITimeoutSetting: fmt.Sprintf("the %s environment variable, e.g. %s=5m", apiTimeoutEnv, apiTimeoutEnv),
 	}
-	return u.next.RoundTrip(r)
 }

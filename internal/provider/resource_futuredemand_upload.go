@@ -11,16 +11,17 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64default"
-	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
@@ -28,9 +29,10 @@ import (
 )
 
 var (
-	_ resource.Resource               = &FutureDemandUploadResource{}
-	_ resource.ResourceWithConfigure  = &FutureDemandUploadResource{}
-	_ resource.ResourceWithModifyPlan = &FutureDemandUploadResource{}
+	_ resource.Resource                = &FutureDemandUploadResource{}
+	_ resource.ResourceWithConfigure   = &FutureDemandUploadResource{}
+	_ resource.ResourceWithModifyPlan  = &FutureDemandUploadResource{}
+	_ resource.ResourceWithImportState = &FutureDemandUploadResource{}
 )
 
 const futureDemandUploadType = "audience_futuredemand_upload"
@@ -40,14 +42,28 @@ var uploadTypePattern = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
 
 // NewFutureDemandUploadResource is the audience_futuredemand_upload constructor.
 func NewFutureDemandUploadResource() resource.Resource {
-	return &FutureDemandUploadResource{uploadLifecycle: uploadLifecycle{forgetMessage: "removing Future Demand upload from state; the storage API has no call to delete objects"}}
+	r := &FutureDemandUploadResource{}
+	r.kind = uploadKind{
+		typeName:      futureDemandUploadType,
+		platform:      "Future Demand",
+		nameAttribute: "file_name",
+		// part_size, concurrency and multipart_threshold change how the
+		// bytes travel, not the stored object: they upload nothing.
+		platformArgs:  []string{"upload_type"},
+		handles:       map[string]attr.Value{"id": types.StringUnknown(), "object_key": types.StringUnknown(), "upload_method": types.StringUnknown()},
+		createTimeout: 60 * time.Minute,
+		client:        credentialsOf((*providerData).futureDemandClient, futureDemandUploadType),
+		spec:          fixedSpec(uploadSpec{MaxSize: futuredemand.MaxFileSize, Check: checkFutureDemandSource}),
+		planMore:      r.planMethod,
+		upload:        r.upload,
+	}
+	return r
 }
 
 // FutureDemandUploadResource uploads a file to Future Demand storage and
 // exposes its object key.
 type FutureDemandUploadResource struct {
-	uploadLifecycle
-	data *providerData
+	uploadResource
 }
 
 type futureDemandUploadModel struct {
@@ -72,18 +88,13 @@ func (r *FutureDemandUploadResource) Metadata(_ context.Context, req resource.Me
 
 // Schema implements resource.Resource.
 func (r *FutureDemandUploadResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
-	replaceInt := []planmodifier.Int64{int64planmodifier.RequiresReplace()}
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "Uploads a file (an audience CSV) to Future Demand storage and exposes its `object_key`. " +
 			"Files up to `multipart_threshold` go by one presigned PUT; larger files by presigned S3 multipart, `concurrency` parts of `part_size` at a time. " +
-			"A failed or cancelled multipart upload is aborted. The file is hashed at plan time and uploaded again only when its content changes. " +
+			"A failed or cancelled multipart upload is aborted. New content, a new `file_name` or `upload_type` uploads again as an in-place update; a plan of an unchanged file costs a `stat`. " +
 			"Destroying the resource only removes it from state: the storage API has no delete call.",
 		Attributes: map[string]schema.Attribute{
-			"id": schema.StringAttribute{
-				Computed:            true,
-				MarkdownDescription: "The `object_key` of the uploaded file.",
-				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
-			},
+			"id":     handleSchema("The `object_key` of the uploaded file."),
 			"source": sourceSchema(),
 			"file_name": func() schema.StringAttribute {
 				a := uploadNameSchema("File name sent to Future Demand; the object key ends with it.")
@@ -94,57 +105,41 @@ func (r *FutureDemandUploadResource) Schema(ctx context.Context, _ resource.Sche
 				Optional:            true,
 				Computed:            true,
 				Default:             stringdefault.StaticString(futuredemand.DefaultUploadType),
-				MarkdownDescription: "Upload type sent as `X-Upload-Type` (default `" + futuredemand.DefaultUploadType + "`). Changing it replaces the resource.",
+				MarkdownDescription: "Upload type sent as `X-Upload-Type` (default `" + futuredemand.DefaultUploadType + "`). Changing it uploads the file again.",
 				Validators:          []validator.String{stringvalidator.RegexMatches(uploadTypePattern, "must be lowercase letters, digits and underscores, like audience_csv")},
-				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
 			},
 			"multipart_threshold": schema.Int64Attribute{
 				Optional:            true,
 				Computed:            true,
 				Default:             int64default.StaticInt64(futuredemand.DefaultMultipartThreshold),
-				MarkdownDescription: "Files larger than this many bytes go by multipart (default 52428800, 50 MiB; at most 5 GiB, S3's limit for one PUT). Changing it replaces the resource.",
+				MarkdownDescription: "Files larger than this many bytes go by multipart (default 52428800, 50 MiB; at most 5 GiB, S3's limit for one PUT). Changing it alone uploads nothing.",
 				Validators:          []validator.Int64{int64validator.Between(1, futuredemand.MaxSinglePutSize)},
-				PlanModifiers:       replaceInt,
 			},
 			"part_size": schema.Int64Attribute{
 				Optional:            true,
 				Computed:            true,
 				Default:             int64default.StaticInt64(futuredemand.DefaultPartSize),
-				MarkdownDescription: "Multipart part size in bytes (default 16777216, 16 MiB; between 5 MiB and 5 GiB, and at most 10000 parts per file). Memory use is bounded by about `part_size` × `concurrency` at most; parts are streamed from disk. Changing it replaces the resource.",
+				MarkdownDescription: "Multipart part size in bytes (default 16777216, 16 MiB; between 5 MiB and 5 GiB, and at most 10000 parts per file). Memory use is bounded by about `part_size` × `concurrency` at most; parts are streamed from disk. Changing it alone uploads nothing.",
 				Validators:          []validator.Int64{int64validator.Between(futuredemand.MinPartSize, futuredemand.MaxPartSize)},
-				PlanModifiers:       replaceInt,
 			},
 			"concurrency": schema.Int64Attribute{
 				Optional:            true,
 				Computed:            true,
 				Default:             int64default.StaticInt64(futuredemand.DefaultConcurrency),
-				MarkdownDescription: "Multipart parts in flight at once (default 4, at most 32). Changing it replaces the resource.",
+				MarkdownDescription: "Multipart parts in flight at once (default 4, at most 32). Changing it alone uploads nothing.",
 				Validators:          []validator.Int64{int64validator.Between(1, 32)},
-				PlanModifiers:       replaceInt,
 			},
 			"object_key": schema.StringAttribute{
 				Computed:            true,
 				MarkdownDescription: "Key of the uploaded object in Future Demand storage.",
 				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
 			},
-			"upload_method": schema.StringAttribute{
-				Computed:            true,
-				MarkdownDescription: "`presigned` (one PUT) or `multipart`, decided at plan time from `file_size` and `multipart_threshold`.",
-			},
-			"file_md5":  fileMD5Schema(),
-			"file_size": fileSizeSchema(),
-			"timeouts":  timeouts.Attributes(ctx, timeouts.Opts{Create: true}),
+			"upload_method": handleSchema("`presigned` (one PUT) or `multipart`: how the stored object was sent, decided at plan time from `file_size` and `multipart_threshold` when the plan uploads."),
+			"file_md5":      fileMD5Schema(),
+			"file_size":     fileSizeSchema(),
+			"timeouts":      timeouts.Attributes(ctx, timeouts.Opts{Create: true}),
 		},
 	}
-}
-
-// Configure implements resource.ResourceWithConfigure.
-func (r *FutureDemandUploadResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
-	r.data = configureData(req.ProviderData, &resp.Diagnostics)
-}
-
-func (r *FutureDemandUploadResource) spec() uploadSpec {
-	return uploadSpec{NameAttribute: "file_name", MaxSize: futuredemand.MaxFileSize, Check: checkFutureDemandSource}
 }
 
 // checkFutureDemandSource checks the name sent to the API: the object key
@@ -163,82 +158,55 @@ func checkFutureDemandSource(src localSource) diag.Diagnostics {
 	return diags
 }
 
-// ModifyPlan hashes and validates the source, checks credentials and the
-// multipart sizes, and decides upload_method, so every local mistake fails
-// at plan time and the plan shows how the file will go.
-func (r *FutureDemandUploadResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
-	if req.Plan.Raw.IsNull() {
-		return
-	}
-	ctx = r.data.logContext(ctx)
-	if r.data != nil {
-		_, diags := r.data.futureDemandClient(futureDemandUploadType)
-		resp.Diagnostics.Append(diags...)
-		if diags.HasError() {
-			return
-		}
-	}
-	planUpload(ctx, r.spec(), req, resp)
-	if resp.Diagnostics.HasError() {
-		return
-	}
+// planMethod checks the multipart sizes and decides upload_method, so the
+// plan shows how the file will go; a plan that uploads nothing keeps how
+// the stored object went.
+func (r *FutureDemandUploadResource) planMethod(ctx context.Context, src localSource, _ resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
 	var plan futureDemandUploadModel
 	resp.Diagnostics.Append(resp.Plan.Get(ctx, &plan)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	if plan.FileSize.IsUnknown() || plan.MultipartThreshold.IsUnknown() || plan.PartSize.IsUnknown() {
+	if plan.MultipartThreshold.IsUnknown() || plan.PartSize.IsUnknown() {
 		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("upload_method"), types.StringUnknown())...)
 		return
 	}
-	if err := futuredemand.CheckSizes(plan.FileSize.ValueInt64(), plan.MultipartThreshold.ValueInt64(), plan.PartSize.ValueInt64()); err != nil {
-		resp.Diagnostics.AddAttributeError(path.Root("part_size"), "Invalid Future Demand upload sizes", fmt.Sprintf("%s: %s.", plan.Source.ValueString(), err))
+	if err := futuredemand.CheckSizes(src.Size, plan.MultipartThreshold.ValueInt64(), plan.PartSize.ValueInt64()); err != nil {
+		resp.Diagnostics.AddAttributeError(path.Root("part_size"), "Invalid Future Demand upload sizes", fmt.Sprintf("%s: %s.", src.Path, err))
 		return
 	}
-	method := futuredemand.ChooseMethod(plan.FileSize.ValueInt64(), plan.MultipartThreshold.ValueInt64())
+	if !src.Uploads {
+		return // upload_method stays as the stored object went
+	}
+	method := futuredemand.ChooseMethod(src.Size, plan.MultipartThreshold.ValueInt64())
 	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("upload_method"), types.StringValue(method))...)
 }
 
-// Create implements resource.Resource.
-func (r *FutureDemandUploadResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
-	ctx = r.data.logContext(ctx)
-	var plan futureDemandUploadModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	if resp.Diagnostics.HasError() {
-		return
+// upload sends the file by one presigned PUT or presigned multipart.
+func (r *FutureDemandUploadResource) upload(ctx context.Context, d *providerData, src localSource, state *tfsdk.State) diag.Diagnostics {
+	var m futureDemandUploadModel
+	diags := state.Get(ctx, &m)
+	client, d2 := d.futureDemandClient(futureDemandUploadType)
+	diags.Append(d2...)
+	if diags.HasError() {
+		return diags
 	}
-	timeout, diags := plan.Timeouts.Create(ctx, 60*time.Minute)
-	resp.Diagnostics.Append(diags...)
-	client, diags := r.data.futureDemandClient(futureDemandUploadType)
-	resp.Diagnostics.Append(diags...)
-	src, diags := sourceForApply(r.spec(), plan.Source, plan.FileName, plan.FileMD5, plan.FileSize)
-	resp.Diagnostics.Append(diags...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-
 	in := futuredemand.UploadRequest{
-		Path:               src.Path,
+		Path:               src.Abs,
 		FileName:           src.Name,
-		UploadType:         plan.UploadType.ValueString(),
+		UploadType:         m.UploadType.ValueString(),
 		FileMD5:            src.MD5,
-		MultipartThreshold: plan.MultipartThreshold.ValueInt64(),
-		PartSize:           plan.PartSize.ValueInt64(),
-		Concurrency:        int(plan.Concurrency.ValueInt64()),
+		MultipartThreshold: m.MultipartThreshold.ValueInt64(),
+		PartSize:           m.PartSize.ValueInt64(),
+		Concurrency:        int(m.Concurrency.ValueInt64()),
 	}
 	tflog.Info(ctx, "uploading file to Future Demand", map[string]any{"source": src.Path, "file_name": src.Name, "upload_type": in.UploadType, "size": src.Size, "method": futuredemand.ChooseMethod(src.Size, in.MultipartThreshold)})
 	res, err := client.Upload(ctx, in)
 	if err != nil {
-		resp.Diagnostics.AddError("Future Demand upload failed", uploadErrorDetail(ctx, err, src))
-		return
+		return uploadFailed(ctx, "Future Demand", err, src)
 	}
-	plan.ID = types.StringValue(res.ObjectKey)
-	plan.ObjectKey = types.StringValue(res.ObjectKey)
-	plan.UploadMethod = types.StringValue(res.Method)
-	plan.FileName = types.StringValue(src.Name)
-	plan.FileMD5 = types.StringValue(res.FileMD5)
-	plan.FileSize = types.Int64Value(res.FileSize)
-	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+	m.ID = types.StringValue(res.ObjectKey)
+	m.ObjectKey = types.StringValue(res.ObjectKey)
+	m.UploadMethod = types.StringValue(res.Method)
+	return state.Set(ctx, &m)
 }

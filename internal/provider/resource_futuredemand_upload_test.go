@@ -121,7 +121,7 @@ func TestAccFutureDemandUpload_presignedLifecycleAndReplace(t *testing.T) {
 				Config:    futureDemandUploadConfig(src, ""),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(fdRes, plancheck.ResourceActionReplace),
+						plancheck.ExpectResourceAction(fdRes, plancheck.ResourceActionUpdate),
 						plancheck.ExpectKnownValue(fdRes, tfjsonpath.New("file_md5"), knownvalue.StringExact(md5hex(v2))),
 					},
 				},
@@ -131,10 +131,10 @@ func TestAccFutureDemandUpload_presignedLifecycleAndReplace(t *testing.T) {
 				Check: checkFutureDemandObject(srv, md5hex(v2), int64(len(v2))),
 			},
 			{
-				// Changing an argument replaces too.
+				// Changing an argument the platform sees uploads again, in place.
 				Config: futureDemandUploadConfig(src, `file_name = "renamed.csv"`),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(fdRes, plancheck.ResourceActionReplace)},
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(fdRes, plancheck.ResourceActionUpdate)},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue(fdRes, tfjsonpath.New("object_key"), knownvalue.StringRegexp(regexp.MustCompile(`/renamed\.csv$`))),
@@ -172,11 +172,11 @@ func TestAccFutureDemandUpload_multipartLargeFile(t *testing.T) {
 				},
 			},
 			{
-				// New content: replaced, and uploaded by multipart again.
+				// New content: uploaded by multipart again, in place.
 				PreConfig: func() { writeRandomFile(t, dir, "large.csv", size, 2) },
 				Config:    futureDemandUploadConfig(src, multipartSmall),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(fdRes, plancheck.ResourceActionReplace)},
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(fdRes, plancheck.ResourceActionUpdate)},
 				},
 				Check: func(s *terraform.State) error {
 					_, sum2 := writeRandomFile(t, t.TempDir(), "same.csv", size, 2)
@@ -302,4 +302,52 @@ provider "audience" {
 	if srv.Requests(sandbox.PrefixFutureDemand) != 1 {
 		t.Fatalf("want exactly one API request, got %d", srv.Requests(sandbox.PrefixFutureDemand))
 	}
+}
+
+// part_size, concurrency and multipart_threshold change how bytes travel,
+// not the stored object: changing them uploads nothing.
+func TestAccFutureDemandUpload_transferSettingsUploadNothing(t *testing.T) {
+	srv := startSandbox(t)
+	src, sum := writeRandomFile(t, t.TempDir(), "large.csv", 6<<20, 4)
+	var objectKey string
+	var requests int
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config: futureDemandUploadConfig(src, multipartSmall),
+				Check: resource.ComposeTestCheckFunc(checkFutureDemandObject(srv, sum, 6<<20), func(s *terraform.State) error {
+					objectKey = s.RootModule().Resources[fdRes].Primary.Attributes["object_key"]
+					requests = srv.Requests(sandbox.PrefixFutureDemand) + srv.Requests(sandbox.PrefixS3)
+					return nil
+				}),
+			},
+			{
+				Config: futureDemandUploadConfig(src, `
+  multipart_threshold = 5242880
+  part_size           = 6291456
+  concurrency         = 3
+`),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction(fdRes, plancheck.ResourceActionUpdate),
+						plancheck.ExpectKnownValue(fdRes, tfjsonpath.New("object_key"), knownvalue.NotNull()),
+						plancheck.ExpectKnownValue(fdRes, tfjsonpath.New("upload_method"), knownvalue.StringExact("multipart")),
+					},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(fdRes, tfjsonpath.New("part_size"), knownvalue.Int64Exact(6291456)),
+				},
+				Check: func(s *terraform.State) error {
+					if got := s.RootModule().Resources[fdRes].Primary.Attributes["object_key"]; got != objectKey {
+						return fmt.Errorf("object_key %q, want %q kept", got, objectKey)
+					}
+					if got := srv.Requests(sandbox.PrefixFutureDemand) + srv.Requests(sandbox.PrefixS3); got != requests {
+						return fmt.Errorf("%d requests sent for a transfer-settings change", got-requests)
+					}
+					return nil
+				},
+			},
+		},
+	})
 }

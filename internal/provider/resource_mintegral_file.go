@@ -10,26 +10,27 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
+	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64default"
-	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64planmodifier"
-	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
-	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/audiencekit/terraform-provider-audience/internal/client/mintegral"
+	"github.com/audiencekit/terraform-provider-audience/internal/idlist"
 	"github.com/audiencekit/terraform-provider-audience/internal/validators"
 )
 
 var (
-	_ resource.Resource               = &MintegralFileResource{}
-	_ resource.ResourceWithConfigure  = &MintegralFileResource{}
-	_ resource.ResourceWithModifyPlan = &MintegralFileResource{}
+	_ resource.Resource                = &MintegralFileResource{}
+	_ resource.ResourceWithConfigure   = &MintegralFileResource{}
+	_ resource.ResourceWithModifyPlan  = &MintegralFileResource{}
+	_ resource.ResourceWithImportState = &MintegralFileResource{}
 )
 
 const mintegralFileType = "audience_mintegral_file"
@@ -39,14 +40,25 @@ var mintegralExtensions = []string{".txt", ".csv", ".txt.gz", ".csv.gz"}
 
 // NewMintegralFileResource is the audience_mintegral_file constructor.
 func NewMintegralFileResource() resource.Resource {
-	return &MintegralFileResource{uploadLifecycle: uploadLifecycle{forgetMessage: "removing Mintegral audience file from state; Mintegral has no API to delete uploaded files"}}
+	r := &MintegralFileResource{}
+	r.kind = uploadKind{
+		typeName:      mintegralFileType,
+		platform:      "Mintegral",
+		nameAttribute: "file_name",
+		platformArgs:  []string{"area_type"},
+		handles:       map[string]attr.Value{"id": types.StringUnknown(), "data_path": types.StringUnknown()},
+		createTimeout: 30 * time.Minute,
+		client:        credentialsOf((*providerData).mintegralClient, mintegralFileType),
+		spec:          fixedSpec(uploadSpec{MaxSize: mintegral.MaxFileSize, Check: checkMintegralSource}),
+		upload:        r.upload,
+	}
+	return r
 }
 
 // MintegralFileResource uploads an audience file to Mintegral and exposes
 // its data_path.
 type MintegralFileResource struct {
-	uploadLifecycle
-	data *providerData
+	uploadResource
 }
 
 type mintegralFileModel struct {
@@ -69,14 +81,10 @@ func (r *MintegralFileResource) Metadata(_ context.Context, req resource.Metadat
 func (r *MintegralFileResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "Uploads an audience file (one device ID per line) to Mintegral and exposes its `data_path` for creating audiences. " +
-			"The file is hashed at plan time and uploaded again only when its content changes. Area 1 (outside mainland China) uploads to S3 with a presigned PUT; " +
+			"New content, a new `file_name` or `area_type` uploads again as an in-place update; a plan of an unchanged file costs a `stat`. Area 1 (outside mainland China) uploads to S3 with a presigned PUT; " +
 			"area 2 (mainland China) uploads to Aliyun OSS with a form POST. Mintegral has no API to read or delete an uploaded file: destroying this resource only removes it from state.",
 		Attributes: map[string]schema.Attribute{
-			"id": schema.StringAttribute{
-				Computed:            true,
-				MarkdownDescription: "The `data_path` of the uploaded file.",
-				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
-			},
+			"id":     handleSchema("The `data_path` of the uploaded file."),
 			"source": sourceSchema(),
 			"file_name": func() schema.StringAttribute {
 				a := uploadNameSchema("File name sent to Mintegral; must end in `.txt`, `.csv`, `.txt.gz` or `.csv.gz`.")
@@ -87,29 +95,15 @@ func (r *MintegralFileResource) Schema(ctx context.Context, _ resource.SchemaReq
 				Optional:            true,
 				Computed:            true,
 				Default:             int64default.StaticInt64(mintegral.AreaOutsideMainlandChina),
-				MarkdownDescription: "Data cluster: `1` outside mainland China (S3, the default) or `2` mainland China (Aliyun OSS). Changing it replaces the resource.",
+				MarkdownDescription: "Data cluster: `1` outside mainland China (S3, the default) or `2` mainland China (Aliyun OSS). Changing it uploads the file again to the new cluster.",
 				Validators:          []validator.Int64{int64validator.OneOf(mintegral.AreaOutsideMainlandChina, mintegral.AreaMainlandChina)},
-				PlanModifiers:       []planmodifier.Int64{int64planmodifier.RequiresReplace()},
 			},
-			"data_path": schema.StringAttribute{
-				Computed:            true,
-				MarkdownDescription: "Full storage path of the uploaded file (`s3://…` or `oss://…`), to use in `audience_mintegral_audience` or Mintegral's Create Audience API.",
-				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
-			},
+			"data_path": handleSchema("Full storage path of the uploaded file (`s3://…` or `oss://…`), to use in `audience_mintegral_audience` or Mintegral's Create Audience API; known after apply when the file is uploaded again."),
 			"file_md5":  fileMD5Schema(),
 			"file_size": fileSizeSchema(),
 			"timeouts":  timeouts.Attributes(ctx, timeouts.Opts{Create: true}),
 		},
 	}
-}
-
-// Configure implements resource.ResourceWithConfigure.
-func (r *MintegralFileResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
-	r.data = configureData(req.ProviderData, &resp.Diagnostics)
-}
-
-func (r *MintegralFileResource) spec() uploadSpec {
-	return uploadSpec{NameAttribute: "file_name", MaxSize: mintegral.MaxFileSize, Check: checkMintegralSource}
 }
 
 // checkMintegralSource enforces Mintegral's file rules locally: the name's
@@ -124,6 +118,21 @@ func checkMintegralSource(src localSource) diag.Diagnostics {
 		if err := checkGzip(src.Path); err != nil {
 			diags.AddAttributeError(path.Root("source"), "Source is not gzip", fmt.Sprintf("%s: %s. A .gz audience file must be gzip-compressed text; compress it with gzip or drop the .gz suffix.", src.Path, err))
 		}
+	}
+	if !diags.HasError() {
+		diags.Append(checkMintegralColumns(src)...)
+	}
+	return diags
+}
+
+// checkMintegralColumns enforces "one device ID per line, a single
+// column" on the content, decompressed when the name or path ends in .gz.
+func checkMintegralColumns(src localSource) diag.Diagnostics {
+	var diags diag.Diagnostics
+	gz := validators.HasExtension(src.Name, ".gz") || validators.HasExtension(src.Path, ".gz")
+	if _, err := idlist.CheckOneColumnFile(src.Path, gz); err != nil {
+		diags.AddAttributeError(path.Root("source"), "Not a one-column Mintegral audience file",
+			err.Error()+". Mintegral takes one device ID per line in a single column; the first row may be a header.")
 	}
 	return diags
 }
@@ -145,62 +154,21 @@ func checkGzip(p string) error {
 	return zr.Close()
 }
 
-// ModifyPlan hashes and validates the source, and checks credentials, so
-// every local mistake fails at plan time.
-func (r *MintegralFileResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
-	if req.Plan.Raw.IsNull() {
-		return
+// upload sends the file by presigned PUT (area 1) or OSS form POST (area 2).
+func (r *MintegralFileResource) upload(ctx context.Context, d *providerData, src localSource, state *tfsdk.State) diag.Diagnostics {
+	var m mintegralFileModel
+	diags := state.Get(ctx, &m)
+	client, d2 := d.mintegralClient(mintegralFileType)
+	diags.Append(d2...)
+	if diags.HasError() {
+		return diags
 	}
-	ctx = r.data.logContext(ctx)
-	if r.data != nil {
-		_, diags := r.data.mintegralClient(mintegralFileType)
-		resp.Diagnostics.Append(diags...)
-		if diags.HasError() {
-			return
-		}
-	}
-	planUpload(ctx, r.spec(), req, resp)
-}
-
-// Create implements resource.Resource.
-func (r *MintegralFileResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
-	ctx = r.data.logContext(ctx)
-	var plan mintegralFileModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	timeout, diags := plan.Timeouts.Create(ctx, 30*time.Minute)
-	resp.Diagnostics.Append(diags...)
-	client, diags := r.data.mintegralClient(mintegralFileType)
-	resp.Diagnostics.Append(diags...)
-	src, diags := sourceForApply(r.spec(), plan.Source, plan.FileName, plan.FileMD5, plan.FileSize)
-	resp.Diagnostics.Append(diags...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-
-	tflog.Info(ctx, "uploading audience file to Mintegral", map[string]any{"source": src.Path, "file_name": src.Name, "area_type": plan.AreaType.ValueInt64(), "size": src.Size})
-	res, err := client.Upload(ctx, mintegral.UploadRequest{Path: src.Path, FileName: src.Name, AreaType: int(plan.AreaType.ValueInt64()), FileMD5: src.MD5})
+	tflog.Info(ctx, "uploading audience file to Mintegral", map[string]any{"source": src.Path, "file_name": src.Name, "area_type": m.AreaType.ValueInt64(), "size": src.Size})
+	res, err := client.Upload(ctx, mintegral.UploadRequest{Path: src.Abs, FileName: src.Name, AreaType: int(m.AreaType.ValueInt64()), FileMD5: src.MD5})
 	if err != nil {
-		resp.Diagnostics.AddError("Mintegral upload failed", uploadErrorDetail(ctx, err, src))
-		return
+		return uploadFailed(ctx, "Mintegral", err, src)
 	}
-	plan.ID = types.StringValue(res.DataPath)
-	plan.DataPath = types.StringValue(res.DataPath)
-	plan.FileName = types.StringValue(src.Name)
-	plan.FileMD5 = types.StringValue(res.FileMD5)
-	plan.FileSize = types.Int64Value(res.FileSize)
-	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
-}
-
-// uploadErrorDetail explains an upload failure, separating a timeout from
-// the platform's own error.
-func uploadErrorDetail(ctx context.Context, err error, src localSource) string {
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return fmt.Sprintf("Uploading %s timed out: %s. Raise timeouts.create if the file is large or the network slow.", src.Path, err)
-	}
-	return fmt.Sprintf("Uploading %s (%s) failed: %s", src.Path, src.Name, err)
+	m.ID = types.StringValue(res.DataPath)
+	m.DataPath = types.StringValue(res.DataPath)
+	return state.Set(ctx, &m)
 }

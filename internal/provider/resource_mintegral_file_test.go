@@ -88,12 +88,12 @@ func TestAccMintegralFile_area1LifecycleAndReplace(t *testing.T) {
 				},
 			},
 			{
-				// New content under the same path: a new upload.
+				// New content under the same path: uploaded again, in place.
 				PreConfig: func() { writeFile(t, dir, "devices.txt", v2) },
 				Config:    mintegralFileConfig(src, ""),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction("audience_mintegral_file.test", plancheck.ResourceActionReplace),
+						plancheck.ExpectResourceAction("audience_mintegral_file.test", plancheck.ResourceActionUpdate),
 						plancheck.ExpectKnownValue("audience_mintegral_file.test", tfjsonpath.New("file_md5"), knownvalue.StringExact(md5hex(v2))),
 					},
 				},
@@ -103,10 +103,10 @@ func TestAccMintegralFile_area1LifecycleAndReplace(t *testing.T) {
 				Check: checkStoredObject(srv, v2),
 			},
 			{
-				// Changing an argument replaces too.
+				// Changing an argument the platform sees uploads again, in place.
 				Config: mintegralFileConfig(src, `file_name = "renamed.csv"`),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction("audience_mintegral_file.test", plancheck.ResourceActionReplace)},
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction("audience_mintegral_file.test", plancheck.ResourceActionUpdate)},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue("audience_mintegral_file.test", tfjsonpath.New("data_path"), knownvalue.StringRegexp(regexp.MustCompile(`/renamed\.csv$`))),
@@ -146,7 +146,7 @@ func TestAccMintegralFile_area2OSS(t *testing.T) {
 			{
 				Config: mintegralFileConfig(src, "area_type = 1"),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction("audience_mintegral_file.test", plancheck.ResourceActionReplace)},
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction("audience_mintegral_file.test", plancheck.ResourceActionUpdate)},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue("audience_mintegral_file.test", tfjsonpath.New("data_path"), knownvalue.StringRegexp(regexp.MustCompile(`^s3://`))),

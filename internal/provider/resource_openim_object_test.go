@@ -79,12 +79,12 @@ func TestAccOpenIMObject_uploadConfirmAndReplace(t *testing.T) {
 				},
 			},
 			{
-				// New content under the same path: a new upload.
+				// New content under the same path: uploaded again, in place.
 				PreConfig: func() { writeFile(t, dir, "vip.csv", v2) },
 				Config:    openIMObjectConfig(src, ""),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(addr, plancheck.ResourceActionReplace),
+						plancheck.ExpectResourceAction(addr, plancheck.ResourceActionUpdate),
 						plancheck.ExpectKnownValue(addr, tfjsonpath.New("file_md5"), knownvalue.StringExact(md5hex(v2))),
 					},
 				},
@@ -94,13 +94,13 @@ func TestAccOpenIMObject_uploadConfirmAndReplace(t *testing.T) {
 				Check: checkOpenIMStored(srv, v2),
 			},
 			{
-				// Each argument replaces: name, content_type, group.
+				// Each argument the platform sees uploads again: name, content_type, group.
 				Config: openIMObjectConfig(src, `
   name         = "audiences/vip-list.txt"
   content_type = "text/plain; charset=utf-8"
   group        = "audience"`),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(addr, plancheck.ResourceActionReplace)},
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(addr, plancheck.ResourceActionUpdate)},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue(addr, tfjsonpath.New("url"), knownvalue.StringRegexp(regexp.MustCompile(`/openim/object/audiences/vip-list\.txt$`))),
@@ -119,13 +119,13 @@ func TestAccOpenIMObject_uploadConfirmAndReplace(t *testing.T) {
 			},
 			{
 				// Dropping content_type goes back to the guess from the
-				// name's extension, which differs: replace.
+				// name's extension, which differs: uploaded again.
 				Config: openIMObjectConfig(src, `
   name  = "audiences/vip-list.txt"
   group = "audience"`),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(addr, plancheck.ResourceActionReplace),
+						plancheck.ExpectResourceAction(addr, plancheck.ResourceActionUpdate),
 						plancheck.ExpectKnownValue(addr, tfjsonpath.New("content_type"), knownvalue.StringExact("text/plain")),
 					},
 				},
@@ -160,7 +160,7 @@ func TestAccOpenIMObject_storageRefusalNotConfirmed(t *testing.T) {
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{{
 			Config:      openIMObjectConfig(src, ""),
-			ExpectError: wrappedText(`storage answered HTTP 403 AccessDenied: Invalid according to Policy: Extra input fields`),
+			ExpectError: wrappedText(`OpenIM storage answered HTTP 403 to POST`, `AccessDenied: Invalid according to Policy: Extra input fields`),
 		}},
 	})
 	if len(srv.OpenIMObjects()) != 0 {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
@@ -15,8 +16,8 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
-	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
@@ -26,9 +27,10 @@ import (
 )
 
 var (
-	_ resource.Resource               = &TPNSAccountPackageResource{}
-	_ resource.ResourceWithConfigure  = &TPNSAccountPackageResource{}
-	_ resource.ResourceWithModifyPlan = &TPNSAccountPackageResource{}
+	_ resource.Resource                = &TPNSAccountPackageResource{}
+	_ resource.ResourceWithConfigure   = &TPNSAccountPackageResource{}
+	_ resource.ResourceWithModifyPlan  = &TPNSAccountPackageResource{}
+	_ resource.ResourceWithImportState = &TPNSAccountPackageResource{}
 )
 
 const tpnsAccountPackageType = "audience_tpns_account_package"
@@ -36,14 +38,26 @@ const tpnsAccountPackageType = "audience_tpns_account_package"
 // NewTPNSAccountPackageResource is the audience_tpns_account_package
 // constructor.
 func NewTPNSAccountPackageResource() resource.Resource {
-	return &TPNSAccountPackageResource{uploadLifecycle: uploadLifecycle{forgetMessage: "removing TPNS package from state; TPNS has no API to delete uploaded packages"}}
+	r := &TPNSAccountPackageResource{}
+	r.kind = uploadKind{
+		typeName:      tpnsAccountPackageType,
+		platform:      "TPNS",
+		nameAttribute: "file_name",
+		platformArgs:  []string{"package_type"},
+		handles:       map[string]attr.Value{"id": types.StringUnknown(), "upload_id": types.Int64Unknown()},
+		createTimeout: 30 * time.Minute,
+		client:        credentialsOf((*providerData).tpnsClient, tpnsAccountPackageType),
+		spec:          r.spec,
+		planMore:      r.planEntryCount,
+		upload:        r.upload,
+	}
+	return r
 }
 
 // TPNSAccountPackageResource uploads an account or token package to TPNS
 // and exposes its upload id for package pushes.
 type TPNSAccountPackageResource struct {
-	uploadLifecycle
-	data *providerData
+	uploadResource
 }
 
 type tpnsAccountPackageModel struct {
@@ -67,14 +81,10 @@ func (r *TPNSAccountPackageResource) Metadata(_ context.Context, req resource.Me
 func (r *TPNSAccountPackageResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "Uploads an account package (or a device token package) to Tencent Cloud TPNS and exposes its `upload_id` for account package pushes. " +
-			"The package is validated against TPNS's rules and hashed at plan time, and uploaded again only when its content changes. " +
+			"The package is validated against TPNS's rules at plan time; new content, a new `file_name` or `package_type` uploads it again as an in-place update, and a plan of an unchanged package costs a `stat`. " +
 			"TPNS has no API to read back or delete an uploaded package: refresh keeps the state as it is, and destroying this resource only removes it from state.",
 		Attributes: map[string]schema.Attribute{
-			"id": schema.StringAttribute{
-				Computed:            true,
-				MarkdownDescription: "The upload id, as a string.",
-				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
-			},
+			"id":     handleSchema("The upload id, as a string."),
 			"source": sourceSchema(),
 			"file_name": func() schema.StringAttribute {
 				a := uploadNameSchema("File name sent to TPNS: 1-100 characters ending in `.zip`, `.txt` or `.csv`; its extension tells TPNS how to read the package.")
@@ -85,13 +95,12 @@ func (r *TPNSAccountPackageResource) Schema(ctx context.Context, _ resource.Sche
 				Optional:            true,
 				Computed:            true,
 				Default:             stringdefault.StaticString(string(tpnspackage.Account)),
-				MarkdownDescription: "What the package lists: `account` (the default; each entry 2-100 characters) or `token` (device tokens, each exactly 36 characters). TPNS uses the same upload for both; this sets the rule checked at plan time. Changing it replaces the resource.",
+				MarkdownDescription: "What the package lists: `account` (the default; each entry 2-100 characters) or `token` (device tokens, each exactly 36 characters). TPNS uses the same upload for both; this sets the rule checked at plan time. Changing it uploads the package again.",
 				Validators:          []validator.String{stringvalidator.OneOf(string(tpnspackage.Account), string(tpnspackage.Token))},
-				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
 			},
 			"upload_id": schema.Int64Attribute{
 				Computed:            true,
-				MarkdownDescription: "The `uploadId` TPNS returned, to pass as `upload_id` to the push API (`audience_type = \"package_account_push\"`).",
+				MarkdownDescription: "The `uploadId` TPNS returned, to pass as `upload_id` to the push API (`audience_type = \"package_account_push\"`); known after apply when the package is uploaded again.",
 				PlanModifiers:       []planmodifier.Int64{int64planmodifier.UseStateForUnknown()},
 			},
 			"file_md5":  fileMD5Schema(),
@@ -105,19 +114,14 @@ func (r *TPNSAccountPackageResource) Schema(ctx context.Context, _ resource.Sche
 	}
 }
 
-// Configure implements resource.ResourceWithConfigure.
-func (r *TPNSAccountPackageResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
-	r.data = configureData(req.ProviderData, &resp.Diagnostics)
-}
-
-// spec checks the package with the rules of typ; the entry count of a
-// valid package is stored in *entries.
-func (r *TPNSAccountPackageResource) spec(typ tpnspackage.Type, entries *int64) uploadSpec {
-	return uploadSpec{NameAttribute: "file_name", MaxSize: tpnspackage.MaxFileSize, Check: func(src localSource) diag.Diagnostics {
-		n, diags := checkTPNSPackage(src, typ)
-		*entries = n
-		return diags
-	}}
+// spec checks the package with the rule of the planned package_type.
+func (r *TPNSAccountPackageResource) spec(ctx context.Context, plan tfsdk.Plan) (uploadSpec, diag.Diagnostics) {
+	var typValue types.String
+	diags := plan.GetAttribute(ctx, path.Root("package_type"), &typValue)
+	typ, _ := packageType(typValue)
+	return uploadSpec{MaxSize: tpnspackage.MaxFileSize, Count: func(src localSource) (int64, diag.Diagnostics) {
+		return checkTPNSPackage(src, typ)
+	}}, diags
 }
 
 // checkTPNSPackage applies TPNS's package rules locally, streaming the
@@ -154,80 +158,52 @@ func packageType(v types.String) (tpnspackage.Type, bool) {
 	return t, true
 }
 
-// ModifyPlan validates and hashes the package and checks credentials, so
-// every local mistake fails at plan time, before any request.
-func (r *TPNSAccountPackageResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
-	if req.Plan.Raw.IsNull() {
-		return
-	}
-	ctx = r.data.logContext(ctx)
-	if r.data != nil {
-		_, diags := r.data.tpnsClient(tpnsAccountPackageType)
-		resp.Diagnostics.Append(diags...)
-		if diags.HasError() {
-			return
-		}
-	}
+// planEntryCount plans entry_count: counted when the package was checked
+// with a known rule, kept from state when the content did not change.
+func (r *TPNSAccountPackageResource) planEntryCount(ctx context.Context, src localSource, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
 	var typValue types.String
 	resp.Diagnostics.Append(req.Plan.GetAttribute(ctx, path.Root("package_type"), &typValue)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	typ, typKnown := packageType(typValue)
-	entries := int64(-1)
-	planUpload(ctx, r.spec(typ, &entries), req, resp)
-	if resp.Diagnostics.HasError() {
-		return
-	}
+	_, typKnown := packageType(typValue)
 	count := types.Int64Unknown()
-	if entries >= 0 && typKnown {
-		count = types.Int64Value(entries)
+	switch {
+	case src.Checked && typKnown:
+		count = types.Int64Value(src.Entries)
+	case !src.Checked && !req.State.Raw.IsNull():
+		resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("entry_count"), &count)...)
 	}
 	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("entry_count"), count)...)
 }
 
-// Create implements resource.Resource.
-func (r *TPNSAccountPackageResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
-	ctx = r.data.logContext(ctx)
-	var plan tpnsAccountPackageModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	if resp.Diagnostics.HasError() {
-		return
+// upload sends the package by direct multipart upload.
+func (r *TPNSAccountPackageResource) upload(ctx context.Context, d *providerData, src localSource, state *tfsdk.State) diag.Diagnostics {
+	var m tpnsAccountPackageModel
+	diags := state.Get(ctx, &m)
+	client, d2 := d.tpnsClient(tpnsAccountPackageType)
+	diags.Append(d2...)
+	if diags.HasError() {
+		return diags
 	}
-	timeout, diags := plan.Timeouts.Create(ctx, 30*time.Minute)
-	resp.Diagnostics.Append(diags...)
-	client, diags := r.data.tpnsClient(tpnsAccountPackageType)
-	resp.Diagnostics.Append(diags...)
-	typ, _ := packageType(plan.PackageType)
-	entries := plan.EntryCount.ValueInt64()
-	src, diags := sourceForApply(r.spec(typ, &entries), plan.Source, plan.FileName, plan.FileMD5, plan.FileSize)
-	resp.Diagnostics.Append(diags...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	if plan.EntryCount.IsUnknown() && !plan.FileMD5.IsUnknown() {
-		// Hashed at plan, but package_type was not known then: check the
-		// package with its real rule now.
-		entries, diags = checkTPNSPackage(src, typ)
-		resp.Diagnostics.Append(diags...)
-		if resp.Diagnostics.HasError() {
-			return
+	typ, _ := packageType(m.PackageType)
+	if m.EntryCount.IsUnknown() {
+		// package_type or source was not known at plan: count with the
+		// real rule now, unless the apply just checked the source.
+		entries := src.Entries
+		if !src.Checked {
+			var d diag.Diagnostics
+			entries, d = checkTPNSPackage(src, typ)
+			diags.Append(d...)
+			if diags.HasError() {
+				return diags
+			}
 		}
+		m.EntryCount = types.Int64Value(entries)
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-
-	tflog.Info(ctx, "uploading package to TPNS", map[string]any{"source": src.Path, "file_name": src.Name, "package_type": string(typ), "size": src.Size, "entries": entries})
-	res, err := client.UploadPackage(ctx, tpns.UploadRequest{Path: src.Path, FileName: src.Name, FileMD5: src.MD5})
+	tflog.Info(ctx, "uploading package to TPNS", map[string]any{"source": src.Path, "file_name": src.Name, "package_type": string(typ), "size": src.Size, "entries": m.EntryCount.ValueInt64()})
+	res, err := client.UploadPackage(ctx, tpns.UploadRequest{Path: src.Abs, FileName: src.Name, FileMD5: src.MD5})
 	if err != nil {
-		resp.Diagnostics.AddError("TPNS upload failed", uploadErrorDetail(ctx, err, src))
-		return
+		return uploadFailed(ctx, "TPNS", err, src)
 	}
-	plan.ID = types.StringValue(strconv.FormatInt(res.UploadID, 10))
-	plan.UploadID = types.Int64Value(res.UploadID)
-	plan.FileName = types.StringValue(src.Name)
-	plan.FileMD5 = types.StringValue(res.FileMD5)
-	plan.FileSize = types.Int64Value(res.FileSize)
-	plan.EntryCount = types.Int64Value(entries)
-	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+	m.ID = types.StringValue(strconv.FormatInt(res.UploadID, 10))
+	m.UploadID = types.Int64Value(res.UploadID)
+	return state.Set(ctx, &m)
 }

@@ -153,12 +153,12 @@ func TestAccTPNSAccountPackage_txtLifecycleAndReplace(t *testing.T) {
 				},
 			},
 			{
-				// New content under the same path: a new upload.
+				// New content under the same path: uploaded again, in place.
 				PreConfig: func() { writeFile(t, dir, "vip.txt", v2) },
 				Config:    tpnsPackageConfig("test", src, ""),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(tpnsAddr, plancheck.ResourceActionReplace),
+						plancheck.ExpectResourceAction(tpnsAddr, plancheck.ResourceActionUpdate),
 						plancheck.ExpectKnownValue(tpnsAddr, tfjsonpath.New("file_md5"), knownvalue.StringExact(md5hex(v2))),
 						plancheck.ExpectKnownValue(tpnsAddr, tfjsonpath.New("entry_count"), knownvalue.Int64Exact(4)),
 					},
@@ -169,10 +169,10 @@ func TestAccTPNSAccountPackage_txtLifecycleAndReplace(t *testing.T) {
 				Check: checkTPNSUploaded(srv, tpnsAddr, v2, 4),
 			},
 			{
-				// Changing an argument replaces too.
+				// Changing an argument the platform sees uploads again, in place.
 				Config: tpnsPackageConfig("test", src, `file_name = "vip_2026.csv"`),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(tpnsAddr, plancheck.ResourceActionReplace)},
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(tpnsAddr, plancheck.ResourceActionUpdate)},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
 					uploadID.AddStateValue(tpnsAddr, tfjsonpath.New("upload_id")),
@@ -238,7 +238,7 @@ func TestAccTPNSAccountPackage_csvZipAndToken(t *testing.T) {
 				Config: config("account"),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction("audience_tpns_account_package.token", plancheck.ResourceActionReplace),
+						plancheck.ExpectResourceAction("audience_tpns_account_package.token", plancheck.ResourceActionUpdate),
 						plancheck.ExpectResourceAction("audience_tpns_account_package.csv", plancheck.ResourceActionNoop),
 						plancheck.ExpectResourceAction("audience_tpns_account_package.zip", plancheck.ResourceActionNoop),
 					},

@@ -2,34 +2,36 @@ package provider
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
+	"time"
 
+	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
+	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
-
-	"github.com/audiencekit/terraform-provider-audience/internal/client/transfer"
 )
 
-// Upload resources share one vocabulary: source, a name sent to the
-// platform (defaulting to the base name of source), file_md5, file_size.
-// The file is hashed at plan time, so editing it plans a replacement with
-// no filemd5() boilerplate, and large content never enters state.
+// Upload resources share one vocabulary (source, a name sent to the
+// platform defaulting to the base name of source, file_md5, file_size)
+// and one skeleton: uploadResource plans, checks credentials, opens the
+// file and records the result; each resource supplies an uploadKind with
+// its platform call. New content, or a change of an argument the platform
+// sees, is an in-place update that uploads again; a new source path with
+// the same content only records the path. Large content never enters
+// state.
 
 func sourceSchema() schema.StringAttribute {
 	return schema.StringAttribute{
-		Required:            true,
-		MarkdownDescription: "Path of the local file to upload. Its content is hashed at plan time: a change of content, or of this path, replaces the resource (a new upload).",
-		PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
+		Required: true,
+		MarkdownDescription: "Path of the local file to upload. New content is uploaded again as an in-place update; a new path holding the same content uploads nothing. " +
+			"A plan of an unchanged file costs a `stat`: the provider remembers what it hashed and reads the file again only when its size, times or inode moved.",
 	}
 }
 
@@ -37,14 +39,14 @@ func uploadNameSchema(description string) schema.StringAttribute {
 	return schema.StringAttribute{
 		Optional:            true,
 		Computed:            true,
-		MarkdownDescription: description + " Defaults to the base name of `source`. Changing it replaces the resource.",
+		MarkdownDescription: description + " Defaults to the base name of `source`. Changing it uploads the file again (an in-place update).",
 	}
 }
 
 func fileMD5Schema() schema.StringAttribute {
 	return schema.StringAttribute{
 		Computed:            true,
-		MarkdownDescription: "MD5 of the file content (lowercase hex), computed by streaming the file at plan time.",
+		MarkdownDescription: "MD5 of the file content (lowercase hex), known at plan time.",
 	}
 }
 
@@ -55,129 +57,177 @@ func fileSizeSchema() schema.Int64Attribute {
 	}
 }
 
-// localSource is what planning learned about the file to upload.
-type localSource struct {
-	Path string
-	Name string // name sent to the platform
-	MD5  string // lowercase hex
-	Size int64
+// handleSchema is a platform handle: kept while nothing is uploaded, known
+// after apply when the file goes again.
+func handleSchema(description string) schema.StringAttribute {
+	return schema.StringAttribute{
+		Computed:            true,
+		MarkdownDescription: description,
+		PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+	}
 }
 
-// uploadSpec says how one resource names, limits and checks its source.
-type uploadSpec struct {
-	// NameAttribute is the attribute holding the name sent to the platform.
-	NameAttribute string
-	// MaxSize is the platform's size limit in bytes.
-	MaxSize int64
-	// Check validates the file beyond size (name rules, content); it runs
-	// at plan time, before any request is sent.
-	Check func(src localSource) diag.Diagnostics
+// uploadKind is what one upload resource adds to the shared skeleton.
+type uploadKind struct {
+	typeName      string // resource type, named in credential errors
+	platform      string // platform name for messages
+	nameAttribute string // attribute holding the name sent to the platform
+	// platformArgs are the arguments, besides the name, that the platform
+	// sees: a change uploads again.
+	platformArgs []string
+	// handles are the computed attributes the platform returns, unknown
+	// in a plan that uploads.
+	handles       map[string]attr.Value
+	createTimeout time.Duration
+	// client checks the platform's credentials.
+	client func(d *providerData) diag.Diagnostics
+	// spec says how the plan's source is limited and checked.
+	spec func(ctx context.Context, plan tfsdk.Plan) (uploadSpec, diag.Diagnostics)
+	// planArgs, when set, fills computed arguments the platform sees that
+	// derive from the name, before the plan compares them with state.
+	planArgs func(ctx context.Context, name string, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse)
+	// planMore fills the resource's own planned values once the source is
+	// known (src.Checked tells whether its content was checked now).
+	planMore func(ctx context.Context, src localSource, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse)
+	// upload sends the file and sets the platform handle into state,
+	// which starts as the plan with source, name, md5 and size filled.
+	upload func(ctx context.Context, d *providerData, src localSource, state *tfsdk.State) diag.Diagnostics
 }
 
-// inspectSource stats, checks and hashes a source file. Every failure is
-// reported against the source attribute with the file named.
-func inspectSource(spec uploadSpec, sourcePath, name string) (localSource, diag.Diagnostics) {
-	var diags diag.Diagnostics
-	src := localSource{Path: sourcePath, Name: name}
-	at := path.Root("source")
-	st, err := os.Stat(sourcePath)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		diags.AddAttributeError(at, "Source file not found", fmt.Sprintf("%s does not exist. Check the path (relative paths are relative to the directory terraform runs in; path.module helps).", sourcePath))
-		return src, diags
-	case err != nil:
-		diags.AddAttributeError(at, "Cannot read source file", err.Error())
-		return src, diags
-	case !st.Mode().IsRegular():
-		diags.AddAttributeError(at, "Source is not a regular file", fmt.Sprintf("%s is a %s; point source at a file.", sourcePath, st.Mode().Type()))
-		return src, diags
-	case st.Size() == 0:
-		diags.AddAttributeError(at, "Source file is empty", fmt.Sprintf("%s is empty; an audience file needs at least one entry.", sourcePath))
-		return src, diags
-	case spec.MaxSize > 0 && st.Size() > spec.MaxSize:
-		diags.AddAttributeError(at, "Source file too large", fmt.Sprintf("%s is %s (%d bytes); the platform accepts at most %s. Split the audience into several files.", sourcePath, transfer.HumanBytes(st.Size()), st.Size(), transfer.HumanBytes(spec.MaxSize)))
-		return src, diags
+// credentialsOf adapts a providerData client accessor, such as
+// (*providerData).mintegralClient, to uploadKind.client.
+func credentialsOf[C any](accessor func(*providerData, string) (C, diag.Diagnostics), typeName string) func(*providerData) diag.Diagnostics {
+	return func(d *providerData) diag.Diagnostics {
+		_, diags := accessor(d, typeName)
+		return diags
 	}
-	if spec.Check != nil {
-		diags.Append(spec.Check(src)...)
-		if diags.HasError() {
-			return src, diags
-		}
-	}
-	md5hex, size, err := transfer.HashFile(sourcePath)
-	if err != nil {
-		diags.AddAttributeError(at, "Cannot read source file", err.Error())
-		return src, diags
-	}
-	src.MD5, src.Size = md5hex, size
-	return src, diags
 }
 
-// planUpload fills file_md5, file_size and the default name into the plan,
-// validates the file, and plans a replacement when the content changed.
-// When source is unknown (it comes from another resource), those values
-// stay unknown and are computed when the final plan is made at apply.
-func planUpload(ctx context.Context, spec uploadSpec, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+// fixedSpec is uploadKind.spec for a resource whose checks do not depend
+// on the plan.
+func fixedSpec(spec uploadSpec) func(context.Context, tfsdk.Plan) (uploadSpec, diag.Diagnostics) {
+	return func(context.Context, tfsdk.Plan) (uploadSpec, diag.Diagnostics) { return spec, nil }
+}
+
+// uploadResource is the skeleton the four upload resources embed.
+type uploadResource struct {
+	kind uploadKind
+	data *providerData
+}
+
+// Configure implements resource.ResourceWithConfigure.
+func (u *uploadResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
+	u.data = configureData(req.ProviderData, &resp.Diagnostics)
+}
+
+// ModifyPlan checks credentials, then the source: every local mistake
+// fails at plan time, before any request.
+func (u *uploadResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
 	if req.Plan.Raw.IsNull() {
 		return // destroy
 	}
-	var source, configName types.String
-	resp.Diagnostics.Append(req.Plan.GetAttribute(ctx, path.Root("source"), &source)...)
-	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root(spec.NameAttribute), &configName)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	namePath := path.Root(spec.NameAttribute)
-	if source.IsUnknown() {
-		if configName.IsNull() {
-			resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, namePath, types.StringUnknown())...)
+	ctx = u.data.logContext(ctx)
+	if u.data != nil {
+		resp.Diagnostics.Append(u.kind.client(u.data)...)
+		if resp.Diagnostics.HasError() {
+			return
 		}
-		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("file_md5"), types.StringUnknown())...)
-		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("file_size"), types.Int64Unknown())...)
+	}
+	src, ok := u.planSource(ctx, req, resp)
+	if !ok || resp.Diagnostics.HasError() {
 		return
 	}
-	if configName.IsUnknown() {
-		return // checked again once it is known, at apply
-	}
-	name := configName.ValueString()
-	if configName.IsNull() {
-		name = filepath.Base(source.ValueString())
-	}
-	src, diags := inspectSource(spec, source.ValueString(), name)
-	resp.Diagnostics.Append(diags...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	tflog.Debug(ctx, "hashed upload source", map[string]any{"source": src.Path, "md5": src.MD5, "size": src.Size})
-	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, namePath, types.StringValue(name))...)
-	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("file_md5"), types.StringValue(src.MD5))...)
-	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("file_size"), types.Int64Value(src.Size))...)
-
-	if req.State.Raw.IsNull() {
-		return
-	}
-	var stateMD5, stateName types.String
-	resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("file_md5"), &stateMD5)...)
-	resp.Diagnostics.Append(req.State.GetAttribute(ctx, namePath, &stateName)...)
-	if stateMD5.ValueString() != src.MD5 {
-		resp.RequiresReplace = append(resp.RequiresReplace, path.Root("file_md5"))
-	}
-	if stateName.ValueString() != name {
-		resp.RequiresReplace = append(resp.RequiresReplace, namePath)
+	if u.kind.planMore != nil {
+		u.kind.planMore(ctx, src, req, resp)
 	}
 }
 
-// sourceForApply returns the planned source. If planning could not hash it
-// (source was unknown), it is inspected now, with the same checks.
-func sourceForApply(spec uploadSpec, source, name, md5hex types.String, size types.Int64) (localSource, diag.Diagnostics) {
-	if !md5hex.IsUnknown() && !md5hex.IsNull() && !name.IsUnknown() {
-		return localSource{Path: source.ValueString(), Name: name.ValueString(), MD5: md5hex.ValueString(), Size: size.ValueInt64()}, nil
+// Create implements resource.Resource.
+func (u *uploadResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	ctx = u.data.logContext(ctx)
+	resp.State.Raw = req.Plan.Raw.Copy()
+	resp.Diagnostics.Append(u.apply(ctx, req.Plan, &resp.State, resp.Private, newUpload)...)
+	if resp.Diagnostics.HasError() {
+		resp.State.RemoveResource(ctx)
 	}
-	n := name.ValueString()
-	if name.IsUnknown() || name.IsNull() {
-		n = filepath.Base(source.ValueString())
+}
+
+// Update implements resource.Resource. When only the source path changed
+// (same content, same arguments), nothing is uploaded. A failed upload
+// keeps the prior state.
+func (u *uploadResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	ctx = u.data.logContext(ctx)
+	var priorID types.String
+	resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("id"), &priorID)...)
+	if !u.uploadNeeded(ctx, req.Plan, req.State, &resp.Diagnostics) {
+		src, diags := u.planned(ctx, req.Plan, priorID.ValueString())
+		resp.Diagnostics.Append(diags...)
+		if resp.Diagnostics.HasError() {
+			return
+		}
+		tflog.Info(ctx, "nothing the platform sees changed: recording the new source path or settings without uploading", map[string]any{"source": src.Path})
+		resp.State.Raw = req.Plan.Raw.Copy()
+		u.remember(ctx, src, resp.Private)
+		return
 	}
-	return inspectSource(spec, source.ValueString(), n)
+	newState := tfsdk.State{Schema: req.Plan.Schema, Raw: req.Plan.Raw.Copy()}
+	diags := u.apply(ctx, req.Plan, &newState, resp.Private, priorID.ValueString())
+	resp.Diagnostics.Append(diags...)
+	if !diags.HasError() {
+		resp.State = newState
+	}
+}
+
+// apply uploads the planned file and fills state. An update uploads the
+// same way a create does, so both use timeouts.create.
+func (u *uploadResource) apply(ctx context.Context, plan tfsdk.Plan, state *tfsdk.State, private privateSetter, priorID string) diag.Diagnostics {
+	var diags diag.Diagnostics
+	var t timeouts.Value
+	diags.Append(plan.GetAttribute(ctx, path.Root("timeouts"), &t)...)
+	timeout, d := t.Create(ctx, u.kind.createTimeout)
+	diags.Append(d...)
+	diags.Append(u.kind.client(u.data)...)
+	src, d := u.planned(ctx, plan, priorID)
+	diags.Append(d...)
+	if diags.HasError() {
+		return diags
+	}
+	diags.Append(state.SetAttribute(ctx, path.Root(u.kind.nameAttribute), src.Name)...)
+	diags.Append(state.SetAttribute(ctx, path.Root("file_md5"), src.MD5)...)
+	diags.Append(state.SetAttribute(ctx, path.Root("file_size"), src.Size)...)
+	if diags.HasError() {
+		return diags
+	}
+	ctx, cancel := context.WithTimeout(context.WithValue(ctx, createTimeoutKey{}, timeout), timeout)
+	defer cancel()
+	diags.Append(u.kind.upload(ctx, u.data, src, state)...)
+	if diags.HasError() {
+		return diags
+	}
+	u.remember(ctx, src, private)
+	return diags
+}
+
+// ImportState implements resource.ResourceWithImportState with the reason
+// an upload cannot be imported.
+func (u *uploadResource) ImportState(_ context.Context, _ resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	resp.Diagnostics.AddError("Cannot import "+u.kind.typeName,
+		fmt.Sprintf("%s cannot read an uploaded file back, so there is nothing to import it from. Let terraform apply upload the file again, or, to stop managing an upload, use terraform state rm.", u.kind.platform))
+}
+
+// Read implements resource.Resource: the platforms cannot read uploads
+// back, so refresh keeps state as it is (the framework pre-fills it).
+func (u *uploadResource) Read(context.Context, resource.ReadRequest, *resource.ReadResponse) {}
+
+// Delete implements resource.Resource: the platforms have no delete for
+// uploads, so destroy forgets and says so.
+func (u *uploadResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
+	var id, source types.String
+	_ = req.State.GetAttribute(ctx, path.Root("id"), &id)
+	_ = req.State.GetAttribute(ctx, path.Root("source"), &source)
+	resp.Diagnostics.AddWarning(fmt.Sprintf("%s upload stays on the platform", u.kind.platform),
+		fmt.Sprintf("%s has no API to delete uploads: %s (from %s) was removed from Terraform state only and stays on %s.", u.kind.platform, id.ValueString(), source.ValueString(), u.kind.platform))
+	tflog.Info(ctx, "removing upload from state; the platform keeps it", map[string]any{"id": id.ValueString()})
 }
 
 // tflogLogger adapts transfer.Logger to tflog, so client progress and
@@ -204,27 +254,4 @@ func configureData(raw any, diags *diag.Diagnostics) *providerData {
 		return nil
 	}
 	return d
-}
-
-// uploadLifecycle is the lifecycle of an upload that its platform can
-// neither read back nor delete. Refresh keeps the state (the framework
-// pre-fills it), every argument forces replacement so Update only ever
-// echoes the plan, and destroy forgets the upload.
-type uploadLifecycle struct {
-	forgetMessage string // logged when the resource leaves state
-}
-
-// Read implements resource.Resource: nothing to look up.
-func (uploadLifecycle) Read(context.Context, resource.ReadRequest, *resource.ReadResponse) {}
-
-// Update implements resource.Resource; it is unreachable in practice.
-func (uploadLifecycle) Update(_ context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
-	resp.State.Raw = req.Plan.Raw.Copy()
-}
-
-// Delete implements resource.Resource: the platform has no delete API.
-func (u uploadLifecycle) Delete(ctx context.Context, req resource.DeleteRequest, _ *resource.DeleteResponse) {
-	var id types.String
-	_ = req.State.GetAttribute(ctx, path.Root("id"), &id)
-	tflog.Info(ctx, u.forgetMessage, map[string]any{"id": id.ValueString()})
 }

@@ -65,6 +65,8 @@ var altcraftColumns = []struct{ Name, Kind string }{
 	{"occupation", "string"},
 	{"age", "number"},
 	{"vip", "boolean"},
+	{"idfa", "string"},
+	{"gaid", "string"},
 }
 
 var (
@@ -399,6 +401,7 @@ func altcraftProfile(sourceType string, sourceID int64, i int) []string {
 	pick := func(list []string, field uint64) string { return list[draw(field, uint64(len(list)))] }
 	pid := sourceID*100000 + int64(i) + 1
 	first, last := pick(altcraftFirstNames, 1), pick(altcraftLastNames, 2)
+	idfa, gaid := altcraftDeviceIDs(seed, draw)
 	return []string{
 		strconv.FormatInt(pid, 10),
 		fmt.Sprintf("%s.%s.%d@example.com", strings.ToLower(first), strings.ToLower(last), pid),
@@ -408,7 +411,26 @@ func altcraftProfile(sourceType string, sourceID int64, i int) []string {
 		pick(altcraftOccupations, 4),
 		strconv.FormatUint(18+draw(5, 60), 10),
 		strconv.FormatBool(draw(6, 5) == 0),
+		idfa,
+		gaid,
 	}
+}
+
+// altcraftDeviceIDs gives a profile the advertising ID of its phone: an
+// IDFA (upper case) on iOS, a GAID (lower case) on Android, the other
+// column blank, as CRM exports have them. One iOS user in ten limits ad
+// tracking and reports the all-zero IDFA.
+func altcraftDeviceIDs(seed uint64, draw func(field, n uint64) uint64) (idfa, gaid string) {
+	golden := uint64(0x9e3779b97f4a7c15) // the same field spacing as draw
+	hi, lo := altcraftMix64(seed+10*golden), altcraftMix64(seed+11*golden)
+	id := fmt.Sprintf("%08x-%04x-4%03x-%04x-%012x", hi>>32, hi>>16&0xffff, hi&0xfff, 0x8000|lo>>48&0x3fff, lo&0xffffffffffff)
+	switch {
+	case draw(7, 2) == 1:
+		return "", id
+	case draw(9, 10) == 0:
+		return "00000000-0000-0000-0000-000000000000", ""
+	}
+	return strings.ToUpper(id), ""
 }
 
 // altcraftMix64 is the splitmix64 finalizer: FNV alone leaves the bits of similar

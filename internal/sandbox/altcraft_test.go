@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -203,7 +204,7 @@ func TestAltcraftExportFlow(t *testing.T) {
 		}
 	}
 	rows, _ := csv.NewReader(bytes.NewReader(want.Bytes())).ReadAll()
-	if len(rows) != 241 || strings.Join(rows[0], ",") != "_pid,email,first_name,last_name,city,occupation,age,vip" {
+	if len(rows) != 241 || strings.Join(rows[0], ",") != "_pid,email,first_name,last_name,city,occupation,age,vip,idfa,gaid" {
 		t.Fatalf("export has %d rows, header %v", len(rows), rows[0])
 	}
 	if code, _ := altcraftDownload(t, s, "/api/download/00000000-0000-4000-8000-000000000000/7_segment_export.csv?token=sandbox-altcraft-token", nil); code != http.StatusNotFound {
@@ -289,5 +290,35 @@ func TestAltcraftHoldAndFail(t *testing.T) {
 	end, _ := altcraftPollToEnd(t, s, failed.Data.TaskID)
 	if end.Data.Status != "error" || end.Data.Result == nil || len(end.Data.Result.Errors) != 1 || end.Data.Result.Errors[0] != "profile storage unavailable" || len(end.Data.Result.URLs) != 0 {
 		t.Fatalf("failed task: %+v %+v", end.Data, end.Data.Result)
+	}
+}
+
+func TestAltcraftExportCarriesOneDeviceIDPerProfile(t *testing.T) {
+	var b bytes.Buffer
+	if _, err := AltcraftExport(&b, "database", 1, nil); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(&b).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	uuid := regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
+	const zero = "00000000-0000-0000-0000-000000000000"
+	var ios, android, limited int
+	for _, r := range rows[1:] {
+		idfa, gaid := r[8], r[9]
+		switch {
+		case idfa == zero && gaid == "":
+			limited++
+		case idfa != "" && gaid == "" && idfa == strings.ToUpper(idfa) && uuid.MatchString(strings.ToLower(idfa)):
+			ios++
+		case idfa == "" && uuid.MatchString(gaid):
+			android++
+		default:
+			t.Fatalf("profile %s has idfa %q, gaid %q", r[0], idfa, gaid)
+		}
+	}
+	if ios == 0 || android == 0 || limited == 0 || limited > ios {
+		t.Fatalf("%d iOS, %d Android, %d limited-tracking profiles", ios, android, limited)
 	}
 }

@@ -15,7 +15,8 @@ import (
 )
 
 // Mintegral Open API emulation: token auth and presigned audience-file
-// upload information for S3 (area 1) and Aliyun OSS (area 2).
+// upload information for S3 (area 1) and Aliyun OSS (area 2). The audience
+// lifecycle is in mintegral_audience.go.
 
 // Body-level error codes the emulated Mintegral API answers with (HTTP
 // status is 200, as on the real API; success is code 200).
@@ -36,6 +37,7 @@ var md5Hex = regexp.MustCompile(`^[0-9a-f]{32}$`)
 
 func (s *Server) registerMintegral(mux *http.ServeMux) {
 	mux.HandleFunc("GET "+PrefixMintegral+"/api/open/v1/audience/presigned-upload-data", s.handleMintegralPresign)
+	s.registerMintegralAudience(mux)
 	c := s.cfg.Credentials
 	s.exportURL("MINTEGRAL_ENDPOINT", PrefixMintegral)
 	s.exportValue("MINTEGRAL_ACCESS_KEY", c.MintegralAccessKey)
@@ -135,11 +137,15 @@ func (s *Server) handleMintegralPresign(w http.ResponseWriter, r *http.Request) 
 			return
 		}
 		s.expectMD5(BucketMintegralS3, key, fileMD5)
-		data["s3"] = map[string]string{"method": http.MethodPut, "url": u, "data_path": "s3://" + bucket + "/" + key}
+		dataPath := "s3://" + bucket + "/" + key
+		s.rememberMintegralDataPath(dataPath, 1, BucketMintegralS3, key)
+		data["s3"] = map[string]string{"method": http.MethodPut, "url": u, "data_path": dataPath}
 	} else {
 		expire := now.Add(ttl)
 		policy := newOSSPolicy(BucketMintegralOSS, key, MaxSinglePutSize, expire)
 		s.expectMD5(BucketMintegralOSS, key, fileMD5)
+		dataPath := "oss://" + BucketMintegralOSS + "/" + key
+		s.rememberMintegralDataPath(dataPath, 2, BucketMintegralOSS, key)
 		data["oss"] = map[string]any{
 			"method":    http.MethodPost,
 			"accessid":  s.storageKeyID,
@@ -148,7 +154,7 @@ func (s *Server) handleMintegralPresign(w http.ResponseWriter, r *http.Request) 
 			"signature": signOSSPolicy(s.storageSecret, policy),
 			"policy":    policy,
 			"dir":       key,
-			"data_path": "oss://" + BucketMintegralOSS + "/" + key,
+			"data_path": dataPath,
 		}
 	}
 	writeMintegral(w, MintegralCodeOK, "success", data)

@@ -87,6 +87,14 @@ type Config struct {
 	PresignTTL time.Duration
 	// Now lets tests move the sandbox clock. Default time.Now.
 	Now func() time.Time
+	// MintegralUpdateWindow is how long after a create or update a
+	// Mintegral audience refuses another update. Default 12 hours, as
+	// Mintegral documents; tests change it to emulate clock skew.
+	MintegralUpdateWindow time.Duration
+	// RequestLog, when set, is called once per request after it ended
+	// (`audience-sandbox -v` prints each record). It may be called from
+	// several goroutines at once.
+	RequestLog func(RequestRecord)
 }
 
 // Server is a running sandbox.
@@ -104,7 +112,7 @@ type Server struct {
 
 	mu          sync.Mutex
 	requests    map[string]int // count of requests per service prefix
-	faults      []*fault
+	faults      []*pendingFault
 	expectedMD5 map[string]string
 	exports     []export // declared by each platform's register function
 
@@ -112,6 +120,8 @@ type Server struct {
 	futuredemand *futureDemandState
 	openim       *openIMState
 	altcraft     *altcraftState
+
+	mintegralAudience mintegralAudienceState
 
 	multipart s3MultipartState // S3 multipart uploads on the built-in store
 }
@@ -238,38 +248,36 @@ func (s *Server) Requests(prefix string) int {
 	return s.requests[prefix]
 }
 
-// fault makes the next matching requests fail with a given status and body.
-type fault struct {
-	method    string
-	pathMatch string // substring of the request path
-	remaining int
-	status    int
-	body      string
-}
-
-// InjectFault makes the next n requests whose method matches (empty = any)
-// and whose path contains pathContains fail with status and body. Used to
-// exercise retries, aborts and error surfacing.
-func (s *Server) InjectFault(method, pathContains string, n, status int, body string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faults = append(s.faults, &fault{method: method, pathMatch: pathContains, remaining: n, status: status, body: body})
-}
-
-func (s *Server) takeFault(r *http.Request) *fault {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, f := range s.faults {
-		if f.remaining > 0 && (f.method == "" || f.method == r.Method) && strings.Contains(r.URL.Path, f.pathMatch) {
-			f.remaining--
-			return f
-		}
-	}
-	return nil
-}
-
-// ServeHTTP counts the request, applies injected faults, then routes it.
+// ServeHTTP counts the request, applies an injected fault if one matches,
+// routes it, and reports it to Config.RequestLog.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	body := &countingBody{ReadCloser: r.Body}
+	r.Body = body
+	logged := &loggingWriter{ResponseWriter: w}
+	status, fault := s.serve(w, logged, r)
+	if log := s.cfg.RequestLog; log != nil {
+		log(RequestRecord{
+			Start:    start,
+			Method:   r.Method,
+			Path:     r.URL.Path,
+			Status:   status,
+			BytesIn:  body.n,
+			BytesOut: logged.written,
+			Duration: time.Since(start),
+			Fault:    fault,
+		})
+	}
+}
+
+// serve handles one request and reports the status sent (0: connection
+// reset) and what a fault did. w is the server's own writer, needed to
+// reset the connection; logged wraps it.
+func (s *Server) serve(w http.ResponseWriter, logged *loggingWriter, r *http.Request) (status int, fault string) {
+	if r.URL.Path == AdminFaultsPath {
+		s.handleAdminFaults(logged, r)
+		return logged.statusOr200(), ""
+	}
 	s.mu.Lock()
 	for _, p := range []string{PrefixMintegral, PrefixTPNS, PrefixFutureDemand, PrefixOpenIM, PrefixAltcraft, PrefixS3, PrefixOSS} {
 		if strings.HasPrefix(r.URL.Path, p+"/") || r.URL.Path == p {
@@ -277,13 +285,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.mu.Unlock()
-	if f := s.takeFault(r); f != nil {
-		drain(r)
-		w.WriteHeader(f.status)
-		_, _ = w.Write([]byte(f.body))
-		return
+	if p := s.takeFault(r); p != nil {
+		return s.applyFault(p, w, logged, r)
 	}
-	s.mux.ServeHTTP(w, r)
+	s.mux.ServeHTTP(logged, r)
+	return logged.statusOr200(), ""
 }
 
 func (s *Server) now() time.Time { return s.cfg.Now() }

@@ -1,5 +1,5 @@
-# A small list goes by one presigned PUT. Editing the file plans a
-# replacement: the new content is uploaded under a new object key.
+# A small list goes by one presigned PUT. Editing the file plans an
+# in-place update: the new content is uploaded under a new object key.
 resource "audience_futuredemand_upload" "newsletter" {
   source = "${path.module}/audiences/newsletter_sha256.csv"
 }

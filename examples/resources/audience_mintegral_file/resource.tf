@@ -1,5 +1,5 @@
-# An audience file outside mainland China (S3). Editing devices.txt plans a
-# replacement: the new content is uploaded and data_path changes.
+# An audience file outside mainland China (S3). Editing ios_idfa.txt plans an
+# in-place update: the new content is uploaded and data_path changes.
 resource "audience_mintegral_file" "ios_devices" {
   source = "${path.module}/audiences/ios_idfa.txt"
 }

@@ -1,5 +1,5 @@
-# An account package: one account per row. Editing vip_accounts.txt plans a
-# replacement: the new content is uploaded and upload_id changes.
+# An account package: one account per row. Editing vip_accounts.txt plans an
+# in-place update: the new content is uploaded and upload_id changes.
 resource "audience_tpns_account_package" "vip" {
   source = "${path.module}/audiences/vip_accounts.txt"
 }

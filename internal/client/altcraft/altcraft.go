@@ -29,20 +29,17 @@ import (
 type Client struct {
 	panel *url.URL // e.g. https://example.com, no trailing slash
 	token string
-	hc    *http.Client
+	http  *transfer.Platform
 	log   transfer.Logger
 
 	// PollInitial is the wait before the second status poll; it doubles up
 	// to PollMax.
 	PollInitial, PollMax time.Duration
-	// Retry governs transient failures (429, 5xx, transport errors) of API
-	// calls and downloads.
-	Retry transfer.Retry
 }
 
 // New returns a client for the panel at endpoint (the API is
-// {endpoint}/api/v1.1). hc and log may be nil.
-func New(endpoint, token string, hc *http.Client, log transfer.Logger) (*Client, error) {
+// {endpoint}/api/v1.1).
+func New(endpoint, token string, o transfer.Options) (*Client, error) {
 	u, err := url.Parse(strings.TrimRight(endpoint, "/"))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.User != nil {
 		return nil, fmt.Errorf("endpoint %q is not a panel URL like https://example.com", transfer.RedactURL(endpoint))
@@ -50,10 +47,8 @@ func New(endpoint, token string, hc *http.Client, log transfer.Logger) (*Client,
 	if token == "" {
 		return nil, errors.New("the API token is empty")
 	}
-	if hc == nil {
-		hc = http.DefaultClient
-	}
-	return &Client{panel: u, token: token, hc: hc, log: transfer.OrNop(log), PollInitial: 200 * time.Millisecond, PollMax: 10 * time.Second}, nil
+	p := transfer.NewPlatform("Altcraft", o)
+	return &Client{panel: u, token: token, http: p, log: p.Log(), PollInitial: 200 * time.Millisecond, PollMax: 10 * time.Second}, nil
 }
 
 // APIError is a failure the API reported: a body-level `error` code other
@@ -66,22 +61,14 @@ type APIError struct {
 }
 
 func (e *APIError) Error() string {
-	var msg string
-	if e.Code != 0 {
-		msg = fmt.Sprintf("Altcraft %s failed: error %d: %s", e.Method, e.Code, e.Text)
-		if e.HTTPStatus != http.StatusOK {
-			msg += fmt.Sprintf(" (HTTP %d)", e.HTTPStatus)
-		}
-	} else {
-		msg = fmt.Sprintf("Altcraft %s failed: HTTP %d", e.Method, e.HTTPStatus)
-		if e.Text != "" {
-			msg += ": " + e.Text
-		}
+	if e.Code == 0 {
+		return transfer.Describe(fmt.Sprintf("Altcraft %s failed: HTTP %d", e.Method, e.HTTPStatus), "", e.Text, e.Hint())
 	}
-	if hint := e.Hint(); hint != "" {
-		msg += " (" + hint + ")"
+	text := e.Text
+	if e.HTTPStatus != http.StatusOK {
+		text += fmt.Sprintf(" (HTTP %d)", e.HTTPStatus)
 	}
-	return msg
+	return transfer.Describe(fmt.Sprintf("Altcraft %s failed: error %d", e.Method, e.Code), "", text, e.Hint())
 }
 
 // Hint says what the user can do about the error, when that is known.
@@ -168,7 +155,8 @@ type Task struct {
 }
 
 // call posts a JSON request with the token in the body and decodes `data`
-// of a successful answer into out.
+// of a successful answer into out. Starting an export creates a task, so
+// it is repeated only when the panel certainly did not act on it.
 func (c *Client) call(ctx context.Context, method string, params map[string]any, out any) error {
 	body := map[string]any{"token": c.token}
 	for k, v := range params {
@@ -178,59 +166,43 @@ func (c *Client) call(ctx context.Context, method string, params map[string]any,
 	if err != nil {
 		return fmt.Errorf("Altcraft %s: encode request: %w", method, err)
 	}
-	endpoint := c.panel.String() + "/api/v1.1/" + method
-	// A retried get_all may start a second export task if the first
-	// request did reach the panel; exports are read-only, so that is
-	// harmless.
-	return c.Retry.Do(ctx, c.log, "Altcraft "+method, func() (bool, error) {
-		return c.post(ctx, method, endpoint, raw, out)
+	h := http.Header{}
+	h.Set("Content-Type", "application/json")
+	h.Set("Accept", "application/json")
+	resp, err := c.http.Call(ctx, transfer.APIRequest{
+		Method: http.MethodPost, URL: c.panel.String() + "/api/v1.1/" + method, Header: h, Body: raw,
+		Creates: method == methodStartExport,
 	})
-}
-
-func (c *Client) post(ctx context.Context, method, endpoint string, body []byte, out any) (transient bool, err error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(body))
 	if err != nil {
-		return false, fmt.Errorf("Altcraft %s: %w", method, err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json")
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return true, fmt.Errorf("Altcraft %s: %w", method, err)
-	}
-	defer resp.Body.Close()
-	raw, err := transfer.ReadSmall(resp.Body, 1<<20)
-	if err != nil {
-		return true, fmt.Errorf("Altcraft %s: reading the answer: %w", method, err)
+		return err
 	}
 	var env struct {
 		Data      json.RawMessage `json:"data"`
 		Error     json.Number     `json:"error"`
 		ErrorText string          `json:"error_text"`
 	}
-	jsonErr := json.Unmarshal(raw, &env)
+	jsonErr := json.Unmarshal(resp.Body, &env)
 	code, _ := env.Error.Int64()
 	if jsonErr == nil && code != 0 {
-		return false, &APIError{Method: method, HTTPStatus: resp.StatusCode, Code: int(code), Text: env.ErrorText}
+		return &APIError{Method: method, HTTPStatus: resp.Status, Code: int(code), Text: env.ErrorText}
 	}
-	if resp.StatusCode != http.StatusOK {
-		return transfer.Transient(resp.StatusCode), &APIError{Method: method, HTTPStatus: resp.StatusCode, Text: shortBody(raw)}
+	if resp.Status != http.StatusOK {
+		return &APIError{Method: method, HTTPStatus: resp.Status, Text: shortBody(resp.Body)}
 	}
 	if jsonErr != nil {
-		return false, fmt.Errorf("Altcraft %s: HTTP %d with a body that is not the API's JSON (is altcraft.endpoint the panel URL?)", method, resp.StatusCode)
+		return fmt.Errorf("Altcraft %s: HTTP %d with a body that is not the API's JSON (is altcraft.endpoint the panel URL?)", method, resp.Status)
 	}
 	if env.Error == "" {
-		return false, fmt.Errorf("Altcraft %s: the answer has no error field: %s", method, shortBody(raw))
+		return fmt.Errorf("Altcraft %s: the answer has no error field: %s", method, shortBody(resp.Body))
 	}
 	if err := json.Unmarshal(env.Data, out); err != nil {
-		return false, fmt.Errorf("Altcraft %s: unexpected data: %v", method, err)
+		return fmt.Errorf("Altcraft %s: unexpected data: %v", method, err)
 	}
-	return false, nil
+	return nil
 }
+
+// methodStartExport starts an export task.
+const methodStartExport = "profiles/get_all"
 
 func shortBody(b []byte) string {
 	s := strings.TrimSpace(string(b))
@@ -252,7 +224,7 @@ func (c *Client) StartExport(ctx context.Context, r ExportRequest) (string, erro
 	var data struct {
 		TaskID string `json:"task_id"`
 	}
-	if err := c.call(ctx, "profiles/get_all", params, &data); err != nil {
+	if err := c.call(ctx, methodStartExport, params, &data); err != nil {
 		return "", err
 	}
 	if data.TaskID == "" {
@@ -412,7 +384,7 @@ func (c *Client) DownloadFile(ctx context.Context, rawURL, path string) (*File, 
 	if sendToken {
 		h.Set("Authorization", "Bearer "+c.token)
 	}
-	d, err := transfer.Download(ctx, c.hc, c.log, transfer.DownloadRequest{URL: fetch, Header: h, Path: path, Label: "Altcraft export download " + report, Retry: c.Retry})
+	d, err := c.http.Download(ctx, transfer.DownloadRequest{URL: fetch, Header: h, Path: path, Label: "Altcraft export download " + report})
 	if err != nil {
 		return nil, err
 	}

@@ -72,12 +72,11 @@ func start(t *testing.T, tok string) (*sandbox.Server, *Client, *recorder, strin
 		sb.ServeHTTP(w, r)
 	}))
 	t.Cleanup(srv.Close)
-	c, err := New(srv.URL+sandbox.PrefixAltcraft+"/", tok, srv.Client(), rec)
+	c, err := New(srv.URL+sandbox.PrefixAltcraft+"/", tok, transfer.Options{HTTP: srv.Client(), Log: rec, Retry: transfer.Retry{Base: time.Millisecond, Max: 5 * time.Millisecond}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	c.PollInitial, c.PollMax = 10*time.Millisecond, 50*time.Millisecond
-	c.Retry = transfer.Retry{Attempts: 2, Base: time.Millisecond}
 	return sb, c, rec, srv.URL
 }
 
@@ -237,12 +236,11 @@ func fakePanel(t *testing.T, h http.HandlerFunc) *Client {
 	t.Helper()
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	c, err := New(srv.URL, token, srv.Client(), nil)
+	c, err := New(srv.URL, token, transfer.Options{HTTP: srv.Client(), Retry: transfer.Retry{Attempts: 3, Base: time.Millisecond, Max: time.Millisecond}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	c.PollInitial = time.Millisecond
-	c.Retry = transfer.Retry{Attempts: 3, Base: time.Millisecond, Max: time.Millisecond}
 	return c
 }
 
@@ -262,7 +260,8 @@ func TestErrorCodeAsStringAndHTTPErrors(t *testing.T) {
 		http.Error(w, "upstream down", http.StatusBadGateway)
 	})
 	_, err = c.Status(context.Background(), "task_x")
-	if !errors.As(err, &ae) || ae.HTTPStatus != 502 || ae.Code != 0 || calls != 3 || !strings.Contains(err.Error(), "upstream down") {
+	var he *transfer.HTTPError
+	if !errors.As(err, &he) || he.Status != 502 || he.Attempts != 3 || calls != 3 || !strings.Contains(err.Error(), "Altcraft API answered HTTP 502 (retried 2 times)") || !strings.Contains(err.Error(), "upstream down") {
 		t.Fatalf("err = %v after %d calls", err, calls)
 	}
 }
@@ -348,9 +347,63 @@ func TestDuplicateFileNamesGetSuffixes(t *testing.T) {
 	}
 }
 
+// The export survives 503s and 429 on both API calls, and a download
+// whose answer is lost or cut in the middle of its body: the file on disk
+// is the export.
+func TestExportSurvivesTransientFaults(t *testing.T) {
+	api := sandbox.PrefixAltcraft + "/api/v1.1/"
+	download := sandbox.PrefixAltcraft + "/api/download/"
+	for name, f := range map[string]sandbox.Fault{
+		"get_all 503 twice":  {PathPrefix: api + "profiles/get_all", Count: 2, Status: http.StatusServiceUnavailable},
+		"get_all 429":        {PathPrefix: api + "profiles/get_all", Status: http.StatusTooManyRequests, RetryAfter: "1"},
+		"status 503 twice":   {PathPrefix: api + "tasks/status", Count: 2, Status: http.StatusServiceUnavailable},
+		"download 503 twice": {PathPrefix: download, Count: 2, Status: http.StatusServiceUnavailable},
+		"download dropped":   {PathPrefix: download, DropResponse: true},
+	} {
+		t.Run(name, func(t *testing.T) {
+			sb, c, _, _ := start(t, token)
+			sb.AddFault(f)
+			dir := t.TempDir()
+			res, err := c.Export(context.Background(), ExportRequest{SourceType: "segment", SourceID: 7}, dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			assertExport(t, res.Files[0].Path, export(t, "segment", 7, nil))
+			if len(sb.PendingFaults()) != 0 {
+				t.Fatal("the fault was never hit")
+			}
+		})
+	}
+	t.Run("download cut mid-body twice", func(t *testing.T) {
+		sb, c, _, _ := start(t, token)
+		want := export(t, "segment", 7, nil)
+		sb.AddFault(sandbox.Fault{PathPrefix: download, Count: 2, ResetAfterResponseBytes: int64(len(want) / 2)})
+		dir := t.TempDir()
+		res, err := c.Export(context.Background(), ExportRequest{SourceType: "segment", SourceID: 7}, dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		assertExport(t, res.Files[0].Path, want)
+		if len(sb.PendingFaults()) != 0 {
+			t.Fatal("the fault was never hit")
+		}
+		if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+			t.Fatalf("%d files left behind, want only the export", len(entries))
+		}
+	})
+}
+
+func assertExport(t *testing.T, path string, want []byte) {
+	t.Helper()
+	got, err := os.ReadFile(path)
+	if err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("%s differs from the export (%d vs %d bytes, %v)", path, len(got), len(want), err)
+	}
+}
+
 func TestNewRejectsBadEndpoint(t *testing.T) {
 	for _, e := range []string{"", "example.com", "ftp://example.com", "https://user:pw@example.com", "https://example.com/?token=x"} {
-		if _, err := New(e, token, nil, nil); err == nil || strings.Contains(err.Error(), "pw") || strings.Contains(err.Error(), "token=x") {
+		if _, err := New(e, token, transfer.Options{}); err == nil || strings.Contains(err.Error(), "pw") || strings.Contains(err.Error(), "token=x") {
 			t.Errorf("New(%q) = %v", e, err)
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/audiencekit/terraform-provider-audience/internal/client/transfer"
 	"github.com/audiencekit/terraform-provider-audience/internal/sandbox"
 )
 
@@ -39,12 +40,11 @@ func BenchmarkUpload(b *testing.B) {
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			path, sum := writeData(b, tc.size)
-			c := &Client{
+			c := New(Settings{
 				Endpoint:    srv.URL() + sandbox.PrefixFutureDemand + "/api/v3",
 				AccessToken: creds.FutureDemandAccessToken,
 				PartnerID:   creds.FutureDemandPartnerID,
-				HTTP:        &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}},
-			}
+			}, transfer.Options{HTTP: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}}})
 			resetPeakRSS()
 			b.ReportAllocs()
 			b.SetBytes(tc.size)

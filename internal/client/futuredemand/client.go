@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -28,30 +27,32 @@ const DefaultUploadType = "audience_csv"
 // tokenMargin is how long before its expiry a login token is refreshed.
 const tokenMargin = 2 * time.Minute
 
-// Client talks to the Future Demand client API. Authenticate with
-// AccessToken, or with Username and Password (exchanged at POST /auth and
-// refreshed before they expire). Use one Client per goroutine group; it
-// is safe for concurrent use.
-type Client struct {
+// Settings locate and authenticate a Future Demand account: AccessToken,
+// or Username and Password (exchanged at POST /auth and refreshed before
+// they expire).
+type Settings struct {
 	Endpoint    string
 	AccessToken string
 	Username    string
 	Password    string
 	PartnerID   string
-	HTTP        *http.Client
-	Log         transfer.Logger
-	// Retry applies to API calls (429 and 5xx carry no Retry-After);
-	// zero means the first try plus up to 5 retries with backoff.
-	Retry transfer.Retry
-	// PartRetry applies to each multipart part and to the single PUT.
-	PartRetry transfer.Retry
-	// Now is the clock used for token expiry.
-	Now func() time.Time
+}
+
+// Client talks to the Future Demand client API. It is safe for
+// concurrent use.
+type Client struct {
+	Settings
+	http *transfer.Platform
 
 	mu      sync.Mutex
 	token   string
 	refresh string
 	expires time.Time
+}
+
+// New returns a client for the account s.
+func New(s Settings, o transfer.Options) *Client {
+	return &Client{Settings: s, http: transfer.NewPlatform("Future Demand", o)}
 }
 
 // APIError is a non-success answer of the client API.
@@ -63,17 +64,7 @@ type APIError struct {
 }
 
 func (e *APIError) Error() string {
-	msg := fmt.Sprintf("Future Demand %s: HTTP %d", e.Op, e.Status)
-	if e.Code != "" {
-		msg += " " + e.Code
-	}
-	if e.Message != "" {
-		msg += ": " + e.Message
-	}
-	if h := e.hint(); h != "" {
-		msg += " (" + h + ")"
-	}
-	return msg
+	return transfer.Describe(fmt.Sprintf("Future Demand %s: HTTP %d", e.Op, e.Status), e.Code, e.Message, e.hint())
 }
 
 func (e *APIError) hint() string {
@@ -90,28 +81,6 @@ func (e *APIError) hint() string {
 		return "the partner's rate limit was hit; try again later"
 	}
 	return ""
-}
-
-func (c *Client) now() time.Time {
-	if c.Now != nil {
-		return c.Now()
-	}
-	return time.Now()
-}
-
-func (c *Client) httpClient() *http.Client {
-	if c.HTTP != nil {
-		return c.HTTP
-	}
-	return http.DefaultClient
-}
-
-func (c *Client) apiRetry() transfer.Retry {
-	r := c.Retry
-	if r.Attempts <= 0 {
-		r.Attempts = 6 // the first try and up to 5 retries
-	}
-	return r
 }
 
 // check reports configuration a request cannot work without.
@@ -139,23 +108,23 @@ func (c *Client) bearer(ctx context.Context, force bool) (string, error) {
 	if force {
 		c.token = ""
 	}
-	if c.token != "" && c.now().Before(c.expires.Add(-tokenMargin)) {
+	if c.token != "" && c.http.Now().Before(c.expires.Add(-tokenMargin)) {
 		return c.token, nil
 	}
 	if c.refresh != "" && !force {
 		tok, err := c.authCall(ctx, pathRefresh, refreshRequest{RefreshToken: c.refresh})
 		if err == nil {
-			transfer.OrNop(c.Log).Debug(ctx, "refreshed the Future Demand access token", map[string]any{"expires_in": tok.ExpiresIn})
+			c.http.Log().Debug(ctx, "refreshed the Future Demand access token", map[string]any{"expires_in": tok.ExpiresIn})
 			return c.keep(tok), nil
 		}
 		// A refresh token can expire or be revoked: log in again.
-		transfer.OrNop(c.Log).Info(ctx, "refreshing the Future Demand token failed; logging in again", map[string]any{"error": err.Error()})
+		c.http.Log().Info(ctx, "refreshing the Future Demand token failed; logging in again", map[string]any{"error": err.Error()})
 	}
 	tok, err := c.authCall(ctx, pathAuth, authRequest{Username: c.Username, Password: c.Password})
 	if err != nil {
 		return "", err
 	}
-	transfer.OrNop(c.Log).Debug(ctx, "logged in to Future Demand", map[string]any{"expires_in": tok.ExpiresIn})
+	c.http.Log().Debug(ctx, "logged in to Future Demand", map[string]any{"expires_in": tok.ExpiresIn})
 	return c.keep(tok), nil
 }
 
@@ -168,7 +137,7 @@ func (c *Client) keep(tok *tokenResponse) string {
 	if ttl <= 0 {
 		ttl = time.Hour // ExpiresIn is 3600 in the vendor's example
 	}
-	c.expires = c.now().Add(ttl)
+	c.expires = c.http.Now().Add(ttl)
 	return c.token
 }
 
@@ -200,78 +169,40 @@ func (c *Client) do(ctx context.Context, method, path, uploadType string, authed
 	if err != nil {
 		return err
 	}
-	u := strings.TrimRight(c.Endpoint, "/") + path
 	op := method + " " + path
-	retry := c.apiRetry()
-	log := transfer.OrNop(c.Log)
-	reauthed := false
-	var lastErr error
-	for attempt := 1; attempt <= retry.Attempts; attempt++ {
-		if attempt > 1 {
-			wait := retry.Backoff(attempt - 1)
-			log.Info(ctx, "retrying Future Demand API call", map[string]any{"op": op, "attempt": attempt, "wait": wait.String(), "error": lastErr.Error()})
-			if err := transfer.Sleep(ctx, wait); err != nil {
-				return fmt.Errorf("futuredemand %s: %w (last error: %v)", op, err, lastErr)
-			}
-		}
-		req, err := http.NewRequestWithContext(ctx, method, u, bytes.NewReader(body))
-		if err != nil {
-			return err
-		}
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Accept", "application/json")
-		req.Header.Set(headerPartner, c.PartnerID)
+	for reauth := false; ; reauth = true {
+		h := http.Header{}
+		h.Set("Content-Type", "application/json")
+		h.Set("Accept", "application/json")
+		h.Set(headerPartner, c.PartnerID)
 		if authed {
-			tok, err := c.bearer(ctx, false)
+			tok, err := c.bearer(ctx, reauth)
 			if err != nil {
 				return err
 			}
-			req.Header.Set("Authorization", "Bearer "+tok)
-			req.Header.Set(headerUploadType, uploadType)
+			h.Set("Authorization", "Bearer "+tok)
+			h.Set(headerUploadType, uploadType)
 		}
-		resp, err := c.httpClient().Do(req)
+		resp, err := c.http.Call(ctx, transfer.APIRequest{
+			Method: method, URL: strings.TrimRight(c.Endpoint, "/") + path, Header: h, Body: body,
+			Creates: method == http.MethodPost && path == pathMultipart,
+		})
 		if err != nil {
-			var ue *url.Error
-			if errors.As(err, &ue) {
-				err = ue.Err
-			}
-			lastErr = fmt.Errorf("futuredemand %s: %w", op, err)
-			if ctx.Err() != nil {
-				return lastErr
-			}
-			continue
+			return err
 		}
-		raw, rerr := transfer.ReadSmall(resp.Body, 1<<20)
-		_ = resp.Body.Close()
-		if rerr != nil {
-			lastErr = fmt.Errorf("futuredemand %s: reading the answer: %w", op, rerr)
-			continue
-		}
-		if resp.StatusCode >= 200 && resp.StatusCode < 300 {
-			if out == nil || len(bytes.TrimSpace(raw)) == 0 {
+		if resp.Status >= 200 && resp.Status < 300 {
+			if out == nil || len(bytes.TrimSpace(resp.Body)) == 0 {
 				return nil
 			}
-			if err := json.Unmarshal(raw, out); err != nil {
-				return fmt.Errorf("futuredemand %s: HTTP %d with an answer that is not the expected JSON (is futuredemand.endpoint right?): %v", op, resp.StatusCode, err)
+			if err := json.Unmarshal(resp.Body, out); err != nil {
+				return fmt.Errorf("futuredemand %s: HTTP %d with an answer that is not the expected JSON (is futuredemand.endpoint right?): %v", op, resp.Status, err)
 			}
 			return nil
 		}
-		code, msg := errorMessage(raw)
-		apiErr := &APIError{Op: op, Status: resp.StatusCode, Code: code, Message: msg}
-		if resp.StatusCode == http.StatusUnauthorized && authed && c.AccessToken == "" && !reauthed {
-			// The login token was revoked or expired early: log in again once.
-			reauthed = true
-			lastErr = apiErr
-			if _, err := c.bearer(ctx, true); err != nil {
-				return err
-			}
-			attempt--
-			continue
+		if resp.Status == http.StatusUnauthorized && authed && c.AccessToken == "" && !reauth {
+			continue // the login token was revoked or expired early: log in again once
 		}
-		if !transfer.Transient(resp.StatusCode) {
-			return apiErr
-		}
-		lastErr = apiErr
+		code, msg := errorMessage(resp.Body)
+		return &APIError{Op: op, Status: resp.Status, Code: code, Message: msg}
 	}
-	return fmt.Errorf("giving up after %d attempts: %w", retry.Attempts, lastErr)
 }

@@ -130,16 +130,19 @@ func startSandbox(t *testing.T, clk *clock) *sandbox.Server {
 	return srv
 }
 
-func newClient(srv *sandbox.Server, rc *recorder) *Client {
+func newClient(srv *sandbox.Server, rc *recorder) *Client { return newClientAt(srv, rc, nil) }
+
+func newClientAt(srv *sandbox.Server, rc *recorder, now func() time.Time) *Client {
 	c := sandbox.DefaultCredentials()
-	return &Client{
+	return New(Settings{
 		Endpoint:    srv.Env()["FUTUREDEMAND_ENDPOINT"],
 		AccessToken: c.FutureDemandAccessToken,
 		PartnerID:   c.FutureDemandPartnerID,
-		HTTP:        &http.Client{Transport: rc},
-		Retry:       transfer.Retry{Base: time.Millisecond, Max: 5 * time.Millisecond},
-		PartRetry:   transfer.Retry{Base: time.Millisecond, Max: 5 * time.Millisecond},
-	}
+	}, transfer.Options{
+		HTTP:  &http.Client{Transport: rc},
+		Now:   now,
+		Retry: transfer.Retry{Base: time.Millisecond, Max: 5 * time.Millisecond},
+	})
 }
 
 // writeData writes size pseudo-random bytes and returns the path and md5.
@@ -224,9 +227,9 @@ func TestUploadLogsInAndRefreshesBeforeExpiry(t *testing.T) {
 	clk := &clock{t: time.Now()}
 	srv := startSandbox(t, clk)
 	rc := &recorder{}
-	c := newClient(srv, rc)
+	c := newClientAt(srv, rc, clk.Now)
 	creds := sandbox.DefaultCredentials()
-	c.AccessToken, c.Username, c.Password, c.Now = "", creds.FutureDemandUsername, creds.FutureDemandPassword, clk.Now
+	c.AccessToken, c.Username, c.Password = "", creds.FutureDemandUsername, creds.FutureDemandPassword
 	path, sum := writeData(t, 1024)
 	up := func() {
 		t.Helper()
@@ -287,10 +290,10 @@ func TestUploadRetriesRateLimitsThenGivesUp(t *testing.T) {
 	if n := rc.count(http.MethodPost, "/storage/presigned-url"); n != 3 {
 		t.Errorf("%d attempts, want 3", n)
 	}
-	srv.InjectFault(http.MethodPost, "/storage/presigned-url", 6, http.StatusServiceUnavailable, `{"detail":"maintenance"}`)
+	srv.InjectFault(http.MethodPost, "/storage/presigned-url", 5, http.StatusServiceUnavailable, `{"detail":"maintenance"}`)
 	_, err := c.Upload(context.Background(), UploadRequest{Path: path, FileName: "a.csv", FileMD5: sum})
-	if err == nil || !strings.Contains(err.Error(), "giving up after 6 attempts") || !strings.Contains(err.Error(), "maintenance") {
-		t.Fatalf("err = %v, want giving up after the first try and 5 retries, with the API's message", err)
+	if err == nil || !strings.Contains(err.Error(), "Future Demand API answered HTTP 503 (retried 4 times)") || !strings.Contains(err.Error(), "maintenance") {
+		t.Fatalf("err = %v, want giving up after the first try and 4 retries, with the API's message", err)
 	}
 }
 
@@ -305,7 +308,7 @@ func TestMultipartPartFailureAborts(t *testing.T) {
 	if !errors.As(err, &ab) || ab.AbortErr != nil {
 		t.Fatalf("err = %v, want an aborted upload", err)
 	}
-	var se *transfer.StorageError
+	var se *transfer.HTTPError
 	if !errors.As(err, &se) || se.Code != "AccessDenied" {
 		t.Errorf("the storage error is not kept: %v", err)
 	}
@@ -374,6 +377,68 @@ func TestMultipartContentChangedSincePlanAborts(t *testing.T) {
 	}
 	if objs, _ := srv.Store().List(sandbox.BucketFutureDemand); len(objs) != 0 {
 		t.Errorf("an object was stored: %+v", objs)
+	}
+}
+
+// Every API call and every body survives 503s, 429 with Retry-After and
+// resets in the middle of a part; the stored object is the file.
+func TestUploadSurvivesTransientFaults(t *testing.T) {
+	api := sandbox.PrefixFutureDemand + "/api/v3"
+	parts := sandbox.PrefixS3 + "/" + sandbox.BucketFutureDemand + "/"
+	unavailable := func(method, path string) sandbox.Fault {
+		return sandbox.Fault{Method: method, PathPrefix: path, Count: 2, Status: http.StatusServiceUnavailable}
+	}
+	for name, tc := range map[string]struct {
+		multipart, login bool
+		faults           []sandbox.Fault
+	}{
+		"login 503 twice":          {login: true, faults: []sandbox.Fault{unavailable(http.MethodPost, api+"/auth")}},
+		"presigned-url 503 twice":  {faults: []sandbox.Fault{unavailable(http.MethodPost, api+"/storage/presigned-url")}},
+		"presigned-url 429":        {faults: []sandbox.Fault{{PathPrefix: api + "/storage/presigned-url", Status: http.StatusTooManyRequests, RetryAfter: "1"}}},
+		"PUT 503 twice":            {faults: []sandbox.Fault{unavailable(http.MethodPut, parts)}},
+		"PUT reset mid-body":       {faults: []sandbox.Fault{{Method: http.MethodPut, PathPrefix: parts, ResetAfterBytes: 100000}}},
+		"create 503 twice":         {multipart: true, faults: []sandbox.Fault{unavailable(http.MethodPost, api+"/storage/multipart-upload")}},
+		"complete 503 twice":       {multipart: true, faults: []sandbox.Fault{unavailable(http.MethodPut, api+"/storage/multipart-upload")}},
+		"each part reset mid-body": {multipart: true, faults: []sandbox.Fault{{Method: http.MethodPut, PathPrefix: parts, Count: 3, ResetAfterBytes: MinPartSize / 2}}},
+		"parts 503 twice":          {multipart: true, faults: []sandbox.Fault{unavailable(http.MethodPut, parts)}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			srv := startSandbox(t, nil)
+			for _, f := range tc.faults {
+				srv.AddFault(f)
+			}
+			c := newClient(srv, &recorder{})
+			if tc.login {
+				creds := sandbox.DefaultCredentials()
+				c.AccessToken, c.Username, c.Password = "", creds.FutureDemandUsername, creds.FutureDemandPassword
+			}
+			size := int64(700 << 10)
+			if tc.multipart {
+				size = 2*MinPartSize + 4321
+			}
+			path, sum := writeData(t, size)
+			res, err := c.Upload(context.Background(), UploadRequest{Path: path, FileName: "a.csv", FileMD5: sum, MultipartThreshold: MinPartSize, PartSize: MinPartSize, Concurrency: 3})
+			if err != nil {
+				t.Fatal(err)
+			}
+			assertStored(t, srv, res.ObjectKey, sum, size)
+			if len(srv.PendingFaults()) != 0 {
+				t.Fatalf("faults never hit: %v", srv.PendingFaults())
+			}
+		})
+	}
+}
+
+// The abort survives 503s too: the parts are freed.
+func TestAbortSurvivesTransientFaults(t *testing.T) {
+	srv := startSandbox(t, nil)
+	srv.AddFault(sandbox.Fault{Method: http.MethodDelete, PathPrefix: sandbox.PrefixFutureDemand + "/api/v3/storage/multipart-upload", Count: 2, Status: http.StatusServiceUnavailable})
+	c := newClient(srv, &recorder{})
+	path, _ := writeData(t, MinPartSize+10)
+	_, err := c.Upload(context.Background(), UploadRequest{Path: path, FileName: "big.csv", FileMD5: strings.Repeat("0", 32), MultipartThreshold: MinPartSize, PartSize: MinPartSize})
+	var ab *AbortedError
+	if !errors.As(err, &ab) || ab.AbortErr != nil || srv.AbortedMultipartUploads() != 1 {
+		t.Fatalf("err = %v, aborted %d", err, srv.AbortedMultipartUploads())
 	}
 }
 

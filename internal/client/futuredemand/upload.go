@@ -140,12 +140,11 @@ func (c *Client) uploadPresigned(ctx context.Context, r UploadRequest, file *tra
 	}
 	// The URL is presigned: only Content-Type and the body, never the
 	// Bearer token or the partner header.
-	_, err := transfer.Put(ctx, c.httpClient(), c.Log, transfer.PutRequest{
+	_, err := c.http.Put(ctx, transfer.PutRequest{
 		URL:    info.URL,
 		Header: http.Header{"Content-Type": {storageContentTyp}},
 		File:   file,
 		Label:  "Future Demand upload of " + r.FileName,
-		Retry:  c.PartRetry,
 	})
 	if err != nil {
 		if verr := file.Verify(); errors.Is(verr, transfer.ErrContentChanged) {
@@ -171,14 +170,14 @@ func (c *Client) uploadMultipart(ctx context.Context, r UploadRequest, file *tra
 	if up.UploadID == "" || up.ObjectKey == "" {
 		return nil, fmt.Errorf("futuredemand POST %s: the answer has no upload_id or object_key", pathMultipart)
 	}
-	log := transfer.OrNop(c.Log)
+	log := c.http.Log()
 	log.Info(ctx, "started Future Demand multipart upload", map[string]any{"upload_id": up.UploadID, "object_key": up.ObjectKey, "parts": count, "part_size": r.PartSize, "concurrency": r.Concurrency})
 
 	urls := make([]transfer.PartURL, len(up.Parts))
 	for i, p := range up.Parts {
 		urls[i] = transfer.PartURL{Number: p.PartNumber, URL: p.URL}
 	}
-	res, err := transfer.UploadParts(ctx, c.httpClient(), c.Log, transfer.MultipartRequest{
+	res, err := c.http.UploadParts(ctx, transfer.MultipartRequest{
 		File:        file,
 		PartSize:    r.PartSize,
 		Parts:       urls,
@@ -186,7 +185,6 @@ func (c *Client) uploadMultipart(ctx context.Context, r UploadRequest, file *tra
 		// Presigned part URLs: Content-Type and the body only.
 		Header: http.Header{"Content-Type": {storageContentTyp}},
 		Label:  "Future Demand multipart upload of " + r.FileName,
-		Retry:  c.PartRetry,
 	})
 	if err != nil {
 		return nil, c.abort(ctx, r.UploadType, up, err)
@@ -211,7 +209,7 @@ func (c *Client) uploadMultipart(ctx context.Context, r UploadRequest, file *tra
 func (c *Client) abort(ctx context.Context, uploadType string, up multipartCreateResponse, cause error) error {
 	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
 	defer cancel()
-	transfer.OrNop(c.Log).Info(actx, "aborting Future Demand multipart upload", map[string]any{"upload_id": up.UploadID, "object_key": up.ObjectKey, "error": cause.Error()})
+	c.http.Log().Info(actx, "aborting Future Demand multipart upload", map[string]any{"upload_id": up.UploadID, "object_key": up.ObjectKey, "error": cause.Error()})
 	err := c.call(actx, http.MethodDelete, pathMultipart, uploadType, multipartAbortRequest{UploadID: up.UploadID, ObjectKey: up.ObjectKey}, nil)
 	return &AbortedError{UploadID: up.UploadID, Err: cause, AbortErr: err}
 }

@@ -36,10 +36,14 @@ type Client struct {
 	Endpoint  string
 	AccessKey string
 	APIKey    string
-	HTTP      *http.Client
-	Log       transfer.Logger
-	// Now is the clock used for the timestamp header and TTL checks.
-	Now func() time.Time
+	// http carries every request; its clock signs the timestamp header
+	// and checks TTLs.
+	http *transfer.Platform
+}
+
+// New returns a client of the Open API at endpoint.
+func New(endpoint, accessKey, apiKey string, o transfer.Options) *Client {
+	return &Client{Endpoint: endpoint, AccessKey: accessKey, APIKey: apiKey, http: transfer.NewPlatform("Mintegral", o)}
 }
 
 // APIError is a body-level Open API failure (code != 200).
@@ -49,11 +53,7 @@ type APIError struct {
 }
 
 func (e *APIError) Error() string {
-	msg := fmt.Sprintf("Mintegral API error %d: %s", e.Code, e.Message)
-	if hint := e.hint(); hint != "" {
-		msg += " (" + hint + ")"
-	}
-	return msg
+	return transfer.Describe(fmt.Sprintf("Mintegral API error %d", e.Code), "", e.Message, e.hint())
 }
 
 func (e *APIError) hint() string {
@@ -72,20 +72,6 @@ func Token(apiKey, timestamp string) string {
 	inner := md5.Sum([]byte(timestamp))
 	outer := md5.Sum([]byte(apiKey + hex.EncodeToString(inner[:])))
 	return hex.EncodeToString(outer[:])
-}
-
-func (c *Client) now() time.Time {
-	if c.Now != nil {
-		return c.Now()
-	}
-	return time.Now()
-}
-
-func (c *Client) httpClient() *http.Client {
-	if c.HTTP != nil {
-		return c.HTTP
-	}
-	return http.DefaultClient
 }
 
 // UploadInfo is the presigned upload information for one file.
@@ -157,34 +143,37 @@ type envelope struct {
 	Data    json.RawMessage `json:"data"`
 }
 
-func (c *Client) get(ctx context.Context, path string, query url.Values, out any) error {
-	u := strings.TrimRight(c.Endpoint, "/") + path + "?" + query.Encode()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+// call sends one Open API request: the token headers, a JSON body when
+// body is not nil, and the envelope decoded into out (which may be nil).
+// A body-level failure is an *APIError; POST creates, so it is repeated
+// only when the server certainly did not act on it.
+func (c *Client) call(ctx context.Context, method, path string, query url.Values, body, out any) error {
+	u := strings.TrimRight(c.Endpoint, "/") + path
+	if len(query) > 0 {
+		u += "?" + query.Encode()
+	}
+	ts := strconv.FormatInt(c.http.Now().Unix(), 10)
+	h := http.Header{}
+	h.Set("access-key", c.AccessKey)
+	h.Set("timestamp", ts)
+	h.Set("token", Token(c.APIKey, ts))
+	h.Set("Accept", "application/json")
+	req := transfer.APIRequest{Method: method, URL: u, Header: h, Creates: method == http.MethodPost}
+	if body != nil {
+		raw, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		req.Body = raw
+		h.Set("Content-Type", "application/json")
+	}
+	resp, err := c.http.Call(ctx, req)
 	if err != nil {
 		return err
 	}
-	ts := strconv.FormatInt(c.now().Unix(), 10)
-	req.Header.Set("access-key", c.AccessKey)
-	req.Header.Set("timestamp", ts)
-	req.Header.Set("token", Token(c.APIKey, ts))
-	req.Header.Set("Accept", "application/json")
-	op := "GET " + transfer.RedactURL(u)
-	resp, err := c.httpClient().Do(req)
-	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return fmt.Errorf("%s: %w", op, err)
-	}
-	defer resp.Body.Close()
-	body, err := transfer.ReadSmall(resp.Body, 1<<20)
-	if err != nil {
-		return fmt.Errorf("%s: reading response: %w", op, err)
-	}
 	var env envelope
-	if err := json.Unmarshal(body, &env); err != nil {
-		return fmt.Errorf("%s: HTTP %d with a body that is not the API's JSON (is mintegral.endpoint right?)", op, resp.StatusCode)
+	if err := json.Unmarshal(resp.Body, &env); err != nil || env.Code == 0 {
+		return c.http.StatusError(resp)
 	}
 	if env.Code != 200 {
 		msg := env.Msg
@@ -193,8 +182,11 @@ func (c *Client) get(ctx context.Context, path string, query url.Values, out any
 		}
 		return &APIError{Code: env.Code, Message: msg}
 	}
+	if out == nil || len(env.Data) == 0 {
+		return nil
+	}
 	if err := json.Unmarshal(env.Data, out); err != nil {
-		return fmt.Errorf("%s: unexpected data: %w", op, err)
+		return fmt.Errorf("Mintegral API: %s: unexpected data: %w", resp.Op, err)
 	}
 	return nil
 }
@@ -206,8 +198,8 @@ func (c *Client) PresignedUploadData(ctx context.Context, areaType int, fileName
 	q.Set("file_name", fileName)
 	q.Set("file_md5", fileMD5)
 	var info UploadInfo
-	asked := c.now() // the ttl runs from when the information was issued
-	if err := c.get(ctx, "/api/open/v1/audience/presigned-upload-data", q, &info); err != nil {
+	asked := c.http.Now() // the ttl runs from when the information was issued
+	if err := c.call(ctx, http.MethodGet, "/api/open/v1/audience/presigned-upload-data", q, nil, &info); err != nil {
 		return nil, err
 	}
 	info.Received = asked
@@ -245,7 +237,7 @@ func (c *Client) Upload(ctx context.Context, r UploadRequest) (*UploadResult, er
 		return nil, err
 	}
 	defer file.Close()
-	log := transfer.OrNop(c.Log)
+	log := c.http.Log()
 
 	// Presigned information is short-lived: it is checked right before the
 	// upload starts, and asked for again if it expired or if storage says
@@ -260,13 +252,13 @@ func (c *Client) Upload(ctx context.Context, r UploadRequest) (*UploadResult, er
 			}
 			log.Debug(ctx, "received presigned upload information", map[string]any{"data_path": info.DataPath(), "ttl": info.TTL})
 		}
-		if !info.usable(c.now()) {
+		if !info.usable(c.http.Now()) {
 			log.Info(ctx, "presigned upload information expired before the upload started; requesting it again", nil)
 			info, err = nil, errors.New("presigned upload information expired before the upload started")
 			continue
 		}
 		err = c.send(ctx, info, file, r.FileName)
-		var se *transfer.StorageError
+		var se *transfer.HTTPError
 		if errors.As(err, &se) && se.Expired() {
 			log.Info(ctx, "storage says the presigned upload information expired; requesting it again", nil)
 			info = nil
@@ -293,7 +285,7 @@ func (c *Client) send(ctx context.Context, info *UploadInfo, file *transfer.File
 	if info.S3 != nil {
 		// Exactly like `curl -X PUT -T file url`: body and Content-Length
 		// only; credentials never go to the storage URL.
-		_, err := transfer.Put(ctx, c.httpClient(), c.Log, transfer.PutRequest{
+		_, err := c.http.Put(ctx, transfer.PutRequest{
 			Method: info.S3.Method,
 			URL:    info.S3.URL,
 			File:   file,
@@ -306,7 +298,7 @@ func (c *Client) send(ctx context.Context, info *UploadInfo, file *transfer.File
 	if method != "" && method != http.MethodPost {
 		return fmt.Errorf("mintegral: unsupported OSS upload method %q", o.Method)
 	}
-	_, err := transfer.PostForm(ctx, c.httpClient(), c.Log, transfer.FormPost{
+	_, err := c.http.PostForm(ctx, transfer.FormPost{
 		URL: o.Host,
 		Fields: []transfer.FormField{
 			{Name: "key", Value: o.Dir},

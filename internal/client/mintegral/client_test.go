@@ -39,13 +39,12 @@ func setup(t *testing.T, rt func(http.RoundTripper) http.RoundTripper) (*Client,
 		transport = rt(transport)
 	}
 	creds := sandbox.DefaultCredentials()
-	return &Client{
-		Endpoint:  srv.URL() + sandbox.PrefixMintegral,
-		AccessKey: creds.MintegralAccessKey,
-		APIKey:    creds.MintegralAPIKey,
-		HTTP:      &http.Client{Transport: transport},
-		Now:       clk.Now,
-	}, srv, clk
+	return New(srv.URL()+sandbox.PrefixMintegral, creds.MintegralAccessKey, creds.MintegralAPIKey, transfer.Options{
+		HTTP:            &http.Client{Transport: transport},
+		Now:             clk.Now,
+		Retry:           transfer.Retry{Base: time.Millisecond, Max: 5 * time.Millisecond},
+		EndpointSetting: "mintegral.endpoint (MINTEGRAL_ENDPOINT)",
+	}), srv, clk
 }
 
 func writeTemp(t *testing.T, name, content string) (string, string) {

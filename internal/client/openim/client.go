@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"mime"
 	"net/http"
-	"net/url"
 	"path"
 	"strconv"
 	"strings"
@@ -53,14 +52,16 @@ func CheckObjectName(name string) error {
 type Client struct {
 	Endpoint string // API address, e.g. http://host:10002
 	Token    string // admin token; sent only to the API, never to the storage
-	HTTP     *http.Client
-	Log      transfer.Logger
-	Retry    transfer.Retry // for the form POST to the storage
 	// NewOperationID returns the operationID header of one request. It must
 	// differ for every request; the default is a timestamp and a random
 	// suffix.
 	NewOperationID func() string
-	Now            func() time.Time
+	http           *transfer.Platform
+}
+
+// New returns a client of the OpenIM API at endpoint.
+func New(endpoint, token string, o transfer.Options) *Client {
+	return &Client{Endpoint: endpoint, Token: token, http: transfer.NewPlatform("OpenIM", o)}
 }
 
 // APIError is a body-level API failure: errCode != 0 (under HTTP 200).
@@ -72,17 +73,7 @@ type APIError struct {
 }
 
 func (e *APIError) Error() string {
-	msg := fmt.Sprintf("OpenIM %s failed: errCode %d", e.Op, e.Code)
-	if e.Msg != "" {
-		msg += " " + e.Msg
-	}
-	if e.Dlt != "" {
-		msg += ": " + e.Dlt
-	}
-	if hint := e.hint(); hint != "" {
-		msg += " (" + hint + ")"
-	}
-	return msg
+	return transfer.Describe(fmt.Sprintf("OpenIM %s failed: errCode %d", e.Op, e.Code), e.Msg, e.Dlt, e.hint())
 }
 
 func (e *APIError) hint() string {
@@ -94,7 +85,7 @@ func (e *APIError) hint() string {
 	case e.Code == 1001:
 		return "the server rejected the request's arguments; check name, content_type and group"
 	case e.Code == 90007:
-		return "the stored object does not match the file; the file may have changed during the upload: run terraform apply again"
+		return "the stored object does not match the file; the file may have changed during the upload: plan again"
 	case e.Code == 500:
 		return "the server failed internally; try again later"
 	}
@@ -122,27 +113,13 @@ type InitiateRequest struct {
 	Millisecond int64  `json:"millisecond,omitempty"`
 }
 
-func (c *Client) httpClient() *http.Client {
-	if c.HTTP != nil {
-		return c.HTTP
-	}
-	return http.DefaultClient
-}
-
-func (c *Client) now() time.Time {
-	if c.Now != nil {
-		return c.Now()
-	}
-	return time.Now()
-}
-
 func (c *Client) operationID() string {
 	if c.NewOperationID != nil {
 		return c.NewOperationID()
 	}
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
-	return strconv.FormatInt(c.now().UnixMilli(), 10) + "-" + hex.EncodeToString(b)
+	return strconv.FormatInt(c.http.Now().UnixMilli(), 10) + "-" + hex.EncodeToString(b)
 }
 
 // envelope is the API's response wrapper.
@@ -153,49 +130,37 @@ type envelope struct {
 	Data    json.RawMessage `json:"data"`
 }
 
-// call POSTs a JSON body to an API path and decodes data into out.
+// call POSTs a JSON body to an API path and decodes data into out. Every
+// call counts as creating something (an upload form, a stored object):
+// it is repeated only when the server certainly did not act on it.
 func (c *Client) call(ctx context.Context, op string, body, out any) error {
 	raw, err := json.Marshal(body)
 	if err != nil {
 		return err
 	}
-	u := strings.TrimRight(c.Endpoint, "/") + "/" + op
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(raw))
+	opID := c.operationID()
+	h := http.Header{}
+	h.Set("Content-Type", "application/json")
+	h.Set("operationID", opID)
+	h.Set("token", c.Token)
+	c.http.Log().Debug(ctx, "OpenIM API call", map[string]any{"op": op, "operationID": opID})
+	resp, err := c.http.Call(ctx, transfer.APIRequest{Method: http.MethodPost, URL: strings.TrimRight(c.Endpoint, "/") + "/" + op, Header: h, Body: raw, Creates: true})
 	if err != nil {
 		return err
 	}
-	opID := c.operationID()
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("operationID", opID)
-	req.Header.Set("token", c.Token)
-	where := "POST " + transfer.RedactURL(u)
-	transfer.OrNop(c.Log).Debug(ctx, "OpenIM API call", map[string]any{"op": op, "operationID": opID})
-	resp, err := c.httpClient().Do(req)
-	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return fmt.Errorf("%s: %w", where, err)
-	}
-	defer resp.Body.Close()
-	data, err := transfer.ReadSmall(resp.Body, 1<<20)
-	if err != nil {
-		return fmt.Errorf("%s: reading response: %w", where, err)
-	}
 	var env envelope
-	if err := json.Unmarshal(data, &env); err != nil {
-		return fmt.Errorf("%s: HTTP %d with a body that is not OpenIM's JSON (is openim.endpoint the API address?)", where, resp.StatusCode)
+	if err := json.Unmarshal(resp.Body, &env); err != nil {
+		return c.http.StatusError(resp)
 	}
 	if env.ErrCode != 0 {
 		return &APIError{Op: op, Code: env.ErrCode, Msg: env.ErrMsg, Dlt: env.ErrDlt}
 	}
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s: HTTP %d", where, resp.StatusCode)
+	if resp.Status != http.StatusOK {
+		return c.http.StatusError(resp)
 	}
 	if out != nil {
 		if err := json.Unmarshal(env.Data, out); err != nil {
-			return fmt.Errorf("%s: unexpected data: %w", where, err)
+			return fmt.Errorf("OpenIM API: %s: unexpected data: %w", resp.Op, err)
 		}
 	}
 	return nil
@@ -283,10 +248,10 @@ func orderedStringMap(raw json.RawMessage) ([]transfer.FormField, error) {
 // entry, every formData pair unchanged, then the file last in the field the
 // server named. Success is one of successCodes (any 2xx when none given).
 func (c *Client) PostForm(ctx context.Context, fu *FormUpload, f *transfer.File, fileName, contentType string) error {
-	if !fu.Expires.IsZero() && !c.now().Before(fu.Expires) {
-		return fmt.Errorf("OpenIM upload form for %s expired at %s before the upload started; run terraform apply again", fileName, fu.Expires.UTC().Format(time.RFC3339))
+	if !fu.Expires.IsZero() && !c.http.Now().Before(fu.Expires) {
+		return fmt.Errorf("OpenIM upload form for %s expired at %s before the upload started; try again", fileName, fu.Expires.UTC().Format(time.RFC3339))
 	}
-	_, err := transfer.PostForm(ctx, c.httpClient(), c.Log, transfer.FormPost{
+	_, err := c.http.PostForm(ctx, transfer.FormPost{
 		URL:             fu.URL,
 		Header:          fu.Header,
 		Fields:          fu.FormData,
@@ -295,13 +260,12 @@ func (c *Client) PostForm(ctx context.Context, fu *FormUpload, f *transfer.File,
 		FileContentType: contentType,
 		File:            f,
 		Label:           "OpenIM upload " + fileName,
-		Retry:           c.Retry,
 		SuccessCodes:    fu.SuccessCodes,
 	})
 	if err != nil {
-		var se *transfer.StorageError
+		var se *transfer.HTTPError
 		if errors.As(err, &se) && se.Expired() {
-			return fmt.Errorf("OpenIM form upload of %s: %w (the form expired; run terraform apply again)", fileName, err)
+			return fmt.Errorf("OpenIM form upload of %s: %w (the form expired; try again)", fileName, err)
 		}
 		return fmt.Errorf("OpenIM form upload of %s: %w", fileName, err)
 	}

@@ -37,11 +37,7 @@ func startSandbox(t *testing.T) *sandbox.Server {
 }
 
 func sandboxClient(s *sandbox.Server) *Client {
-	return &Client{
-		Endpoint: s.Env()["OPENIM_ENDPOINT"],
-		Token:    s.Env()["OPENIM_TOKEN"],
-		Retry:    transfer.Retry{Attempts: 2, Base: time.Millisecond},
-	}
+	return New(s.Env()["OPENIM_ENDPOINT"], s.Env()["OPENIM_TOKEN"], transfer.Options{Retry: transfer.Retry{Base: time.Millisecond, Max: 5 * time.Millisecond}})
 }
 
 func writeFile(t *testing.T, name, content string) (string, string) {
@@ -202,11 +198,64 @@ func TestPolicyMistakesRejected(t *testing.T) {
 			}
 			tc.mutate(fu)
 			err = c.PostForm(context.Background(), fu, f, "a.csv", "text/csv")
-			var se *transfer.StorageError
+			var se *transfer.HTTPError
 			if !errors.As(err, &se) || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err = %v; want a storage error containing %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// Both API calls and the S3 POST policy form survive 503s, 429 with
+// Retry-After and resets; the stored object is the file.
+func TestUploadSurvivesTransientFaults(t *testing.T) {
+	content := strings.Repeat("user-0000000001\n", 8<<20/16)
+	initiate := sandbox.PrefixOpenIM + "/object/initiate_form_data"
+	complete := sandbox.PrefixOpenIM + "/object/complete_form_data"
+	for name, f := range map[string]sandbox.Fault{
+		"initiate 503 twice":  {PathPrefix: initiate, Count: 2, Status: http.StatusServiceUnavailable},
+		"initiate 429":        {PathPrefix: initiate, Status: http.StatusTooManyRequests, RetryAfter: "1"},
+		"complete 503 twice":  {PathPrefix: complete, Count: 2, Status: http.StatusServiceUnavailable},
+		"complete 429":        {PathPrefix: complete, Status: http.StatusTooManyRequests, RetryAfter: time.Now().Add(time.Second).UTC().Format(http.TimeFormat)},
+		"form 503 twice":      {Method: http.MethodPost, PathPrefix: sandbox.PrefixS3 + "/", Count: 2, Status: http.StatusServiceUnavailable},
+		"form reset mid-body": {Method: http.MethodPost, PathPrefix: sandbox.PrefixS3 + "/", ResetAfterBytes: 100000},
+	} {
+		t.Run(name, func(t *testing.T) {
+			s := startSandbox(t)
+			s.AddFault(f)
+			c := sandboxClient(s)
+			p, sum := writeFile(t, "list.csv", content)
+			if _, err := c.Upload(context.Background(), UploadInput{Path: p, MD5: sum, Name: "a/list.csv"}); err != nil {
+				t.Fatal(err)
+			}
+			objs := s.OpenIMObjects()
+			if len(objs) != 1 || !bytes.Equal(storedBytes(t, s, objs[0]), []byte(content)) {
+				t.Fatalf("objects %+v", objs)
+			}
+			if len(s.PendingFaults()) != 0 {
+				t.Fatal("the fault was never hit")
+			}
+		})
+	}
+}
+
+// initiate_form_data creates an upload form: after a 500, or a reset once
+// its small body was sent in full, it is not repeated, and the error says
+// the platform, what happened and why it was not sent again.
+func TestInitiateIsNotRepeatedAfterAnAmbiguousFailure(t *testing.T) {
+	initiate := sandbox.PrefixOpenIM + "/object/initiate_form_data"
+	for want, f := range map[string]sandbox.Fault{
+		"OpenIM API answered HTTP 500": {PathPrefix: initiate, Status: http.StatusInternalServerError},
+		"connection reset by peer":     {PathPrefix: initiate, ResetAfterBytes: 10},
+		"OpenIM API: POST":             {PathPrefix: initiate, DropResponse: true},
+	} {
+		s := startSandbox(t)
+		s.AddFault(f)
+		p, sum := writeFile(t, "a.csv", "x\n")
+		_, err := sandboxClient(s).Upload(context.Background(), UploadInput{Path: p, MD5: sum, Name: "a.csv"})
+		if !transfer.Ambiguous(err) || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "may have taken effect") || s.Requests(sandbox.PrefixOpenIM) != 1 {
+			t.Errorf("%v: err = %v after %d requests", f, err, s.Requests(sandbox.PrefixOpenIM))
+		}
 	}
 }
 
@@ -300,7 +349,7 @@ func TestHeaderShapesAndFormOrder(t *testing.T) {
 					"formData":{"zeta":"last-but-one","policy":"UE9MSUNZ","alpha":" spaced  value "},
 					"expires":` + jsonInt(time.Now().Add(time.Hour).UnixMilli()) + `,"successCodes":[204]}`
 			})
-			c := &Client{Endpoint: fs.URL + "/api", Token: "tok"}
+			c := New(fs.URL+"/api", "tok", transfer.Options{})
 			p, sum := writeFile(t, "list.csv", "a\nb\n")
 			res, err := c.Upload(context.Background(), UploadInput{Path: p, MD5: sum, Name: "dir/list.csv"})
 			if err != nil {
@@ -337,10 +386,10 @@ func TestSuccessCodesDecide(t *testing.T) {
 		return `{"id":"up-1","url":"` + storageURL + `","file":"file","header":[],"formData":{},"successCodes":[201]}`
 	})
 	fs.storageReply = http.StatusOK // a 2xx, but not one the server listed
-	c := &Client{Endpoint: fs.URL + "/api", Token: "tok", Retry: transfer.Retry{Attempts: 1}}
+	c := New(fs.URL+"/api", "tok", transfer.Options{Retry: transfer.Retry{Attempts: 1}})
 	p, sum := writeFile(t, "a.csv", "a\n")
 	_, err := c.Upload(context.Background(), UploadInput{Path: p, MD5: sum, Name: "a.csv"})
-	var se *transfer.StorageError
+	var se *transfer.HTTPError
 	if !errors.As(err, &se) || se.Status != http.StatusOK {
 		t.Fatalf("err = %v", err)
 	}
@@ -353,7 +402,7 @@ func TestExpiredFormNotSent(t *testing.T) {
 	fs := newFake(t, func(storageURL string) string {
 		return `{"id":"up-1","url":"` + storageURL + `","file":"file","formData":{},"expires":` + jsonInt(time.Now().Add(-time.Second).UnixMilli()) + `}`
 	})
-	c := &Client{Endpoint: fs.URL + "/api", Token: "tok"}
+	c := New(fs.URL+"/api", "tok", transfer.Options{})
 	p, sum := writeFile(t, "a.csv", "a\n")
 	_, err := c.Upload(context.Background(), UploadInput{Path: p, MD5: sum, Name: "a.csv"})
 	if err == nil || !strings.Contains(err.Error(), "expired") || fs.gotFields != nil {
@@ -370,7 +419,7 @@ func TestMalformedAnswers(t *testing.T) {
 	for name, data := range cases {
 		t.Run(name, func(t *testing.T) {
 			fs := newFake(t, func(string) string { return data })
-			c := &Client{Endpoint: fs.URL + "/api", Token: "tok"}
+			c := New(fs.URL+"/api", "tok", transfer.Options{})
 			if _, err := c.InitiateFormData(context.Background(), InitiateRequest{Name: "a", Size: 1, ContentType: "text/plain"}); err == nil {
 				t.Fatal("accepted")
 			}
@@ -383,7 +432,7 @@ func TestAPIErrorMessage(t *testing.T) {
 		_ = json.NewEncoder(w).Encode(map[string]any{"errCode": 1501, "errMsg": "TokenExpiredError", "errDlt": "token expired at 12:00", "data": nil})
 	}))
 	defer srv.Close()
-	c := &Client{Endpoint: srv.URL, Token: "tok"}
+	c := New(srv.URL, "tok", transfer.Options{})
 	_, err := c.CompleteFormData(context.Background(), "id")
 	want := "OpenIM object/complete_form_data failed: errCode 1501 TokenExpiredError: token expired at 12:00 (the token was refused"
 	if err == nil || !strings.HasPrefix(err.Error(), want) {

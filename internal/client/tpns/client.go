@@ -7,7 +7,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"path"
@@ -74,11 +73,12 @@ type Client struct {
 	Endpoint  string // API base URL, e.g. https://api.tpns.tencent.com
 	AccessID  string
 	SecretKey string
-	HTTP      *http.Client
-	Log       transfer.Logger
-	// Retry bounds retries of transient failures: HTTP 429/5xx, transport
-	// errors, and the rate-limit and internal-error retCodes.
-	Retry transfer.Retry
+	http      *transfer.Platform
+}
+
+// New returns a client of the TPNS API at endpoint.
+func New(endpoint, accessID, secretKey string, o transfer.Options) *Client {
+	return &Client{Endpoint: endpoint, AccessID: accessID, SecretKey: secretKey, http: transfer.NewPlatform("TPNS", o)}
 }
 
 // APIError is an answer with retCode != 0.
@@ -89,11 +89,7 @@ type APIError struct {
 }
 
 func (e *APIError) Error() string {
-	msg := fmt.Sprintf("TPNS retCode %d: %s", e.RetCode, e.ErrMsg)
-	if x := Explain(e.RetCode); x != "" {
-		msg += " (" + x + ")"
-	}
-	return msg
+	return transfer.Describe(fmt.Sprintf("TPNS retCode %d", e.RetCode), "", e.ErrMsg, Explain(e.RetCode))
 }
 
 // Explain says what a retCode means and what to do about it; "" for codes
@@ -122,8 +118,15 @@ func Explain(code int) string {
 	return ""
 }
 
-// retryable reports body-level failures worth sending the file again for.
-func retryable(code int) bool { return code == CodeRateLimited || code == CodeInternal }
+// retryable reports body-level failures worth sending the file again
+// for: TPNS says it did not take the package.
+func retryable(_ int, body []byte) bool {
+	var a answer
+	if json.Unmarshal(body, &a) != nil || a.RetCode == nil {
+		return false
+	}
+	return *a.RetCode == CodeRateLimited || *a.RetCode == CodeInternal
+}
 
 // UploadRequest describes one package upload.
 type UploadRequest struct {
@@ -170,13 +173,6 @@ func contentType(name string) string {
 	return "text/plain"
 }
 
-func (c *Client) httpClient() *http.Client {
-	if c.HTTP != nil {
-		return c.HTTP
-	}
-	return http.DefaultClient
-}
-
 // BasicAuth is the Authorization header value: Basic base64(AccessID:SecretKey).
 func BasicAuth(accessID, secretKey string) string {
 	return "Basic " + base64.StdEncoding.EncodeToString([]byte(accessID+":"+secretKey))
@@ -190,61 +186,44 @@ func (c *Client) UploadPackage(ctx context.Context, r UploadRequest) (*UploadRes
 		return nil, err
 	}
 	defer file.Close()
-	log := transfer.OrNop(c.Log)
 	u := strings.TrimRight(c.Endpoint, "/") + UploadPath
-	op := http.MethodPost + " " + transfer.RedactURL(u)
 	// The header carries the secret: it is never logged (transfer logs
 	// only the redacted URL) and never part of an error.
 	header := http.Header{}
 	header.Set("Authorization", BasicAuth(c.AccessID, c.SecretKey))
 	header.Set("Accept", "application/json")
-
-	attempts := c.Retry.Attempts
-	if attempts <= 0 {
-		attempts = 5
-	}
+	log := c.http.Log()
 	log.Info(ctx, "uploading package to TPNS", map[string]any{"endpoint": transfer.RedactURL(c.Endpoint), "file_name": r.FileName, "size": file.Size})
-	for attempt := 1; ; attempt++ {
-		res, err := transfer.PostForm(ctx, c.httpClient(), c.Log, transfer.FormPost{
-			URL:             u,
-			Header:          header,
-			FileField:       "file",
-			FileName:        r.FileName,
-			FileContentType: contentType(r.FileName),
-			File:            file,
-			Label:           "TPNS upload of " + r.FileName,
-			Retry:           c.Retry,
-			SuccessCodes:    answered,
-		})
-		if err != nil {
-			if verr := file.Verify(); verr != nil && errors.Is(verr, transfer.ErrContentChanged) {
-				return nil, verr
-			}
-			return nil, err
-		}
-		var a answer
-		if jerr := json.Unmarshal(res.Body, &a); jerr != nil || a.RetCode == nil {
-			return nil, fmt.Errorf("%s: HTTP %d with a body that is not the TPNS API's JSON (is tpns.endpoint right?)", op, res.Status)
-		}
-		if *a.RetCode != CodeOK {
-			apiErr := &APIError{Status: res.Status, RetCode: *a.RetCode, ErrMsg: a.ErrMsg}
-			if retryable(*a.RetCode) && attempt < attempts {
-				wait := c.Retry.Backoff(attempt)
-				log.Info(ctx, "TPNS asked to retry; sending the package again", map[string]any{"ret_code": *a.RetCode, "attempt": attempt + 1, "wait": wait.String()})
-				if err := transfer.Sleep(ctx, wait); err != nil {
-					return nil, fmt.Errorf("%s: %w (last answer: %v)", op, err, apiErr)
-				}
-				continue
-			}
-			return nil, apiErr
-		}
-		if err := file.Verify(); err != nil {
-			return nil, fmt.Errorf("%w; TPNS accepted that content as upload id %d, which is not recorded", err, a.UploadID)
-		}
-		if a.UploadID <= 0 {
-			return nil, fmt.Errorf("%s: TPNS reported success without an upload id", op)
-		}
-		log.Info(ctx, "TPNS accepted the package", map[string]any{"upload_id": a.UploadID, "file_name": r.FileName})
-		return &UploadResult{UploadID: a.UploadID, FileMD5: file.SentMD5(), FileSize: file.Size}, nil
+	res, err := c.http.PostForm(ctx, transfer.FormPost{
+		URL:             u,
+		Header:          header,
+		FileField:       "file",
+		FileName:        r.FileName,
+		FileContentType: contentType(r.FileName),
+		File:            file,
+		Label:           "TPNS upload of " + r.FileName,
+		SuccessCodes:    answered,
+		ToAPI:           true,
+		RetryIf:         retryable,
+	})
+	if err != nil {
+		return nil, err
 	}
+	var a answer
+	if jerr := json.Unmarshal(res.Body, &a); jerr != nil || a.RetCode == nil {
+		return nil, fmt.Errorf("TPNS API: POST %s: HTTP %d with a body that is not the TPNS API's JSON (is tpns.endpoint right?)", transfer.RedactURL(u), res.Status)
+	}
+	if *a.RetCode != CodeOK {
+		return nil, &APIError{Status: res.Status, RetCode: *a.RetCode, ErrMsg: a.ErrMsg}
+	}
+	// The reader withheld the last byte had the content changed, so TPNS
+	// only ever sees the planned bytes; this is a last size check.
+	if err := file.Verify(); err != nil {
+		return nil, err
+	}
+	if a.UploadID <= 0 {
+		return nil, fmt.Errorf("TPNS API: POST %s: TPNS reported success without an upload id", transfer.RedactURL(u))
+	}
+	log.Info(ctx, "TPNS accepted the package", map[string]any{"upload_id": a.UploadID, "file_name": r.FileName})
+	return &UploadResult{UploadID: a.UploadID, FileMD5: file.SentMD5(), FileSize: file.Size}, nil
 }

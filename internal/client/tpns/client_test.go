@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -38,6 +39,12 @@ func (l *recordingLogger) all() string {
 
 func setup(t *testing.T) (*sandbox.Server, *Client, *recordingLogger) {
 	t.Helper()
+	return setupWith(t, transfer.Retry{})
+}
+
+func setupWith(t *testing.T, retry transfer.Retry) (*sandbox.Server, *Client, *recordingLogger) {
+	t.Helper()
+	retry.Base, retry.Max = time.Millisecond, 5*time.Millisecond
 	srv, err := sandbox.New(sandbox.Config{Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
@@ -48,13 +55,7 @@ func setup(t *testing.T) (*sandbox.Server, *Client, *recordingLogger) {
 	t.Cleanup(func() { _ = srv.Close() })
 	creds := sandbox.DefaultCredentials()
 	log := &recordingLogger{}
-	return srv, &Client{
-		Endpoint:  srv.URL() + sandbox.PrefixTPNS,
-		AccessID:  creds.TPNSAccessID,
-		SecretKey: creds.TPNSSecretKey,
-		Log:       log,
-		Retry:     transfer.Retry{Base: time.Millisecond, Max: 5 * time.Millisecond},
-	}, log
+	return srv, New(srv.URL()+sandbox.PrefixTPNS, creds.TPNSAccessID, creds.TPNSSecretKey, transfer.Options{Log: log, Retry: retry}), log
 }
 
 func write(t *testing.T, name, content string) (string, string) {
@@ -152,7 +153,7 @@ func TestUploadPackageRetriesRateLimit(t *testing.T) {
 	}
 
 	// Past the attempt budget, the rate limit is reported with its code.
-	c.Retry.Attempts = 2
+	srv, c, _ = setupWith(t, transfer.Retry{Attempts: 2})
 	srv.InjectFault("POST", UploadPath, 2, 200, `{"retCode":1008028,"errMsg":"rate limit exceeded"}`)
 	_, err = c.UploadPackage(context.Background(), UploadRequest{Path: p, FileName: "a.txt", FileMD5: sum})
 	if !strings.Contains(fmt.Sprint(err), "retCode 1008028") {
@@ -170,12 +171,77 @@ func TestUploadPackageNotTPNS(t *testing.T) {
 	}
 }
 
+// TPNS never receives a complete package whose content changed since
+// plan: the last byte is withheld, so no upload id is ever created.
 func TestUploadPackageContentChanged(t *testing.T) {
-	_, c, _ := setup(t)
+	srv, c, _ := setup(t)
 	p, _ := write(t, "a.txt", "alice\nbob\n")
 	_, err := c.UploadPackage(context.Background(), UploadRequest{Path: p, FileName: "a.txt", FileMD5: strings.Repeat("0", 32)})
 	if !errors.Is(err, transfer.ErrContentChanged) {
 		t.Fatalf("err = %v, want ErrContentChanged", err)
+	}
+	if ups := srv.TPNSUploads(); len(ups) != 0 {
+		t.Fatalf("TPNS accepted the changed content: %+v", ups)
+	}
+}
+
+// The multipart form survives 503s, 429 with Retry-After and a reset in
+// the middle of its body; TPNS stores the file's bytes once. The package
+// is larger than the socket buffers, so a reset is seen while the body is
+// still being written: TPNS certainly did not take it, and it is sent
+// again although it creates an upload.
+func TestUploadPackageSurvivesTransientFaults(t *testing.T) {
+	content := strings.Repeat("account-000000001\n", 8<<20/18)
+	for name, f := range map[string]sandbox.Fault{
+		"503 twice":          {Method: http.MethodPost, PathPrefix: sandbox.PrefixTPNS + UploadPath, Count: 2, Status: http.StatusServiceUnavailable},
+		"429 Retry-After":    {Method: http.MethodPost, PathPrefix: sandbox.PrefixTPNS + UploadPath, Status: http.StatusTooManyRequests, RetryAfter: "1"},
+		"reset mid-body":     {Method: http.MethodPost, PathPrefix: sandbox.PrefixTPNS + UploadPath, ResetAfterBytes: 40000},
+		"reset twice at 1 B": {Method: http.MethodPost, PathPrefix: sandbox.PrefixTPNS + UploadPath, Count: 2, ResetAfterBytes: 1},
+	} {
+		t.Run(name, func(t *testing.T) {
+			srv, c, _ := setup(t)
+			srv.AddFault(f)
+			p, sum := write(t, "a.txt", content)
+			res, err := c.UploadPackage(context.Background(), UploadRequest{Path: p, FileName: "a.txt", FileMD5: sum})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ups := srv.TPNSUploads()
+			if len(ups) != 1 || ups[0].UploadID != res.UploadID || ups[0].MD5 != sum {
+				t.Fatalf("sandbox uploads %+v, result %+v", ups, res)
+			}
+			if len(srv.PendingFaults()) != 0 {
+				t.Fatal("the fault was never hit")
+			}
+		})
+	}
+}
+
+// The package upload creates something: when the answer is lost after
+// TPNS took the whole package, it is not sent again, and the error says
+// why.
+func TestUploadPackageLostAnswerIsNotRepeated(t *testing.T) {
+	srv, c, _ := setup(t)
+	srv.AddFault(sandbox.Fault{Method: http.MethodPost, PathPrefix: sandbox.PrefixTPNS + UploadPath, DropResponse: true})
+	p, sum := write(t, "a.txt", "alice\nbob\n")
+	_, err := c.UploadPackage(context.Background(), UploadRequest{Path: p, FileName: "a.txt", FileMD5: sum})
+	if !transfer.Ambiguous(err) || !strings.Contains(err.Error(), "may have taken effect") {
+		t.Fatalf("err = %v, want an ambiguous failure", err)
+	}
+	if n := srv.Requests(sandbox.PrefixTPNS); n != 1 {
+		t.Fatalf("requests = %d, want 1", n)
+	}
+}
+
+// A fault that does not go away names the platform, the status and the
+// attempts.
+func TestUploadPackagePermanentFault(t *testing.T) {
+	srv, c, _ := setup(t)
+	srv.AddFault(sandbox.Fault{PathPrefix: sandbox.PrefixTPNS + UploadPath, Count: 100, Status: http.StatusServiceUnavailable})
+	p, sum := write(t, "a.txt", "alice\nbob\n")
+	_, err := c.UploadPackage(context.Background(), UploadRequest{Path: p, FileName: "a.txt", FileMD5: sum})
+	if err == nil || !strings.Contains(err.Error(), "TPNS API answered HTTP 503 (retried 4 times)") {
+		t.Fatalf("err = %v", err)
 	}
 }
 

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 )
@@ -26,7 +25,6 @@ type DownloadRequest struct {
 	// exports hold personal data.
 	Path  string
 	Label string // names the transfer in progress logs
-	Retry Retry
 }
 
 // Downloaded describes a file written by Download.
@@ -37,38 +35,37 @@ type Downloaded struct {
 }
 
 // Download streams a GET response to disk, hashing it (sha256) and
-// counting its size while writing, with progress logs. Transient failures
-// (429, 5xx, transport errors) restart the download from the beginning.
-func Download(ctx context.Context, hc *http.Client, log Logger, d DownloadRequest) (*Downloaded, error) {
-	op := http.MethodGet + " " + RedactURL(d.URL)
+// counting its size while writing, with progress logs. A body cut short
+// is a broken connection: the retry policy starts the download again.
+func (p *Platform) Download(ctx context.Context, d DownloadRequest) (*Downloaded, error) {
+	ex := &exchange{service: serviceStorage, repeatable: true}
 	var res *Downloaded
-	err := d.Retry.Do(ctx, log, op, func() (again bool, err error) {
-		res, again, err = downloadOnce(ctx, hc, log, op, d)
-		return again, err
-	})
-	return res, err
+	ex.handle = func(resp *http.Response) error {
+		if resp.StatusCode != http.StatusOK {
+			return nil // statusError reads it below
+		}
+		defer resp.Body.Close()
+		var err error
+		res, err = p.saveBody(ctx, d, resp)
+		return err
+	}
+	resp, err := p.exchange(ctx, ex, http.MethodGet, d.URL, d.Header, nil, 0)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, p.statusError(ex, resp)
+	}
+	return res, nil
 }
 
-func downloadOnce(ctx context.Context, hc *http.Client, log Logger, op string, d DownloadRequest) (_ *Downloaded, retryable bool, _ error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, d.URL, nil)
-	if err != nil {
-		return nil, false, transportError(op, err)
-	}
-	for k, vs := range d.Header {
-		req.Header[k] = vs
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return nil, true, transportError(op, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, Transient(resp.StatusCode), storageError(op, resp)
-	}
-
+// saveBody writes one answer's body to a temporary file and renames it
+// into place once complete. A local failure is a localError, which the
+// retry policy does not retry.
+func (p *Platform) saveBody(ctx context.Context, d DownloadRequest, resp *http.Response) (_ *Downloaded, err error) {
 	tmp, err := os.CreateTemp(filepath.Dir(d.Path), "."+filepath.Base(d.Path)+".*.part")
 	if err != nil {
-		return nil, false, err
+		return nil, &localError{err}
 	}
 	done := false
 	defer func() {
@@ -77,42 +74,48 @@ func downloadOnce(ctx context.Context, hc *http.Client, log Logger, op string, d
 			_ = os.Remove(tmp.Name())
 		}
 	}()
-
-	progress := NewProgress(ctx, log, d.Label, resp.ContentLength)
+	progress := NewProgress(ctx, p.log, d.Label, resp.ContentLength)
 	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(tmp, h), &countingReader{r: resp.Body, p: progress})
+	n, err := io.Copy(io.MultiWriter(&localWriter{tmp}, h), &countingReader{r: resp.Body, p: progress})
 	if err != nil {
-		// A body cut short (io.ErrUnexpectedEOF) is a transport failure
-		// worth another try; a local write error is not.
-		var pe *os.PathError
-		return nil, !errors.As(err, &pe), fmt.Errorf("%s: after %d bytes: %w", op, n, stripURL(err))
+		var le *localError
+		if errors.As(err, &le) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("after %d bytes: %w", n, stripURL(err))
 	}
 	if resp.ContentLength >= 0 && n != resp.ContentLength {
-		return nil, true, fmt.Errorf("%s: got %d bytes, Content-Length announced %d", op, n, resp.ContentLength)
+		return nil, fmt.Errorf("got %d bytes, Content-Length announced %d: %w", n, resp.ContentLength, io.ErrUnexpectedEOF)
 	}
 	if err := tmp.Sync(); err != nil {
-		return nil, false, err
+		return nil, &localError{err}
 	}
+	done = true
 	if err := tmp.Close(); err != nil {
 		_ = os.Remove(tmp.Name())
-		done = true
-		return nil, false, err
+		return nil, &localError{err}
 	}
 	if err := os.Rename(tmp.Name(), d.Path); err != nil {
 		_ = os.Remove(tmp.Name())
-		done = true
-		return nil, false, err
+		return nil, &localError{err}
 	}
-	done = true
 	progress.Finish()
-	return &Downloaded{Path: d.Path, Size: n, SHA256: hex.EncodeToString(h.Sum(nil))}, false, nil
+	return &Downloaded{Path: d.Path, Size: n, SHA256: hex.EncodeToString(h.Sum(nil))}, nil
 }
 
-// stripURL keeps a transport error's cause and drops the URL it may carry.
-func stripURL(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
+// localError is a failure on this machine (disk full, permissions):
+// downloading again would not help.
+type localError struct{ err error }
+
+func (e *localError) Error() string { return e.err.Error() }
+func (e *localError) Unwrap() error { return e.err }
+
+type localWriter struct{ f *os.File }
+
+func (w *localWriter) Write(b []byte) (int, error) {
+	n, err := w.f.Write(b)
+	if err != nil {
+		err = &localError{err}
 	}
-	return err
+	return n, err
 }

@@ -14,7 +14,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 )
 
 // pattern is an endless deterministic byte stream, so big bodies need no
@@ -47,7 +46,7 @@ func TestDownloadStreamsWithFlatMemory(t *testing.T) {
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
-	d, err := Download(context.Background(), srv.Client(), nil, DownloadRequest{URL: srv.URL + "/big.csv", Path: path})
+	d, err := testPlatform(srv.Client()).Download(context.Background(), DownloadRequest{URL: srv.URL + "/big.csv", Path: path})
 	runtime.ReadMemStats(&after)
 	if err != nil {
 		t.Fatal(err)
@@ -76,7 +75,7 @@ func TestDownloadRetriesTransientFailures(t *testing.T) {
 		_, _ = w.Write([]byte("a,b\n1,2\n"))
 	}))
 	defer srv.Close()
-	d, err := Download(context.Background(), srv.Client(), nil, DownloadRequest{URL: srv.URL + "/x.csv", Path: filepath.Join(t.TempDir(), "x.csv"), Retry: Retry{Base: time.Millisecond}})
+	d, err := testPlatform(srv.Client()).Download(context.Background(), DownloadRequest{URL: srv.URL + "/x.csv", Path: filepath.Join(t.TempDir(), "x.csv")})
 	if err != nil || calls.Load() != 2 || d.Size != 8 {
 		t.Fatalf("download = %+v, %v after %d calls", d, err, calls.Load())
 	}
@@ -88,8 +87,8 @@ func TestDownloadFailureKeepsTheQueryOutAndNoFileBehind(t *testing.T) {
 	}))
 	defer srv.Close()
 	dir := t.TempDir()
-	_, err := Download(context.Background(), srv.Client(), nil, DownloadRequest{URL: srv.URL + "/x.csv?token=secret-value", Path: filepath.Join(dir, "x.csv")})
-	se, ok := err.(*StorageError)
+	_, err := testPlatform(srv.Client()).Download(context.Background(), DownloadRequest{URL: srv.URL + "/x.csv?token=secret-value", Path: filepath.Join(dir, "x.csv")})
+	se, ok := err.(*HTTPError)
 	if !ok || se.Status != http.StatusUnauthorized || !strings.Contains(err.Error(), "Token required") {
 		t.Fatalf("err = %v", err)
 	}

@@ -42,7 +42,12 @@ func OpenFile(path, wantMD5 string) (*File, error) {
 		_ = f.Close()
 		return nil, fmt.Errorf("%s is not a regular file", path)
 	}
-	return &File{Path: path, Size: st.Size(), wantMD5: wantMD5, f: f}, nil
+	file := &File{Path: path, Size: st.Size(), wantMD5: wantMD5, f: f, h: md5.New()}
+	if file.Size == 0 && wantMD5 != "" && file.SentMD5() != wantMD5 {
+		_ = f.Close()
+		return nil, fmt.Errorf("%s: %w: it is empty now; run the plan again to see the new content", path, ErrContentChanged)
+	}
+	return file, nil
 }
 
 // Close closes the file.
@@ -64,7 +69,11 @@ func (f *File) Reader(progress *Progress) (io.Reader, error) {
 }
 
 // exactReader yields exactly Size bytes of the file and hashes them; a file
-// that shrank fails the read instead of sending a short body.
+// that shrank fails the read instead of sending a short body. When the
+// planned md5 is known, the last byte is held back until the hash of the
+// whole pass matches it: a file edited during the upload never completes
+// the body, so the server never stores mismatched content. (Without a
+// planned md5 there is nothing to compare; Verify can only check the size.)
 type exactReader struct{ f *File }
 
 func (e *exactReader) Read(b []byte) (int, error) {
@@ -75,6 +84,9 @@ func (e *exactReader) Read(b []byte) (int, error) {
 	if int64(len(b)) > left {
 		b = b[:left]
 	}
+	if e.f.wantMD5 != "" && left > 1 && int64(len(b)) == left {
+		b = b[:left-1] // the last byte goes alone, after the check
+	}
 	n, err := e.f.f.Read(b)
 	e.f.h.Write(b[:n])
 	e.f.read += int64(n)
@@ -84,17 +96,16 @@ func (e *exactReader) Read(b []byte) (int, error) {
 	if errors.Is(err, io.EOF) {
 		err = nil
 	}
+	if e.f.read == e.f.Size && e.f.wantMD5 != "" && e.f.SentMD5() != e.f.wantMD5 {
+		e.f.read -= int64(n) // withheld: this pass never completes
+		return 0, fmt.Errorf("%s: %w: planned md5 %s, the file now hashes to %s; plan again to upload the new content", e.f.Path, ErrContentChanged, e.f.wantMD5, e.f.SentMD5())
+	}
 	return n, err
 }
 
 // SentMD5 is the md5 (lowercase hex) of the bytes read by the last full
 // pass of Reader.
-func (f *File) SentMD5() string {
-	if f.h == nil {
-		return ""
-	}
-	return hex.EncodeToString(f.h.Sum(nil))
-}
+func (f *File) SentMD5() string { return hex.EncodeToString(f.h.Sum(nil)) }
 
 // Verify confirms the last pass read the whole file and that its hash
 // matches the plan's (when one was given).
@@ -103,7 +114,7 @@ func (f *File) Verify() error {
 		return fmt.Errorf("%s: only %d of %d bytes were sent", f.Path, f.read, f.Size)
 	}
 	if f.wantMD5 != "" && f.SentMD5() != f.wantMD5 {
-		return fmt.Errorf("%s: %w: planned md5 %s, uploaded md5 %s; run terraform apply again to plan the new content", f.Path, ErrContentChanged, f.wantMD5, f.SentMD5())
+		return fmt.Errorf("%s: %w: planned md5 %s, uploaded md5 %s; plan again to upload the new content", f.Path, ErrContentChanged, f.wantMD5, f.SentMD5())
 	}
 	return nil
 }

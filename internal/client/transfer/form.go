@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"mime/multipart"
 	"net/http"
 	"net/textproto"
@@ -30,9 +29,15 @@ type FormPost struct {
 	FileContentType string // default application/octet-stream
 	File            *File
 	Label           string
-	Retry           Retry
 	// SuccessCodes lists the statuses meaning success; empty means any 2xx.
 	SuccessCodes []int
+	// ToAPI marks a form posted to the platform's API rather than to its
+	// storage: errors say so, and the upload counts as creating something
+	// (retried only when the server certainly did not act on it).
+	ToAPI bool
+	// RetryIf lets the platform ask for another try on an answer it reads
+	// (a rate-limit code under HTTP 200).
+	RetryIf func(status int, body []byte) bool
 }
 
 var quoteEscaper = strings.NewReplacer("\\", "\\\\", `"`, "\\\"")
@@ -67,35 +72,31 @@ func formFrame(p FormPost) (prefix, suffix []byte, contentType string, err error
 }
 
 // PostForm streams the form with a fixed Content-Length and the file last.
-func PostForm(ctx context.Context, hc *http.Client, log Logger, p FormPost) (*Result, error) {
-	if p.FileField == "" {
+func (p *Platform) PostForm(ctx context.Context, f FormPost) (*Result, error) {
+	if f.FileField == "" {
 		return nil, fmt.Errorf("form upload: no file field name")
 	}
-	prefix, suffix, contentType, err := formFrame(p)
+	prefix, suffix, contentType, err := formFrame(f)
 	if err != nil {
 		return nil, err
 	}
-	op := http.MethodPost + " " + RedactURL(p.URL)
 	ok := is2xx
-	if len(p.SuccessCodes) > 0 {
-		ok = func(code int) bool { return slices.Contains(p.SuccessCodes, code) }
+	if len(f.SuccessCodes) > 0 {
+		ok = func(code int) bool { return slices.Contains(f.SuccessCodes, code) }
 	}
-	progress := NewProgress(ctx, log, p.Label, p.File.Size)
-	res, err := send(ctx, hc, log, op, p.Retry, p.File, progress, func(file io.Reader) (*http.Request, error) {
-		body := io.MultiReader(bytes.NewReader(prefix), file, bytes.NewReader(suffix))
-		req, err := http.NewRequest(http.MethodPost, p.URL, io.NopCloser(body))
-		if err != nil {
-			return nil, transportError(op, err)
-		}
-		req.ContentLength = int64(len(prefix)) + p.File.Size + int64(len(suffix))
-		for k, vs := range p.Header {
-			req.Header[k] = vs
-		}
-		// The body's boundary wins over any Content-Type a platform lists
-		// (OpenIM's header list says plain multipart/form-data).
-		req.Header.Set("Content-Type", contentType)
-		return req, nil
-	}, ok)
+	header := f.Header.Clone()
+	if header == nil {
+		header = http.Header{}
+	}
+	// The body's boundary wins over any Content-Type a platform lists
+	// (OpenIM's header list says plain multipart/form-data).
+	header.Set("Content-Type", contentType)
+	u := upload{method: http.MethodPost, url: f.URL, header: header, src: f.File, size: f.File.Size, prefix: prefix, suffix: suffix, ok: ok, retryIf: f.RetryIf}
+	if f.ToAPI {
+		u.service, u.creates = serviceAPI, true
+	}
+	progress := NewProgress(ctx, p.log, f.Label, f.File.Size)
+	res, err := p.send(ctx, u, progress)
 	if err == nil {
 		progress.Finish()
 	}

@@ -3,43 +3,10 @@ package transfer
 import (
 	"bytes"
 	"context"
-	"encoding/xml"
-	"errors"
-	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
-	"strings"
-	"time"
 )
-
-// StorageError is a non-success answer from an object store (S3, OSS,
-// MinIO). Code and Message come from the XML error body when there is one.
-type StorageError struct {
-	Op      string // e.g. "PUT https://host/path" with the query removed
-	Status  int
-	Code    string
-	Message string
-}
-
-func (e *StorageError) Error() string {
-	msg := fmt.Sprintf("%s: storage answered HTTP %d", e.Op, e.Status)
-	if e.Code != "" {
-		msg += " " + e.Code
-	}
-	if e.Message != "" {
-		msg += ": " + e.Message
-	}
-	return msg
-}
-
-// Expired reports whether the store rejected the request because its
-// presigned URL or policy expired.
-func (e *StorageError) Expired() bool {
-	m := strings.ToLower(e.Message)
-	return e.Status == http.StatusForbidden && (strings.Contains(m, "expired") || e.Code == "ExpiredToken")
-}
 
 // RedactURL drops the query string and user info, which carry presigned
 // signatures, policies and tokens, so a URL can appear in logs and errors.
@@ -63,110 +30,6 @@ func ReadSmall(r io.Reader, limit int64) ([]byte, error) {
 	return buf.Bytes(), err
 }
 
-// Retry policy for transient failures: 429 and 5xx from the server, and
-// transport errors.
-type Retry struct {
-	Attempts int           // total attempts, default 5
-	Base     time.Duration // first backoff, default 500ms
-	Max      time.Duration // cap, default 10s
-}
-
-func (r Retry) withDefaults() Retry {
-	if r.Attempts <= 0 {
-		r.Attempts = 5
-	}
-	if r.Base <= 0 {
-		r.Base = 500 * time.Millisecond
-	}
-	if r.Max <= 0 {
-		r.Max = 10 * time.Second
-	}
-	return r
-}
-
-// Backoff returns the wait before attempt n (1-based retry count), with jitter.
-func (r Retry) Backoff(n int) time.Duration {
-	r = r.withDefaults()
-	d := r.Base << (n - 1)
-	if d > r.Max || d <= 0 {
-		d = r.Max
-	}
-	return d/2 + rand.N(d/2+1)
-}
-
-// Do runs attempt until it succeeds, fails for good, or the attempts run
-// out, backing off between tries. attempt reports whether its error is
-// worth another try; op names the operation in logs and errors.
-func (r Retry) Do(ctx context.Context, log Logger, op string, attempt func() (again bool, err error)) error {
-	r = r.withDefaults()
-	var lastErr error
-	for n := 1; n <= r.Attempts; n++ {
-		if n > 1 {
-			wait := r.Backoff(n - 1)
-			OrNop(log).Info(ctx, "retrying", map[string]any{"op": op, "attempt": n, "wait": wait.String(), "error": lastErr.Error()})
-			if err := Sleep(ctx, wait); err != nil {
-				return fmt.Errorf("%s: %w (last error: %v)", op, err, lastErr)
-			}
-		}
-		again, err := attempt()
-		if err == nil {
-			return nil
-		}
-		if !again || ctx.Err() != nil {
-			return err
-		}
-		lastErr = err
-	}
-	return fmt.Errorf("giving up after %d attempts: %w", r.Attempts, lastErr)
-}
-
-// Transient reports whether an HTTP status is worth retrying.
-func Transient(status int) bool {
-	switch status {
-	case http.StatusTooManyRequests, http.StatusInternalServerError, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-		return true
-	}
-	return false
-}
-
-// Sleep waits d or until ctx is done.
-func Sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
-
-// transportError strips the URL (and so any presigned query) from errors
-// returned by http.Client.Do.
-func transportError(op string, err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err
-	}
-	return fmt.Errorf("%s: %w", op, err)
-}
-
-// storageError builds a StorageError from a failed response.
-func storageError(op string, resp *http.Response) *StorageError {
-	body, _ := ReadSmall(resp.Body, 64<<10)
-	se := &StorageError{Op: op, Status: resp.StatusCode}
-	var doc struct {
-		Code    string `xml:"Code"`
-		Message string `xml:"Message"`
-	}
-	if xml.Unmarshal(body, &doc) == nil {
-		se.Code, se.Message = doc.Code, doc.Message
-	} else if len(body) > 0 && len(body) < 512 {
-		se.Message = strings.TrimSpace(string(body))
-	}
-	return se
-}
-
 // Result is what a successful upload request returned.
 type Result struct {
 	Status int
@@ -177,8 +40,8 @@ type Result struct {
 	Body []byte
 }
 
-// source is what send streams on each attempt: a whole File, or one part
-// of it.
+// source is what an upload streams on each attempt: a whole File, or one
+// part of it.
 type source interface {
 	// open starts a fresh pass over the bytes, reporting reads to progress.
 	open(progress *Progress) (io.Reader, error)
@@ -189,55 +52,63 @@ type source interface {
 func (f *File) open(progress *Progress) (io.Reader, error) { return f.Reader(progress) }
 func (f *File) sent() int64                                { return f.read }
 
-// send runs one upload request per attempt, rebuilding the body from the
-// file each time, and retries transient failures. ok decides which
-// statuses are success.
-func send(ctx context.Context, hc *http.Client, log Logger, op string, retry Retry, file source, progress *Progress, build func(body io.Reader) (*http.Request, error), ok func(int) bool) (*Result, error) {
-	retry = retry.withDefaults()
-	var lastErr error
-	for attempt := 1; attempt <= retry.Attempts; attempt++ {
-		if attempt > 1 {
-			wait := retry.Backoff(attempt - 1)
-			OrNop(log).Info(ctx, "retrying upload", map[string]any{"op": op, "attempt": attempt, "wait": wait.String(), "error": lastErr.Error()})
-			if err := Sleep(ctx, wait); err != nil {
-				return nil, fmt.Errorf("%s: %w (last error: %v)", op, err, lastErr)
-			}
-		}
-		r, err := file.open(progress)
-		if err != nil {
-			return nil, err
-		}
-		req, err := build(r)
-		if err != nil {
-			return nil, err
-		}
-		resp, err := hc.Do(req.WithContext(ctx))
-		if err != nil {
-			if progress != nil {
-				progress.Rewind(file.sent()) // this attempt's bytes are sent again
-			}
-			if ctx.Err() != nil || errors.Is(err, ErrContentChanged) {
-				return nil, transportError(op, err)
-			}
-			lastErr = transportError(op, err)
-			continue
-		}
-		if ok(resp.StatusCode) {
-			body, _ := ReadSmall(resp.Body, 64<<10)
-			_ = resp.Body.Close()
-			return &Result{Status: resp.StatusCode, ETag: resp.Header.Get("ETag"), Header: resp.Header, Body: body}, nil
-		}
-		se := storageError(op, resp)
-		_ = resp.Body.Close()
-		if progress != nil {
-			progress.Rewind(file.sent()) // this attempt's bytes are sent again
-		}
-		if !Transient(resp.StatusCode) {
-			return nil, se
-		}
-		lastErr = se
+// upload is one streamed request: file bytes, optionally framed (a form's
+// fields before, its closing boundary after), with a known length.
+type upload struct {
+	service string // "storage" unless the platform's API takes the file itself
+	method  string
+	url     string
+	header  http.Header
+	src     source
+	size    int64 // of src
+	prefix  []byte
+	suffix  []byte
+	creates bool
+	ok      func(int) bool
+	retryIf func(status int, body []byte) bool
+}
+
+// send streams an upload with the retry policy, rebuilding the body from
+// the file for every attempt; progress is taken back for a failed pass.
+func (p *Platform) send(ctx context.Context, u upload, progress *Progress) (*Result, error) {
+	if u.service == "" {
+		u.service = serviceStorage
 	}
-	return nil, fmt.Errorf("giving up after %d attempts: %w", retry.Attempts, lastErr)
+	ex := &exchange{service: u.service, repeatable: !u.creates, retryIf: u.retryIf}
+	var res Result
+	read := false
+	readBody := func(resp *http.Response) error {
+		b, err := ReadSmall(resp.Body, 64<<10)
+		_ = resp.Body.Close()
+		res.Body, read = b, true
+		return err
+	}
+	ex.handle = readBody
+	body := func() (io.Reader, error) {
+		progress.Rewind(u.src.sent()) // an earlier pass is sent again
+		r, err := u.src.open(progress)
+		if err != nil {
+			return nil, err
+		}
+		if u.prefix == nil && u.suffix == nil {
+			return r, nil
+		}
+		return io.MultiReader(bytes.NewReader(u.prefix), r, bytes.NewReader(u.suffix)), nil
+	}
+	resp, err := p.exchange(ctx, ex, u.method, u.url, u.header, body, int64(len(u.prefix))+u.size+int64(len(u.suffix)))
+	if err != nil {
+		return nil, err
+	}
+	if !read { // the last answer asked for a retry that the policy did not grant
+		_ = readBody(resp)
+	}
+	if !u.ok(resp.StatusCode) {
+		e := &HTTPError{Platform: p.name, Service: u.service, Op: ex.op, Status: resp.StatusCode, Attempts: ex.attempt}
+		e.Code, e.Message = errorDocument(res.Body)
+		return nil, e
+	}
+	res.Status, res.ETag, res.Header = resp.StatusCode, resp.Header.Get("ETag"), resp.Header
+	return &res, nil
 }
 
 func is2xx(code int) bool { return code >= 200 && code < 300 }

@@ -40,7 +40,6 @@ type MultipartRequest struct {
 	// carry platform credentials: presigned URLs authenticate by their query.
 	Header http.Header
 	Label  string // names the transfer in progress logs
-	Retry  Retry  // per part
 }
 
 // CompletedPart is what a complete call needs for one part.
@@ -79,7 +78,7 @@ func PartCount(size, partSize int64) int {
 // the whole md5 matches the plan and every sent part matches the pass; the
 // caller completes the upload after that, never before. The extra read
 // runs alongside the network transfer and costs no buffering.
-func UploadParts(ctx context.Context, hc *http.Client, log Logger, req MultipartRequest) (*MultipartResult, error) {
+func (p *Platform) UploadParts(ctx context.Context, req MultipartRequest) (*MultipartResult, error) {
 	f := req.File
 	if req.PartSize <= 0 {
 		return nil, errors.New("multipart upload: part size must be positive")
@@ -98,7 +97,7 @@ func UploadParts(ctx context.Context, hc *http.Client, log Logger, req Multipart
 	parent := ctx
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	progress := NewProgress(ctx, log, req.Label, f.Size)
+	progress := NewProgress(ctx, p.log, req.Label, f.Size)
 
 	hashed := make(chan hashPass, 1)
 	go func() { hashed <- hashParts(ctx, f, req.PartSize, count) }()
@@ -120,7 +119,7 @@ func UploadParts(ctx context.Context, hc *http.Client, log Logger, req Multipart
 			for i := range jobs {
 				off := int64(i) * req.PartSize
 				size := min(req.PartSize, f.Size-off)
-				cp, md5hex, err := uploadPart(ctx, hc, log, req, urls[i], off, size, count, progress)
+				cp, md5hex, err := p.uploadPart(ctx, req, urls[i], off, size, count, progress)
 				if err != nil {
 					fail(err)
 					return
@@ -152,11 +151,11 @@ feed:
 		return nil, fmt.Errorf("%s: hashing for the content check: %w", f.Path, pass.err)
 	}
 	if f.wantMD5 != "" && pass.whole != f.wantMD5 {
-		return nil, fmt.Errorf("%s: %w: planned md5 %s, file md5 during upload %s; run terraform apply again to plan the new content", f.Path, ErrContentChanged, f.wantMD5, pass.whole)
+		return nil, fmt.Errorf("%s: %w: planned md5 %s, file md5 during upload %s; plan again to upload the new content", f.Path, ErrContentChanged, f.wantMD5, pass.whole)
 	}
 	for i := range count {
 		if sentMD5[i] != pass.parts[i] {
-			return nil, fmt.Errorf("%s: %w while part %d was being sent; run terraform apply again", f.Path, ErrContentChanged, i+1)
+			return nil, fmt.Errorf("%s: %w while part %d was being sent; plan again to upload the new content", f.Path, ErrContentChanged, i+1)
 		}
 	}
 	progress.Finish()
@@ -182,26 +181,13 @@ func orderParts(urls []PartURL, count int) ([]string, error) {
 	return out, nil
 }
 
-func uploadPart(ctx context.Context, hc *http.Client, log Logger, req MultipartRequest, url string, off, size int64, count int, progress *Progress) (CompletedPart, string, error) {
+func (p *Platform) uploadPart(ctx context.Context, req MultipartRequest, url string, off, size int64, count int, progress *Progress) (CompletedPart, string, error) {
 	n := int(off/req.PartSize) + 1
-	op := fmt.Sprintf("part %d of %d: %s %s", n, count, http.MethodPut, RedactURL(url))
-	src := &partSource{f: req.File, off: off, size: size}
-	res, err := send(ctx, hc, log, op, req.Retry, src, progress, func(body io.Reader) (*http.Request, error) {
-		r, err := http.NewRequest(http.MethodPut, url, io.NopCloser(body))
-		if err != nil {
-			return nil, transportError(op, err)
-		}
-		r.ContentLength = size
-		if size == 0 {
-			r.Body = http.NoBody // a zero length with a body would go chunked
-		}
-		for k, vs := range req.Header {
-			r.Header[k] = vs
-		}
-		return r, nil
-	}, is2xx)
+	src := &partSource{f: req.File, off: off, size: size, h: md5.New()}
+	res, err := p.send(ctx, upload{method: http.MethodPut, url: url, header: req.Header, src: src, size: size, ok: is2xx}, progress)
+	op := fmt.Sprintf("part %d of %d", n, count)
 	if err != nil {
-		return CompletedPart{}, "", err
+		return CompletedPart{}, "", fmt.Errorf("%s: %w", op, err)
 	}
 	// S3 quotes ETags; complete calls want them bare.
 	etag := strings.ReplaceAll(res.ETag, `"`, "")

@@ -152,7 +152,7 @@ func TestUploadPartsSendsEveryPartAndUnquotesETags(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	res, err := UploadParts(context.Background(), ps.Client(), nil, MultipartRequest{
+	res, err := testPlatform(ps.Client()).UploadParts(context.Background(), MultipartRequest{
 		File: f, PartSize: partSize, Parts: ps.urls(11), Concurrency: 3,
 		Header: http.Header{"Content-Type": {"application/octet-stream"}},
 	})
@@ -203,9 +203,8 @@ func TestUploadPartsRetriesOnlyTheFailedPart(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	_, err = UploadParts(context.Background(), ps.Client(), nil, MultipartRequest{
+	_, err = testPlatform(ps.Client()).UploadParts(context.Background(), MultipartRequest{
 		File: f, PartSize: partSize, Parts: ps.urls(4), Concurrency: 2,
-		Retry: Retry{Base: time.Millisecond, Max: 2 * time.Millisecond},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -233,10 +232,10 @@ func TestUploadPartsStopsOnPermanentFailure(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	_, err = UploadParts(context.Background(), ps.Client(), nil, MultipartRequest{
+	_, err = testPlatform(ps.Client()).UploadParts(context.Background(), MultipartRequest{
 		File: f, PartSize: partSize, Parts: ps.urls(40), Concurrency: 2,
 	})
-	var se *StorageError
+	var se *HTTPError
 	if !errors.As(err, &se) || se.Status != http.StatusForbidden || se.Code != "Injected" {
 		t.Fatalf("err = %v, want the store's 403 Injected error", err)
 	}
@@ -264,7 +263,7 @@ func TestUploadPartsCancelStopsPartsInFlight(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(100*time.Millisecond, cancel)
 	start := time.Now()
-	_, err = UploadParts(ctx, ps.Client(), nil, MultipartRequest{File: f, PartSize: partSize, Parts: ps.urls(8), Concurrency: 4})
+	_, err = testPlatform(ps.Client()).UploadParts(ctx, MultipartRequest{File: f, PartSize: partSize, Parts: ps.urls(8), Concurrency: 4})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}
@@ -285,7 +284,7 @@ func TestUploadPartsDetectsContentChangedSincePlan(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	_, err = UploadParts(context.Background(), ps.Client(), nil, MultipartRequest{File: f, PartSize: partSize, Parts: ps.urls(3)})
+	_, err = testPlatform(ps.Client()).UploadParts(context.Background(), MultipartRequest{File: f, PartSize: partSize, Parts: ps.urls(3)})
 	if !errors.Is(err, ErrContentChanged) {
 		t.Fatalf("err = %v, want ErrContentChanged", err)
 	}
@@ -303,7 +302,7 @@ func TestUploadPartsDetectsFileShrinking(t *testing.T) {
 	if err := os.Truncate(path, partSize); err != nil {
 		t.Fatal(err)
 	}
-	_, err = UploadParts(context.Background(), ps.Client(), nil, MultipartRequest{File: f, PartSize: partSize, Parts: ps.urls(3)})
+	_, err = testPlatform(ps.Client()).UploadParts(context.Background(), MultipartRequest{File: f, PartSize: partSize, Parts: ps.urls(3)})
 	if !errors.Is(err, ErrContentChanged) {
 		t.Fatalf("err = %v, want ErrContentChanged", err)
 	}
@@ -324,7 +323,7 @@ func TestUploadPartsRejectsWrongPartURLs(t *testing.T) {
 		"zero":      {{0, "http://x/0"}, {1, "http://x/1"}},
 		"too high":  {{1, "http://x/1"}, {3, "http://x/3"}},
 	} {
-		if _, err := UploadParts(context.Background(), http.DefaultClient, nil, MultipartRequest{File: f, PartSize: 50, Parts: parts}); err == nil || !strings.Contains(err.Error(), "part") {
+		if _, err := testPlatform(http.DefaultClient).UploadParts(context.Background(), MultipartRequest{File: f, PartSize: 50, Parts: parts}); err == nil || !strings.Contains(err.Error(), "part") {
 			t.Errorf("%s: err = %v, want a part-list error", name, err)
 		}
 	}

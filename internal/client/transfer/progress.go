@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -64,6 +65,10 @@ func (p *Progress) Finish() {
 	p.log.Info(p.ctx, p.label+" finished", fields)
 }
 
+// fieldsLocked describes the transfer for people ("385.0 MiB of 407.0
+// MiB", rate, ETA, percent) and for tools (exact byte counts). The counts
+// are decimal strings: the log pipeline turns numbers into floats, which
+// would print as 4.03439616e+08.
 func (p *Progress) fieldsLocked(now time.Time) map[string]any {
 	elapsed := now.Sub(p.started).Seconds()
 	rate := 0.0
@@ -71,12 +76,17 @@ func (p *Progress) fieldsLocked(now time.Time) map[string]any {
 		rate = float64(p.done) / elapsed
 	}
 	f := map[string]any{
-		"bytes_done":  p.done,
-		"bytes_total": p.total,
-		"rate":        HumanBytes(int64(rate)) + "/s",
+		"progress":   HumanBytes(p.done),
+		"bytes_done": strconv.FormatInt(p.done, 10),
+		"rate":       HumanBytes(int64(rate)) + "/s",
+		"elapsed":    time.Duration(elapsed * float64(time.Second)).Round(time.Second).String(),
+	}
+	if p.total >= 0 {
+		f["progress"] = HumanBytes(p.done) + " of " + HumanBytes(p.total)
+		f["bytes_total"] = strconv.FormatInt(p.total, 10)
 	}
 	if p.total > 0 {
-		f["percent"] = fmt.Sprintf("%.1f", 100*float64(p.done)/float64(p.total))
+		f["percent"] = fmt.Sprintf("%.1f%%", 100*float64(p.done)/float64(p.total))
 		if rate > 0 && p.done < p.total {
 			f["eta"] = time.Duration(float64(p.total-p.done) / rate * float64(time.Second)).Round(time.Second).String()
 		}

@@ -2,7 +2,6 @@ package transfer
 
 import (
 	"context"
-	"io"
 	"net/http"
 )
 
@@ -16,32 +15,17 @@ type PutRequest struct {
 	Header http.Header
 	File   *File
 	Label  string // names the transfer in progress logs
-	Retry  Retry
 }
 
 // Put streams the file with a fixed Content-Length (never chunked),
 // retrying transient failures, and returns the response.
-func Put(ctx context.Context, hc *http.Client, log Logger, p PutRequest) (*Result, error) {
-	method := p.Method
+func (p *Platform) Put(ctx context.Context, r PutRequest) (*Result, error) {
+	method := r.Method
 	if method == "" {
 		method = http.MethodPut
 	}
-	op := method + " " + RedactURL(p.URL)
-	progress := NewProgress(ctx, log, p.Label, p.File.Size)
-	res, err := send(ctx, hc, log, op, p.Retry, p.File, progress, func(body io.Reader) (*http.Request, error) {
-		req, err := http.NewRequest(method, p.URL, io.NopCloser(body))
-		if err != nil {
-			return nil, transportError(op, err)
-		}
-		req.ContentLength = p.File.Size
-		if p.File.Size == 0 {
-			req.Body = http.NoBody // a zero length with a body would go chunked
-		}
-		for k, vs := range p.Header {
-			req.Header[k] = vs
-		}
-		return req, nil
-	}, is2xx)
+	progress := NewProgress(ctx, p.log, r.Label, r.File.Size)
+	res, err := p.send(ctx, upload{method: method, url: r.URL, header: r.Header, src: r.File, size: r.File.Size, ok: is2xx}, progress)
 	if err == nil {
 		progress.Finish()
 	}

@@ -60,7 +60,7 @@ func TestPutSendsFixedLengthAndRetriesTransientFailures(t *testing.T) {
 	defer srv.Close()
 	path, sum := tempFile(t, content)
 	f := open(t, path, sum)
-	res, err := Put(context.Background(), srv.Client(), nil, PutRequest{URL: srv.URL + "/k?X-Amz-Signature=secret", File: f, Retry: Retry{Base: time.Millisecond}})
+	res, err := testPlatform(srv.Client()).Put(context.Background(), PutRequest{URL: srv.URL + "/k?X-Amz-Signature=secret", File: f})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,8 +82,8 @@ func TestPutDoesNotRetryClientErrorsAndHidesTheQuery(t *testing.T) {
 	}))
 	defer srv.Close()
 	path, sum := tempFile(t, "x\n")
-	_, err := Put(context.Background(), srv.Client(), nil, PutRequest{URL: srv.URL + "/k?X-Amz-Signature=s3cr3t", File: open(t, path, sum)})
-	var se *StorageError
+	_, err := testPlatform(srv.Client()).Put(context.Background(), PutRequest{URL: srv.URL + "/k?X-Amz-Signature=s3cr3t", File: open(t, path, sum)})
+	var se *HTTPError
 	if !errors.As(err, &se) || se.Code != "SignatureDoesNotMatch" || calls.Load() != 1 {
 		t.Fatalf("err=%v calls=%d", err, calls.Load())
 	}
@@ -119,7 +119,7 @@ func TestPostFormPutsFileLastWithExactLength(t *testing.T) {
 	}))
 	defer srv.Close()
 	path, sum := tempFile(t, content)
-	_, err := PostForm(context.Background(), srv.Client(), nil, FormPost{
+	_, err := testPlatform(srv.Client()).PostForm(context.Background(), FormPost{
 		URL:       srv.URL,
 		Fields:    []FormField{{"key", "a/b"}, {"policy", "p"}},
 		FileField: "upload", FileName: "list.txt", File: open(t, path, sum),
@@ -130,14 +130,46 @@ func TestPostFormPutsFileLastWithExactLength(t *testing.T) {
 	}
 }
 
-func TestFileChangedSincePlan(t *testing.T) {
+// A file whose bytes no longer match the plan never yields its last byte,
+// so no server ever receives a complete body.
+func TestFileChangedSincePlanWithholdsTheLastByte(t *testing.T) {
 	path, _ := tempFile(t, "abc\n")
 	_, other := tempFile(t, "abd\n")
 	f := open(t, path, other)
 	r, _ := f.Reader(nil)
-	_, _ = io.Copy(io.Discard, r)
-	if err := f.Verify(); !errors.Is(err, ErrContentChanged) {
+	n, err := io.Copy(io.Discard, r)
+	if !errors.Is(err, ErrContentChanged) || n != f.Size-1 {
+		t.Fatalf("read %d of %d bytes, err = %v; want the last byte withheld and ErrContentChanged", n, f.Size, err)
+	}
+	if err := f.Verify(); err == nil {
+		t.Fatal("Verify accepted an incomplete pass")
+	}
+	// The planned content passes whole.
+	same := open(t, path, func() string { _, s := tempFile(t, "abc\n"); return s }())
+	r, _ = same.Reader(nil)
+	if n, err := io.Copy(io.Discard, r); err != nil || n != same.Size {
+		t.Fatalf("unchanged file: read %d, err %v", n, err)
+	}
+}
+
+// A form whose file changed is cut before its last byte: the server sees
+// a body shorter than its Content-Length and stores nothing.
+func TestPostFormOfChangedFileNeverCompletes(t *testing.T) {
+	var completed atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, err := io.Copy(io.Discard, r.Body); err == nil {
+			completed.Add(1)
+		}
+	}))
+	defer srv.Close()
+	path, _ := tempFile(t, strings.Repeat("x", 100000))
+	_, planned := tempFile(t, strings.Repeat("y", 100000))
+	_, err := testPlatform(srv.Client()).PostForm(context.Background(), FormPost{URL: srv.URL, FileField: "file", FileName: "f", File: open(t, path, planned)})
+	if !errors.Is(err, ErrContentChanged) {
 		t.Fatalf("err = %v", err)
+	}
+	if completed.Load() != 0 {
+		t.Fatal("the server received a complete body")
 	}
 }
 
@@ -156,20 +188,23 @@ func (l *recordLogger) Debug(context.Context, string, map[string]any) {}
 
 func TestProgressLogsRateAndETA(t *testing.T) {
 	log := &recordLogger{}
-	p := NewProgress(context.Background(), log, "upload", 1000)
+	p := NewProgress(context.Background(), log, "upload", 403439616)
 	base := time.Now()
 	tick := base
 	p.now = func() time.Time { return tick }
 	p.started, p.lastLog = base, base
 	tick = base.Add(3 * time.Second)
-	p.Add(300)
+	p.Add(121031884) // 30% in 3s
 	p.Finish()
 	if len(log.msgs) != 2 {
 		t.Fatalf("logs: %v", log.msgs)
 	}
 	first := log.msgs[0]
-	if first["bytes_done"] != int64(300) || first["percent"] != "30.0" || first["eta"] != "7s" || first["rate"] != "100 B/s" {
-		t.Fatalf("progress fields %v", first)
+	want := map[string]any{"progress": "115.4 MiB of 384.8 MiB", "bytes_done": "121031884", "bytes_total": "403439616", "percent": "30.0%", "eta": "7s", "rate": "38.5 MiB/s", "elapsed": "3s"}
+	for k, v := range want {
+		if first[k] != v {
+			t.Errorf("%s = %v, want %v", k, first[k], v)
+		}
 	}
 }
 
@@ -178,4 +213,9 @@ func TestRedactURL(t *testing.T) {
 	if got != "https://host/a/b" {
 		t.Fatalf("RedactURL = %q", got)
 	}
+}
+
+// testPlatform is a Platform over hc with millisecond backoffs.
+func testPlatform(hc *http.Client) *Platform {
+	return NewPlatform("Test", Options{HTTP: hc, Retry: Retry{Base: time.Millisecond, Max: 2 * time.Millisecond}})
 }

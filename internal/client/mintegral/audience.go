@@ -1,0 +1,453 @@
+package mintegral
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/audiencekit/terraform-provider-audience/internal/client/transfer"
+)
+
+// Audience lifecycle: create, update, delete and list on /api/open/v1/audience.
+
+const audiencePath = "/api/open/v1/audience"
+
+// UpdateWindow is how long Mintegral refuses another update after an
+// audience was created or last updated.
+const UpdateWindow = 12 * time.Hour
+
+// MaxListLimit is the largest page the List API returns.
+const MaxListLimit = 500
+
+// Audience platforms, by name and wire number.
+var platforms = []struct {
+	Name string
+	Code int
+}{
+	{"android", 1},
+	{"ios", 2},
+	{"mix", 3},
+}
+
+// PlatformNames lists the platform names in wire order.
+func PlatformNames() []string {
+	out := make([]string, len(platforms))
+	for i, p := range platforms {
+		out[i] = p.Name
+	}
+	return out
+}
+
+// PlatformCode maps a platform name to its wire number.
+func PlatformCode(name string) (int, bool) {
+	for _, p := range platforms {
+		if p.Name == name {
+			return p.Code, true
+		}
+	}
+	return 0, false
+}
+
+// PlatformName maps a wire number to its name; an unknown number is
+// returned as its decimal string.
+func PlatformName(code int) string {
+	for _, p := range platforms {
+		if p.Code == code {
+			return p.Name
+		}
+	}
+	return strconv.Itoa(code)
+}
+
+// deviceTypes is the one table of device type names and wire numbers.
+// OS is the platform whose devices carry that ID ("" for none in
+// particular); a mix audience takes every type.
+//
+// IDFV and IDFV_MD5 are unresolved: the List and Create API pages say 10
+// and 11, a newer page and a community SDK say 12 and 13. The documented
+// 10 / 11 are sent; 12 / 13 are also read back as IDFV / IDFV_MD5.
+var deviceTypes = []struct {
+	Name    string
+	Code    int
+	OS      string
+	Aliases []int // other numbers read back as this type
+}{
+	{Name: "IMEI", Code: 1, OS: "android"},
+	{Name: "IDFA", Code: 2, OS: "ios"},
+	{Name: "GAID", Code: 3, OS: "android"},
+	{Name: "OAID", Code: 4, OS: "android"},
+	{Name: "IMEI_MD5", Code: 6, OS: "android"},
+	{Name: "IDFA_MD5", Code: 7, OS: "ios"},
+	{Name: "GAID_MD5", Code: 8, OS: "android"},
+	{Name: "OAID_MD5", Code: 9, OS: "android"},
+	{Name: "IDFV", Code: 10, OS: "ios", Aliases: []int{12}},
+	{Name: "IDFV_MD5", Code: 11, OS: "ios", Aliases: []int{13}},
+}
+
+// DeviceTypeNames lists the device type names in wire order.
+func DeviceTypeNames() []string {
+	out := make([]string, len(deviceTypes))
+	for i, d := range deviceTypes {
+		out[i] = d.Name
+	}
+	return out
+}
+
+// DeviceTypeCode maps a device type name to its wire number.
+func DeviceTypeCode(name string) (int, bool) {
+	for _, d := range deviceTypes {
+		if d.Name == name {
+			return d.Code, true
+		}
+	}
+	return 0, false
+}
+
+// DeviceTypeName maps a wire number to its name; an unknown number is
+// returned as its decimal string.
+func DeviceTypeName(code int) string {
+	for _, d := range deviceTypes {
+		if d.Code == code || slices.Contains(d.Aliases, code) {
+			return d.Name
+		}
+	}
+	return strconv.Itoa(code)
+}
+
+// DeviceTypeAllowed reports whether an audience of platform (a name) can
+// hold IDs of deviceType (a name), and if not, which platform it needs.
+func DeviceTypeAllowed(platform, deviceType string) (ok bool, needs string) {
+	for _, d := range deviceTypes {
+		if d.Name == deviceType {
+			return platform == "mix" || d.OS == "" || d.OS == platform, d.OS
+		}
+	}
+	return false, ""
+}
+
+// SortDeviceTypes orders device type names by wire number, unknown names
+// last, and drops repeats.
+func SortDeviceTypes(names []string) []string {
+	rank := func(n string) int {
+		if c, ok := DeviceTypeCode(n); ok {
+			return c
+		}
+		if c, err := strconv.Atoi(n); err == nil {
+			return c
+		}
+		return 1 << 30
+	}
+	out := slices.Clone(names)
+	slices.SortStableFunc(out, func(a, b string) int {
+		if d := rank(a) - rank(b); d != 0 {
+			return d
+		}
+		return strings.Compare(a, b)
+	})
+	return slices.Compact(out)
+}
+
+// AudienceFile is one uploaded file of an audience: the device type of
+// its IDs (a name) and its data_path from Upload.
+type AudienceFile struct {
+	DeviceType string
+	DataPath   string
+}
+
+type wireFile struct {
+	DeviceType int    `json:"device_type"`
+	DataPath   string `json:"data_path"`
+}
+
+func wireFiles(files []AudienceFile) ([]wireFile, error) {
+	if len(files) == 0 {
+		return nil, errors.New("mintegral: an audience needs at least one file")
+	}
+	out := make([]wireFile, len(files))
+	for i, f := range files {
+		code, ok := DeviceTypeCode(f.DeviceType)
+		if !ok {
+			return nil, fmt.Errorf("mintegral: unknown device type %q (use one of %s)", f.DeviceType, strings.Join(DeviceTypeNames(), ", "))
+		}
+		out[i] = wireFile{DeviceType: code, DataPath: f.DataPath}
+	}
+	return out, nil
+}
+
+// Audience is one audience as the List API returns it.
+type Audience struct {
+	ID          int64
+	Name        string
+	Platform    string // name, see PlatformNames
+	AreaType    int
+	Type        int      // 1: uploaded audience
+	DeviceTypes []string // names, ordered by wire number
+	Created     time.Time
+	Updated     time.Time
+}
+
+// UpdatableAfter is the earliest time Mintegral accepts another update.
+func (a *Audience) UpdatableAfter() time.Time { return a.Updated.Add(UpdateWindow) }
+
+type wireAudience struct {
+	ID         int64  `json:"ta_id"`
+	Platform   int    `json:"platform"`
+	Name       string `json:"ta_name"`
+	Type       int    `json:"ta_type"`
+	DeviceType string `json:"device_type"`
+	AreaType   int    `json:"area_type"`
+	CTime      int64  `json:"ctime"`
+	UTime      int64  `json:"utime"`
+}
+
+func (w wireAudience) audience() Audience {
+	var types []string
+	for _, part := range strings.Split(w.DeviceType, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		if n, err := strconv.Atoi(part); err == nil {
+			types = append(types, DeviceTypeName(n))
+		} else {
+			types = append(types, part)
+		}
+	}
+	return Audience{
+		ID:          w.ID,
+		Name:        w.Name,
+		Platform:    PlatformName(w.Platform),
+		AreaType:    w.AreaType,
+		Type:        w.Type,
+		DeviceTypes: SortDeviceTypes(types),
+		Created:     time.Unix(w.CTime, 0).UTC(),
+		Updated:     time.Unix(w.UTime, 0).UTC(),
+	}
+}
+
+// AudienceFilter selects audiences in List; every field is optional.
+type AudienceFilter struct {
+	IDs      []int64
+	Name     string // fuzzy match on the platform side
+	Platform string // name
+	// PageSize is the page limit asked for (default and cap MaxListLimit).
+	PageSize int
+}
+
+type listPage struct {
+	Page         int            `json:"page"`
+	Limit        int            `json:"limit"`
+	CurrentTotal int            `json:"current_total"`
+	Total        int            `json:"total"`
+	List         []wireAudience `json:"list"`
+}
+
+// ListAudiences returns every audience matching filter, following every
+// page.
+func (c *Client) ListAudiences(ctx context.Context, filter AudienceFilter) ([]Audience, error) {
+	q := url.Values{}
+	if len(filter.IDs) > 0 {
+		ids := make([]string, len(filter.IDs))
+		for i, id := range filter.IDs {
+			ids[i] = strconv.FormatInt(id, 10)
+		}
+		q.Set("ta_ids", strings.Join(ids, ","))
+	}
+	if filter.Name != "" {
+		q.Set("ta_name", filter.Name)
+	}
+	if filter.Platform != "" {
+		code, ok := PlatformCode(filter.Platform)
+		if !ok {
+			return nil, fmt.Errorf("mintegral: unknown platform %q (use one of %s)", filter.Platform, strings.Join(PlatformNames(), ", "))
+		}
+		q.Set("platform", strconv.Itoa(code))
+	}
+	limit := filter.PageSize
+	if limit <= 0 || limit > MaxListLimit {
+		limit = MaxListLimit
+	}
+	q.Set("limit", strconv.Itoa(limit))
+	var out []Audience
+	for page := 1; ; page++ {
+		q.Set("page", strconv.Itoa(page))
+		var p listPage
+		if err := c.call(ctx, http.MethodGet, audiencePath, q, nil, &p); err != nil {
+			return nil, fmt.Errorf("listing Mintegral audiences (page %d): %w", page, err)
+		}
+		for _, w := range p.List {
+			out = append(out, w.audience())
+		}
+		// An empty page ends the list even if total says otherwise, so a
+		// total that changes while paging cannot loop forever. Without a
+		// total, a short page is the last one.
+		pageLimit := limit
+		if p.Limit > 0 {
+			pageLimit = p.Limit // the server may cap the limit asked for
+		}
+		if len(p.List) == 0 || (p.Total > 0 && len(out) >= p.Total) || (p.Total <= 0 && len(p.List) < pageLimit) {
+			return out, nil
+		}
+	}
+}
+
+// GetAudience returns one audience, or nil when it does not exist.
+func (c *Client) GetAudience(ctx context.Context, id int64) (*Audience, error) {
+	list, err := c.ListAudiences(ctx, AudienceFilter{IDs: []int64{id}})
+	if err != nil {
+		return nil, err
+	}
+	for i := range list {
+		if list[i].ID == id {
+			return &list[i], nil
+		}
+	}
+	return nil, nil
+}
+
+// AudienceSpec is what Create sends.
+type AudienceSpec struct {
+	Name     string
+	AreaType int
+	Platform string // name
+	Files    []AudienceFile
+}
+
+// createAttempts bounds how often a create whose answer was lost is sent
+// again after the lookup found nothing.
+const createAttempts = 3
+
+// CreateAudience creates an audience and returns its ta_id. A create is
+// never sent twice for one audience: when its answer is lost, the
+// audiences with the same exact name and platform are looked up first,
+// and one that was not there before is adopted.
+func (c *Client) CreateAudience(ctx context.Context, spec AudienceSpec) (int64, error) {
+	platform, ok := PlatformCode(spec.Platform)
+	if !ok {
+		return 0, fmt.Errorf("mintegral: unknown platform %q (use one of %s)", spec.Platform, strings.Join(PlatformNames(), ", "))
+	}
+	files, err := wireFiles(spec.Files)
+	if err != nil {
+		return 0, err
+	}
+	// Audiences of that name that exist already are never adopted.
+	before, err := c.sameName(ctx, spec)
+	if err != nil {
+		return 0, err
+	}
+	body := struct {
+		Name     string     `json:"ta_name"`
+		AreaType int        `json:"area_type"`
+		Platform int        `json:"platform"`
+		DataPath []wireFile `json:"data_path"`
+	}{spec.Name, spec.AreaType, platform, files}
+	log := c.http.Log()
+	for attempt := 1; ; attempt++ {
+		var out struct {
+			ID int64 `json:"ta_id"`
+		}
+		err := c.call(ctx, http.MethodPost, audiencePath, nil, body, &out)
+		if err == nil {
+			if out.ID == 0 {
+				return 0, errors.New("mintegral: create audience answered without a ta_id")
+			}
+			return out.ID, nil
+		}
+		if !transfer.Ambiguous(err) || ctx.Err() != nil {
+			return 0, err
+		}
+		log.Info(ctx, "the answer to create audience was lost; looking it up before trying again", map[string]any{"ta_name": spec.Name, "error": err.Error()})
+		now, lerr := c.sameName(ctx, spec)
+		if lerr != nil {
+			return 0, fmt.Errorf("%w; looking the audience up afterwards failed too: %v", err, lerr)
+		}
+		var created []int64
+		for _, id := range now {
+			if !slices.Contains(before, id) {
+				created = append(created, id)
+			}
+		}
+		switch {
+		case len(created) == 1:
+			log.Info(ctx, "the lost create did reach Mintegral; adopting the audience", map[string]any{"ta_id": created[0]})
+			return created[0], nil
+		case len(created) > 1:
+			return 0, fmt.Errorf("mintegral: the answer to create audience %q was lost and %d new audiences of that name appeared since (ta_id %v); delete the extra ones in Mintegral and import the one to keep", spec.Name, len(created), created)
+		case attempt >= createAttempts:
+			return 0, fmt.Errorf("mintegral: create audience %q failed %d times without an answer; none was created: %w", spec.Name, attempt, err)
+		}
+	}
+}
+
+// sameName lists the ta_ids of audiences with exactly spec's name and
+// platform (the API's name filter is fuzzy).
+func (c *Client) sameName(ctx context.Context, spec AudienceSpec) ([]int64, error) {
+	list, err := c.ListAudiences(ctx, AudienceFilter{Name: spec.Name, Platform: spec.Platform})
+	if err != nil {
+		return nil, err
+	}
+	var ids []int64
+	for _, a := range list {
+		if a.Name == spec.Name && a.Platform == spec.Platform {
+			ids = append(ids, a.ID)
+		}
+	}
+	return ids, nil
+}
+
+// UpdateAudience replaces the files of an audience. lastUpdated is the
+// update time known before the call. When the call fails in a way that
+// may hide a success (its answer was lost, or a repeat of it was refused
+// by the 12-hour rule because the first one landed), the audience is read
+// back: a later update time with the device types just sent means the
+// update was applied.
+func (c *Client) UpdateAudience(ctx context.Context, id int64, files []AudienceFile, lastUpdated time.Time) error {
+	wf, err := wireFiles(files)
+	if err != nil {
+		return err
+	}
+	body := struct {
+		ID       int64      `json:"ta_id"`
+		DataPath []wireFile `json:"data_path"`
+	}{id, wf}
+	err = c.call(ctx, http.MethodPut, audiencePath, nil, body, nil)
+	if err == nil || ctx.Err() != nil {
+		return err
+	}
+	var sent []string
+	for _, f := range files {
+		sent = append(sent, f.DeviceType)
+	}
+	a, lerr := c.GetAudience(ctx, id)
+	if lerr == nil && a != nil && a.Updated.After(lastUpdated) && slices.Equal(a.DeviceTypes, SortDeviceTypes(sent)) {
+		c.http.Log().Info(ctx, "the update audience call failed, but the update was applied", map[string]any{"ta_id": id, "error": err.Error()})
+		return nil
+	}
+	return err
+}
+
+// DeleteAudience deletes an audience. An audience that is already gone is
+// not an error.
+func (c *Client) DeleteAudience(ctx context.Context, id int64) error {
+	body := struct {
+		IDs []int64 `json:"ta_id"`
+	}{[]int64{id}}
+	err := c.call(ctx, http.MethodDelete, audiencePath, nil, body, nil)
+	if err == nil {
+		return nil
+	}
+	if ctx.Err() != nil {
+		return err
+	}
+	a, lerr := c.GetAudience(ctx, id)
+	if lerr == nil && a == nil {
+		return nil
+	}
+	return err
+}

@@ -1,0 +1,184 @@
+package filestate
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+)
+
+// Cache remembers, per absolute path, the recent hashes of a file and the
+// plans made from them. It lives outside Terraform's plan because the
+// final plan Terraform makes during apply receives only configuration and
+// prior state: this is how it learns what the first plan saw. Every entry
+// is a hint checked against the file's identity; a miss means hashing.
+type Cache struct {
+	dir string
+}
+
+// keep is how many records per path are kept: enough for the content a
+// branch switch moves back and forth between.
+const keep = 4
+
+// pendingTTL bounds how long a plan that was never applied is remembered.
+const pendingTTL = 24 * time.Hour
+
+// Pending is a plan that chose to upload content, waiting for its apply.
+type Pending struct {
+	MD5    string `json:"md5"`
+	AtUnix int64  `json:"at"`
+	// Origin identifies the process that planned (the caller's choice).
+	Origin int `json:"origin"`
+}
+
+type pathState struct {
+	Path    string             `json:"path"`
+	Records []Record           `json:"records"`
+	Pending map[string]Pending `json:"pending,omitempty"`
+}
+
+// OpenCache uses the first of dirs that can be created. A cache with none
+// is disabled, never an error: it only saves reads and notices edits
+// between plan and apply.
+func OpenCache(dirs ...string) *Cache {
+	for _, dir := range dirs {
+		if dir != "" && os.MkdirAll(dir, 0o700) == nil {
+			return &Cache{dir: dir}
+		}
+	}
+	return &Cache{}
+}
+
+// DefaultDirs are the user's cache directory, then the working directory's
+// .terraform (for CI runners without a writable home).
+func DefaultDirs() []string {
+	var dirs []string
+	if base, err := os.UserCacheDir(); err == nil {
+		dirs = append(dirs, filepath.Join(base, "terraform-provider-audience", "sources"))
+	}
+	return append(dirs, filepath.Join(".terraform", "audience-sources"))
+}
+
+func (c *Cache) file(abs string) string {
+	sum := sha256.Sum256([]byte(abs))
+	return filepath.Join(c.dir, hex.EncodeToString(sum[:16])+".json")
+}
+
+func (c *Cache) load(abs string) pathState {
+	st := pathState{Path: abs}
+	if c == nil || c.dir == "" {
+		return st
+	}
+	f, err := os.Open(c.file(abs))
+	if err != nil {
+		return st
+	}
+	defer f.Close()
+	var got pathState
+	if json.NewDecoder(f).Decode(&got) == nil && got.Path == abs {
+		return got
+	}
+	return st
+}
+
+// save writes atomically, so concurrent plans never read half a file.
+func (c *Cache) save(st pathState) {
+	if c == nil || c.dir == "" {
+		return
+	}
+	tmp, err := os.CreateTemp(c.dir, ".tmp-*")
+	if err != nil {
+		return
+	}
+	err = json.NewEncoder(tmp).Encode(st)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), c.file(st.Path))
+	}
+	if err != nil {
+		_ = os.Remove(tmp.Name())
+	}
+}
+
+// Lookup returns a record that matches the file at abs, now at id.
+func (c *Cache) Lookup(abs string, id Identity) (Record, bool) {
+	for _, r := range c.load(abs).Records {
+		if r.Matches(id) {
+			return r, true
+		}
+	}
+	return Record{}, false
+}
+
+// Remember stores a record for abs, newest first. A record of the same
+// identity is replaced, keeping its MD5 when the new one has none.
+func (c *Cache) Remember(abs string, rec Record) {
+	st := c.load(abs)
+	for _, r := range st.Records {
+		if r.Identity == rec.Identity && r.Fingerprint == rec.Fingerprint && rec.MD5 == "" {
+			rec.MD5 = r.MD5
+		}
+	}
+	st.Records = slices.DeleteFunc(st.Records, func(r Record) bool { return r.Identity == rec.Identity })
+	st.Records = append([]Record{rec}, st.Records...)
+	if len(st.Records) > keep {
+		st.Records = st.Records[:keep]
+	}
+	c.save(st)
+}
+
+// FindMD5 returns the MD5 of a recorded content with this fingerprint.
+func (c *Cache) FindMD5(abs, fingerprint string) (string, bool) {
+	for _, r := range c.load(abs).Records {
+		if r.Fingerprint == fingerprint && r.MD5 != "" {
+			return r.MD5, true
+		}
+	}
+	return "", false
+}
+
+// Plan records that a plan for key, made by origin, chose to upload abs
+// with md5.
+func (c *Cache) Plan(abs, key, md5 string, origin int) {
+	st := c.load(abs)
+	if st.Pending == nil {
+		st.Pending = map[string]Pending{}
+	}
+	now := time.Now()
+	for k, p := range st.Pending {
+		if now.Sub(time.Unix(p.AtUnix, 0)) > pendingTTL {
+			delete(st.Pending, k)
+		}
+	}
+	st.Pending[key] = Pending{MD5: md5, AtUnix: now.Unix(), Origin: origin}
+	c.save(st)
+}
+
+// Planned returns what the last plan for key chose to upload.
+func (c *Cache) Planned(abs, key string) (Pending, bool) {
+	p, ok := c.load(abs).Pending[key]
+	if !ok || time.Since(time.Unix(p.AtUnix, 0)) > pendingTTL {
+		return Pending{}, false
+	}
+	return p, true
+}
+
+// Applied forgets the pending plan for key.
+func (c *Cache) Applied(abs, key string) {
+	st := c.load(abs)
+	if _, ok := st.Pending[key]; !ok {
+		return
+	}
+	delete(st.Pending, key)
+	c.save(st)
+}
+
+// IsNotExist reports whether err means the file is missing.
+func IsNotExist(err error) bool { return errors.Is(err, fs.ErrNotExist) }

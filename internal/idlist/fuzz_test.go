@@ -1,0 +1,84 @@
+package idlist
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+)
+
+// FuzzReader checks the column reader never panics, reports lines within
+// the input, and agrees with itself: writing a record back as CSV and
+// reading it again gives the same fields.
+func FuzzReader(f *testing.F) {
+	for _, s := range []string{
+		crmExport, "a\n\n", "\"a\"\"b\",c\r\n", "\"\n", "a;b\n\"x;y\";z\n", "\xEF\xBB\xBF\"a\tb\"\tc\n", "x\"y", "\"a\"b",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		lines := int64(bytes.Count(in, []byte{'\n'}) + 1)
+		r := NewReader(bytes.NewReader(in))
+		var prev int64
+		for {
+			fields, line, err := r.Read()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			var se *SyntaxError
+			if errors.As(err, &se) {
+				if se.Line < 1 || se.Line > lines {
+					t.Fatalf("syntax error on line %d of a %d-line input", se.Line, lines)
+				}
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if line <= prev || line > lines {
+				t.Fatalf("record on line %d after line %d, input has %d lines", line, prev, lines)
+			}
+			prev = line
+			// Round trip through a quoted rendering.
+			var b bytes.Buffer
+			for i, fld := range fields {
+				if i > 0 {
+					b.WriteByte(r.Separator())
+				}
+				b.WriteString(`"` + strings.ReplaceAll(string(fld), `"`, `""`) + `"`)
+			}
+			again, _, err := NewReader(&b).Read()
+			if err != nil {
+				t.Fatalf("re-reading %q: %v", b.String(), err)
+			}
+			if len(again) != len(fields) {
+				t.Fatalf("%d fields became %d", len(fields), len(again))
+			}
+		}
+		// Extraction must not panic either, and never writes a line holding a separator.
+		var out bytes.Buffer
+		if _, err := Extract(context.Background(), bytes.NewReader(in), "fuzz.csv", &out, Options{SkipInvalid: true, AllowEmpty: true}); err == nil {
+			if _, err := CheckOneColumn(bytes.NewReader(out.Bytes()), "out"); err != nil && out.Len() > 0 && !strings.Contains(err.Error(), "header row") && !strings.Contains(err.Error(), "longer than") {
+				t.Fatalf("extracted list %q fails the one-column check: %v", out.String(), err)
+			}
+		}
+	})
+}
+
+// FuzzCheckOneColumn checks the one-column check never panics and names a
+// line within the input.
+func FuzzCheckOneColumn(f *testing.F) {
+	for _, s := range []string{"idfa\nA\n", "a,b\n", "\n", "x\r\n\r\n", "\"q\"\n"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		lines := int64(bytes.Count(in, []byte{'\n'}) + 1)
+		_, err := CheckOneColumn(bytes.NewReader(in), "f")
+		var ie *Error
+		if errors.As(err, &ie) && ie.Line > lines {
+			t.Fatalf("error on line %d of a %d-line input", ie.Line, lines)
+		}
+	})
+}

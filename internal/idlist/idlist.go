@@ -1,0 +1,322 @@
+// Package idlist turns a CSV or text export (a CRM file with many columns)
+// into an upload-ready identifier list: one column picked by its header,
+// values trimmed, case-normalised, checked and optionally hashed, one per
+// line. It also checks that a file already is such a list (one column per
+// line), for platforms that reject anything else. Everything streams with
+// bounded memory; nothing here knows Terraform or HTTP.
+package idlist
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/md5"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Options say which column to take and how to turn it into the output.
+type Options struct {
+	// Column is the header name of the column to take. It may be empty
+	// when the file has a single column: then the file has no header and
+	// every row is a value.
+	Column string
+	Case   Case
+	Hash   Hash
+	Format Format
+	// SkipInvalid drops values that fail Format (or cannot be written one
+	// per line) and counts them, instead of failing.
+	SkipInvalid bool
+	// AllowEmpty accepts a result with no value; by default it is an
+	// error, so an export that matched nobody never reaches a platform.
+	AllowEmpty bool
+}
+
+// Result describes a written list.
+type Result struct {
+	Column  string // the column read ("" for a one-column file without header)
+	Rows    int64  // data rows read (header excluded)
+	Entries int64  // values written
+	Skipped int64  // blank values, and invalid values when SkipInvalid
+	MD5     string // of the written bytes (compressed, for a .gz output), lowercase hex
+	Size    int64  // bytes written
+}
+
+// Error is a problem with the input, located as precisely as possible.
+type Error struct {
+	File    string
+	Line    int64 // 0 when not about one row
+	Problem string
+	Fix     string // optional: what to do
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString(e.File)
+	if e.Line > 0 {
+		fmt.Fprintf(&b, ", line %d", e.Line)
+	}
+	b.WriteString(": " + e.Problem)
+	if e.Fix != "" {
+		b.WriteString(". " + e.Fix)
+	}
+	return b.String()
+}
+
+// IsGzip reports whether a path names a gzip file by its extension.
+func IsGzip(path string) bool { return strings.EqualFold(filepath.Ext(path), ".gz") }
+
+// ctxCheckEvery is how many rows pass between cancellation checks.
+const ctxCheckEvery = 4096
+
+// Extract reads the export from src and writes one value per line to dst.
+// file names the source in errors. Values are written in input order,
+// duplicates included, so the same input and options always give the same
+// bytes.
+func Extract(ctx context.Context, src io.Reader, file string, dst io.Writer, opt Options) (Result, error) {
+	opt = withDefaults(opt)
+	res := Result{Column: opt.Column}
+	rd := NewReader(src)
+	fail := func(line int64, problem, fix string) error {
+		return &Error{File: file, Line: line, Problem: problem, Fix: fix}
+	}
+	syntax := func(err error) error {
+		var se *SyntaxError
+		if errors.As(err, &se) {
+			return fail(se.Line, se.Problem, "Fix the row; the file must be CSV as RFC 4180 describes it")
+		}
+		return fmt.Errorf("reading %s: %w", file, err)
+	}
+
+	fields, _, err := rd.Read()
+	if errors.Is(err, io.EOF) {
+		if opt.AllowEmpty {
+			return res, nil
+		}
+		return res, fail(0, "the file is empty", "An export that matches nobody must not reach a platform; set allow_empty = true to accept an empty list")
+	}
+	if err != nil {
+		return res, syntax(err)
+	}
+	width := len(fields)
+	index := 0
+	header := opt.Column != ""
+	if header {
+		index = slices.IndexFunc(fields, func(f []byte) bool { return string(bytes.TrimSpace(f)) == opt.Column })
+		if index < 0 {
+			return res, fail(1, fmt.Sprintf("the header has no column %q", opt.Column), "Set column to one of: "+listColumns(fields))
+		}
+	} else if width > 1 {
+		return res, fail(1, fmt.Sprintf("the file has %d columns", width), "Set column to the header name of the column to take, one of: "+listColumns(fields))
+	}
+
+	bw := bufio.NewWriterSize(dst, 64<<10)
+	norm := normalizer{opt: opt}
+	var line int64 = 1
+	for n := 0; ; n++ {
+		blankLine := len(fields) == 1 && len(fields[0]) == 0
+		switch {
+		case header && n == 0:
+		case blankLine:
+			res.Skipped++
+		default:
+			if len(fields) != width {
+				return res, fail(line, fmt.Sprintf("the row has %d columns, the first row has %d", len(fields), width), "Every row needs the same columns; quote values that hold the separator")
+			}
+			res.Rows++
+			value, problem := norm.normalize(fields[index])
+			switch {
+			case problem != "" && !opt.SkipInvalid:
+				shown := strconv.Quote(Mask(string(bytes.TrimSpace(fields[index]))))
+				fix := "Fix the row, or set invalid = \"skip\" to drop such rows"
+				if line == 1 && !header {
+					fix = "If line 1 is a header, set column to its name; otherwise fix the row, or set invalid = \"skip\" to drop such rows"
+				}
+				return res, fail(line, fmt.Sprintf("invalid value %s in column %s: %s", shown, columnName(opt.Column, index), problem), fix)
+			case value == nil:
+				res.Skipped++
+			default:
+				if _, err := bw.Write(value); err != nil {
+					return res, err
+				}
+				if err := bw.WriteByte('\n'); err != nil {
+					return res, err
+				}
+				res.Entries++
+			}
+		}
+		if n%ctxCheckEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				return res, err
+			}
+		}
+		fields, line, err = rd.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return res, syntax(err)
+		}
+	}
+	if res.Entries == 0 && !opt.AllowEmpty {
+		return res, fail(0, fmt.Sprintf("no value to write from column %s (%d rows read, %d skipped as blank or invalid)", columnName(opt.Column, index), res.Rows, res.Skipped),
+			"An export that matches nobody must not reach a platform; check the export's filter, or set allow_empty = true to accept an empty list")
+	}
+	return res, bw.Flush()
+}
+
+func withDefaults(opt Options) Options {
+	if opt.Case == "" {
+		opt.Case = CaseKeep
+	}
+	if opt.Hash == "" {
+		opt.Hash = HashNone
+	}
+	if opt.Format == "" {
+		opt.Format = FormatAny
+	}
+	return opt
+}
+
+func columnName(name string, index int) string {
+	if name != "" {
+		return strconv.Quote(name)
+	}
+	return strconv.Itoa(index + 1)
+}
+
+// listColumns names a header's columns for an error, at most 30 of them.
+func listColumns(fields [][]byte) string {
+	const most = 30
+	names := make([]string, 0, min(len(fields), most))
+	for _, f := range fields[:min(len(fields), most)] {
+		names = append(names, strconv.Quote(string(bytes.TrimSpace(f))))
+	}
+	s := strings.Join(names, ", ")
+	if len(fields) > most {
+		s += fmt.Sprintf(" (and %d more)", len(fields)-most)
+	}
+	return s
+}
+
+// ExtractFile reads sourcePath (gunzipped when it ends in .gz) and writes
+// the list to outputPath (gzip-compressed when it ends in .gz). The output
+// is written to a temporary file in the same directory and renamed over
+// outputPath once complete, so outputPath is never half-written. When
+// outputPath already holds exactly the new bytes it is left untouched, so
+// its modification time, too, says nothing changed.
+func ExtractFile(ctx context.Context, sourcePath, outputPath string, opt Options) (Result, error) {
+	if same, err := samePath(sourcePath, outputPath); err != nil || same {
+		if err == nil {
+			err = &Error{File: outputPath, Problem: "output_path is the source file", Fix: "Write the list to another file"}
+		}
+		return Result{}, err
+	}
+	in, err := os.Open(sourcePath)
+	if err != nil {
+		return Result{}, err
+	}
+	defer in.Close()
+	var src io.Reader = in
+	if IsGzip(sourcePath) {
+		zr, err := gzip.NewReader(bufio.NewReaderSize(in, 64<<10))
+		if err != nil {
+			return Result{}, &Error{File: sourcePath, Problem: "the file ends in .gz but is not gzip (" + err.Error() + ")", Fix: "Compress it with gzip or drop the .gz suffix"}
+		}
+		defer zr.Close()
+		src = zr
+	}
+
+	tmp, err := os.CreateTemp(filepath.Dir(outputPath), "."+filepath.Base(outputPath)+".*.tmp")
+	if err != nil {
+		return Result{}, err
+	}
+	done := false
+	defer func() {
+		if !done {
+			_ = tmp.Close()
+			_ = os.Remove(tmp.Name())
+		}
+	}()
+	h := md5.New()
+	file := io.MultiWriter(tmp, h)
+	out := file
+	var zw *gzip.Writer
+	if IsGzip(outputPath) {
+		// A zero header (no name, no time) keeps the bytes reproducible.
+		zw = gzip.NewWriter(file)
+		out = zw
+	}
+	res, err := Extract(ctx, src, sourcePath, out, opt)
+	if err != nil {
+		return res, err
+	}
+	if zw != nil {
+		if err := zw.Close(); err != nil {
+			return res, err
+		}
+	}
+	size, err := tmp.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return res, err
+	}
+	if err := tmp.Sync(); err != nil {
+		return res, err
+	}
+	if err := tmp.Close(); err != nil {
+		return res, err
+	}
+	res.MD5, res.Size = hex.EncodeToString(h.Sum(nil)), size
+	if unchanged(outputPath, res.MD5, res.Size) {
+		_ = os.Remove(tmp.Name())
+		done = true
+		return res, nil
+	}
+	if err := os.Rename(tmp.Name(), outputPath); err != nil {
+		return res, err
+	}
+	done = true
+	return res, nil
+}
+
+// samePath reports whether two paths name the same existing file.
+func samePath(a, b string) (bool, error) {
+	sa, err := os.Stat(a)
+	if err != nil {
+		return false, err
+	}
+	sb, err := os.Stat(b)
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return os.SameFile(sa, sb), nil
+}
+
+// unchanged reports whether path already holds content of this size and MD5.
+func unchanged(path, md5hex string, size int64) bool {
+	st, err := os.Stat(path)
+	if err != nil || !st.Mode().IsRegular() || st.Size() != size {
+		return false
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	h := md5.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return false
+	}
+	return hex.EncodeToString(h.Sum(nil)) == md5hex
+}

@@ -1,0 +1,497 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
+	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64default"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+
+	"github.com/audiencekit/terraform-provider-audience/internal/client/mintegral"
+)
+
+var (
+	_ resource.Resource                   = &MintegralAudienceResource{}
+	_ resource.ResourceWithConfigure      = &MintegralAudienceResource{}
+	_ resource.ResourceWithModifyPlan     = &MintegralAudienceResource{}
+	_ resource.ResourceWithValidateConfig = &MintegralAudienceResource{}
+	_ resource.ResourceWithImportState    = &MintegralAudienceResource{}
+)
+
+const mintegralAudienceType = "audience_mintegral_audience"
+
+// NewMintegralAudienceResource is the audience_mintegral_audience constructor.
+func NewMintegralAudienceResource() resource.Resource {
+	return &MintegralAudienceResource{now: time.Now}
+}
+
+// MintegralAudienceResource creates a Mintegral audience from uploaded
+// files, updates its files in place and deletes it.
+type MintegralAudienceResource struct {
+	data *providerData
+	now  func() time.Time // the clock of the plan-time update-window check
+}
+
+type mintegralAudienceModel struct {
+	ID             types.String   `tfsdk:"id"`
+	TaID           types.Int64    `tfsdk:"ta_id"`
+	Name           types.String   `tfsdk:"name"`
+	AreaType       types.Int64    `tfsdk:"area_type"`
+	Platform       types.String   `tfsdk:"platform"`
+	Files          types.List     `tfsdk:"files"`
+	DeviceTypes    types.List     `tfsdk:"device_types"`
+	CreatedAt      types.String   `tfsdk:"created_at"`
+	UpdatedAt      types.String   `tfsdk:"updated_at"`
+	UpdatableAfter types.String   `tfsdk:"updatable_after"`
+	Timeouts       timeouts.Value `tfsdk:"timeouts"`
+}
+
+type mintegralAudienceFileModel struct {
+	DeviceType types.String `tfsdk:"device_type"`
+	DataPath   types.String `tfsdk:"data_path"`
+}
+
+// Metadata implements resource.Resource.
+func (r *MintegralAudienceResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_mintegral_audience"
+}
+
+// Schema implements resource.Resource.
+func (r *MintegralAudienceResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+	deviceTypes := "`" + strings.Join(mintegral.DeviceTypeNames(), "`, `") + "`"
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "A Mintegral audience built from files uploaded with `audience_mintegral_file`. " +
+			"A change of `files` updates the audience in place; a change of `name`, `area_type` or `platform` replaces it. " +
+			"Mintegral refuses a second update within 12 hours of the audience's creation or last update: a plan that would update it sooner fails, naming the time it becomes updatable.",
+		Attributes: map[string]schema.Attribute{
+			"id": schema.StringAttribute{
+				Computed:            true,
+				MarkdownDescription: "The audience ID (`ta_id`) as a string.",
+				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+			},
+			"ta_id": schema.Int64Attribute{
+				Computed:            true,
+				MarkdownDescription: "The audience ID Mintegral assigned.",
+				PlanModifiers:       []planmodifier.Int64{int64planmodifier.UseStateForUnknown()},
+			},
+			"name": schema.StringAttribute{
+				Required:            true,
+				MarkdownDescription: "Audience name (`ta_name`). Changing it replaces the audience: Mintegral's update call cannot rename.",
+				Validators:          []validator.String{stringvalidator.LengthAtLeast(1)},
+				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
+			},
+			"area_type": schema.Int64Attribute{
+				Optional:            true,
+				Computed:            true,
+				Default:             int64default.StaticInt64(mintegral.AreaOutsideMainlandChina),
+				MarkdownDescription: "Data cluster: `1` outside mainland China (the default; files are `s3://` data paths) or `2` mainland China (`oss://` data paths). Changing it replaces the audience.",
+				Validators:          []validator.Int64{int64validator.OneOf(mintegral.AreaOutsideMainlandChina, mintegral.AreaMainlandChina)},
+				PlanModifiers:       []planmodifier.Int64{int64planmodifier.RequiresReplace()},
+			},
+			"platform": schema.StringAttribute{
+				Required:            true,
+				MarkdownDescription: "Delivery platform: `android`, `ios` or `mix`. Changing it replaces the audience.",
+				Validators:          []validator.String{stringvalidator.OneOf(mintegral.PlatformNames()...)},
+				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
+			},
+			"files": schema.ListNestedAttribute{
+				Required: true,
+				MarkdownDescription: "The audience's files, at least one. A change updates the audience in place (Mintegral's update call), " +
+					"which Mintegral accepts at most once every 12 hours.",
+				Validators: []validator.List{listvalidator.SizeAtLeast(1)},
+				NestedObject: schema.NestedAttributeObject{
+					Attributes: map[string]schema.Attribute{
+						"device_type": schema.StringAttribute{
+							Required: true,
+							MarkdownDescription: "Kind of device ID in the file: one of " + deviceTypes + ". " +
+								"An `android` audience takes IMEI, GAID and OAID types, an `ios` one IDFA and IDFV types, a `mix` one any.",
+							Validators: []validator.String{stringvalidator.OneOf(mintegral.DeviceTypeNames()...)},
+						},
+						"data_path": schema.StringAttribute{
+							Required:            true,
+							MarkdownDescription: "The file's `data_path`, usually `audience_mintegral_file.<name>.data_path`: `s3://…` for area 1, `oss://…` for area 2.",
+							Validators:          []validator.String{stringvalidator.LengthAtLeast(1)},
+						},
+					},
+				},
+			},
+			"device_types": schema.ListAttribute{
+				Computed:            true,
+				ElementType:         types.StringType,
+				MarkdownDescription: "Device types of the audience as Mintegral reports them, ordered by Mintegral's device type number. A difference from the types in `files` plans an update.",
+			},
+			"created_at": schema.StringAttribute{
+				Computed:            true,
+				MarkdownDescription: "When the audience was created (Mintegral's `ctime`), RFC 3339.",
+				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+			},
+			"updated_at": schema.StringAttribute{
+				Computed:            true,
+				MarkdownDescription: "When the audience was last created or updated (Mintegral's `utime`, read back on every refresh, so a change in Mintegral's console counts), RFC 3339.",
+			},
+			"updatable_after": schema.StringAttribute{
+				Computed:            true,
+				MarkdownDescription: "`updated_at` plus 12 hours: the earliest time Mintegral accepts another update of `files`, RFC 3339.",
+			},
+			"timeouts": timeouts.Attributes(ctx, timeouts.Opts{Create: true, Update: true, Delete: true}),
+		},
+	}
+}
+
+// Configure implements resource.ResourceWithConfigure.
+func (r *MintegralAudienceResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
+	r.data = configureData(req.ProviderData, &resp.Diagnostics)
+}
+
+// ValidateConfig checks what Mintegral would refuse, once the values are
+// known: device types the platform cannot take, and data paths from the
+// other area.
+func (r *MintegralAudienceResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
+	var cfg mintegralAudienceModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &cfg)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if !cfg.Name.IsNull() && !cfg.Name.IsUnknown() && strings.TrimSpace(cfg.Name.ValueString()) == "" {
+		resp.Diagnostics.AddAttributeError(path.Root("name"), "Empty audience name", "name is blank; give the audience a name, it is how it shows in Mintegral.")
+	}
+	if cfg.Files.IsNull() || cfg.Files.IsUnknown() {
+		return
+	}
+	var files []mintegralAudienceFileModel
+	resp.Diagnostics.Append(cfg.Files.ElementsAs(ctx, &files, false)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	area := int64(mintegral.AreaOutsideMainlandChina)
+	if !cfg.AreaType.IsNull() {
+		area = cfg.AreaType.ValueInt64()
+	}
+	scheme := map[int64]string{mintegral.AreaOutsideMainlandChina: "s3://", mintegral.AreaMainlandChina: "oss://"}[area]
+	for i, f := range files {
+		at := path.Root("files").AtListIndex(i)
+		if !f.DeviceType.IsUnknown() && !f.DeviceType.IsNull() && !cfg.Platform.IsUnknown() && !cfg.Platform.IsNull() {
+			platform, dt := cfg.Platform.ValueString(), f.DeviceType.ValueString()
+			if ok, needs := mintegral.DeviceTypeAllowed(platform, dt); !ok && needs != "" {
+				resp.Diagnostics.AddAttributeError(at.AtName("device_type"), "Device type does not fit the platform",
+					fmt.Sprintf("files[%d] holds %s IDs, which come from %s devices; a platform = %q audience cannot take them. Use platform = %q or \"mix\", or a file of %s IDs.",
+						i, dt, needs, platform, needs, platform))
+			}
+		}
+		if f.DataPath.IsUnknown() || f.DataPath.IsNull() || cfg.AreaType.IsUnknown() || scheme == "" {
+			continue
+		}
+		if dp := f.DataPath.ValueString(); !strings.HasPrefix(dp, scheme) {
+			resp.Diagnostics.AddAttributeError(at.AtName("data_path"), "Data path from the wrong area",
+				fmt.Sprintf("files[%d].data_path is %q, but an area_type = %d audience takes %s data paths. Upload the file with the same area_type as the audience.", i, dp, area, scheme))
+		}
+	}
+}
+
+// ModifyPlan derives device_types from files, decides whether an update
+// is planned, and fails the plan when Mintegral would refuse that update
+// because its 12-hour window has not passed.
+func (r *MintegralAudienceResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	if req.Plan.Raw.IsNull() {
+		return // destroy
+	}
+	ctx = r.data.logContext(ctx)
+	var plan mintegralAudienceModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	plan.DeviceTypes = plannedDeviceTypes(ctx, plan.Files, &resp.Diagnostics)
+	if req.State.Raw.IsNull() {
+		if r.data != nil {
+			_, diags := r.data.mintegralClient(mintegralAudienceType)
+			resp.Diagnostics.Append(diags...)
+		}
+		resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
+		return
+	}
+	var state mintegralAudienceModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	replaced := !plan.Name.Equal(state.Name) || !plan.Platform.Equal(state.Platform) || !plan.AreaType.Equal(state.AreaType)
+	update := !plan.Files.Equal(state.Files) || !plan.DeviceTypes.Equal(state.DeviceTypes)
+	switch {
+	case replaced || !update:
+	case adoptsFiles(state, plan):
+		// Imported: the files are recorded, nothing is sent.
+		plan.UpdatedAt, plan.UpdatableAfter = state.UpdatedAt, state.UpdatableAfter
+	default:
+		plan.UpdatedAt, plan.UpdatableAfter = types.StringUnknown(), types.StringUnknown()
+		resp.Diagnostics.Append(r.checkUpdateWindow(state)...)
+	}
+	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
+}
+
+// checkUpdateWindow fails when an update is planned before Mintegral
+// accepts one, so no request the platform is known to refuse is sent.
+func (r *MintegralAudienceResource) checkUpdateWindow(state mintegralAudienceModel) diag.Diagnostics {
+	var diags diag.Diagnostics
+	after, err := time.Parse(time.RFC3339, state.UpdatableAfter.ValueString())
+	if err != nil {
+		return diags // no usable time in state: let Mintegral decide
+	}
+	if now := r.now(); now.Before(after) {
+		diags.AddAttributeError(path.Root("files"), "Mintegral audience cannot be updated yet",
+			fmt.Sprintf("Audience %q (ta_id %d) was last changed at %s; Mintegral refuses another update until %s (12 hours later, %s from now). "+
+				"Apply this change after that time, or change name, platform or area_type to replace the audience instead.",
+				state.Name.ValueString(), state.TaID.ValueInt64(), state.UpdatedAt.ValueString(), after.UTC().Format(time.RFC3339), after.Sub(now).Round(time.Minute)))
+	}
+	return diags
+}
+
+// adoptsFiles reports whether an update only records files for the first
+// time after import: the List API does not return data paths, so an
+// imported audience has none in state, and when the configured device
+// types are the ones Mintegral reports nothing needs to be sent.
+func adoptsFiles(state, plan mintegralAudienceModel) bool {
+	return state.Files.IsNull() && !plan.DeviceTypes.IsUnknown() && plan.DeviceTypes.Equal(state.DeviceTypes)
+}
+
+// plannedDeviceTypes is the device_types Mintegral will report for files,
+// or unknown while a device type is unknown.
+func plannedDeviceTypes(ctx context.Context, files types.List, diags *diag.Diagnostics) types.List {
+	if files.IsUnknown() || files.IsNull() {
+		return types.ListUnknown(types.StringType)
+	}
+	var models []mintegralAudienceFileModel
+	diags.Append(files.ElementsAs(ctx, &models, false)...)
+	names := make([]string, 0, len(models))
+	for _, f := range models {
+		if f.DeviceType.IsUnknown() {
+			return types.ListUnknown(types.StringType)
+		}
+		names = append(names, f.DeviceType.ValueString())
+	}
+	return stringList(mintegral.SortDeviceTypes(names))
+}
+
+func stringList(values []string) types.List {
+	elems := make([]attr.Value, len(values))
+	for i, v := range values {
+		elems[i] = types.StringValue(v)
+	}
+	return types.ListValueMust(types.StringType, elems)
+}
+
+func audienceFiles(ctx context.Context, files types.List, diags *diag.Diagnostics) []mintegral.AudienceFile {
+	var models []mintegralAudienceFileModel
+	diags.Append(files.ElementsAs(ctx, &models, false)...)
+	out := make([]mintegral.AudienceFile, len(models))
+	for i, f := range models {
+		out[i] = mintegral.AudienceFile{DeviceType: f.DeviceType.ValueString(), DataPath: f.DataPath.ValueString()}
+	}
+	return out
+}
+
+// setRead copies what Mintegral reports into the model. Files are kept:
+// Mintegral does not return data paths.
+func (m *mintegralAudienceModel) setRead(a *mintegral.Audience) {
+	m.ID = types.StringValue(strconv.FormatInt(a.ID, 10))
+	m.TaID = types.Int64Value(a.ID)
+	m.Name = types.StringValue(a.Name)
+	m.Platform = types.StringValue(a.Platform)
+	m.AreaType = types.Int64Value(int64(a.AreaType))
+	m.DeviceTypes = stringList(a.DeviceTypes)
+	m.setTimes(a)
+}
+
+func (m *mintegralAudienceModel) setTimes(a *mintegral.Audience) {
+	m.CreatedAt = types.StringValue(a.Created.Format(time.RFC3339))
+	m.UpdatedAt = types.StringValue(a.Updated.Format(time.RFC3339))
+	m.UpdatableAfter = types.StringValue(a.UpdatableAfter().Format(time.RFC3339))
+}
+
+// Create implements resource.Resource.
+func (r *MintegralAudienceResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	ctx = r.data.logContext(ctx)
+	var plan mintegralAudienceModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	timeout, diags := plan.Timeouts.Create(ctx, 10*time.Minute)
+	resp.Diagnostics.Append(diags...)
+	client, diags := r.data.mintegralClient(mintegralAudienceType)
+	resp.Diagnostics.Append(diags...)
+	files := audienceFiles(ctx, plan.Files, &resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+
+	spec := mintegral.AudienceSpec{Name: plan.Name.ValueString(), AreaType: int(plan.AreaType.ValueInt64()), Platform: plan.Platform.ValueString(), Files: files}
+	tflog.Info(ctx, "creating Mintegral audience", map[string]any{"name": spec.Name, "platform": spec.Platform, "area_type": spec.AreaType})
+	id, err := client.CreateAudience(ctx, spec)
+	if err != nil {
+		resp.Diagnostics.AddError("Creating the Mintegral audience failed", audienceErrorDetail(ctx, err, "create audience "+strconv.Quote(spec.Name), "timeouts.create"))
+		return
+	}
+	plan.ID = types.StringValue(strconv.FormatInt(id, 10))
+	plan.TaID = types.Int64Value(id)
+	a, err := client.GetAudience(ctx, id)
+	if err != nil || a == nil {
+		// Keep the audience in state (it exists), tainted, so it is not
+		// created a second time.
+		now := time.Now().UTC()
+		plan.setTimes(&mintegral.Audience{Created: now, Updated: now})
+		resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+		detail := fmt.Sprintf("Audience %d was created, but reading it back failed: %v. It is kept in state and will be replaced on the next apply.", id, err)
+		if err == nil {
+			detail = fmt.Sprintf("Audience %d was created, but Mintegral's list does not show it. It is kept in state and will be replaced on the next apply.", id)
+		}
+		resp.Diagnostics.AddError("Reading the new Mintegral audience failed", detail)
+		return
+	}
+	plan.setTimes(a)
+	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+}
+
+// Read implements resource.Resource. An audience deleted outside
+// Terraform leaves the state; name, platform, area and device types come
+// from Mintegral, so changes made there show as drift.
+func (r *MintegralAudienceResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	ctx = r.data.logContext(ctx)
+	var state mintegralAudienceModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	client, diags := r.data.mintegralClient(mintegralAudienceType)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	id, err := strconv.ParseInt(state.ID.ValueString(), 10, 64)
+	if err != nil {
+		resp.Diagnostics.AddAttributeError(path.Root("id"), "Invalid audience ID", fmt.Sprintf("id %q is not a Mintegral ta_id (a number).", state.ID.ValueString()))
+		return
+	}
+	a, err := client.GetAudience(ctx, id)
+	if err != nil {
+		resp.Diagnostics.AddError("Reading the Mintegral audience failed", fmt.Sprintf("Looking up audience %d: %s", id, err))
+		return
+	}
+	if a == nil {
+		tflog.Warn(ctx, "Mintegral audience no longer exists; removing it from state", map[string]any{"ta_id": id})
+		resp.State.RemoveResource(ctx)
+		return
+	}
+	state.setRead(a)
+	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+}
+
+// Update implements resource.Resource: only files change in place.
+func (r *MintegralAudienceResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	ctx = r.data.logContext(ctx)
+	var plan, state mintegralAudienceModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if adoptsFiles(state, plan) {
+		tflog.Info(ctx, "recording the files of an imported Mintegral audience; nothing is sent", map[string]any{"ta_id": state.TaID.ValueInt64()})
+		resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+		return
+	}
+	timeout, diags := plan.Timeouts.Update(ctx, 10*time.Minute)
+	resp.Diagnostics.Append(diags...)
+	client, diags := r.data.mintegralClient(mintegralAudienceType)
+	resp.Diagnostics.Append(diags...)
+	files := audienceFiles(ctx, plan.Files, &resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+
+	id := state.TaID.ValueInt64()
+	lastUpdated, _ := time.Parse(time.RFC3339, state.UpdatedAt.ValueString())
+	tflog.Info(ctx, "updating the files of a Mintegral audience", map[string]any{"ta_id": id, "files": len(files)})
+	if err := client.UpdateAudience(ctx, id, files, lastUpdated); err != nil {
+		resp.Diagnostics.AddError("Updating the Mintegral audience failed", audienceErrorDetail(ctx, err, fmt.Sprintf("update audience %q (ta_id %d)", state.Name.ValueString(), id), "timeouts.update"))
+		return
+	}
+	a, err := client.GetAudience(ctx, id)
+	switch {
+	case err != nil:
+		resp.Diagnostics.AddError("Reading the updated Mintegral audience failed", fmt.Sprintf("Audience %d was updated, but reading it back failed: %s. Run terraform refresh.", id, err))
+		return
+	case a == nil:
+		resp.Diagnostics.AddError("Mintegral audience disappeared", fmt.Sprintf("Audience %d was updated, but Mintegral's list no longer shows it; it may have been deleted in Mintegral's console.", id))
+		return
+	}
+	plan.setTimes(a)
+	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+}
+
+// Delete implements resource.Resource.
+func (r *MintegralAudienceResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
+	ctx = r.data.logContext(ctx)
+	var state mintegralAudienceModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	timeout, diags := state.Timeouts.Delete(ctx, 10*time.Minute)
+	resp.Diagnostics.Append(diags...)
+	client, diags := r.data.mintegralClient(mintegralAudienceType)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	id := state.TaID.ValueInt64()
+	if err := client.DeleteAudience(ctx, id); err != nil {
+		resp.Diagnostics.AddError("Deleting the Mintegral audience failed", audienceErrorDetail(ctx, err, fmt.Sprintf("delete audience %q (ta_id %d)", state.Name.ValueString(), id), "timeouts.delete"))
+	}
+}
+
+// ImportState implements resource.ResourceWithImportState: the import ID
+// is the ta_id.
+func (r *MintegralAudienceResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	id, err := strconv.ParseInt(strings.TrimSpace(req.ID), 10, 64)
+	if err != nil || id <= 0 {
+		resp.Diagnostics.AddError("Invalid import ID", fmt.Sprintf("%q is not a Mintegral audience ID; import with the numeric ta_id, e.g. `terraform import %s.example 1148`.", req.ID, mintegralAudienceType))
+		return
+	}
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), strconv.FormatInt(id, 10))...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("ta_id"), id)...)
+}
+
+// audienceErrorDetail explains a failed audience call: a timeout, or the
+// platform's own error.
+func audienceErrorDetail(ctx context.Context, err error, op, timeoutAttr string) string {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return fmt.Sprintf("%s timed out: %s. Raise %s if Mintegral is slow to answer.", op, err, timeoutAttr)
+	}
+	var apiErr *mintegral.APIError
+	if errors.As(err, &apiErr) {
+		return fmt.Sprintf("Mintegral refused to %s: %s", op, err)
+	}
+	return fmt.Sprintf("%s failed: %s", op, err)
+}

@@ -1,0 +1,96 @@
+package provider
+
+import (
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/audiencekit/terraform-provider-audience/internal/filestate"
+)
+
+// Terraform's protocol does not tell a provider which command runs it, yet
+// two upload decisions depend on it. Terraform (or OpenTofu) starts the
+// provider as its child, so its command line is the parent's.
+
+// parentCommand returns the parent process's command line, or nil when it
+// cannot be read (another OS, or a provider served in-process by tests).
+func parentCommand() []string {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", os.Getppid()))
+	if err != nil || len(raw) == 0 {
+		return nil
+	}
+	return strings.Split(strings.TrimRight(string(raw), "\x00"), "\x00")
+}
+
+// isFinalPlan tells the final plan Terraform makes during apply from a new
+// plan: it runs under the same Terraform process as the plan it completes
+// (terraform apply, or a writer resource in the same run), or under
+// terraform apply PLANFILE. When the command line cannot be read it is
+// assumed final: a spurious "changed since plan" asks for one more plan,
+// a missed one ends in Terraform's inconsistent-plan error.
+func isFinalPlan(pending filestate.Pending) bool {
+	if pending.Origin == os.Getppid() {
+		return true
+	}
+	args := parentCommand()
+	return args == nil || appliesSavedPlan(args)
+}
+
+// plainPlan reports whether the provider runs under terraform plan or
+// terraform apply without -destroy, where a missing source is an error;
+// terraform destroy plans the configuration too, and must work without it.
+func plainPlan() bool {
+	return isPlainPlan(parentCommand())
+}
+
+// terraformValueFlags are the plan and apply options that take their value
+// as the next argument.
+var terraformValueFlags = map[string]bool{
+	"-var": true, "-var-file": true, "-target": true, "-replace": true, "-exclude": true,
+	"-state": true, "-state-out": true, "-backup": true, "-lock-timeout": true, "-parallelism": true, "-out": true,
+}
+
+// subcommand returns the Terraform subcommand in args and what follows it.
+func subcommand(args []string) (string, []string) {
+	for i, a := range args {
+		switch a {
+		case "plan", "apply", "destroy", "refresh", "import":
+			return a, args[i+1:]
+		}
+	}
+	return "", nil
+}
+
+func isPlainPlan(args []string) bool {
+	cmd, rest := subcommand(args)
+	return (cmd == "plan" || cmd == "apply") && !slices.Contains(rest, "-destroy") && !slices.Contains(rest, "-refresh-only")
+}
+
+// appliesSavedPlan reports whether a Terraform (or OpenTofu) command line
+// applies a saved plan: "apply" followed by a positional argument. A
+// command line that is not Terraform's answers true.
+func appliesSavedPlan(args []string) bool {
+	cmd, rest := subcommand(args)
+	switch cmd {
+	case "apply":
+	case "":
+		return true
+	default:
+		return false
+	}
+	for j := 0; j < len(rest); j++ {
+		a := rest[j]
+		switch {
+		case a == "-destroy" || a == "-refresh-only":
+			return false
+		case strings.HasPrefix(a, "-"):
+			if terraformValueFlags[a] {
+				j++
+			}
+		default:
+			return true
+		}
+	}
+	return false
+}

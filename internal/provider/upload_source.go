@@ -1,0 +1,422 @@
+package provider
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-go/tftypes"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+
+	"github.com/audiencekit/terraform-provider-audience/internal/client/transfer"
+	"github.com/audiencekit/terraform-provider-audience/internal/filestate"
+)
+
+// localSource is what planning learned about the file to upload.
+type localSource struct {
+	Path    string // as configured
+	Abs     string
+	Name    string // name sent to the platform
+	MD5     string // lowercase hex
+	Size    int64
+	Entries int64 // counted entries, -1 unless the spec counts them
+	Checked bool  // the content was checked by this plan
+	Uploads bool  // the plan uploads (a create, or something the platform sees changed)
+	// key names the planned upload (prior id and name), so the final plan
+	// during apply finds what the first plan chose.
+	key string
+}
+
+// uploadSpec says how one resource limits and checks its source.
+type uploadSpec struct {
+	// MaxSize is the platform's size limit in bytes.
+	MaxSize int64
+	// Check validates name and content; it runs at plan time whenever the
+	// content or the name is new, before any request is sent.
+	Check func(src localSource) diag.Diagnostics
+	// Count, when set, validates the content and counts its entries.
+	Count func(src localSource) (int64, diag.Diagnostics)
+}
+
+// privateSourceKey holds, in each resource's private state, the
+// filestate.Record of the content last uploaded or planned.
+const privateSourceKey = "source"
+
+type privateGetter interface {
+	GetKey(ctx context.Context, key string) ([]byte, diag.Diagnostics)
+}
+
+type privateSetter interface {
+	SetKey(ctx context.Context, key string, value []byte) diag.Diagnostics
+}
+
+// hashSource reads a source; tests wrap it to count reads.
+var hashSource = filestate.Hash
+
+// sourceCache is shared by every resource of the provider process.
+var sourceCache = sync.OnceValue(func() *filestate.Cache { return filestate.OpenCache(filestate.DefaultDirs()...) })
+
+func priorRecord(ctx context.Context, p privateGetter) (filestate.Record, bool) {
+	var rec filestate.Record
+	if p == nil {
+		return rec, false
+	}
+	raw, diags := p.GetKey(ctx, privateSourceKey)
+	if diags.HasError() || len(raw) == 0 || json.Unmarshal(raw, &rec) != nil {
+		return rec, false
+	}
+	return rec, true
+}
+
+func setRecord(ctx context.Context, p privateSetter, rec filestate.Record) {
+	if p == nil || rec.Fingerprint == "" {
+		return
+	}
+	raw, err := json.Marshal(rec)
+	if err == nil {
+		_ = p.SetKey(ctx, privateSourceKey, raw)
+	}
+}
+
+// newUpload stands for the prior id of a resource being created.
+const newUpload = "new"
+
+func uploadKey(priorID, name string) string { return priorID + "\x00" + name }
+
+// statSource checks what a stat can: existence, type, emptiness, size.
+func statSource(spec uploadSpec, source string) (string, filestate.Identity, diag.Diagnostics) {
+	var diags diag.Diagnostics
+	at := path.Root("source")
+	abs, err := filepath.Abs(source)
+	if err != nil {
+		diags.AddAttributeError(at, "Cannot resolve source path", fmt.Sprintf("%s: %s", source, err))
+		return "", filestate.Identity{}, diags
+	}
+	id, fi, err := filestate.Stat(abs)
+	switch {
+	case filestate.IsNotExist(err):
+		diags.AddAttributeError(at, "Source file not found", fmt.Sprintf("%s does not exist. Check the path (relative paths are relative to the directory terraform runs in; path.module helps).", source))
+	case err != nil:
+		diags.AddAttributeError(at, "Cannot read source file", err.Error())
+	case !fi.Mode().IsRegular():
+		diags.AddAttributeError(at, "Source is not a regular file", fmt.Sprintf("%s is a %s; point source at a file.", source, fi.Mode().Type()))
+	case fi.Size() == 0:
+		diags.AddAttributeError(at, "Source file is empty", fmt.Sprintf("%s is empty; an audience file needs at least one entry.", source))
+	case spec.MaxSize > 0 && fi.Size() > spec.MaxSize:
+		diags.AddAttributeError(at, "Source file too large", fmt.Sprintf("%s is %s (%d bytes); the platform accepts at most %s. Split the audience into several files.", source, transfer.HumanBytes(fi.Size()), fi.Size(), transfer.HumanBytes(spec.MaxSize)))
+	}
+	return abs, id, diags
+}
+
+// sourceRecord returns the MD5 and fingerprint of the file at abs, reading
+// it only when stat cannot vouch for a known record:
+//   - same identity as the record in private state or in the cache: no read;
+//   - else the fingerprint alone when a known content may still be there
+//     (fresh checkout, touch, move), and MD5 only if the content is new;
+//   - else (new resource, or the size moved) one pass computing both.
+func sourceRecord(abs string, id filestate.Identity, prior filestate.Record, hasPrior bool) (filestate.Record, bool, error) {
+	cache := sourceCache()
+	if hasPrior && prior.MD5 != "" && prior.Matches(id) {
+		return prior, false, nil
+	}
+	if rec, ok := cache.Lookup(abs, id); ok && rec.MD5 != "" {
+		return rec, false, nil
+	}
+	known := hasPrior && prior.MD5 != "" && prior.Size == id.Size
+	rec, err := hashSource(abs, !known)
+	if err != nil {
+		return rec, true, err
+	}
+	if rec.MD5 == "" {
+		switch md5, ok := cache.FindMD5(abs, rec.Fingerprint); {
+		case rec.Fingerprint == prior.Fingerprint:
+			rec.MD5 = prior.MD5
+		case ok:
+			rec.MD5 = md5
+		default:
+			if rec, err = hashSource(abs, true); err != nil {
+				return rec, true, err
+			}
+		}
+	}
+	cache.Remember(abs, rec)
+	return rec, true, nil
+}
+
+// planSource fills name, file_md5 and file_size into the plan, checks the
+// file, and marks the platform handle unknown when the plan uploads. It
+// returns false when the source cannot be known yet.
+func (u *uploadResource) planSource(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) (localSource, bool) {
+	k := u.kind
+	namePath := path.Root(k.nameAttribute)
+	var source, configName types.String
+	resp.Diagnostics.Append(req.Plan.GetAttribute(ctx, path.Root("source"), &source)...)
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, namePath, &configName)...)
+	if resp.Diagnostics.HasError() {
+		return localSource{}, false
+	}
+	creating := req.State.Raw.IsNull()
+	if source.IsUnknown() || configName.IsUnknown() {
+		// Known at apply, when the final plan checks and hashes it.
+		if configName.IsNull() {
+			resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, namePath, types.StringUnknown())...)
+		}
+		u.planUpload(ctx, resp, !creating)
+		return localSource{}, false
+	}
+	name := configName.ValueString()
+	if configName.IsNull() {
+		name = filepath.Base(source.ValueString())
+	}
+	spec, diags := k.spec(ctx, req.Plan)
+	resp.Diagnostics.Append(diags...)
+	if diags.HasError() {
+		return localSource{}, false
+	}
+
+	var state struct{ id, md5, name types.String }
+	if !creating {
+		resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("id"), &state.id)...)
+		resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("file_md5"), &state.md5)...)
+		resp.Diagnostics.Append(req.State.GetAttribute(ctx, namePath, &state.name)...)
+	}
+	abs, id, diags := statSource(spec, source.ValueString())
+	if diags.HasError() && !creating && filestate.IsNotExist(statErr(abs)) {
+		detail := fmt.Sprintf("%s does not exist, so it cannot be compared with the upload recorded in state (md5 %s). Restore the file, or remove the resource from the configuration: terraform destroy works without the file.", source.ValueString(), state.md5.ValueString())
+		if plainPlan() {
+			resp.Diagnostics.AddAttributeError(path.Root("source"), "Source file not found", detail)
+			return localSource{}, false
+		}
+		// terraform destroy plans the configuration first, and the protocol
+		// does not say it is a destroy: unless the command line shows a
+		// plain plan or apply, the plan warns and the apply fails naming
+		// the file.
+		resp.Diagnostics.AddAttributeWarning(path.Root("source"), "Source file not found", detail+" terraform apply fails until the file is back.")
+		u.planUpload(ctx, resp, true)
+		return localSource{}, false
+	}
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return localSource{}, false
+	}
+
+	prior, hasPrior := priorRecord(ctx, req.Private)
+	if hasPrior && prior.MD5 != state.md5.ValueString() {
+		hasPrior = false // private state from another content: do not trust it
+	}
+	if !hasPrior && !creating {
+		// State from before records were kept: its MD5 still decides.
+		prior, hasPrior = filestate.Record{MD5: state.md5.ValueString(), Identity: filestate.Identity{Size: -1}}, state.md5.ValueString() != ""
+	}
+	rec, read, err := sourceRecord(abs, id, prior, hasPrior)
+	if err != nil {
+		resp.Diagnostics.AddAttributeError(path.Root("source"), "Cannot read source file", err.Error())
+		return localSource{}, false
+	}
+	tflog.Debug(ctx, "upload source", map[string]any{"source": source.ValueString(), "md5": rec.MD5, "size": rec.Size, "read": read})
+	priorID := newUpload
+	if !creating {
+		priorID = state.id.ValueString()
+	}
+	src := localSource{Path: source.ValueString(), Abs: abs, Name: name, MD5: rec.MD5, Size: rec.Size, Entries: -1, key: uploadKey(priorID, name)}
+
+	if k.planArgs != nil {
+		k.planArgs(ctx, name, req, resp)
+	}
+	argsChanged := !creating && u.platformArgsChanged(resp.Plan.Raw, req.State.Raw)
+	nameChanged := !creating && state.name.ValueString() != name
+	uploads := creating || nameChanged || argsChanged || state.md5.ValueString() != src.MD5
+	src.Uploads = uploads
+	if uploads {
+		// What is uploaded now was never checked; what stays was checked
+		// when it was uploaded.
+		resp.Diagnostics.Append(checkSource(spec, &src)...)
+		if resp.Diagnostics.HasError() {
+			return src, false
+		}
+	}
+	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, namePath, types.StringValue(name))...)
+	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("file_md5"), types.StringValue(src.MD5))...)
+	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("file_size"), types.Int64Value(src.Size))...)
+	if uploads && !creating {
+		u.planHandlesUnknown(ctx, resp)
+	}
+	setRecord(ctx, resp.Private, rec)
+
+	// The final plan during apply sees what the first plan saw only
+	// through the cache: content that differs from what a pending plan
+	// chose to upload changed in between.
+	cache := sourceCache()
+	if pending, ok := cache.Planned(abs, src.key); ok && pending.MD5 != src.MD5 && isFinalPlan(pending) {
+		cache.Applied(abs, src.key)
+		resp.Diagnostics.AddAttributeError(path.Root("source"), "Source changed since plan",
+			fmt.Sprintf("%s: source changed since plan: planned md5 %s, now %s; run terraform plan again.", src.Path, pending.MD5, src.MD5))
+		return src, false
+	}
+	if uploads {
+		cache.Plan(abs, src.key, src.MD5, os.Getppid())
+	} else {
+		cache.Applied(abs, src.key)
+	}
+	return src, true
+}
+
+func statErr(abs string) error {
+	_, _, err := filestate.Stat(abs)
+	return err
+}
+
+// checkSource runs the spec's checks on a source whose content or name is
+// new to this plan.
+func checkSource(spec uploadSpec, src *localSource) diag.Diagnostics {
+	var diags diag.Diagnostics
+	if spec.Check != nil {
+		diags.Append(spec.Check(*src)...)
+		if diags.HasError() {
+			return diags
+		}
+	}
+	if spec.Count != nil {
+		n, d := spec.Count(*src)
+		diags.Append(d...)
+		src.Entries = n
+	}
+	src.Checked = true
+	return diags
+}
+
+// planUpload marks file_md5, file_size and (for an update) the handle
+// unknown: the source is learnt at apply.
+func (u *uploadResource) planUpload(ctx context.Context, resp *resource.ModifyPlanResponse, updating bool) {
+	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("file_md5"), types.StringUnknown())...)
+	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("file_size"), types.Int64Unknown())...)
+	if updating {
+		u.planHandlesUnknown(ctx, resp)
+	}
+}
+
+func (u *uploadResource) planHandlesUnknown(ctx context.Context, resp *resource.ModifyPlanResponse) {
+	for name, unknown := range u.kind.handles {
+		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root(name), unknown)...)
+	}
+}
+
+func (u *uploadResource) platformArgsChanged(plan, state tftypes.Value) bool {
+	for _, name := range u.kind.platformArgs {
+		at := tftypes.NewAttributePath().WithAttributeName(name)
+		planned, _, perr := tftypes.WalkAttributePath(plan, at)
+		prior, _, serr := tftypes.WalkAttributePath(state, at)
+		if perr != nil || serr != nil {
+			return true
+		}
+		pv, ok1 := planned.(tftypes.Value)
+		sv, ok2 := prior.(tftypes.Value)
+		if !ok1 || !ok2 || !pv.Equal(sv) {
+			return true
+		}
+	}
+	return false
+}
+
+// uploadNeeded tells Update whether anything the platform sees changed.
+func (u *uploadResource) uploadNeeded(ctx context.Context, plan tfsdk.Plan, state tfsdk.State, diags *diag.Diagnostics) bool {
+	for _, attr := range []string{"file_md5", u.kind.nameAttribute} {
+		var planned, prior types.String
+		diags.Append(plan.GetAttribute(ctx, path.Root(attr), &planned)...)
+		diags.Append(state.GetAttribute(ctx, path.Root(attr), &prior)...)
+		if !planned.Equal(prior) {
+			return true
+		}
+	}
+	return u.platformArgsChanged(plan.Raw, state.Raw)
+}
+
+// planned returns the source as planned. If planning could not hash it
+// (source was unknown), it is checked and hashed now, with the same checks.
+func (u *uploadResource) planned(ctx context.Context, plan tfsdk.Plan, priorID string) (localSource, diag.Diagnostics) {
+	var diags diag.Diagnostics
+	var source, name, md5 types.String
+	var size types.Int64
+	diags.Append(plan.GetAttribute(ctx, path.Root("source"), &source)...)
+	diags.Append(plan.GetAttribute(ctx, path.Root(u.kind.nameAttribute), &name)...)
+	diags.Append(plan.GetAttribute(ctx, path.Root("file_md5"), &md5)...)
+	diags.Append(plan.GetAttribute(ctx, path.Root("file_size"), &size)...)
+	spec, d := u.kind.spec(ctx, plan)
+	diags.Append(d...)
+	if diags.HasError() {
+		return localSource{}, diags
+	}
+	abs, id, d := statSource(spec, source.ValueString())
+	diags.Append(d...)
+	if diags.HasError() {
+		return localSource{}, diags
+	}
+	src := localSource{Path: source.ValueString(), Abs: abs, Name: name.ValueString(), MD5: md5.ValueString(), Size: size.ValueInt64(), Entries: -1}
+	if name.IsUnknown() || name.IsNull() {
+		src.Name = filepath.Base(src.Path)
+	}
+	src.key = uploadKey(priorID, src.Name)
+	if md5.IsUnknown() || md5.IsNull() {
+		rec, _, err := sourceRecord(abs, id, filestate.Record{}, false)
+		if err != nil {
+			diags.AddAttributeError(path.Root("source"), "Cannot read source file", err.Error())
+			return src, diags
+		}
+		src.MD5, src.Size = rec.MD5, rec.Size
+		diags.Append(checkSource(spec, &src)...)
+	}
+	return src, diags
+}
+
+// remember records, after apply, what the uploaded content was, so the
+// next plan of the unchanged file costs a stat.
+func (u *uploadResource) remember(ctx context.Context, src localSource, private privateSetter) {
+	cache := sourceCache()
+	cache.Applied(src.Abs, src.key)
+	id, _, err := filestate.Stat(src.Abs)
+	if err != nil {
+		return
+	}
+	if rec, ok := cache.Lookup(src.Abs, id); ok && rec.MD5 == src.MD5 {
+		setRecord(ctx, private, rec)
+	}
+}
+
+// createTimeoutKey carries the resource's timeouts.create into uploadFailed.
+type createTimeoutKey struct{}
+
+// uploadFailed explains an upload failure: content that changed since
+// plan, a timeout, or the platform's own error.
+func uploadFailed(ctx context.Context, platform string, err error, src localSource) diag.Diagnostics {
+	var diags diag.Diagnostics
+	switch {
+	case errors.Is(err, transfer.ErrContentChanged):
+		now := "unreadable"
+		if rec, herr := filestate.Hash(src.Abs, true); herr == nil {
+			now = rec.MD5
+		}
+		diags.AddAttributeError(path.Root("source"), "Source changed since plan",
+			fmt.Sprintf("%s: source changed since plan: planned md5 %s, now %s; run terraform plan again. The state keeps the previous upload.", src.Path, src.MD5, now))
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		// Only the resource's own deadline is blamed on timeouts.create; the
+		// per-request API limit is named by the client's error itself.
+		limit := "its limit"
+		if t, ok := ctx.Value(createTimeoutKey{}).(time.Duration); ok {
+			limit = t.String()
+		}
+		diags.AddError(platform+" upload failed", fmt.Sprintf("Uploading %s did not finish within timeouts.create (%s): %s. Raise timeouts.create in the resource's timeouts block if the file is large or the network slow.", src.Path, limit, err))
+	default:
+		diags.AddError(platform+" upload failed", fmt.Sprintf("Uploading %s (%s) failed: %s", src.Path, src.Name, err))
+	}
+	return diags
+}
