@@ -7,6 +7,7 @@ import (
 	"hash"
 	"io"
 	"os"
+	"sync"
 	"time"
 )
 
@@ -16,8 +17,13 @@ import (
 // fraction of hashing for the platform (see BenchmarkHash).
 const fingerprintPrefix = "sha256:"
 
-// chunk is the read size; a few chunks in flight keep memory flat.
-const chunk = 1 << 20
+// chunk is the read size; a few chunks in flight keep memory flat. A plan
+// hashes up to Terraform's parallelism (10) files at once, so the buffers
+// of all of them together stay within a few MiB.
+const chunk = 256 << 10
+
+// buffers recycles read buffers across the many files a plan hashes.
+var buffers = sync.Pool{New: func() any { b := make([]byte, chunk); return &b }}
 
 // Sums is what one pass over a file learnt.
 type Sums struct {
@@ -47,7 +53,7 @@ func Hash(path string, withMD5 bool) (Record, error) {
 	if withMD5 {
 		md = md5.New()
 	}
-	if _, err := hashBoth(f, fp, md); err != nil {
+	if _, err := hashBoth(f, fi.Size(), fp, md); err != nil {
 		return Record{}, err
 	}
 	rec.Fingerprint = fingerprintPrefix + hex.EncodeToString(fp.Sum(nil))
@@ -57,16 +63,32 @@ func Hash(path string, withMD5 bool) (Record, error) {
 	return rec, nil
 }
 
-// hashBoth feeds r to a and, when b is not nil, to b on another goroutine.
-func hashBoth(r io.Reader, a, b hash.Hash) (int64, error) {
-	if b == nil {
-		buf := make([]byte, chunk)
-		return io.CopyBuffer(a, r, buf)
+// hashBoth feeds r (size bytes long, as far as stat knows) to a and, when
+// b is not nil, to b on another goroutine.
+func hashBoth(r io.Reader, size int64, a, b hash.Hash) (int64, error) {
+	inFlight := 3
+	if b == nil || size <= chunk {
+		inFlight = 1
 	}
-	const inFlight = 3
+	bufs := make([]*[]byte, inFlight)
+	for i := range bufs {
+		bufs[i] = buffers.Get().(*[]byte)
+	}
+	defer func() {
+		for _, p := range bufs {
+			buffers.Put(p)
+		}
+	}()
+	if inFlight == 1 {
+		w := io.Writer(a)
+		if b != nil {
+			w = io.MultiWriter(a, b)
+		}
+		return io.CopyBuffer(struct{ io.Writer }{w}, struct{ io.Reader }{r}, *bufs[0])
+	}
 	free := make(chan []byte, inFlight)
-	for range inFlight {
-		free <- make([]byte, chunk)
+	for _, p := range bufs {
+		free <- *p
 	}
 	full := make(chan []byte, inFlight)
 	done := make(chan struct{})
