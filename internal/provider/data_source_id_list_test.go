@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
@@ -294,6 +295,15 @@ resource "audience_mintegral_file" "test" {
 resource "audience_tpns_account_package" "test" {
   source = data.audience_id_list.accounts.output_path
 }
+
+resource "audience_mintegral_audience" "test" {
+  name     = "crm-segment-ios"
+  platform = "ios"
+  files = [{
+    device_type = "IDFA"
+    data_path   = audience_mintegral_file.test.data_path
+  }]
+}
 `, out)
 	}
 	var before int
@@ -326,6 +336,7 @@ resource "audience_mintegral_file" "test" {
 				Check: resource.ComposeAggregateTestCheckFunc(
 					checkStoredObject(srv, doctorIDs),
 					checkTPNSUploaded(srv, "audience_tpns_account_package.test", doctorPIDs, doctorPIDCount),
+					checkPipelineAudience(t, srv),
 				),
 			},
 			{
@@ -344,16 +355,39 @@ resource "audience_mintegral_file" "test" {
 				},
 			},
 			{
-				// Other profiles, other IDs: a new upload.
-				Config: pipeline("nurse"),
+				// Other profiles, other IDs: a new upload, and the audience
+				// takes the new data_path in place once its 12-hour window
+				// has passed.
+				PreConfig: func() { srv.BackdateMintegralAudience(onlyAudience(t, srv).ID, 13*time.Hour) },
+				Config:    pipeline("nurse"),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
 						plancheck.ExpectNonEmptyPlan(),
 						plancheck.ExpectKnownValue("audience_mintegral_file.test", tfjsonpath.New("file_md5"), knownvalue.StringExact(md5hex(nurseIDs))),
 					},
 				},
-				Check: checkStoredObject(srv, nurseIDs),
+				Check: resource.ComposeAggregateTestCheckFunc(
+					checkStoredObject(srv, nurseIDs),
+					checkPipelineAudience(t, srv),
+				),
 			},
 		},
 	})
+}
+
+// checkPipelineAudience asserts the one audience in the sandbox targets the
+// data_path the Mintegral upload holds in state, under the ta_id in state.
+func checkPipelineAudience(t *testing.T, srv *sandbox.Server) resource.TestCheckFunc {
+	return func(s *terraform.State) error {
+		a := onlyAudience(t, srv)
+		file := s.RootModule().Resources["audience_mintegral_file.test"].Primary.Attributes
+		aud := s.RootModule().Resources["audience_mintegral_audience.test"].Primary.Attributes
+		if got := aud["ta_id"]; got != fmt.Sprint(a.ID) {
+			return fmt.Errorf("state ta_id %s, sandbox audience %d", got, a.ID)
+		}
+		if len(a.Files) != 1 || a.Files[0].DataPath != file["data_path"] {
+			return fmt.Errorf("sandbox audience files %+v, want the upload's data_path %s", a.Files, file["data_path"])
+		}
+		return nil
+	}
 }

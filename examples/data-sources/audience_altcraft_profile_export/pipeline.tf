@@ -30,6 +30,18 @@ resource "audience_mintegral_file" "doctors" {
   source = data.audience_id_list.doctors_idfa.output_path
 }
 
+# The audience Mintegral targets, fed by the uploaded list. A new list is a
+# new data_path, which updates the audience in place (at most once every 12
+# hours: a plan inside that window fails and says when it can run).
+resource "audience_mintegral_audience" "doctors" {
+  name     = "crm-doctors-ios"
+  platform = "ios"
+  files = [{
+    device_type = "IDFA"
+    data_path   = audience_mintegral_file.doctors.data_path
+  }]
+}
+
 # For a platform that matches on hashed e-mails: SHA-256 of each trimmed,
 # lower-cased address, never the address itself.
 data "audience_id_list" "doctors_email_sha256" {
@@ -54,6 +66,10 @@ resource "audience_tpns_account_package" "doctors" {
 
 output "doctors_data_path" {
   value = audience_mintegral_file.doctors.data_path
+}
+
+output "doctors_audience_id" {
+  value = audience_mintegral_audience.doctors.ta_id
 }
 
 output "doctors_devices" {
