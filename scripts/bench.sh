@@ -147,8 +147,10 @@ gen_ids() {
     # base64 digits mapped onto hex digits, character by character.
     # shellcheck disable=SC2020
     head -c $(((bytes / 33 + 1) * 24)) /dev/urandom | base64 -w 32 |
-      tr 'g-zA-Z+/' '0-9a-f0-9a-f0-9a-f' | head -c $((bytes - 1))
-    printf '\n'
+      tr 'g-zA-Z+/' '0-9a-f0-9a-f0-9a-f' | head -c $((bytes - 2))
+    # A hex digit before the final newline, so the last line is never
+    # empty (Mintegral refuses empty lines) whatever BYTES is.
+    printf '0\n'
   ) >"$file"
   [[ $(stat -c %s "$file") == "$bytes" ]] || die "could not generate $file"
 }

@@ -106,11 +106,42 @@ func (c *oneColumnChecker) feed(b []byte) error {
 	return nil
 }
 
+// Byte classes for the fast path of scan: most lines are a plain device ID,
+// and only a line holding a separator or a quote needs a closer look.
+const (
+	classNonBlank = 1 << iota
+	classDigit
+	classSpecial // a column separator or a quote
+)
+
+var byteClass = func() (t [256]uint8) {
+	for i := range t {
+		t[i] = classNonBlank
+	}
+	t[' '], t['\r'] = 0, 0
+	for ch := '0'; ch <= '9'; ch++ {
+		t[ch] |= classDigit
+	}
+	for _, ch := range []byte{',', '\t', ';', '"'} {
+		t[ch] |= classSpecial
+	}
+	return t
+}()
+
 // scan records what a piece of the current line holds.
 func (c *oneColumnChecker) scan(seg []byte) {
 	c.length += len(seg)
 	if c.line == 1 && c.length == len(seg) {
 		seg = bytes.TrimPrefix(seg, utf8BOM)
+	}
+	var seen uint8
+	for _, ch := range seg {
+		seen |= byteClass[ch]
+	}
+	if seen&classSpecial == 0 {
+		c.content = c.content || seen&classNonBlank != 0
+		c.digits = c.digits || seen&classDigit != 0
+		return
 	}
 	for _, ch := range seg {
 		switch ch {

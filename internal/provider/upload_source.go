@@ -237,9 +237,14 @@ func (u *uploadResource) planSource(ctx context.Context, req resource.ModifyPlan
 	nameChanged := !creating && state.name.ValueString() != name
 	uploads := creating || nameChanged || argsChanged || state.md5.ValueString() != src.MD5
 	src.Uploads = uploads
-	if uploads {
-		// What is uploaded now was never checked; what stays was checked
-		// when it was uploaded.
+	cache := sourceCache()
+	pending, hasPending := cache.Planned(abs, src.key)
+	// What is uploaded now was never checked; what stays was checked when
+	// it was uploaded. The final plan during apply does not check again
+	// content a plan already checked under the same name (a whole read of
+	// a 5 GB file), unless the check also counts entries for the plan.
+	checkedBefore := hasPending && pending.MD5 == src.MD5 && spec.Count == nil
+	if uploads && !checkedBefore {
 		resp.Diagnostics.Append(checkSource(spec, &src)...)
 		if resp.Diagnostics.HasError() {
 			return src, false
@@ -256,8 +261,7 @@ func (u *uploadResource) planSource(ctx context.Context, req resource.ModifyPlan
 	// The final plan during apply sees what the first plan saw only
 	// through the cache: content that differs from what a pending plan
 	// chose to upload changed in between.
-	cache := sourceCache()
-	if pending, ok := cache.Planned(abs, src.key); ok && pending.MD5 != src.MD5 && isFinalPlan(pending) {
+	if hasPending && pending.MD5 != src.MD5 && isFinalPlan(pending) {
 		cache.Applied(abs, src.key)
 		resp.Diagnostics.AddAttributeError(path.Root("source"), "Source changed since plan",
 			fmt.Sprintf("%s: source changed since plan: planned md5 %s, now %s; run terraform plan again.", src.Path, pending.MD5, src.MD5))
