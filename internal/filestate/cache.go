@@ -117,6 +117,19 @@ func (c *Cache) Lookup(abs string, id Identity) (Record, bool) {
 	return Record{}, false
 }
 
+// LookupExact returns a record of abs taken at exactly identity id, even
+// one too close to the file's last change to prove the content unchanged.
+// Only a caller that verifies the bytes later (an upload that hashes what
+// it sends) may use it.
+func (c *Cache) LookupExact(abs string, id Identity) (Record, bool) {
+	for _, r := range c.load(abs).Records {
+		if r.Fingerprint != "" && r.Inode != 0 && r.Identity == id {
+			return r, true
+		}
+	}
+	return Record{}, false
+}
+
 // Remember stores a record for abs, newest first. A record of the same
 // identity is replaced, keeping its MD5 when the new one has none.
 func (c *Cache) Remember(abs string, rec Record) {

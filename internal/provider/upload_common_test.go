@@ -377,7 +377,7 @@ func TestSourceRecordFromStateWithoutRecord(t *testing.T) {
 		t.Fatal(err)
 	}
 	legacy := filestate.Record{MD5: md5hex(content), Identity: filestate.Identity{Size: -1}}
-	rec, read, err := sourceRecord(abs, id, legacy, true)
+	rec, read, err := sourceRecord(abs, id, legacy, true, "")
 	if err != nil {
 		t.Fatal(err)
 	}

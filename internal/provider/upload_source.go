@@ -124,12 +124,20 @@ func statSource(spec uploadSpec, source string) (string, filestate.Identity, dia
 //   - else the fingerprint alone when a known content may still be there
 //     (fresh checkout, touch, move), and MD5 only if the content is new;
 //   - else (new resource, or the size moved) one pass computing both.
-func sourceRecord(abs string, id filestate.Identity, prior filestate.Record, hasPrior bool) (filestate.Record, bool, error) {
+//
+// finalMD5 is, in the final plan during apply, the MD5 the first plan chose:
+// a record of exactly the current identity with that MD5 is reused even when
+// it was taken too soon after the file's last write to prove anything alone,
+// because the upload hashes what it sends and stops on a mismatch.
+func sourceRecord(abs string, id filestate.Identity, prior filestate.Record, hasPrior bool, finalMD5 string) (filestate.Record, bool, error) {
 	cache := sourceCache()
 	if hasPrior && prior.MD5 != "" && prior.Matches(id) {
 		return prior, false, nil
 	}
 	if rec, ok := cache.Lookup(abs, id); ok && rec.MD5 != "" {
+		return rec, false, nil
+	}
+	if rec, ok := cache.LookupExact(abs, id); ok && finalMD5 != "" && rec.MD5 == finalMD5 {
 		return rec, false, nil
 	}
 	known := hasPrior && prior.MD5 != "" && prior.Size == id.Size
@@ -218,17 +226,24 @@ func (u *uploadResource) planSource(ctx context.Context, req resource.ModifyPlan
 		// State from before records were kept: its MD5 still decides.
 		prior, hasPrior = filestate.Record{MD5: state.md5.ValueString(), Identity: filestate.Identity{Size: -1}}, state.md5.ValueString() != ""
 	}
-	rec, read, err := sourceRecord(abs, id, prior, hasPrior)
+	priorID := newUpload
+	if !creating {
+		priorID = state.id.ValueString()
+	}
+	key := uploadKey(priorID, name)
+	cache := sourceCache()
+	pending, hasPending := cache.Planned(abs, key)
+	finalMD5 := ""
+	if hasPending && isFinalPlan(pending) {
+		finalMD5 = pending.MD5
+	}
+	rec, read, err := sourceRecord(abs, id, prior, hasPrior, finalMD5)
 	if err != nil {
 		resp.Diagnostics.AddAttributeError(path.Root("source"), "Cannot read source file", err.Error())
 		return localSource{}, false
 	}
 	tflog.Debug(ctx, "upload source", map[string]any{"source": source.ValueString(), "md5": rec.MD5, "size": rec.Size, "read": read})
-	priorID := newUpload
-	if !creating {
-		priorID = state.id.ValueString()
-	}
-	src := localSource{Path: source.ValueString(), Abs: abs, Name: name, MD5: rec.MD5, Size: rec.Size, Entries: -1, key: uploadKey(priorID, name)}
+	src := localSource{Path: source.ValueString(), Abs: abs, Name: name, MD5: rec.MD5, Size: rec.Size, Entries: -1, key: key}
 
 	if k.planArgs != nil {
 		k.planArgs(ctx, name, req, resp)
@@ -237,8 +252,6 @@ func (u *uploadResource) planSource(ctx context.Context, req resource.ModifyPlan
 	nameChanged := !creating && state.name.ValueString() != name
 	uploads := creating || nameChanged || argsChanged || state.md5.ValueString() != src.MD5
 	src.Uploads = uploads
-	cache := sourceCache()
-	pending, hasPending := cache.Planned(abs, src.key)
 	// What is uploaded now was never checked; what stays was checked when
 	// it was uploaded. The final plan during apply does not check again
 	// content a plan already checked under the same name (a whole read of
@@ -371,7 +384,7 @@ func (u *uploadResource) planned(ctx context.Context, plan tfsdk.Plan, priorID s
 	}
 	src.key = uploadKey(priorID, src.Name)
 	if md5.IsUnknown() || md5.IsNull() {
-		rec, _, err := sourceRecord(abs, id, filestate.Record{}, false)
+		rec, _, err := sourceRecord(abs, id, filestate.Record{}, false, "")
 		if err != nil {
 			diags.AddAttributeError(path.Root("source"), "Cannot read source file", err.Error())
 			return src, diags
