@@ -12,6 +12,7 @@ import (
 
 	"github.com/audiencekit/terraform-provider-audience/internal/client/openim"
 	"github.com/audiencekit/terraform-provider-audience/internal/client/transfer"
+	"github.com/audiencekit/terraform-provider-audience/internal/filestate"
 	"github.com/audiencekit/terraform-provider-audience/internal/sandbox"
 )
 
@@ -53,10 +54,11 @@ func TestOpenIMPostPolicyOnVersity(t *testing.T) {
 	ext := startVersity(t)
 	s, c := startOpenIMSandbox(t, ext)
 	src := openIMRandomFile(t, "segment.csv", 3<<20+17)
-	sum, _, err := transfer.HashFile(src)
+	rec, err := filestate.Hash(src, true)
 	if err != nil {
 		t.Fatal(err)
 	}
+	sum := rec.MD5
 
 	res, err := c.Upload(context.Background(), openim.UploadInput{Path: src, MD5: sum, Name: "audiences/segment.csv", Group: "audience"})
 	if err != nil {

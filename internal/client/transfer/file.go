@@ -118,18 +118,3 @@ func (f *File) Verify() error {
 	}
 	return nil
 }
-
-// HashFile streams a file once and returns its md5 (lowercase hex) and size.
-func HashFile(path string) (md5hex string, size int64, err error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", 0, err
-	}
-	defer f.Close()
-	h := md5.New()
-	n, err := io.Copy(h, f)
-	if err != nil {
-		return "", 0, err
-	}
-	return hex.EncodeToString(h.Sum(nil)), n, nil
-}
