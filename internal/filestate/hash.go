@@ -23,7 +23,15 @@ const fingerprintPrefix = "sha256:"
 const chunk = 256 << 10
 
 // buffers recycles read buffers across the many files a plan hashes.
-var buffers = sync.Pool{New: func() any { b := make([]byte, chunk); return &b }}
+var buffers sync.Pool
+
+func getBuffer() *[]byte {
+	if b, ok := buffers.Get().(*[]byte); ok {
+		return b
+	}
+	b := make([]byte, chunk)
+	return &b
+}
 
 // Sums is what one pass over a file learnt.
 type Sums struct {
@@ -72,7 +80,7 @@ func hashBoth(r io.Reader, size int64, a, b hash.Hash) (int64, error) {
 	}
 	bufs := make([]*[]byte, inFlight)
 	for i := range bufs {
-		bufs[i] = buffers.Get().(*[]byte)
+		bufs[i] = getBuffer()
 	}
 	defer func() {
 		for _, p := range bufs {
