@@ -42,10 +42,12 @@ type Sums struct {
 
 // Hash reads path once and returns its fingerprint, and its MD5 when
 // withMD5 is set. The two hashes run side by side on the same buffers, so
-// asking for both costs the slower of the two, not their sum. The record
-// returned carries the identity the file had before reading; a file that
-// changes while it is read gets a record that will not match it later.
-func Hash(path string, withMD5 bool) (Record, error) {
+// asking for both costs the slower of the two, not their sum. Each of also
+// sees the content too, on the fingerprint's side (a content check that
+// would otherwise read the file again). The record returned carries the
+// identity the file had before reading; a file that changes while it is
+// read gets a record that will not match it later.
+func Hash(path string, withMD5 bool, also ...io.Writer) (Record, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return Record{}, err
@@ -61,7 +63,11 @@ func Hash(path string, withMD5 bool) (Record, error) {
 	if withMD5 {
 		md = md5.New()
 	}
-	if _, err := hashBoth(f, fi.Size(), fp, md); err != nil {
+	var a io.Writer = fp
+	if len(also) > 0 {
+		a = io.MultiWriter(append([]io.Writer{fp}, also...)...)
+	}
+	if _, err := hashBoth(f, fi.Size(), a, md); err != nil {
 		return Record{}, err
 	}
 	rec.Fingerprint = fingerprintPrefix + hex.EncodeToString(fp.Sum(nil))
@@ -73,7 +79,7 @@ func Hash(path string, withMD5 bool) (Record, error) {
 
 // hashBoth feeds r (size bytes long, as far as stat knows) to a and, when
 // b is not nil, to b on another goroutine.
-func hashBoth(r io.Reader, size int64, a, b hash.Hash) (int64, error) {
+func hashBoth(r io.Reader, size int64, a io.Writer, b hash.Hash) (int64, error) {
 	inFlight := 3
 	if b == nil || size <= chunk {
 		inFlight = 1
@@ -88,7 +94,7 @@ func hashBoth(r io.Reader, size int64, a, b hash.Hash) (int64, error) {
 		}
 	}()
 	if inFlight == 1 {
-		w := io.Writer(a)
+		w := a
 		if b != nil {
 			w = io.MultiWriter(a, b)
 		}
@@ -113,7 +119,10 @@ func hashBoth(r io.Reader, size int64, a, b hash.Hash) (int64, error) {
 		buf := <-free
 		n, err := io.ReadFull(r, buf)
 		if n > 0 {
-			a.Write(buf[:n])
+			if _, werr := a.Write(buf[:n]); werr != nil {
+				readErr = werr
+				break
+			}
 			total += int64(n)
 			full <- buf[:n]
 		} else {

@@ -29,16 +29,13 @@ func CheckOneColumnFile(path string, gz bool) (lines int64, err error) {
 		return 0, err
 	}
 	defer f.Close()
-	var r io.Reader = f
-	if gz {
-		zr, err := gzip.NewReader(bufio.NewReaderSize(f, 64<<10))
-		if err != nil {
-			return 0, &Error{File: path, Problem: "the content is not gzip (" + err.Error() + ")", Fix: "Compress it with gzip or drop the .gz suffix"}
-		}
-		defer zr.Close()
-		r = zr
+	c := NewOneColumnCheck(path, gz)
+	buf := make([]byte, 64<<10)
+	if _, err := io.CopyBuffer(c, struct{ io.Reader }{f}, buf); err != nil {
+		_, _ = c.Close()
+		return 0, fmt.Errorf("reading %s: %w", path, err)
 	}
-	return CheckOneColumn(r, path)
+	return c.Close()
 }
 
 // CheckOneColumn checks that text is a list of one value per line, as ad
@@ -69,6 +66,88 @@ func CheckOneColumn(r io.Reader, file string) (lines int64, err error) {
 		}
 	}
 	return c.finish()
+}
+
+// OneColumnCheck is CheckOneColumn for content that arrives in writes, so
+// a pass that reads a file for another reason (hashing it) checks it too.
+// Write never fails: after a finding it only discards, and Close returns
+// the result. Gzip content is inflated on a goroutine of its own.
+type OneColumnCheck struct {
+	plain   *oneColumnChecker
+	scanned int64
+	err     error // the first finding of the plain checker
+
+	pipe   *io.PipeWriter // gzip: the inflating goroutine reads the other end
+	result chan oneColumnResult
+}
+
+type oneColumnResult struct {
+	lines int64
+	err   error
+}
+
+// NewOneColumnCheck starts a check of file's content, gunzipped when gz.
+func NewOneColumnCheck(file string, gz bool) *OneColumnCheck {
+	if !gz {
+		return &OneColumnCheck{plain: &oneColumnChecker{file: file, line: 1}}
+	}
+	pr, pw := io.Pipe()
+	c := &OneColumnCheck{pipe: pw, result: make(chan oneColumnResult, 1)}
+	go func() {
+		lines, err := checkGzipStream(pr, file)
+		// Unblock and fail later writes once the answer is known.
+		pr.CloseWithError(errCheckDone)
+		c.result <- oneColumnResult{lines, err}
+	}()
+	return c
+}
+
+var errCheckDone = errors.New("one-column check finished")
+
+func checkGzipStream(r io.Reader, file string) (int64, error) {
+	zr, err := gzip.NewReader(bufio.NewReaderSize(r, 64<<10))
+	if err != nil {
+		return 0, &Error{File: file, Problem: "the content is not gzip (" + err.Error() + ")", Fix: "Compress it with gzip or drop the .gz suffix"}
+	}
+	defer zr.Close()
+	return CheckOneColumn(zr, file)
+}
+
+// Write implements io.Writer.
+func (c *OneColumnCheck) Write(p []byte) (int, error) {
+	if c.pipe != nil {
+		// An error means the check already has its answer.
+		_, _ = c.pipe.Write(p)
+		return len(p), nil
+	}
+	if c.err == nil {
+		c.feed(p)
+	}
+	return len(p), nil
+}
+
+// feed checks a piece of plain content, keeping the first finding.
+func (c *OneColumnCheck) feed(p []byte) {
+	c.scanned += int64(len(p))
+	if c.scanned > MaxScannedBytes {
+		c.err = &Error{File: c.plain.file, Problem: fmt.Sprintf("the content is larger than %d bytes", int64(MaxScannedBytes)), Fix: "Split the audience into several files"}
+	} else {
+		c.err = c.plain.feed(p)
+	}
+}
+
+// Close ends the content and returns the number of lines or the first
+// finding.
+func (c *OneColumnCheck) Close() (lines int64, err error) {
+	if c.pipe != nil {
+		_ = c.pipe.Close()
+		r := <-c.result
+		return r.lines, r.err
+	}
+	if c.err != nil {
+		return c.plain.line, c.err
+	}
+	return c.plain.finish()
 }
 
 type oneColumnChecker struct {

@@ -4,22 +4,24 @@ import (
 	"bytes"
 	"compress/gzip"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
 )
 
+var oneColumnAccepted = map[string]struct {
+	in    string
+	lines int64
+}{
+	"header and ids":     {"idfa\n6D92078A-8246-4BA4-AE5B-76104861E7DC\nAEBE52E7-03EE-455A-B3C4-E57283966239\n", 3},
+	"crlf, no final eol": {"\xEF\xBB\xBFidfa\r\n6D92078A-8246-4BA4-AE5B-76104861E7DC", 2},
+	"ids only":           {"358240051111110\n", 1},
+	"hashes":             {"d41d8cd98f00b204e9800998ecf8427e\n", 1},
+}
+
 func TestCheckOneColumnAccepts(t *testing.T) {
-	cases := map[string]struct {
-		in    string
-		lines int64
-	}{
-		"header and ids":     {"idfa\n6D92078A-8246-4BA4-AE5B-76104861E7DC\nAEBE52E7-03EE-455A-B3C4-E57283966239\n", 3},
-		"crlf, no final eol": {"\xEF\xBB\xBFidfa\r\n6D92078A-8246-4BA4-AE5B-76104861E7DC", 2},
-		"ids only":           {"358240051111110\n", 1},
-		"hashes":             {"d41d8cd98f00b204e9800998ecf8427e\n", 1},
-	}
-	for name, tc := range cases {
+	for name, tc := range oneColumnAccepted {
 		t.Run(name, func(t *testing.T) {
 			n, err := CheckOneColumn(strings.NewReader(tc.in), "devices.txt")
 			if err != nil || n != tc.lines {
@@ -29,25 +31,26 @@ func TestCheckOneColumnAccepts(t *testing.T) {
 	}
 }
 
+var oneColumnRejected = map[string]struct {
+	in   string
+	want string
+}{
+	"comma":             {"idfa\n6D92078A-8246-4BA4-AE5B-76104861E7DC\n1,anna@example.com,Anna\n", "devices.txt, line 3: the line has 3 comma-separated columns, and the file must have a single column. " + OneColumnFix},
+	"multi-column head": {"_pid,email,first_name,last_name\n1,a@b.c,A,B\n", "devices.txt, line 1: the line has 4 comma-separated columns"},
+	"tab":               {"a\tb\n", "line 1: the line has 2 tab-separated columns"},
+	"semicolon":         {"idfa\nx;y;z\n", "line 2: the line has 3 semicolon-separated columns"},
+	"quoted comma":      {"idfa\n\"a,b\"\n", "line 2: the line has 2 comma-separated columns"},
+	"quote":             {"idfa\n\"6D92078A-8246-4BA4-AE5B-76104861E7DC\"\n", "line 2: the line holds a quote"},
+	"empty line":        {"idfa\n6D92078A\n\n6D92078B\n", "devices.txt, line 3: the line is empty. Remove empty lines"},
+	"blank line":        {"idfa\n6D92078A\n \r\n", "line 3: the line is empty"},
+	"two final eols":    {"6D92078A\n\n", "line 2: the line is empty"},
+	"header only":       {"idfa\n", "devices.txt: the file holds a header row and no device ID"},
+	"empty":             {"", "the content is empty"},
+	"long line":         {"idfa\n" + strings.Repeat("A", MaxIDLineBytes+1), "line 2: the line is longer than 1024 bytes"},
+}
+
 func TestCheckOneColumnRejects(t *testing.T) {
-	cases := map[string]struct {
-		in   string
-		want string
-	}{
-		"comma":             {"idfa\n6D92078A-8246-4BA4-AE5B-76104861E7DC\n1,anna@example.com,Anna\n", "devices.txt, line 3: the line has 3 comma-separated columns, and the file must have a single column. " + OneColumnFix},
-		"multi-column head": {"_pid,email,first_name,last_name\n1,a@b.c,A,B\n", "devices.txt, line 1: the line has 4 comma-separated columns"},
-		"tab":               {"a\tb\n", "line 1: the line has 2 tab-separated columns"},
-		"semicolon":         {"idfa\nx;y;z\n", "line 2: the line has 3 semicolon-separated columns"},
-		"quoted comma":      {"idfa\n\"a,b\"\n", "line 2: the line has 2 comma-separated columns"},
-		"quote":             {"idfa\n\"6D92078A-8246-4BA4-AE5B-76104861E7DC\"\n", "line 2: the line holds a quote"},
-		"empty line":        {"idfa\n6D92078A\n\n6D92078B\n", "devices.txt, line 3: the line is empty. Remove empty lines"},
-		"blank line":        {"idfa\n6D92078A\n \r\n", "line 3: the line is empty"},
-		"two final eols":    {"6D92078A\n\n", "line 2: the line is empty"},
-		"header only":       {"idfa\n", "devices.txt: the file holds a header row and no device ID"},
-		"empty":             {"", "the content is empty"},
-		"long line":         {"idfa\n" + strings.Repeat("A", MaxIDLineBytes+1), "line 2: the line is longer than 1024 bytes"},
-	}
-	for name, tc := range cases {
+	for name, tc := range oneColumnRejected {
 		t.Run(name, func(t *testing.T) {
 			_, err := CheckOneColumn(strings.NewReader(tc.in), "devices.txt")
 			var ie *Error
@@ -119,5 +122,74 @@ func TestCheckOneColumnGzipStreamsAndFindsLateError(t *testing.T) {
 	var ie *Error
 	if !errors.As(err, &ie) || ie.Line != lines || !strings.Contains(ie.Problem, "2 comma-separated columns") {
 		t.Fatalf("err = %v, want line %d", err, lines)
+	}
+}
+
+// writeInPieces feeds content to a OneColumnCheck in writes of size bytes.
+func writeInPieces(c *OneColumnCheck, content []byte, size int) (int64, error) {
+	for len(content) > 0 {
+		n := min(size, len(content))
+		if k, err := c.Write(content[:n]); k != n || err != nil {
+			return 0, fmt.Errorf("Write = %d, %v; want %d, nil", k, err, n)
+		}
+		content = content[n:]
+	}
+	return c.Close()
+}
+
+func gzipped(t *testing.T, s string) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	zw := gzip.NewWriter(&b)
+	if _, err := zw.Write([]byte(s)); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// The check fed by writes (plain or gzip, in any piece size) finds what
+// CheckOneColumn finds.
+func TestOneColumnCheckAgreesWithCheckOneColumn(t *testing.T) {
+	run := func(t *testing.T, in string) []string {
+		var got []string
+		wantLines, wantErr := CheckOneColumn(strings.NewReader(in), "devices.txt")
+		for _, size := range []int{1, 7, 64 << 10} {
+			for _, gz := range []bool{false, true} {
+				content := []byte(in)
+				if gz {
+					content = gzipped(t, in)
+				}
+				lines, err := writeInPieces(NewOneColumnCheck("devices.txt", gz), content, size)
+				if fmt.Sprint(err) != fmt.Sprint(wantErr) || (err == nil && lines != wantLines) {
+					t.Errorf("pieces of %d, gzip %v: got %d, %v; CheckOneColumn gives %d, %v", size, gz, lines, err, wantLines, wantErr)
+				}
+				got = append(got, fmt.Sprint(err))
+			}
+		}
+		return got
+	}
+	for name, tc := range oneColumnAccepted {
+		t.Run(name, func(t *testing.T) { run(t, tc.in) })
+	}
+	for name, tc := range oneColumnRejected {
+		t.Run(name, func(t *testing.T) {
+			for _, err := range run(t, tc.in) {
+				if !strings.Contains(err, tc.want) {
+					t.Errorf("err = %s, want it to contain %q", err, tc.want)
+				}
+			}
+		})
+	}
+}
+
+func TestOneColumnCheckGzipNotGzip(t *testing.T) {
+	c := NewOneColumnCheck("devices.txt.gz", true)
+	lines, err := writeInPieces(c, bytes.Repeat([]byte("6D92078A\n"), 100000), 4096)
+	var ie *Error
+	if !errors.As(err, &ie) || !strings.Contains(err.Error(), "the content is not gzip") {
+		t.Fatalf("got %d, %v; want the not-gzip finding, and every write accepted", lines, err)
 	}
 }

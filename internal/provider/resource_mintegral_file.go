@@ -49,7 +49,7 @@ func NewMintegralFileResource() resource.Resource {
 		handles:       map[string]attr.Value{"id": types.StringUnknown(), "data_path": types.StringUnknown()},
 		createTimeout: 30 * time.Minute,
 		client:        credentialsOf((*providerData).mintegralClient, mintegralFileType),
-		spec:          fixedSpec(uploadSpec{MaxSize: mintegral.MaxFileSize, Check: checkMintegralSource}),
+		spec:          fixedSpec(uploadSpec{MaxSize: mintegral.MaxFileSize, Check: checkMintegralSource, Content: checkMintegralColumns}),
 		upload:        r.upload,
 	}
 	return r
@@ -119,18 +119,21 @@ func checkMintegralSource(src localSource) diag.Diagnostics {
 			diags.AddAttributeError(path.Root("source"), "Source is not gzip", fmt.Sprintf("%s: %s. A .gz audience file must be gzip-compressed text; compress it with gzip or drop the .gz suffix.", src.Path, err))
 		}
 	}
-	if !diags.HasError() {
-		diags.Append(checkMintegralColumns(src)...)
-	}
 	return diags
 }
 
 // checkMintegralColumns enforces "one device ID per line, a single
 // column" on the content, decompressed when the name or path ends in .gz.
-func checkMintegralColumns(src localSource) diag.Diagnostics {
-	var diags diag.Diagnostics
+func checkMintegralColumns(src localSource) contentCheck {
 	gz := validators.HasExtension(src.Name, ".gz") || validators.HasExtension(src.Path, ".gz")
-	if _, err := idlist.CheckOneColumnFile(src.Path, gz); err != nil {
+	return mintegralColumns{idlist.NewOneColumnCheck(src.Path, gz)}
+}
+
+type mintegralColumns struct{ *idlist.OneColumnCheck }
+
+func (c mintegralColumns) Finish() diag.Diagnostics {
+	var diags diag.Diagnostics
+	if _, err := c.Close(); err != nil {
 		diags.AddAttributeError(path.Root("source"), "Not a one-column Mintegral audience file",
 			err.Error()+". Mintegral takes one device ID per line in a single column; the first row may be a header.")
 	}

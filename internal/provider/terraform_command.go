@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/audiencekit/terraform-provider-audience/internal/filestate"
@@ -11,16 +12,57 @@ import (
 
 // Terraform's protocol does not tell a provider which command runs it, yet
 // two upload decisions depend on it. Terraform (or OpenTofu) starts the
-// provider as its child, so its command line is the parent's.
+// provider as its child, so its command line is the parent's (or, when
+// something wraps the provider, a nearer ancestor's).
 
-// parentCommand returns the parent process's command line, or nil when it
-// cannot be read (another OS, or a provider served in-process by tests).
-func parentCommand() []string {
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", os.Getppid()))
+// terraformProcess finds the Terraform process the provider runs under:
+// its parent, or a nearer ancestor when something wraps the provider (a
+// tool measuring it, a debugger). It returns the pid and command line of
+// the first ancestor whose command line names a Terraform subcommand, or
+// the parent's pid and nil when there is none or /proc cannot be read
+// (another OS, or a provider served in-process by tests).
+func terraformProcess() (int, []string) {
+	pid := os.Getppid()
+	for range 4 {
+		args := commandLine(pid)
+		if cmd, _ := subcommand(args); cmd != "" {
+			return pid, args
+		}
+		next := parentOf(pid)
+		if next <= 1 {
+			break
+		}
+		pid = next
+	}
+	return os.Getppid(), nil
+}
+
+func commandLine(pid int) []string {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
 	if err != nil || len(raw) == 0 {
 		return nil
 	}
 	return strings.Split(strings.TrimRight(string(raw), "\x00"), "\x00")
+}
+
+// parentOf reads a process's parent pid from /proc/PID/stat, whose second
+// field (the command name, in parentheses) may itself hold spaces.
+func parentOf(pid int) int {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	s := string(raw)
+	end := strings.LastIndexByte(s, ')')
+	if end < 0 {
+		return 0
+	}
+	fields := strings.Fields(s[end+1:])
+	if len(fields) < 2 {
+		return 0
+	}
+	ppid, _ := strconv.Atoi(fields[1])
+	return ppid
 }
 
 // isFinalPlan tells the final plan Terraform makes during apply from a new
@@ -30,18 +72,25 @@ func parentCommand() []string {
 // assumed final: a spurious "changed since plan" asks for one more plan,
 // a missed one ends in Terraform's inconsistent-plan error.
 func isFinalPlan(pending filestate.Pending) bool {
-	if pending.Origin == os.Getppid() {
+	pid, args := terraformProcess()
+	if pending.Origin == pid {
 		return true
 	}
-	args := parentCommand()
 	return args == nil || appliesSavedPlan(args)
+}
+
+// planOrigin identifies this run for isFinalPlan.
+func planOrigin() int {
+	pid, _ := terraformProcess()
+	return pid
 }
 
 // plainPlan reports whether the provider runs under terraform plan or
 // terraform apply without -destroy, where a missing source is an error;
 // terraform destroy plans the configuration too, and must work without it.
 func plainPlan() bool {
-	return isPlainPlan(parentCommand())
+	_, args := terraformProcess()
+	return isPlainPlan(args)
 }
 
 // terraformValueFlags are the plan and apply options that take their value

@@ -1,6 +1,13 @@
 package provider
 
-import "testing"
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"testing"
+)
 
 func TestAppliesSavedPlan(t *testing.T) {
 	for _, tc := range []struct {
@@ -41,5 +48,51 @@ func TestIsPlainPlan(t *testing.T) {
 		if got := isPlainPlan(tc.args); got != tc.want {
 			t.Errorf("isPlainPlan(%q) = %v, want %v", tc.args, got, tc.want)
 		}
+	}
+}
+
+// A provider started through a wrapper (here sh, as /usr/bin/time or a
+// debugger would) still finds the Terraform command it runs under: the
+// test binary plays Terraform with "apply tfplan" on its command line,
+// and plays the provider two processes below it.
+func TestTerraformProcessThroughWrapper(t *testing.T) {
+	switch os.Getenv("AUDIENCE_TEST_ROLE") {
+	case "terraform":
+		cmd := exec.Command("sh", "-c", `"$0" -test.run='^TestTerraformProcessThroughWrapper$'; exit $?`, os.Args[0])
+		cmd.Env = append(os.Environ(), "AUDIENCE_TEST_ROLE=provider")
+		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+		if err := cmd.Run(); err != nil {
+			os.Exit(1)
+		}
+		return
+	case "provider":
+		pid, args := terraformProcess()
+		fmt.Printf("terraform pid %d, saved plan %v\n", pid, appliesSavedPlan(args))
+		return
+	}
+	if runtime.GOOS != "linux" {
+		t.Skip("reads /proc")
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestTerraformProcessThroughWrapper$", "--", "apply", "tfplan")
+	cmd.Env = append(os.Environ(), "AUDIENCE_TEST_ROLE=terraform")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	want := fmt.Sprintf("terraform pid %d, saved plan true", cmd.Process.Pid)
+	if !strings.Contains(string(out), want) {
+		t.Fatalf("the provider under a wrapper said %q, want %q", out, want)
+	}
+}
+
+func TestParentOf(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("reads /proc")
+	}
+	if got := parentOf(os.Getpid()); got != os.Getppid() {
+		t.Fatalf("parentOf(self) = %d, want %d", got, os.Getppid())
+	}
+	if got := parentOf(-1); got != 0 {
+		t.Fatalf("parentOf(-1) = %d, want 0", got)
 	}
 }

@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -25,17 +26,18 @@ import (
 const mfAddr = "audience_mintegral_file.test"
 
 // sourceReads counts the provider's reads of source files: full passes
-// computing MD5, and passes computing only the fingerprint.
+// computing MD5, passes computing only the fingerprint, and reads by a
+// content check alone (the hashing pass feeds the check when it runs).
 type sourceReads struct {
-	mu          sync.Mutex
-	md5, fpOnly int
+	mu                 sync.Mutex
+	md5, fpOnly, check int
 }
 
 func countSourceReads(t *testing.T) *sourceReads {
 	t.Helper()
 	c := &sourceReads{}
 	orig := hashSource
-	hashSource = func(p string, withMD5 bool) (filestate.Record, error) {
+	hashSource = func(p string, withMD5 bool, also ...io.Writer) (filestate.Record, error) {
 		c.mu.Lock()
 		if withMD5 {
 			c.md5++
@@ -43,25 +45,37 @@ func countSourceReads(t *testing.T) *sourceReads {
 			c.fpOnly++
 		}
 		c.mu.Unlock()
-		return orig(p, withMD5)
+		return orig(p, withMD5, also...)
 	}
-	t.Cleanup(func() { hashSource = orig })
+	origFeed := feedSource
+	feedSource = func(abs string, w io.Writer) error {
+		c.mu.Lock()
+		c.check++
+		c.mu.Unlock()
+		return origFeed(abs, w)
+	}
+	t.Cleanup(func() { hashSource, feedSource = orig, origFeed })
 	return c
 }
 
 func (c *sourceReads) reset() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.md5, c.fpOnly = 0, 0
+	c.md5, c.fpOnly, c.check = 0, 0, 0
 }
 
-// expect checks the reads since the last reset.
+// expect checks the reads since the last reset; no read may be a content
+// check's alone.
 func (c *sourceReads) expect(md5, fpOnly int) resource.TestCheckFunc {
+	return c.expectChecks(md5, fpOnly, 0)
+}
+
+func (c *sourceReads) expectChecks(md5, fpOnly, check int) resource.TestCheckFunc {
 	return func(*terraform.State) error {
 		c.mu.Lock()
 		defer c.mu.Unlock()
-		if c.md5 != md5 || c.fpOnly != fpOnly {
-			return fmt.Errorf("source reads: %d with MD5 and %d fingerprint only, want %d and %d", c.md5, c.fpOnly, md5, fpOnly)
+		if c.md5 != md5 || c.fpOnly != fpOnly || c.check != check {
+			return fmt.Errorf("source reads: %d with MD5, %d fingerprint only and %d by a content check alone; want %d, %d and %d", c.md5, c.fpOnly, c.check, md5, fpOnly, check)
 		}
 		return nil
 	}
@@ -377,12 +391,16 @@ func TestSourceRecordFromStateWithoutRecord(t *testing.T) {
 		t.Fatal(err)
 	}
 	legacy := filestate.Record{MD5: md5hex(content), Identity: filestate.Identity{Size: -1}}
-	rec, read, err := sourceRecord(abs, id, legacy, true, "")
+	rec, fed, err := sourceRecord(abs, id, legacy, true, "", uploadSpec{Content: checkMintegralColumns}.newCheck(localSource{Path: src, Name: "devices.txt"}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !read || rec.MD5 != md5hex(content) || rec.Fingerprint == "" {
-		t.Fatalf("got %+v (read %v)", rec, read)
+	if fed == nil || rec.MD5 != md5hex(content) || rec.Fingerprint == "" {
+		t.Fatalf("got %+v (content check fed: %v)", rec, fed != nil)
+	}
+	// The pass that hashed the content checked it too.
+	if d := fed.Finish(); d.HasError() {
+		t.Fatalf("content check of a one-column file: %v", d)
 	}
 	if err := reads.expect(1, 0)(nil); err != nil {
 		t.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sync"
@@ -44,8 +45,19 @@ type uploadSpec struct {
 	// Check validates name and content; it runs at plan time whenever the
 	// content or the name is new, before any request is sent.
 	Check func(src localSource) diag.Diagnostics
+	// Content, when set, checks the content as it is written to it. The
+	// pass that hashes new content feeds it, so the check costs no read
+	// of its own.
+	Content func(src localSource) contentCheck
 	// Count, when set, validates the content and counts its entries.
 	Count func(src localSource) (int64, diag.Diagnostics)
+}
+
+// contentCheck sees a source's content in writes; Finish tells what it
+// found. Whoever creates one finishes it.
+type contentCheck interface {
+	io.Writer
+	Finish() diag.Diagnostics
 }
 
 // privateSourceKey holds, in each resource's private state, the
@@ -60,8 +72,11 @@ type privateSetter interface {
 	SetKey(ctx context.Context, key string, value []byte) diag.Diagnostics
 }
 
-// hashSource reads a source; tests wrap it to count reads.
-var hashSource = filestate.Hash
+// hashSource and feedSource read a source; tests wrap them to count reads.
+var (
+	hashSource = filestate.Hash
+	feedSource = feedFile
+)
 
 // sourceCache is shared by every resource of the provider process.
 var sourceCache = sync.OnceValue(func() *filestate.Cache { return filestate.OpenCache(filestate.DefaultDirs()...) })
@@ -129,36 +144,59 @@ func statSource(spec uploadSpec, source string) (string, filestate.Identity, dia
 // a record of exactly the current identity with that MD5 is reused even when
 // it was taken too soon after the file's last write to prove anything alone,
 // because the upload hashes what it sends and stops on a mismatch.
-func sourceRecord(abs string, id filestate.Identity, prior filestate.Record, hasPrior bool, finalMD5 string) (filestate.Record, bool, error) {
+//
+// newCheck, when not nil, makes a content check for the pass that computes
+// MD5, that is, for content new to the record; that check is returned (and
+// is the caller's to finish), or nil when no such pass ran.
+func sourceRecord(abs string, id filestate.Identity, prior filestate.Record, hasPrior bool, finalMD5 string, newCheck func() contentCheck) (filestate.Record, contentCheck, error) {
 	cache := sourceCache()
 	if hasPrior && prior.MD5 != "" && prior.Matches(id) {
-		return prior, false, nil
+		return prior, nil, nil
 	}
 	if rec, ok := cache.Lookup(abs, id); ok && rec.MD5 != "" {
-		return rec, false, nil
+		return rec, nil, nil
 	}
 	if rec, ok := cache.LookupExact(abs, id); ok && finalMD5 != "" && rec.MD5 == finalMD5 {
-		return rec, false, nil
+		return rec, nil, nil
 	}
-	known := hasPrior && prior.MD5 != "" && prior.Size == id.Size
-	rec, err := hashSource(abs, !known)
-	if err != nil {
-		return rec, true, err
+	var check contentCheck
+	hashNew := func() (filestate.Record, error) {
+		if newCheck == nil {
+			return hashSource(abs, true)
+		}
+		check = newCheck()
+		return hashSource(abs, true, check)
 	}
-	if rec.MD5 == "" {
+	var rec filestate.Record
+	var err error
+	if hasPrior && prior.MD5 != "" && prior.Size == id.Size {
+		rec, err = hashSource(abs, false)
+	} else {
+		rec, err = hashNew()
+	}
+	if err == nil && rec.MD5 == "" {
 		switch md5, ok := cache.FindMD5(abs, rec.Fingerprint); {
 		case rec.Fingerprint == prior.Fingerprint:
 			rec.MD5 = prior.MD5
 		case ok:
 			rec.MD5 = md5
 		default:
-			if rec, err = hashSource(abs, true); err != nil {
-				return rec, true, err
-			}
+			rec, err = hashNew()
 		}
 	}
+	if err != nil {
+		finish(check)
+		return rec, nil, err
+	}
 	cache.Remember(abs, rec)
-	return rec, true, nil
+	return rec, check, nil
+}
+
+// finish ends a content check whose findings are not wanted.
+func finish(c contentCheck) {
+	if c != nil {
+		c.Finish()
+	}
 }
 
 // planSource fills name, file_md5 and file_size into the plan, checks the
@@ -237,13 +275,14 @@ func (u *uploadResource) planSource(ctx context.Context, req resource.ModifyPlan
 	if hasPending && isFinalPlan(pending) {
 		finalMD5 = pending.MD5
 	}
-	rec, read, err := sourceRecord(abs, id, prior, hasPrior, finalMD5)
+	src := localSource{Path: source.ValueString(), Abs: abs, Name: name, Entries: -1, key: key}
+	rec, fed, err := sourceRecord(abs, id, prior, hasPrior, finalMD5, spec.newCheck(src))
 	if err != nil {
 		resp.Diagnostics.AddAttributeError(path.Root("source"), "Cannot read source file", err.Error())
 		return localSource{}, false
 	}
-	tflog.Debug(ctx, "upload source", map[string]any{"source": source.ValueString(), "md5": rec.MD5, "size": rec.Size, "read": read})
-	src := localSource{Path: source.ValueString(), Abs: abs, Name: name, MD5: rec.MD5, Size: rec.Size, Entries: -1, key: key}
+	tflog.Debug(ctx, "upload source", map[string]any{"source": source.ValueString(), "md5": rec.MD5, "size": rec.Size, "read": fed != nil})
+	src.MD5, src.Size = rec.MD5, rec.Size
 
 	if k.planArgs != nil {
 		k.planArgs(ctx, name, req, resp)
@@ -258,10 +297,12 @@ func (u *uploadResource) planSource(ctx context.Context, req resource.ModifyPlan
 	// a 5 GB file), unless the check also counts entries for the plan.
 	checkedBefore := hasPending && pending.MD5 == src.MD5 && spec.Count == nil
 	if uploads && !checkedBefore {
-		resp.Diagnostics.Append(checkSource(spec, &src)...)
+		resp.Diagnostics.Append(checkSource(spec, &src, fed)...)
 		if resp.Diagnostics.HasError() {
 			return src, false
 		}
+	} else {
+		finish(fed)
 	}
 	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, namePath, types.StringValue(name))...)
 	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("file_md5"), types.StringValue(src.MD5))...)
@@ -281,11 +322,22 @@ func (u *uploadResource) planSource(ctx context.Context, req resource.ModifyPlan
 		return src, false
 	}
 	if uploads {
-		cache.Plan(abs, src.key, src.MD5, os.Getppid())
+		cache.Plan(abs, src.key, src.MD5, planOrigin())
 	} else {
 		cache.Applied(abs, src.key)
 	}
 	return src, true
+}
+
+// feedFile writes the content of the file at abs to w.
+func feedFile(abs string, w io.Writer) error {
+	f, err := os.Open(abs)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = io.CopyBuffer(w, struct{ io.Reader }{f}, make([]byte, 64<<10))
+	return err
 }
 
 func statErr(abs string) error {
@@ -293,12 +345,36 @@ func statErr(abs string) error {
 	return err
 }
 
+// newCheck returns a maker of the spec's content check for src, or nil.
+func (spec uploadSpec) newCheck(src localSource) func() contentCheck {
+	if spec.Content == nil {
+		return nil
+	}
+	return func() contentCheck { return spec.Content(src) }
+}
+
 // checkSource runs the spec's checks on a source whose content or name is
-// new to this plan.
-func checkSource(spec uploadSpec, src *localSource) diag.Diagnostics {
+// new to this plan. fed, when not nil, is the content check that already
+// saw the content while it was hashed; otherwise the check reads the file.
+func checkSource(spec uploadSpec, src *localSource, fed contentCheck) diag.Diagnostics {
 	var diags diag.Diagnostics
 	if spec.Check != nil {
 		diags.Append(spec.Check(*src)...)
+		if diags.HasError() {
+			finish(fed)
+			return diags
+		}
+	}
+	if spec.Content != nil {
+		if fed == nil {
+			fed = spec.Content(*src)
+			if err := feedSource(src.Abs, fed); err != nil {
+				finish(fed)
+				diags.AddAttributeError(path.Root("source"), "Cannot read source file", err.Error())
+				return diags
+			}
+		}
+		diags.Append(fed.Finish()...)
 		if diags.HasError() {
 			return diags
 		}
@@ -384,13 +460,13 @@ func (u *uploadResource) planned(ctx context.Context, plan tfsdk.Plan, priorID s
 	}
 	src.key = uploadKey(priorID, src.Name)
 	if md5.IsUnknown() || md5.IsNull() {
-		rec, _, err := sourceRecord(abs, id, filestate.Record{}, false, "")
+		rec, fed, err := sourceRecord(abs, id, filestate.Record{}, false, "", spec.newCheck(src))
 		if err != nil {
 			diags.AddAttributeError(path.Root("source"), "Cannot read source file", err.Error())
 			return src, diags
 		}
 		src.MD5, src.Size = rec.MD5, rec.Size
-		diags.Append(checkSource(spec, &src)...)
+		diags.Append(checkSource(spec, &src, fed)...)
 	}
 	return src, diags
 }
