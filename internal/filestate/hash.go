@@ -7,6 +7,7 @@ import (
 	"hash"
 	"io"
 	"os"
+	"runtime"
 	"sync"
 	"time"
 )
@@ -24,6 +25,12 @@ const chunk = 256 << 10
 
 // buffers recycles read buffers across the many files a plan hashes.
 var buffers sync.Pool
+
+// passes bounds the files hashed at once. Hashing is CPU-bound (MD5 runs at
+// well under the speed of a page-cache read), so more passes than CPUs
+// finish no sooner and only hold more buffers: Terraform plans 10 resources
+// at a time by default.
+var passes = make(chan struct{}, max(2, runtime.GOMAXPROCS(0)))
 
 func getBuffer() *[]byte {
 	if b, ok := buffers.Get().(*[]byte); ok {
@@ -48,6 +55,8 @@ type Sums struct {
 // identity the file had before reading; a file that changes while it is
 // read gets a record that will not match it later.
 func Hash(path string, withMD5 bool, also ...io.Writer) (Record, error) {
+	passes <- struct{}{}
+	defer func() { <-passes }()
 	f, err := os.Open(path)
 	if err != nil {
 		return Record{}, err
