@@ -391,12 +391,12 @@ func TestSourceRecordFromStateWithoutRecord(t *testing.T) {
 		t.Fatal(err)
 	}
 	legacy := filestate.Record{MD5: md5hex(content), Identity: filestate.Identity{Size: -1}}
-	rec, fed, err := sourceRecord(abs, id, legacy, true, "", uploadSpec{Content: checkMintegralColumns}.newCheck(localSource{Path: src, Name: "devices.txt"}))
+	rec, read, fed, err := sourceRecord(abs, id, legacy, true, "", uploadSpec{Content: checkMintegralColumns}.newCheck(localSource{Path: src, Name: "devices.txt"}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if fed == nil || rec.MD5 != md5hex(content) || rec.Fingerprint == "" {
-		t.Fatalf("got %+v (content check fed: %v)", rec, fed != nil)
+	if !read || fed == nil || rec.MD5 != md5hex(content) || rec.Fingerprint == "" {
+		t.Fatalf("got %+v (read %v, content check fed: %v)", rec, read, fed != nil)
 	}
 	// The pass that hashed the content checked it too.
 	if d := fed.Finish(); d.HasError() {

@@ -147,28 +147,26 @@ func statSource(spec uploadSpec, source string) (string, filestate.Identity, dia
 //
 // newCheck, when not nil, makes a content check for the pass that computes
 // MD5, that is, for content new to the record; that check is returned (and
-// is the caller's to finish), or nil when no such pass ran.
-func sourceRecord(abs string, id filestate.Identity, prior filestate.Record, hasPrior bool, finalMD5 string, newCheck func() contentCheck) (filestate.Record, contentCheck, error) {
+// is the caller's to finish), or nil when no such pass ran. read tells
+// whether the file was read at all.
+func sourceRecord(abs string, id filestate.Identity, prior filestate.Record, hasPrior bool, finalMD5 string, newCheck func() contentCheck) (rec filestate.Record, read bool, fed contentCheck, err error) {
 	cache := sourceCache()
 	if hasPrior && prior.MD5 != "" && prior.Matches(id) {
-		return prior, nil, nil
+		return prior, false, nil, nil
 	}
 	if rec, ok := cache.Lookup(abs, id); ok && rec.MD5 != "" {
-		return rec, nil, nil
+		return rec, false, nil, nil
 	}
 	if rec, ok := cache.LookupExact(abs, id); ok && finalMD5 != "" && rec.MD5 == finalMD5 {
-		return rec, nil, nil
+		return rec, false, nil, nil
 	}
-	var check contentCheck
 	hashNew := func() (filestate.Record, error) {
 		if newCheck == nil {
 			return hashSource(abs, true)
 		}
-		check = newCheck()
-		return hashSource(abs, true, check)
+		fed = newCheck()
+		return hashSource(abs, true, fed)
 	}
-	var rec filestate.Record
-	var err error
 	if hasPrior && prior.MD5 != "" && prior.Size == id.Size {
 		rec, err = hashSource(abs, false)
 	} else {
@@ -185,11 +183,11 @@ func sourceRecord(abs string, id filestate.Identity, prior filestate.Record, has
 		}
 	}
 	if err != nil {
-		finish(check)
-		return rec, nil, err
+		finish(fed)
+		return rec, true, nil, err
 	}
 	cache.Remember(abs, rec)
-	return rec, check, nil
+	return rec, true, fed, nil
 }
 
 // finish ends a content check whose findings are not wanted.
@@ -276,12 +274,12 @@ func (u *uploadResource) planSource(ctx context.Context, req resource.ModifyPlan
 		finalMD5 = pending.MD5
 	}
 	src := localSource{Path: source.ValueString(), Abs: abs, Name: name, Entries: -1, key: key}
-	rec, fed, err := sourceRecord(abs, id, prior, hasPrior, finalMD5, spec.newCheck(src))
+	rec, read, fed, err := sourceRecord(abs, id, prior, hasPrior, finalMD5, spec.newCheck(src))
 	if err != nil {
 		resp.Diagnostics.AddAttributeError(path.Root("source"), "Cannot read source file", err.Error())
 		return localSource{}, false
 	}
-	tflog.Debug(ctx, "upload source", map[string]any{"source": source.ValueString(), "md5": rec.MD5, "size": rec.Size, "read": fed != nil})
+	tflog.Debug(ctx, "upload source", map[string]any{"source": source.ValueString(), "md5": rec.MD5, "size": rec.Size, "read": read})
 	src.MD5, src.Size = rec.MD5, rec.Size
 
 	if k.planArgs != nil {
@@ -460,7 +458,7 @@ func (u *uploadResource) planned(ctx context.Context, plan tfsdk.Plan, priorID s
 	}
 	src.key = uploadKey(priorID, src.Name)
 	if md5.IsUnknown() || md5.IsNull() {
-		rec, fed, err := sourceRecord(abs, id, filestate.Record{}, false, "", spec.newCheck(src))
+		rec, _, fed, err := sourceRecord(abs, id, filestate.Record{}, false, "", spec.newCheck(src))
 		if err != nil {
 			diags.AddAttributeError(path.Root("source"), "Cannot read source file", err.Error())
 			return src, diags
