@@ -1,10 +1,10 @@
 package provider
 
 import (
-	"fmt"
+	"bytes"
+	"encoding/binary"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/audiencekit/terraform-provider-audience/internal/filestate"
@@ -19,8 +19,9 @@ import (
 // its parent, or a nearer ancestor when something wraps the provider (a
 // tool measuring it, a debugger). It returns the pid and command line of
 // the first ancestor whose command line names a Terraform subcommand, or
-// the parent's pid and nil when there is none or /proc cannot be read
-// (another OS, or a provider served in-process by tests).
+// the parent's pid and nil when there is none or the system does not tell
+// (Windows, or a provider served in-process by tests). commandLine and
+// parentOf read /proc on Linux and sysctl on macOS.
 func terraformProcess() (int, []string) {
 	pid := os.Getppid()
 	for range 4 {
@@ -37,32 +38,31 @@ func terraformProcess() (int, []string) {
 	return os.Getppid(), nil
 }
 
-func commandLine(pid int) []string {
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-	if err != nil || len(raw) == 0 {
+// parseProcArgs2 reads macOS's kern.procargs2 record: argc as a 32-bit
+// integer (little-endian on every Mac Go supports), the executable's path,
+// NUL padding, then argc NUL-terminated arguments; the environment follows
+// and is not read.
+func parseProcArgs2(raw []byte) []string {
+	if len(raw) < 4 {
 		return nil
 	}
-	return strings.Split(strings.TrimRight(string(raw), "\x00"), "\x00")
-}
-
-// parentOf reads a process's parent pid from /proc/PID/stat, whose second
-// field (the command name, in parentheses) may itself hold spaces.
-func parentOf(pid int) int {
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	s := string(raw)
-	end := strings.LastIndexByte(s, ')')
+	argc := int(binary.LittleEndian.Uint32(raw))
+	rest := raw[4:]
+	end := bytes.IndexByte(rest, 0)
 	if end < 0 {
-		return 0
+		return nil
 	}
-	fields := strings.Fields(s[end+1:])
-	if len(fields) < 2 {
-		return 0
+	rest = bytes.TrimLeft(rest[end:], "\x00")
+	var args []string
+	for len(args) < argc && len(rest) > 0 {
+		end := bytes.IndexByte(rest, 0)
+		if end < 0 {
+			end = len(rest)
+		}
+		args = append(args, string(rest[:end]))
+		rest = rest[min(end+1, len(rest)):]
 	}
-	ppid, _ := strconv.Atoi(fields[1])
-	return ppid
+	return args
 }
 
 // isFinalPlan tells the final plan Terraform makes during apply from a new

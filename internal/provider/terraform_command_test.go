@@ -1,10 +1,12 @@
 package provider
 
 import (
+	"encoding/binary"
 	"fmt"
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -70,8 +72,8 @@ func TestTerraformProcessThroughWrapper(t *testing.T) {
 		fmt.Printf("terraform pid %d, saved plan %v\n", pid, appliesSavedPlan(args))
 		return
 	}
-	if runtime.GOOS != "linux" {
-		t.Skip("reads /proc")
+	if runtime.GOOS != "linux" && runtime.GOOS != "darwin" {
+		t.Skip("command lines are read on Linux and macOS only")
 	}
 	cmd := exec.Command(os.Args[0], "-test.run=^TestTerraformProcessThroughWrapper$", "--", "apply", "tfplan")
 	cmd.Env = append(os.Environ(), "AUDIENCE_TEST_ROLE=terraform")
@@ -86,13 +88,36 @@ func TestTerraformProcessThroughWrapper(t *testing.T) {
 }
 
 func TestParentOf(t *testing.T) {
-	if runtime.GOOS != "linux" {
-		t.Skip("reads /proc")
+	if runtime.GOOS != "linux" && runtime.GOOS != "darwin" {
+		t.Skip("parents are read on Linux and macOS only")
 	}
 	if got := parentOf(os.Getpid()); got != os.Getppid() {
 		t.Fatalf("parentOf(self) = %d, want %d", got, os.Getppid())
 	}
 	if got := parentOf(-1); got != 0 {
 		t.Fatalf("parentOf(-1) = %d, want 0", got)
+	}
+}
+
+func TestParseProcArgs2(t *testing.T) {
+	record := func(argc uint32, rest string) []byte {
+		return append(binary.LittleEndian.AppendUint32(nil, argc), rest...)
+	}
+	for _, tc := range []struct {
+		name string
+		raw  []byte
+		want []string
+	}{
+		{"padded path, then arguments and environment", record(3, "/usr/local/bin/terraform\x00\x00\x00\x00terraform\x00apply\x00tfplan\x00PATH=/usr/bin\x00"), []string{"terraform", "apply", "tfplan"}},
+		{"no padding", record(2, "/opt/tofu\x00tofu\x00plan\x00"), []string{"tofu", "plan"}},
+		{"cut short", record(3, "/bin/terraform\x00terraform\x00app"), []string{"terraform", "app"}},
+		{"too short for argc", []byte{1, 0}, nil},
+		{"no path end", record(1, "/bin/terraform"), nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := parseProcArgs2(tc.raw); !slices.Equal(got, tc.want) {
+				t.Fatalf("parseProcArgs2 = %q, want %q", got, tc.want)
+			}
+		})
 	}
 }
