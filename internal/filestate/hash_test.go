@@ -1,8 +1,10 @@
 package filestate
 
 import (
+	"bytes"
 	"crypto/md5"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"math/rand/v2"
 	"os"
@@ -22,24 +24,65 @@ func writeTemp(t testing.TB, size int) (string, []byte) {
 	return p, data
 }
 
+// referenceFingerprint computes the fingerprint from its definition: the
+// SHA-256 of the size (8 bytes, big-endian) and of each 8 MiB piece's
+// SHA-256, an empty content being one empty piece.
+func referenceFingerprint(data []byte) string {
+	var digests []byte
+	for off := 0; off == 0 || off < len(data); off += piece {
+		d := sha256.Sum256(data[off:min(off+piece, len(data))])
+		digests = append(digests, d[:]...)
+	}
+	top := sha256.Sum256(append(binary.BigEndian.AppendUint64(nil, uint64(len(data))), digests...))
+	return "sha256tree8m:" + hex.EncodeToString(top[:])
+}
+
+// Both passes (MD5 and fingerprint in order; fingerprint alone, pieces in
+// parallel) give the defined fingerprint, at every piece boundary.
 func TestHashMatchesStandardSums(t *testing.T) {
-	for _, size := range []int{1, chunk - 1, chunk, 3*chunk + 17} {
+	for _, size := range []int{0, 1, chunk - 1, chunk, 3*chunk + 17, piece - 1, piece, piece + 1, 2*piece + 12345, 3 * piece} {
 		p, data := writeTemp(t, size)
 		rec, err := Hash(p, true)
 		if err != nil {
 			t.Fatal(err)
 		}
 		m := md5.Sum(data)
-		s := sha256.Sum256(data)
-		if rec.MD5 != hex.EncodeToString(m[:]) || rec.Fingerprint != fingerprintPrefix+hex.EncodeToString(s[:]) || rec.Size != int64(size) {
-			t.Fatalf("size %d: got %+v", size, rec)
+		want := referenceFingerprint(data)
+		if rec.MD5 != hex.EncodeToString(m[:]) || rec.Fingerprint != want || rec.Size != int64(size) {
+			t.Fatalf("size %d: got %+v, want md5 %x and fingerprint %s", size, rec, m, want)
 		}
 		only, err := Hash(p, false)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if only.MD5 != "" || only.Fingerprint != rec.Fingerprint {
-			t.Fatalf("fingerprint only: got %+v", only)
+		if only.MD5 != "" || only.Fingerprint != want {
+			t.Fatalf("size %d, fingerprint only: got %+v, want %s", size, only, want)
+		}
+	}
+}
+
+// One changed byte anywhere changes the fingerprint, whichever pass
+// computes it.
+func TestFingerprintSeesEveryPiece(t *testing.T) {
+	p, data := writeTemp(t, 2*piece+100)
+	before, err := Hash(p, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, at := range []int{0, piece - 1, piece, 2*piece + 99} {
+		changed := bytes.Clone(data)
+		changed[at] ^= 1
+		if err := os.WriteFile(p, changed, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		for _, withMD5 := range []bool{false, true} {
+			rec, err := Hash(p, withMD5)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rec.Fingerprint == before.Fingerprint {
+				t.Fatalf("byte %d changed (md5 pass %v), fingerprint did not", at, withMD5)
+			}
 		}
 	}
 }
