@@ -137,19 +137,6 @@ func writeInPieces(c *OneColumnCheck, content []byte, size int) (int64, error) {
 	return c.Close()
 }
 
-func gzipped(t *testing.T, s string) []byte {
-	t.Helper()
-	var b bytes.Buffer
-	zw := gzip.NewWriter(&b)
-	if _, err := zw.Write([]byte(s)); err != nil {
-		t.Fatal(err)
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
-}
-
 // The check fed by writes (plain or gzip, in any piece size) finds what
 // CheckOneColumn finds.
 func TestOneColumnCheckAgreesWithCheckOneColumn(t *testing.T) {
@@ -160,7 +147,7 @@ func TestOneColumnCheckAgreesWithCheckOneColumn(t *testing.T) {
 			for _, gz := range []bool{false, true} {
 				content := []byte(in)
 				if gz {
-					content = gzipped(t, in)
+					content = gzipBytes(t, in)
 				}
 				lines, err := writeInPieces(NewOneColumnCheck("devices.txt", gz), content, size)
 				if fmt.Sprint(err) != fmt.Sprint(wantErr) || (err == nil && lines != wantLines) {
