@@ -28,9 +28,8 @@ const fingerprintPrefix = "sha256tree8m:"
 // piece is the fingerprint's unit of parallel work.
 const piece = 8 << 20
 
-// chunk is the read size; a few chunks in flight keep memory flat. A plan
-// hashes up to Terraform's parallelism (10) files at once, so the buffers
-// of all of them together stay within a few MiB.
+// chunk is the read size; a few chunks in flight per pass, and a bounded
+// number of passes (below), keep memory flat whatever the file sizes.
 const chunk = 256 << 10
 
 // buffers recycles read buffers across the many files a plan hashes.
@@ -48,13 +47,6 @@ func getBuffer() *[]byte {
 	}
 	b := make([]byte, chunk)
 	return &b
-}
-
-// Sums is what one pass over a file learnt.
-type Sums struct {
-	Fingerprint string
-	MD5         string // empty unless asked for
-	Size        int64
 }
 
 // Hash reads path once and returns its fingerprint, and its MD5 when
