@@ -79,6 +79,8 @@ type OneColumnCheck struct {
 
 	pipe   *io.PipeWriter // gzip: the inflating goroutine reads the other end
 	result chan oneColumnResult
+
+	closed *oneColumnResult // set by the first Close
 }
 
 type oneColumnResult struct {
@@ -137,17 +139,23 @@ func (c *OneColumnCheck) feed(p []byte) {
 }
 
 // Close ends the content and returns the number of lines or the first
-// finding.
+// finding. Closing again returns the same.
 func (c *OneColumnCheck) Close() (lines int64, err error) {
-	if c.pipe != nil {
+	if c.closed != nil {
+		return c.closed.lines, c.closed.err
+	}
+	var r oneColumnResult
+	switch {
+	case c.pipe != nil:
 		_ = c.pipe.Close()
-		r := <-c.result
-		return r.lines, r.err
+		r = <-c.result
+	case c.err != nil:
+		r = oneColumnResult{c.plain.line, c.err}
+	default:
+		r.lines, r.err = c.plain.finish()
 	}
-	if c.err != nil {
-		return c.plain.line, c.err
-	}
-	return c.plain.finish()
+	c.closed = &r
+	return r.lines, r.err
 }
 
 type oneColumnChecker struct {

@@ -180,3 +180,21 @@ func TestOneColumnCheckGzipNotGzip(t *testing.T) {
 		t.Fatalf("got %d, %v; want the not-gzip finding, and every write accepted", lines, err)
 	}
 }
+
+// Closing twice gives the first answer again, and never waits.
+func TestOneColumnCheckCloseTwice(t *testing.T) {
+	for _, gz := range []bool{false, true} {
+		for _, in := range []string{"idfa\n6D92078A", "a,b\n"} {
+			content := []byte(in)
+			if gz {
+				content = gzipBytes(t, in)
+			}
+			c := NewOneColumnCheck("devices.txt", gz)
+			lines, err := writeInPieces(c, content, 3)
+			again, errAgain := c.Close()
+			if again != lines || fmt.Sprint(errAgain) != fmt.Sprint(err) {
+				t.Fatalf("gzip %v, %q: first Close %d, %v; second %d, %v", gz, in, lines, err, again, errAgain)
+			}
+		}
+	}
+}
