@@ -307,7 +307,8 @@ func (r *MintegralAudienceResource) ModifyPlan(ctx context.Context, req resource
 		plan.UpdatedAt, plan.UpdatableAfter = types.StringUnknown(), types.StringUnknown()
 	default:
 		plan.DeviceTypes, plan.UpdatedAt, plan.UpdatableAfter = state.DeviceTypes, state.UpdatedAt, state.UpdatableAfter
-		resp.Diagnostics.Append(r.postponed(state, "The next apply sends nothing for it and records the configured files in state; everything else applies as planned.")...)
+		resp.Diagnostics.Append(r.postponed(state, "Mintegral audience update postponed",
+			"The next apply sends nothing for it and records the configured files in state; everything else applies as planned.")...)
 	}
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
 }
@@ -319,16 +320,18 @@ func (r *MintegralAudienceResource) updatable(state mintegralAudienceModel) bool
 	return err != nil || !r.now().Before(after)
 }
 
-// postponed is the warning for an update the 12-hour window holds back;
-// what names what happens in this run.
-func (r *MintegralAudienceResource) postponed(state mintegralAudienceModel, what string) diag.Diagnostics {
+// postponed is the warning for an update the 12-hour window holds back:
+// summary differs between plan and apply (Terraform folds warnings of
+// one summary into one), what says what happens in this run.
+func (r *MintegralAudienceResource) postponed(state mintegralAudienceModel, summary, what string) diag.Diagnostics {
 	var diags diag.Diagnostics
 	after, _ := time.Parse(time.RFC3339, state.UpdatableAfter.ValueString())
-	diags.AddAttributeWarning(path.Root("files"), "Mintegral audience update postponed",
-		fmt.Sprintf("Audience %q (ta_id %d) was last changed at %s, and Mintegral refuses another update until %s (%s from now), so its update waits until then. %s "+
+	wait := strings.TrimSuffix(max(after.Sub(r.now()), 0).Round(time.Minute).String(), "0s")
+	diags.AddAttributeWarning(path.Root("files"), summary,
+		fmt.Sprintf("Audience %q (ta_id %d) was last changed at %s, and Mintegral refuses another update until %s (in %s), so its update waits until then. %s "+
 			"The first plan after %s updates it. To replace the audience instead, change name, platform or area_type.",
 			state.Name.ValueString(), state.TaID.ValueInt64(), state.UpdatedAt.ValueString(), after.UTC().Format(time.RFC3339),
-			after.Sub(r.now()).Round(time.Minute), what, after.UTC().Format(time.RFC3339)))
+			wait, what, after.UTC().Format(time.RFC3339)))
 	return diags
 }
 
@@ -622,7 +625,7 @@ func (r *MintegralAudienceResource) recordWithoutSending(ctx context.Context, st
 	case !state.Files.IsNull():
 		held.Files, _ = appliedFiles(ctx, state.Files)
 	}
-	diags.Append(r.postponed(state, "This apply sent nothing for it and recorded the configured files in state.")...)
+	diags.Append(r.postponed(state, "Mintegral audience not updated yet", "This apply sent nothing for it and recorded the configured files in state.")...)
 	return held
 }
 

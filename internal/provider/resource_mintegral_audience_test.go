@@ -2,13 +2,16 @@ package provider
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/hashicorp/go-version"
 	"github.com/hashicorp/terraform-plugin-testing/compare"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
@@ -159,56 +162,68 @@ func TestAccMintegralAudience_createUpdateInPlaceAndReplace(t *testing.T) {
 	}
 }
 
-// The exact error of a plan that would update an audience within its
-// 12-hour window.
-var updateWindowError = wrappedPattern(`Mintegral audience cannot be updated yet.*Audience "android-gaid" \(ta_id \d+\) was last changed at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ; Mintegral refuses another update until \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \(12 hours later`)
-
-func TestAccMintegralAudience_updateWindowFailsAtPlan(t *testing.T) {
+// Inside the 12-hour window the update is planned with Mintegral's times
+// kept (nothing will be sent), applied as a record only, then planned
+// again with unknown times once the window has passed.
+func TestAccMintegralAudience_updateInsideWindowIsPostponed(t *testing.T) {
 	srv := startSandbox(t)
 	dir := t.TempDir()
 	src := writeFile(t, dir, "gaid.csv", "gaid\n38400000-8cf0-11bd-b23e-10b96e40000d\n")
 	config := audienceConfig(src, "android-gaid", "android", "GAID")
-	var writes, uploads, apiCalls, reads int
+	var firstPath string
+	known := knownvalue.StringRegexp(rfc3339)
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{
-			{Config: config},
+			{Config: config, Check: func(*terraform.State) error { firstPath = onlyAudience(t, srv).Files[0].DataPath; return nil }},
 			{
-				PreConfig: func() {
-					writeFile(t, dir, "gaid.csv", "gaid\n11111111-8cf0-11bd-b23e-10b96e40000d\n")
-					writes = srv.MintegralAudienceCalls("POST") + srv.MintegralAudienceCalls("PUT") + srv.MintegralAudienceCalls("DELETE")
-					uploads = srv.Requests(sandbox.PrefixS3)
-					apiCalls, reads = srv.Requests(sandbox.PrefixMintegral), srv.MintegralAudienceCalls("GET")
+				PreConfig: func() { writeFile(t, dir, "gaid.csv", "gaid\n11111111-8cf0-11bd-b23e-10b96e40000d\n") },
+				Config:    config,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction(audienceAddr, plancheck.ResourceActionUpdate),
+						plancheck.ExpectUnknownValue(audienceAddr, tfjsonpath.New("files").AtSliceIndex(0).AtMapKey("data_path")),
+						plancheck.ExpectKnownValue(audienceAddr, tfjsonpath.New("updated_at"), known),
+						plancheck.ExpectKnownValue(audienceAddr, tfjsonpath.New("updatable_after"), known),
+						plancheck.ExpectKnownValue(audienceAddr, tfjsonpath.New("device_types"), knownvalue.ListExact([]knownvalue.Check{knownvalue.StringExact("GAID")})),
+					},
 				},
-				Config:      config,
-				PlanOnly:    true,
-				ExpectError: updateWindowError,
+				Check: func(s *terraform.State) error {
+					if n := srv.MintegralAudienceCalls("PUT"); n != 0 {
+						return fmt.Errorf("%d update requests inside the window", n)
+					}
+					if got := onlyAudience(t, srv).Files[0].DataPath; got != firstPath {
+						return fmt.Errorf("Mintegral holds %s, want the first file %s", got, firstPath)
+					}
+					newPath := s.RootModule().Resources["audience_mintegral_file.devices"].Primary.Attributes["data_path"]
+					if got := s.RootModule().Resources[audienceAddr].Primary.Attributes["files.0.data_path"]; got != newPath || newPath == firstPath {
+						return fmt.Errorf("state files.0.data_path %s, want the new upload %s", got, newPath)
+					}
+					return nil
+				},
 			},
+			// While the update waits, plans are empty.
+			{Config: config, PlanOnly: true},
 			{
-				// Nothing was sent: no update, no upload of the new file.
-				PreConfig: func() {
-					if n := srv.MintegralAudienceCalls("POST") + srv.MintegralAudienceCalls("PUT") + srv.MintegralAudienceCalls("DELETE") - writes; n != 0 {
-						t.Fatalf("the refused plan sent %d audience write requests", n)
-					}
-					if n := srv.Requests(sandbox.PrefixS3) - uploads; n != 0 {
-						t.Fatalf("the refused plan sent %d storage requests", n)
-					}
-					if srv.MintegralAudienceCalls("PUT") != 0 {
-						t.Fatalf("an update request was sent")
-					}
-					// Only the refresh's reads of the audience reached Mintegral.
-					if n, r := srv.Requests(sandbox.PrefixMintegral)-apiCalls, srv.MintegralAudienceCalls("GET")-reads; n != r {
-						t.Fatalf("the refused plan sent %d Mintegral requests, %d of them audience reads", n, r)
-					}
+				PreConfig: func() { srv.BackdateMintegralAudience(onlyAudience(t, srv).ID, 13*time.Hour) },
+				Config:    config,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction(audienceAddr, plancheck.ResourceActionUpdate),
+						plancheck.ExpectUnknownValue(audienceAddr, tfjsonpath.New("updated_at")),
+						plancheck.ExpectUnknownValue(audienceAddr, tfjsonpath.New("updatable_after")),
+					},
 				},
-				Config:      config,
-				ExpectError: updateWindowError, // apply plans first, and fails the same way
+				Check: resource.ComposeTestCheckFunc(checkAudienceMatchesSandbox(t, srv), func(*terraform.State) error {
+					if n := srv.MintegralAudienceCalls("PUT"); n != 1 {
+						return fmt.Errorf("%d update requests after the window, want 1", n)
+					}
+					return nil
+				}),
 			},
+			{Config: config, PlanOnly: true},
 		},
 	})
-	if n := srv.MintegralAudienceCalls("PUT"); n != 0 {
-		t.Fatalf("%d update requests sent, want 0", n)
-	}
 }
 
 // When the platform refuses anyway (its clock is ahead of ours), its own
@@ -315,8 +330,8 @@ func TestAccMintegralAudience_driftFromOutsideTerraform(t *testing.T) {
 			},
 			{
 				// Files changed outside Terraform (other device types): the
-				// device types read back plan an update, which that change's
-				// own 12-hour window holds back...
+				// device types read back call for an update, which that
+				// change's own 12-hour window postpones...
 				PreConfig: func() {
 					a := onlyAudience(t, srv)
 					srv.BackdateMintegralAudience(a.ID, 13*time.Hour)
@@ -325,9 +340,8 @@ func TestAccMintegralAudience_driftFromOutsideTerraform(t *testing.T) {
 						t.Fatal(err)
 					}
 				},
-				Config:      config,
-				PlanOnly:    true,
-				ExpectError: wrappedPattern(`Mintegral audience cannot be updated yet.*"android-imei"`),
+				Config:   config,
+				PlanOnly: true, // an empty plan: the update waits for the window
 			},
 			{
 				// ...until it has passed; then the configured files are put back.
@@ -477,4 +491,165 @@ resource "audience_mintegral_audience" "test" {
 	if n := srv.MintegralAudienceCalls("PUT") + srv.MintegralAudienceCalls("POST") - posts; n != 0 {
 		t.Fatalf("taking over the audience sent %d create or update requests", n)
 	}
+}
+
+// windowConfig is a file → audience pipeline beside an unrelated upload,
+// as CLI configuration; without the audience when withAudience is false.
+// Sources are absolute: the provider served in-process runs in the
+// test's directory, not Terraform's.
+func windowConfig(dir string, withAudience bool) string {
+	config := providerBlock + fmt.Sprintf(`
+resource "audience_mintegral_file" "devices" {
+  source = %q
+}
+
+resource "audience_mintegral_file" "other" {
+  source = %q
+}
+`, filepath.Join(dir, "devices.txt"), filepath.Join(dir, "other.txt"))
+	if withAudience {
+		config += `
+resource "audience_mintegral_audience" "a" {
+  name     = "ios-buyers"
+  platform = "ios"
+  files = [{
+    device_type = "IDFA"
+    data_path   = audience_mintegral_file.devices.data_path
+  }]
+}
+`
+	}
+	return config
+}
+
+// appliedRecord decodes the mintegral_applied private record of the
+// audience in w's state; nil when there is none.
+func appliedRecord(t *testing.T, w *cliWorkdir) map[string]any {
+	t.Helper()
+	_, _, private := w.instance("audience_mintegral_audience", "a")
+	raw, ok := private["mintegral_applied"]
+	if !ok {
+		return nil
+	}
+	var rec map[string]any
+	if err := json.Unmarshal(raw, &rec); err != nil {
+		t.Fatalf("mintegral_applied %s: %v", raw, err)
+	}
+	return rec
+}
+
+// wantRecord asserts the record's exact shape: the files Mintegral holds
+// and the pending mark.
+func wantRecord(t *testing.T, w *cliWorkdir, dataPath string, pending bool) {
+	t.Helper()
+	got, _ := json.Marshal(appliedRecord(t, w))
+	want, _ := json.Marshal(map[string]any{"files": []map[string]string{{"device_type": "IDFA", "data_path": dataPath}}, "pending": pending})
+	if string(got) != string(want) {
+		t.Fatalf("mintegral_applied = %s, want %s", got, want)
+	}
+}
+
+func stateDataPath(t *testing.T, w *cliWorkdir, name string) string {
+	t.Helper()
+	attrs, _, _ := w.instance("audience_mintegral_file", name)
+	return attrs["data_path"].(string)
+}
+
+// Inside the 12-hour window an update is postponed, not refused: the rest
+// of the run applies, plans stay empty while it waits, the update goes
+// out once the window has passed, and destroy works at any time in every
+// form (destroy, apply -destroy, -target, removal from the configuration).
+func TestAccMintegralAudience_updateWindowJourney(t *testing.T) {
+	srv := startSandbox(t)
+	w := newCLIWorkdir(t)
+	w.write("main.tf", windowConfig(w.Dir, true))
+	devices := func(id string) { w.write("devices.txt", "idfa\n"+id+"\n") }
+	devices("6D92078A-8246-4BA4-AE5B-76104861E7DC")
+	w.write("other.txt", "idfa\nAEBE52E7-03EE-455A-B3C4-E57283966239\n")
+	w.ok("init")
+	w.ok("apply", "-auto-approve")
+	a := onlyAudience(t, srv)
+	applied := stateDataPath(t, w, "devices")
+	wantRecord(t, w, applied, false)
+	if attrs, identity, _ := w.instance("audience_mintegral_audience", "a"); !w.isOpenTofu() && !w.version.LessThan(version.Must(version.NewVersion("1.12.0"))) {
+		if fmt.Sprint(identity["ta_id"]) != strconv.FormatInt(a.ID, 10) || attrs["ta_id"] != identity["ta_id"] {
+			t.Fatalf("identity %v, ta_id %v, sandbox %d", identity, attrs["ta_id"], a.ID)
+		}
+	}
+
+	// New content inside the window, and an unrelated change in the same run.
+	devices("11111111-8246-4BA4-AE5B-76104861E7DC")
+	otherBefore := stateDataPath(t, w, "other")
+	w.write("other.txt", "idfa\n22222222-03EE-455A-B3C4-E57283966239\n")
+	attrs, _, _ := w.instance("audience_mintegral_audience", "a")
+	warning := []string{
+		fmt.Sprintf(`Audience "ios-buyers" (ta_id %d) was last changed at %s, and Mintegral refuses another update until %s (in 1`, a.ID, attrs["updated_at"], attrs["updatable_after"]),
+		"The first plan after " + attrs["updatable_after"].(string) + " updates it."}
+	expectIn(t, w.ok("plan"), append(warning, "Warning: Mintegral audience update postponed", "The next apply sends nothing for it and records the configured files in state")...)
+	expectIn(t, w.ok("apply", "-auto-approve"), append(warning, "Warning: Mintegral audience not updated yet", "This apply sent nothing for it and recorded the configured files in state", "Apply complete! Resources: 0 added, 3 changed, 0 destroyed.")...)
+	if n := srv.MintegralAudienceCalls("PUT"); n != 0 {
+		t.Fatalf("%d updates sent inside the window", n)
+	}
+	if got := onlyAudience(t, srv).Files[0].DataPath; got != applied {
+		t.Fatalf("Mintegral holds %s, want the previous %s", got, applied)
+	}
+	if other := stateDataPath(t, w, "other"); other == otherBefore {
+		t.Fatal("the unrelated upload was held back too")
+	}
+	configured := stateDataPath(t, w, "devices")
+	if attrs, _, _ := w.instance("audience_mintegral_audience", "a"); attrs["files"].([]any)[0].(map[string]any)["data_path"] != configured {
+		t.Fatalf("state files %v, want the configured %s", attrs["files"], configured)
+	}
+	wantRecord(t, w, applied, true)
+	// While it waits, plans are empty and say why.
+	expectIn(t, w.emptyPlan(), append(warning, "Warning: Mintegral audience update postponed")...)
+
+	// After the window the update is planned and sent.
+	srv.BackdateMintegralAudience(a.ID, 13*time.Hour)
+	out, _ := w.run([]int{2}, "plan", "-detailed-exitcode")
+	expectIn(t, out, "audience_mintegral_audience.a will be updated in-place", "updated_at", "(known after apply)")
+	w.ok("apply", "-auto-approve")
+	if n := srv.MintegralAudienceCalls("PUT"); n != 1 {
+		t.Fatalf("%d updates sent after the window, want 1", n)
+	}
+	if got := onlyAudience(t, srv).Files[0].DataPath; got != configured {
+		t.Fatalf("Mintegral holds %s after the update, want %s", got, configured)
+	}
+	wantRecord(t, w, configured, false)
+	if out := w.emptyPlan(); strings.Contains(out, "postponed") {
+		t.Fatalf("a warning after the update:\n%s", out)
+	}
+
+	// Each form of destroy, inside the window with a change pending.
+	pend := func(id string) {
+		t.Helper()
+		devices(id)
+		expectIn(t, w.ok("apply", "-auto-approve"), "Mintegral audience not updated yet")
+		if rec := appliedRecord(t, w); rec["pending"] != true {
+			t.Fatalf("no update pending: %v", rec)
+		}
+	}
+	gone := func(how string) {
+		t.Helper()
+		if n := len(srv.MintegralAudiences()); n != 0 {
+			t.Fatalf("%s left %d audiences", how, n)
+		}
+	}
+	pend("33333333-8246-4BA4-AE5B-76104861E7DC")
+	w.ok("destroy", "-auto-approve", "-target=audience_mintegral_audience.a")
+	gone("destroy -target")
+	w.ok("apply", "-auto-approve") // a new audience: its window starts now
+	pend("44444444-8246-4BA4-AE5B-76104861E7DC")
+	w.ok("apply", "-destroy", "-auto-approve")
+	gone("apply -destroy")
+	w.ok("apply", "-auto-approve")
+	pend("55555555-8246-4BA4-AE5B-76104861E7DC")
+	w.write("main.tf", windowConfig(w.Dir, false))
+	expectIn(t, w.ok("apply", "-auto-approve"), "Resources: 0 added, 0 changed, 1 destroyed.")
+	gone("removal from the configuration")
+	w.write("main.tf", windowConfig(w.Dir, true))
+	w.ok("apply", "-auto-approve")
+	pend("66666666-8246-4BA4-AE5B-76104861E7DC")
+	w.ok("destroy", "-auto-approve")
+	gone("destroy")
 }
