@@ -235,4 +235,6 @@ const providerBlock = `terraform {
 }
 `
 
-func (w *cliWorkdir) String() string { return fmt.Sprintf("%s %s in %s", filepath.Base(w.cli), w.version, w.Dir) }
+func (w *cliWorkdir) String() string {
+	return fmt.Sprintf("%s %s in %s", filepath.Base(w.cli), w.version, w.Dir)
+}
