@@ -6,8 +6,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -191,7 +189,7 @@ func (w *cliWorkdir) instance(typ, name string) (attrs, identity map[string]any,
 	}
 	defer f.Close()
 	var st stateFile
-	if err := json.NewDecoder(io.Reader(f)).Decode(&st); err != nil {
+	if err := json.NewDecoder(f).Decode(&st); err != nil {
 		w.t.Fatal(err)
 	}
 	for _, r := range st.Resources {
@@ -234,7 +232,3 @@ const providerBlock = `terraform {
   }
 }
 `
-
-func (w *cliWorkdir) String() string {
-	return fmt.Sprintf("%s %s in %s", filepath.Base(w.cli), w.version, w.Dir)
-}

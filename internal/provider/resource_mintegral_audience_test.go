@@ -19,6 +19,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+	"github.com/hashicorp/terraform-plugin-testing/tfversion"
 
 	"github.com/audiencekit/terraform-provider-audience/internal/client/mintegral"
 	"github.com/audiencekit/terraform-provider-audience/internal/client/transfer"
@@ -571,7 +572,8 @@ func TestAccMintegralAudience_updateWindowJourney(t *testing.T) {
 	a := onlyAudience(t, srv)
 	applied := stateDataPath(t, w, "devices")
 	wantRecord(t, w, applied, false)
-	if attrs, identity, _ := w.instance("audience_mintegral_audience", "a"); !w.isOpenTofu() && !w.version.LessThan(version.Must(version.NewVersion("1.12.0"))) {
+	// Terraform and OpenTofu store the identity from 1.12 on.
+	if attrs, identity, _ := w.instance("audience_mintegral_audience", "a"); !w.version.LessThan(version.Must(version.NewVersion("1.12.0"))) {
 		if fmt.Sprint(identity["ta_id"]) != strconv.FormatInt(a.ID, 10) || attrs["ta_id"] != identity["ta_id"] {
 			t.Fatalf("identity %v, ta_id %v, sandbox %d", identity, attrs["ta_id"], a.ID)
 		}
@@ -652,4 +654,60 @@ func TestAccMintegralAudience_updateWindowJourney(t *testing.T) {
 	pend("66666666-8246-4BA4-AE5B-76104861E7DC")
 	w.ok("destroy", "-auto-approve")
 	gone("destroy")
+}
+
+// The identity (ta_id) is set by create, read, update and import, and an
+// import block can name the audience by it (Terraform and OpenTofu 1.12
+// and later; older CLIs never see it).
+func TestAccMintegralAudience_identity(t *testing.T) {
+	srv := startSandbox(t)
+	dir := t.TempDir()
+	src := writeFile(t, dir, "idfa.txt", "idfa\n6D92078A-8246-4BA4-AE5B-76104861E7DC\n")
+	config := audienceConfig(src, "ios-identity", "ios", "IDFA")
+	identityIsTaID := statecheck.ExpectIdentityValueMatchesState(audienceAddr, tfjsonpath.New("ta_id"))
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_12_0)},
+		Steps: []resource.TestStep{
+			{
+				Config: config,
+				ConfigStateChecks: []statecheck.StateCheck{
+					identityIsTaID,
+					statecheck.ExpectIdentity(audienceAddr, map[string]knownvalue.Check{"ta_id": knownvalue.Int64Func(func(v int64) error {
+						if want := onlyAudience(t, srv).ID; v != want {
+							return fmt.Errorf("identity ta_id %d, sandbox %d", v, want)
+						}
+						return nil
+					})}),
+				},
+			},
+			{
+				// import { to = …, identity = { ta_id = … } }
+				Config:             config,
+				ResourceName:       audienceAddr,
+				ImportState:        true,
+				ImportStateKind:    resource.ImportBlockWithResourceIdentity,
+				ExpectNonEmptyPlan: true, // the configured files are recorded
+				ImportPlanChecks: resource.ImportPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectKnownValue(audienceAddr, tfjsonpath.New("name"), knownvalue.StringExact("ios-identity")),
+						plancheck.ExpectKnownValue(audienceAddr, tfjsonpath.New("device_types"), knownvalue.ListExact([]knownvalue.Check{knownvalue.StringExact("IDFA")})),
+					},
+				},
+			},
+			{
+				// An update keeps it, and so does the refresh before it.
+				PreConfig: func() {
+					srv.BackdateMintegralAudience(onlyAudience(t, srv).ID, 13*time.Hour)
+					writeFile(t, dir, "idfa.txt", "idfa\nAEBE52E7-03EE-455A-B3C4-E57283966239\n")
+				},
+				Config: config,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(audienceAddr, plancheck.ResourceActionUpdate)},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{identityIsTaID},
+				Check:             checkAudienceMatchesSandbox(t, srv),
+			},
+		},
+	})
 }
