@@ -130,7 +130,7 @@ func (w *cliWorkdir) exec(args ...string) (string, error) {
 func (w *cliWorkdir) run(want []int, args ...string) (string, int) {
 	w.t.Helper()
 	full := append([]string{args[0], "-no-color"}, args[1:]...)
-	if args[0] != "version" && args[0] != "show" && args[0] != "state" {
+	if args[0] != "version" && args[0] != "show" && args[0] != "state" && args[0] != "query" {
 		full = append(full, "-input=false")
 	}
 	out, err := w.exec(full...)

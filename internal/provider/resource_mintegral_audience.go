@@ -302,13 +302,22 @@ func (r *MintegralAudienceResource) ModifyPlan(ctx context.Context, req resource
 		if !plan.Files.IsNull() {
 			plan.DeviceTypes = planned
 		}
-	case r.updatable(state):
-		plan.DeviceTypes = planned
-		plan.UpdatedAt, plan.UpdatableAfter = types.StringUnknown(), types.StringUnknown()
-	default:
+	case plan.Files.Equal(state.Files) && !r.updatable(state):
+		// An update already waits for the window: the plan stays empty.
 		plan.DeviceTypes, plan.UpdatedAt, plan.UpdatableAfter = state.DeviceTypes, state.UpdatedAt, state.UpdatableAfter
-		resp.Diagnostics.Append(r.postponed(state, "Mintegral audience update postponed",
-			"The next apply sends nothing for it and records the configured files in state; everything else applies as planned.")...)
+		resp.Diagnostics.Append(r.postponed(state, "Mintegral audience update postponed", "Until then plans are empty for it.")...)
+	default:
+		// An update: Update sends it, or postpones it if the window has not
+		// passed by then (the apply may come long after the plan, either way).
+		plan.UpdatedAt, plan.UpdatableAfter = types.StringUnknown(), types.StringUnknown()
+		plan.DeviceTypes = planned
+		if !planned.Equal(state.DeviceTypes) {
+			plan.DeviceTypes = types.ListUnknown(types.StringType)
+		}
+		if !r.updatable(state) {
+			resp.Diagnostics.Append(r.postponed(state, "Mintegral audience update postponed",
+				"Applied before then, this plan sends nothing for it and records the configured files in state; everything else applies as planned.")...)
+		}
 	}
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
 }
@@ -336,11 +345,10 @@ func (r *MintegralAudienceResource) postponed(state mintegralAudienceModel, summ
 }
 
 // needsSend reports whether the configured files differ from what
-// Mintegral holds: the files last sent (from the private record, or state
-// for audiences applied before it existed), and the device types it
-// reports. An imported audience's data paths are unknown to Mintegral's
-// list; configured ones that are known at plan time and match its device
-// types are taken as what it holds, so taking it over sends nothing.
+// Mintegral holds: the device types it reports, and the files last sent
+// (from the private record, or state for audiences applied before the
+// record existed). An imported audience's files are unknown (Mintegral's
+// list does not return data paths), so configuring them sends them once.
 func needsSend(ctx context.Context, state, plan mintegralAudienceModel, planned types.List, applied *mintegralApplied) bool {
 	if planned.IsUnknown() || !planned.Equal(state.DeviceTypes) {
 		return true
@@ -349,13 +357,13 @@ func needsSend(ctx context.Context, state, plan mintegralAudienceModel, planned 
 	switch {
 	case !known:
 		return true // a data path from an upload in this run is new to Mintegral
-	case applied != nil:
+	case applied != nil && len(applied.Files) > 0:
 		return !slices.Equal(applied.Files, want)
-	case !state.Files.IsNull():
+	case applied == nil && !state.Files.IsNull():
 		held, _ := appliedFiles(ctx, state.Files)
 		return !slices.Equal(held, want)
 	}
-	return false
+	return true
 }
 
 // appliedFiles converts a files list; known is false while a value in it
@@ -552,10 +560,10 @@ func (r *MintegralAudienceResource) Read(ctx context.Context, req resource.ReadR
 	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
 }
 
-// Update implements resource.Resource: only files change in place. The
-// plan decided whether this apply sends them: a known updated_at means
-// it does not (nothing differs from what Mintegral holds, the files are
-// left to Mintegral, or the 12-hour window postponed the update).
+// Update implements resource.Resource: only files change in place. It
+// sends them unless they are what Mintegral holds already, or the 12-hour
+// window has not passed yet: then the update is postponed, and the record
+// keeps what Mintegral holds with a pending mark.
 func (r *MintegralAudienceResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
 	ctx = r.data.logContext(ctx)
 	var plan, state mintegralAudienceModel
@@ -568,11 +576,39 @@ func (r *MintegralAudienceResource) Update(ctx context.Context, req resource.Upd
 	}
 	id := state.TaID.ValueInt64()
 	resp.Diagnostics.Append(setIdentity(ctx, resp.Identity, id)...)
-	if !plan.UpdatedAt.IsUnknown() {
-		resp.Diagnostics.Append(writeApplied(ctx, resp.Private, r.recordWithoutSending(ctx, state, plan, applied, &resp.Diagnostics))...)
-		resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+	planned := plannedDeviceTypes(ctx, plan.Files, &resp.Diagnostics)
+	switch {
+	case plan.Files.IsNull():
+		tflog.Info(ctx, "the Mintegral audience's files are left to Mintegral", map[string]any{"ta_id": id})
+		resp.Diagnostics.Append(writeApplied(ctx, resp.Private, nil)...)
+	case !needsSend(ctx, state, plan, planned, applied):
+		tflog.Info(ctx, "the configured files are what Mintegral holds; nothing is sent", map[string]any{"ta_id": id})
+		files, _ := appliedFiles(ctx, plan.Files)
+		resp.Diagnostics.Append(writeApplied(ctx, resp.Private, &mintegralApplied{Files: files})...)
+	case !r.updatable(state):
+		held := &mintegralApplied{Files: []mintegralAppliedFile{}, Pending: true}
+		switch {
+		case applied != nil:
+			held.Files = applied.Files
+		case !state.Files.IsNull():
+			held.Files, _ = appliedFiles(ctx, state.Files)
+		}
+		resp.Diagnostics.Append(writeApplied(ctx, resp.Private, held)...)
+		resp.Diagnostics.Append(r.postponed(state, "Mintegral audience not updated yet", "This apply sent nothing for it and recorded the configured files in state.")...)
+	default:
+		r.send(ctx, state, &plan, resp)
 		return
 	}
+	plan.DeviceTypes, plan.UpdatedAt, plan.UpdatableAfter = state.DeviceTypes, state.UpdatedAt, state.UpdatableAfter
+	if !plan.Files.IsNull() && !planned.IsUnknown() && planned.Equal(state.DeviceTypes) {
+		plan.DeviceTypes = planned
+	}
+	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+}
+
+// send puts the configured files on the audience and reads back the
+// times and device types Mintegral reports.
+func (r *MintegralAudienceResource) send(ctx context.Context, state mintegralAudienceModel, plan *mintegralAudienceModel, resp *resource.UpdateResponse) {
 	timeout, diags := plan.Timeouts.Update(ctx, 10*time.Minute)
 	resp.Diagnostics.Append(diags...)
 	client, diags := r.data.mintegralClient(mintegralAudienceType)
@@ -584,6 +620,7 @@ func (r *MintegralAudienceResource) Update(ctx context.Context, req resource.Upd
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 
+	id := state.TaID.ValueInt64()
 	lastUpdated, _ := time.Parse(time.RFC3339, state.UpdatedAt.ValueString())
 	tflog.Info(ctx, "updating the files of a Mintegral audience", map[string]any{"ta_id": id, "files": len(files)})
 	if err := client.UpdateAudience(ctx, id, files, lastUpdated); err != nil {
@@ -601,32 +638,9 @@ func (r *MintegralAudienceResource) Update(ctx context.Context, req resource.Upd
 		resp.Diagnostics.AddError("Mintegral audience disappeared", fmt.Sprintf("Audience %d was updated, but Mintegral's list no longer shows it; it may have been deleted in Mintegral's console.", id))
 		return
 	}
+	plan.DeviceTypes = stringList(a.DeviceTypes)
 	plan.setTimes(a)
-	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
-}
-
-// recordWithoutSending is the record of an apply that sends nothing: the
-// configured files are what Mintegral holds (taken over after import, or
-// back to what was last sent), they are left to Mintegral (no record), or
-// the update is postponed and Mintegral keeps what it had.
-func (r *MintegralAudienceResource) recordWithoutSending(ctx context.Context, state, plan mintegralAudienceModel, applied *mintegralApplied, diags *diag.Diagnostics) *mintegralApplied {
-	if plan.Files.IsNull() {
-		return nil
-	}
-	if !needsSend(ctx, state, plan, plannedDeviceTypes(ctx, plan.Files, diags), applied) {
-		files, _ := appliedFiles(ctx, plan.Files)
-		tflog.Info(ctx, "recording the Mintegral audience's files; nothing is sent", map[string]any{"ta_id": state.TaID.ValueInt64()})
-		return &mintegralApplied{Files: files}
-	}
-	held := &mintegralApplied{Files: []mintegralAppliedFile{}, Pending: true}
-	switch {
-	case applied != nil:
-		held.Files = applied.Files
-	case !state.Files.IsNull():
-		held.Files, _ = appliedFiles(ctx, state.Files)
-	}
-	diags.Append(r.postponed(state, "Mintegral audience not updated yet", "This apply sent nothing for it and recorded the configured files in state.")...)
-	return held
+	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
 }
 
 // Delete implements resource.Resource.

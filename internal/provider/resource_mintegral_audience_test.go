@@ -163,16 +163,15 @@ func TestAccMintegralAudience_createUpdateInPlaceAndReplace(t *testing.T) {
 	}
 }
 
-// Inside the 12-hour window the update is planned with Mintegral's times
-// kept (nothing will be sent), applied as a record only, then planned
-// again with unknown times once the window has passed.
+// Inside the 12-hour window an update is applied as a record only: state
+// takes the configured files and keeps Mintegral's times; the plans after
+// it are empty until the window has passed, then the update goes out.
 func TestAccMintegralAudience_updateInsideWindowIsPostponed(t *testing.T) {
 	srv := startSandbox(t)
 	dir := t.TempDir()
 	src := writeFile(t, dir, "gaid.csv", "gaid\n38400000-8cf0-11bd-b23e-10b96e40000d\n")
 	config := audienceConfig(src, "android-gaid", "android", "GAID")
 	var firstPath string
-	known := knownvalue.StringRegexp(rfc3339)
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{
@@ -184,14 +183,18 @@ func TestAccMintegralAudience_updateInsideWindowIsPostponed(t *testing.T) {
 					PreApply: []plancheck.PlanCheck{
 						plancheck.ExpectResourceAction(audienceAddr, plancheck.ResourceActionUpdate),
 						plancheck.ExpectUnknownValue(audienceAddr, tfjsonpath.New("files").AtSliceIndex(0).AtMapKey("data_path")),
-						plancheck.ExpectKnownValue(audienceAddr, tfjsonpath.New("updated_at"), known),
-						plancheck.ExpectKnownValue(audienceAddr, tfjsonpath.New("updatable_after"), known),
+						// Update decides by the clock at apply time.
+						plancheck.ExpectUnknownValue(audienceAddr, tfjsonpath.New("updated_at")),
 						plancheck.ExpectKnownValue(audienceAddr, tfjsonpath.New("device_types"), knownvalue.ListExact([]knownvalue.Check{knownvalue.StringExact("GAID")})),
 					},
 				},
 				Check: func(s *terraform.State) error {
 					if n := srv.MintegralAudienceCalls("PUT"); n != 0 {
 						return fmt.Errorf("%d update requests inside the window", n)
+					}
+					attrs := s.RootModule().Resources[audienceAddr].Primary.Attributes
+					if want := onlyAudience(t, srv).Updated.UTC().Format(time.RFC3339); attrs["updated_at"] != want {
+						return fmt.Errorf("updated_at %s, want Mintegral's %s", attrs["updated_at"], want)
 					}
 					if got := onlyAudience(t, srv).Files[0].DataPath; got != firstPath {
 						return fmt.Errorf("Mintegral holds %s, want the first file %s", got, firstPath)
@@ -270,8 +273,9 @@ func TestAccMintegralAudience_import(t *testing.T) {
 				ImportStateVerifyIgnore: []string{"files", "timeouts"},
 			},
 			{
-				// An import {} block: the files are recorded from the
-				// configuration, and nothing is sent to Mintegral.
+				// An import {} block: the import reads what Mintegral
+				// reports; the configured files, which Mintegral's list
+				// cannot confirm, plan an update.
 				Config:             config,
 				ResourceName:       audienceAddr,
 				ImportState:        true,
@@ -351,8 +355,11 @@ func TestAccMintegralAudience_driftFromOutsideTerraform(t *testing.T) {
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
 						plancheck.ExpectResourceAction(audienceAddr, plancheck.ResourceActionUpdate),
-						plancheck.ExpectKnownValue(audienceAddr, tfjsonpath.New("device_types"), knownvalue.ListExact([]knownvalue.Check{knownvalue.StringExact("IMEI")})),
+						plancheck.ExpectUnknownValue(audienceAddr, tfjsonpath.New("device_types")),
 					},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(audienceAddr, tfjsonpath.New("device_types"), knownvalue.ListExact([]knownvalue.Check{knownvalue.StringExact("IMEI")})),
 				},
 				Check: checkAudienceMatchesSandbox(t, srv),
 			},
@@ -442,29 +449,44 @@ func TestAccMintegralAudience_lostCreateAnswerCreatesOneAudience(t *testing.T) {
 	}
 }
 
-// An audience made outside Terraform is taken over with an import {}
-// block: the configuration's files are recorded without a request, and
-// the plan after that is empty.
-func TestAccMintegralAudience_importBlockAdoptsWithoutRequests(t *testing.T) {
+// Audiences made in Mintegral's console are taken over with import {}
+// blocks: one with files left out is adopted as it is, without a request;
+// one whose files are written (a new upload of its list) gets them in one
+// update. The plan after that is empty.
+func TestAccMintegralAudience_importBlocks(t *testing.T) {
 	srv := startSandbox(t)
-	ids := seedAudiences(t, srv, "mix", "GAID", "made-in-console")
-	dataPath := srv.MintegralAudiences()[0].Files[0].DataPath
-	posts := srv.MintegralAudienceCalls("POST")
+	ids := seedConsoleAudiences(t, srv, 2, sandbox.MintegralSeed{Platform: 3, DeviceType: 3})
+	src := writeFile(t, t.TempDir(), "gaid.txt", "gaid\n38400000-8cf0-11bd-b23e-10b96e40000d\n")
 	config := fmt.Sprintf(`
 import {
-  to = audience_mintegral_audience.test
+  to = audience_mintegral_audience.as_is
   id = "%d"
 }
 
-resource "audience_mintegral_audience" "test" {
-  name     = "made-in-console"
+resource "audience_mintegral_audience" "as_is" {
+  name     = "console-audience-0001"
+  platform = "mix"
+}
+
+import {
+  to = audience_mintegral_audience.managed
+  id = "%d"
+}
+
+resource "audience_mintegral_file" "gaid" {
+  source = %q
+}
+
+resource "audience_mintegral_audience" "managed" {
+  name     = "console-audience-0002"
   platform = "mix"
   files = [{
     device_type = "GAID"
-    data_path   = %q
+    data_path   = audience_mintegral_file.gaid.data_path
   }]
 }
-`, ids[0], dataPath)
+`, ids[0], ids[1], src)
+	consoleFile := srv.MintegralAudiences()[0].Files[0]
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{
@@ -472,13 +494,24 @@ resource "audience_mintegral_audience" "test" {
 				Config: config,
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(audienceAddr, plancheck.ResourceActionUpdate),
-						plancheck.ExpectKnownValue(audienceAddr, tfjsonpath.New("ta_id"), knownvalue.Int64Exact(ids[0])),
-						plancheck.ExpectKnownValue(audienceAddr, tfjsonpath.New("updatable_after"), knownvalue.StringRegexp(regexp.MustCompile(`Z$`))),
+						plancheck.ExpectResourceAction("audience_mintegral_audience.as_is", plancheck.ResourceActionNoop),
+						plancheck.ExpectResourceAction("audience_mintegral_audience.managed", plancheck.ResourceActionUpdate),
+						plancheck.ExpectUnknownValue("audience_mintegral_audience.managed", tfjsonpath.New("updated_at")),
 					},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(audienceAddr, tfjsonpath.New("files").AtSliceIndex(0).AtMapKey("data_path"), knownvalue.StringExact(dataPath)),
+					statecheck.ExpectKnownValue("audience_mintegral_audience.as_is", tfjsonpath.New("files"), knownvalue.Null()),
+					statecheck.ExpectKnownValue("audience_mintegral_audience.as_is", tfjsonpath.New("device_types"), knownvalue.ListExact([]knownvalue.Check{knownvalue.StringExact("GAID")})),
+				},
+				Check: func(s *terraform.State) error {
+					all := srv.MintegralAudiences()
+					if all[0].Files[0] != consoleFile {
+						return fmt.Errorf("the audience adopted as it is changed: %+v", all[0].Files)
+					}
+					if dp := s.RootModule().Resources["audience_mintegral_file.gaid"].Primary.Attributes["data_path"]; all[1].Files[0].DataPath != dp {
+						return fmt.Errorf("Mintegral holds %+v for the managed audience, want %s", all[1].Files, dp)
+					}
+					return nil
 				},
 			},
 			{
@@ -489,8 +522,8 @@ resource "audience_mintegral_audience" "test" {
 			},
 		},
 	})
-	if n := srv.MintegralAudienceCalls("PUT") + srv.MintegralAudienceCalls("POST") - posts; n != 0 {
-		t.Fatalf("taking over the audience sent %d create or update requests", n)
+	if n, m := srv.MintegralAudienceCalls("POST"), srv.MintegralAudienceCalls("PUT"); n != 0 || m != 1 {
+		t.Fatalf("%d creates and %d updates, want 0 and 1", n, m)
 	}
 }
 
@@ -587,7 +620,7 @@ func TestAccMintegralAudience_updateWindowJourney(t *testing.T) {
 	warning := []string{
 		fmt.Sprintf(`Audience "ios-buyers" (ta_id %d) was last changed at %s, and Mintegral refuses another update until %s (in 1`, a.ID, attrs["updated_at"], attrs["updatable_after"]),
 		"The first plan after " + attrs["updatable_after"].(string) + " updates it."}
-	expectIn(t, w.ok("plan"), append(warning, "Warning: Mintegral audience update postponed", "The next apply sends nothing for it and records the configured files in state")...)
+	expectIn(t, w.ok("plan"), append(warning, "Warning: Mintegral audience update postponed", "Applied before then, this plan sends nothing for it and records the configured files in state; everything else applies as planned.")...)
 	expectIn(t, w.ok("apply", "-auto-approve"), append(warning, "Warning: Mintegral audience not updated yet", "This apply sent nothing for it and recorded the configured files in state", "Apply complete! Resources: 0 added, 3 changed, 0 destroyed.")...)
 	if n := srv.MintegralAudienceCalls("PUT"); n != 0 {
 		t.Fatalf("%d updates sent inside the window", n)
@@ -604,7 +637,7 @@ func TestAccMintegralAudience_updateWindowJourney(t *testing.T) {
 	}
 	wantRecord(t, w, applied, true)
 	// While it waits, plans are empty and say why.
-	expectIn(t, w.emptyPlan(), append(warning, "Warning: Mintegral audience update postponed")...)
+	expectIn(t, w.emptyPlan(), append(warning, "Warning: Mintegral audience update postponed", "Until then plans are empty for it.")...)
 
 	// After the window the update is planned and sent.
 	srv.BackdateMintegralAudience(a.ID, 13*time.Hour)
