@@ -133,6 +133,32 @@ list "audience_mintegral_audience" "first_ten" {
 					}),
 				},
 			},
+			{
+				// A 503, a 429 with Retry-After and an answer cut mid-body on
+				// the list: retried, and every audience still comes back.
+				PreConfig: func() {
+					list := sandbox.PrefixMintegral + "/api/open/v1/audience"
+					srv.AddFault(sandbox.Fault{Method: "GET", PathPrefix: list, Status: 503})
+					srv.AddFault(sandbox.Fault{Method: "GET", PathPrefix: list, Status: 429, RetryAfter: "1"})
+					srv.AddFault(sandbox.Fault{Method: "GET", PathPrefix: list, ResetAfterResponseBytes: 512})
+				},
+				Query: true,
+				Config: `
+list "audience_mintegral_audience" "all" {
+  provider = audience
+  limit    = 1000
+}
+`,
+				QueryResultChecks: []querycheck.QueryResultCheck{
+					querycheck.ExpectLength("audience_mintegral_audience.all", 503),
+					queryCheckFunc(func() error {
+						if f := srv.PendingFaults(); len(f) != 0 {
+							return fmt.Errorf("faults never hit: %v", f)
+						}
+						return nil
+					}),
+				},
+			},
 		},
 	})
 }

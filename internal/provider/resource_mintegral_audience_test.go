@@ -209,7 +209,12 @@ func TestAccMintegralAudience_updateInsideWindowIsPostponed(t *testing.T) {
 			// While the update waits, plans are empty.
 			{Config: config, PlanOnly: true},
 			{
-				PreConfig: func() { srv.BackdateMintegralAudience(onlyAudience(t, srv).ID, 13*time.Hour) },
+				// After the window the update goes out; its answer is lost,
+				// and reading the audience back shows it took effect.
+				PreConfig: func() {
+					srv.BackdateMintegralAudience(onlyAudience(t, srv).ID, 13*time.Hour)
+					srv.AddFault(sandbox.Fault{Method: "PUT", PathPrefix: sandbox.PrefixMintegral + "/api/open/v1/audience", DropResponse: true})
+				},
 				Config:    config,
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
@@ -219,8 +224,10 @@ func TestAccMintegralAudience_updateInsideWindowIsPostponed(t *testing.T) {
 					},
 				},
 				Check: resource.ComposeTestCheckFunc(checkAudienceMatchesSandbox(t, srv), func(*terraform.State) error {
-					if n := srv.MintegralAudienceCalls("PUT"); n != 1 {
-						return fmt.Errorf("%d update requests after the window, want 1", n)
+					// The one that took effect, and its repeat, which the
+					// 12-hour rule refused because the first had landed.
+					if n := srv.MintegralAudienceCalls("PUT"); n != 2 {
+						return fmt.Errorf("%d update requests after the window, want 2", n)
 					}
 					return nil
 				}),
