@@ -215,7 +215,7 @@ func TestAccMintegralAudience_updateInsideWindowIsPostponed(t *testing.T) {
 					srv.BackdateMintegralAudience(onlyAudience(t, srv).ID, 13*time.Hour)
 					srv.AddFault(sandbox.Fault{Method: "PUT", PathPrefix: sandbox.PrefixMintegral + "/api/open/v1/audience", DropResponse: true})
 				},
-				Config:    config,
+				Config: config,
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
 						plancheck.ExpectResourceAction(audienceAddr, plancheck.ResourceActionUpdate),
