@@ -27,6 +27,14 @@ func (f queryCheckFunc) CheckQuery(_ context.Context, _ querycheck.CheckQueryReq
 	resp.Error = f()
 }
 
+// listAll lists every audience, up to 1000.
+const listAll = `
+list "audience_mintegral_audience" "all" {
+  provider = audience
+  limit    = 1000
+}
+`
+
 // seedConsoleAudiences puts n audiences made in Mintegral's console into
 // the sandbox: platforms android, ios and mix in turn.
 func seedConsoleAudiences(t *testing.T, srv *sandbox.Server, n int, seed sandbox.MintegralSeed) []int64 {
@@ -55,12 +63,7 @@ func TestAccMintegralAudienceList_query(t *testing.T) {
 				// 503 audiences: two pages of Mintegral's list (500 a page).
 				PreConfig: countListCalls,
 				Query:     true,
-				Config: `
-list "audience_mintegral_audience" "all" {
-  provider = audience
-  limit    = 1000
-}
-`,
+				Config: listAll,
 				QueryResultChecks: []querycheck.QueryResultCheck{
 					querycheck.ExpectLength("audience_mintegral_audience.all", 503),
 					querycheck.ExpectIdentity("audience_mintegral_audience.all", map[string]knownvalue.Check{"ta_id": knownvalue.Int64Exact(cn[1])}),
@@ -143,12 +146,7 @@ list "audience_mintegral_audience" "first_ten" {
 					srv.AddFault(sandbox.Fault{Method: "GET", PathPrefix: list, ResetAfterResponseBytes: 512})
 				},
 				Query: true,
-				Config: `
-list "audience_mintegral_audience" "all" {
-  provider = audience
-  limit    = 1000
-}
-`,
+				Config: listAll,
 				QueryResultChecks: []querycheck.QueryResultCheck{
 					querycheck.ExpectLength("audience_mintegral_audience.all", 503),
 					queryCheckFunc(func() error {

@@ -253,19 +253,6 @@ func TestMintegralAudienceListPaging(t *testing.T) {
 	}
 }
 
-func startOn(t *testing.T, cfg Config) *Server {
-	t.Helper()
-	s, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	return s
-}
-
 func createdID(t *testing.T, a audienceAnswer) int64 {
 	t.Helper()
 	var created struct {
@@ -282,7 +269,7 @@ func createdID(t *testing.T, a audienceAnswer) int64 {
 func TestMintegralAudiencesSurviveRestart(t *testing.T) {
 	dir := t.TempDir()
 	clk := &clock{}
-	first := startOn(t, Config{Dir: dir, Now: clk.Now})
+	first := startS3PostSandbox(t, Config{Dir: dir, Now: clk.Now})
 	dp := uploadedDataPath(t, first, "1", true)
 	unused := uploadedDataPath(t, first, "1", true) // issued and stored, used by no audience yet
 	id := createdID(t, audienceCall(t, first, http.MethodPost, nil, createBody("kept", 1, 2, MintegralAudienceFile{2, dp})))
@@ -295,7 +282,7 @@ func TestMintegralAudiencesSurviveRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	second := startOn(t, Config{Dir: dir, Now: clk.Now})
+	second := startS3PostSandbox(t, Config{Dir: dir, Now: clk.Now})
 	after := second.MintegralAudiences()
 	if len(after) != 1 || after[0].ID != id || after[0].Name != "kept" || !after[0].Updated.Equal(before[0].Updated) || after[0].Files[0] != before[0].Files[0] {
 		t.Fatalf("after restart: %+v, before: %+v", after, before)
@@ -329,7 +316,7 @@ func TestMintegralAudiencesSurviveRestart(t *testing.T) {
 // reported so that utime + 12 hours is when the update is accepted.
 func TestMintegralShortUpdateWindow(t *testing.T) {
 	clk := &clock{}
-	s := startOn(t, Config{Dir: t.TempDir(), Now: clk.Now, MintegralUpdateWindow: 2 * time.Minute})
+	s := startS3PostSandbox(t, Config{Dir: t.TempDir(), Now: clk.Now, MintegralUpdateWindow: 2 * time.Minute})
 	dp := uploadedDataPath(t, s, "1", true)
 	id := createdID(t, audienceCall(t, s, http.MethodPost, nil, createBody("short", 1, 3, MintegralAudienceFile{3, dp})))
 	a := audienceCall(t, s, http.MethodGet, url.Values{"ta_ids": {strconv.FormatInt(id, 10)}}, nil)
