@@ -63,7 +63,7 @@ func TestAccMintegralAudienceList_query(t *testing.T) {
 				// 503 audiences: two pages of Mintegral's list (500 a page).
 				PreConfig: countListCalls,
 				Query:     true,
-				Config: listAll,
+				Config:    listAll,
 				QueryResultChecks: []querycheck.QueryResultCheck{
 					querycheck.ExpectLength("audience_mintegral_audience.all", 503),
 					querycheck.ExpectIdentity("audience_mintegral_audience.all", map[string]knownvalue.Check{"ta_id": knownvalue.Int64Exact(cn[1])}),
@@ -145,7 +145,7 @@ list "audience_mintegral_audience" "first_ten" {
 					srv.AddFault(sandbox.Fault{Method: "GET", PathPrefix: list, Status: 429, RetryAfter: "1"})
 					srv.AddFault(sandbox.Fault{Method: "GET", PathPrefix: list, ResetAfterResponseBytes: 512})
 				},
-				Query: true,
+				Query:  true,
 				Config: listAll,
 				QueryResultChecks: []querycheck.QueryResultCheck{
 					querycheck.ExpectLength("audience_mintegral_audience.all", 503),

@@ -335,7 +335,10 @@ func (r *MintegralAudienceResource) updatable(state mintegralAudienceModel) bool
 func (r *MintegralAudienceResource) postponed(state mintegralAudienceModel, summary, what string) diag.Diagnostics {
 	var diags diag.Diagnostics
 	after, _ := time.Parse(time.RFC3339, state.UpdatableAfter.ValueString())
-	wait := strings.TrimSuffix(max(after.Sub(r.now()), 0).Round(time.Minute).String(), "0s")
+	wait := "under a minute"
+	if d := after.Sub(r.now()).Round(time.Minute); d >= time.Minute {
+		wait = strings.TrimSuffix(d.String(), "0s")
+	}
 	diags.AddAttributeWarning(path.Root("files"), summary,
 		fmt.Sprintf("Audience %q (ta_id %d) was last changed at %s, and Mintegral refuses another update until %s (in %s), so its update waits until then. %s "+
 			"The first plan after %s updates it. To replace the audience instead, change name, platform or area_type.",

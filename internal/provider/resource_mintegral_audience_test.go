@@ -12,6 +12,9 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-version"
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-testing/compare"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
@@ -750,4 +753,68 @@ func TestAccMintegralAudience_identity(t *testing.T) {
 			},
 		},
 	})
+}
+
+func filesList(dataPaths ...string) types.List {
+	elems := make([]attr.Value, len(dataPaths))
+	objType := map[string]attr.Type{"device_type": types.StringType, "data_path": types.StringType}
+	for i, dp := range dataPaths {
+		path := types.StringValue(dp)
+		if dp == "?" {
+			path = types.StringUnknown()
+		}
+		elems[i] = types.ObjectValueMust(objType, map[string]attr.Value{"device_type": types.StringValue("IDFA"), "data_path": path})
+	}
+	return types.ListValueMust(types.ObjectType{AttrTypes: objType}, elems)
+}
+
+// What Mintegral holds decides whether files are sent: the record, else
+// state; an imported audience's files are unknown, so they are sent.
+func TestNeedsSend(t *testing.T) {
+	ctx := context.Background()
+	idfa := stringList([]string{"IDFA"})
+	held := &mintegralApplied{Files: []mintegralAppliedFile{{DeviceType: "IDFA", DataPath: "s3://b/old"}}}
+	for _, tc := range []struct {
+		name       string
+		stateFiles types.List
+		stateTypes types.List
+		applied    *mintegralApplied
+		planFiles  types.List
+		want       bool
+	}{
+		{"unchanged", filesList("s3://b/old"), idfa, held, filesList("s3://b/old"), false},
+		{"new upload, path unknown at plan", filesList("s3://b/old"), idfa, held, filesList("?"), true},
+		{"new path", filesList("s3://b/old"), idfa, held, filesList("s3://b/new"), true},
+		{"pending, config unchanged", filesList("s3://b/new"), idfa, &mintegralApplied{Files: held.Files, Pending: true}, filesList("s3://b/new"), true},
+		{"pending, config back to what Mintegral holds", filesList("s3://b/new"), idfa, &mintegralApplied{Files: held.Files, Pending: true}, filesList("s3://b/old"), false},
+		{"device types changed in the console", filesList("s3://b/old"), stringList([]string{"IDFA_MD5"}), held, filesList("s3://b/old"), true},
+		{"state from before the record", filesList("s3://b/old"), idfa, nil, filesList("s3://b/old"), false},
+		{"imported, files written by hand", types.ListNull(filesList().ElementType(ctx)), idfa, nil, filesList("s3://b/old"), true},
+		{"imported, pending with files unknown", filesList("s3://b/old"), idfa, &mintegralApplied{Files: []mintegralAppliedFile{}, Pending: true}, filesList("s3://b/old"), true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			state := mintegralAudienceModel{Files: tc.stateFiles, DeviceTypes: tc.stateTypes}
+			plan := mintegralAudienceModel{Files: tc.planFiles}
+			var diags diag.Diagnostics
+			if got := needsSend(ctx, state, plan, plannedDeviceTypes(ctx, tc.planFiles, &diags), tc.applied); got != tc.want || diags.HasError() {
+				t.Fatalf("needsSend = %v, want %v (%v)", got, tc.want, diags)
+			}
+		})
+	}
+}
+
+func TestPostponedWarningSaysWhen(t *testing.T) {
+	now := time.Date(2026, 11, 30, 7, 32, 22, 0, time.UTC)
+	r := &MintegralAudienceResource{now: func() time.Time { return now }}
+	state := mintegralAudienceModel{Name: types.StringValue("ios-buyers"), TaID: types.Int64Value(1148),
+		UpdatedAt: types.StringValue("2026-11-30T07:30:22Z"), UpdatableAfter: types.StringValue("2026-11-30T19:30:22Z")}
+	d := r.postponed(state, "Mintegral audience update postponed", "Nothing is sent.")
+	want := `Audience "ios-buyers" (ta_id 1148) was last changed at 2026-11-30T07:30:22Z, and Mintegral refuses another update until 2026-11-30T19:30:22Z (in 11h58m), so its update waits until then. Nothing is sent. The first plan after 2026-11-30T19:30:22Z updates it.`
+	if len(d) != 1 || d[0].Severity() != diag.SeverityWarning || !strings.HasPrefix(d[0].Detail(), want) {
+		t.Fatalf("got %v", d)
+	}
+	now = time.Date(2026, 11, 30, 19, 30, 0, 0, time.UTC)
+	if got := r.postponed(state, "s", "w")[0].Detail(); !strings.Contains(got, "(in under a minute)") {
+		t.Fatalf("22 seconds before: %s", got)
+	}
 }
