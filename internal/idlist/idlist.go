@@ -56,7 +56,10 @@ type Error struct {
 	Line    int64 // 0 when not about one row
 	Problem string
 	Fix     string // optional: what to do
+	Cause   error  // optional: the class of problem, such as ErrCorruptGzip
 }
+
+func (e *Error) Unwrap() error { return e.Cause }
 
 func (e *Error) Error() string {
 	var b strings.Builder
@@ -92,6 +95,10 @@ func Extract(ctx context.Context, src io.Reader, file string, dst io.Writer, opt
 		var se *SyntaxError
 		if errors.As(err, &se) {
 			return fail(se.Line, se.Problem, "Fix the row; the file must be CSV as RFC 4180 describes it")
+		}
+		var ie *Error
+		if errors.As(err, &ie) {
+			return err
 		}
 		return fmt.Errorf("reading %s: %w", file, err)
 	}
@@ -227,11 +234,10 @@ func ExtractFile(ctx context.Context, sourcePath, outputPath string, opt Options
 	defer in.Close()
 	var src io.Reader = in
 	if IsGzip(sourcePath) {
-		zr, err := gzip.NewReader(bufio.NewReaderSize(in, 64<<10))
+		zr, err := newGunzip(in, sourcePath)
 		if err != nil {
-			return Result{}, &Error{File: sourcePath, Problem: "the file ends in .gz but is not gzip (" + err.Error() + ")", Fix: "Compress it with gzip or drop the .gz suffix"}
+			return Result{}, err
 		}
-		defer zr.Close()
 		src = zr
 	}
 

@@ -133,7 +133,11 @@ type mintegralColumns struct{ *idlist.OneColumnCheck }
 
 func (c mintegralColumns) Finish() diag.Diagnostics {
 	var diags diag.Diagnostics
-	if _, err := c.Close(); err != nil {
+	_, err := c.Close()
+	switch {
+	case errors.Is(err, idlist.ErrCorruptGzip):
+		diags.AddAttributeError(path.Root("source"), "Source is not valid gzip", err.Error()+".")
+	case err != nil:
 		diags.AddAttributeError(path.Root("source"), "Not a one-column Mintegral audience file",
 			err.Error()+". Mintegral takes one device ID per line in a single column; the first row may be a header.")
 	}
