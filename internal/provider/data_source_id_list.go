@@ -86,7 +86,9 @@ func (d *IDListDataSource) Schema(ctx context.Context, _ datasource.SchemaReques
 			"output_path": schema.StringAttribute{
 				Required: true,
 				MarkdownDescription: "File to write, one value per line (`\\n`), in input order, duplicates kept; gzip-compressed when it ends in `.gz`. " +
-					"It is written under a temporary name and renamed when complete, and left untouched when it already holds the same bytes.",
+					"Missing parent directories are created (a generated folder is absent from a fresh clone). " +
+					"It is written under a temporary name and renamed when complete, and left untouched when it already holds the same bytes. " +
+					"A directory, or the `source` itself (under any spelling or through a link), fails before the source is read.",
 				Validators: []validator.String{stringvalidator.LengthAtLeast(1)},
 			},
 			"case": schema.StringAttribute{
@@ -172,7 +174,7 @@ func (d *IDListDataSource) Read(ctx context.Context, req datasource.ReadRequest,
 		AllowEmpty:  cfg.AllowEmpty.ValueBool(),
 	}
 	source, output := cfg.Source.ValueString(), cfg.OutputPath.ValueString()
-	if resp.Diagnostics.Append(checkIDListPaths(source, output)...); resp.Diagnostics.HasError() {
+	if resp.Diagnostics.Append(checkIDListSource(source)...); resp.Diagnostics.HasError() {
 		return
 	}
 
@@ -195,9 +197,8 @@ func (d *IDListDataSource) Read(ctx context.Context, req datasource.ReadRequest,
 	resp.Diagnostics.Append(resp.State.Set(ctx, &cfg)...)
 }
 
-// checkIDListPaths explains a missing source or an output directory that
-// does not exist before anything is read.
-func checkIDListPaths(source, output string) diag.Diagnostics {
+// checkIDListSource explains a missing source before anything is read.
+func checkIDListSource(source string) diag.Diagnostics {
 	var diags diag.Diagnostics
 	st, err := os.Stat(source)
 	switch {
@@ -209,12 +210,6 @@ func checkIDListPaths(source, output string) diag.Diagnostics {
 	case !st.Mode().IsRegular():
 		diags.AddAttributeError(path.Root("source"), "Source is not a regular file", fmt.Sprintf("%s is a %s; point source at a file.", source, st.Mode().Type()))
 	}
-	if dir := filepath.Dir(output); dir != "" {
-		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
-			diags.AddAttributeError(path.Root("output_path"), "Output directory not found",
-				fmt.Sprintf("The directory of output_path (%s) does not exist or is not a directory; create it first.", dir))
-		}
-	}
 	return diags
 }
 
@@ -224,6 +219,8 @@ func idListError(err error, source string, timeout time.Duration) diag.Diagnosti
 	var diags diag.Diagnostics
 	var ie *idlist.Error
 	switch {
+	case errors.Is(err, idlist.ErrOutput):
+		diags.AddAttributeError(path.Root("output_path"), "Invalid output_path", err.Error()+".")
 	case errors.As(err, &ie):
 		diags.AddAttributeError(path.Root("source"), "Cannot build the ID list", err.Error()+".")
 	case errors.Is(err, context.DeadlineExceeded):
