@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/datasource/timeouts"
@@ -19,6 +20,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
+	"github.com/audiencekit/terraform-provider-audience/internal/client/transfer"
 	"github.com/audiencekit/terraform-provider-audience/internal/idlist"
 )
 
@@ -187,7 +189,7 @@ func (d *IDListDataSource) Read(ctx context.Context, req datasource.ReadRequest,
 		return
 	}
 	tflog.Info(ctx, "wrote id list", map[string]any{
-		"source": source, "output_path": output, "entries": res.Entries, "skipped": res.Skipped, "size": res.Size, "elapsed": time.Since(started).String(),
+		"source": source, "output_path": output, "entries": strconv.FormatInt(res.Entries, 10), "skipped": strconv.FormatInt(res.Skipped, 10), "size": transfer.LogBytes(res.Size), "elapsed": time.Since(started).String(),
 	})
 	cfg.ID = types.StringValue(output)
 	cfg.EntryCount = types.Int64Value(res.Entries)
