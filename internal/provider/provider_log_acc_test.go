@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"runtime"
 	"strings"
@@ -26,20 +25,7 @@ func TestAccProviderLog_exactSizes(t *testing.T) {
 		t.Skip("needs TF_ACC=1 and Linux")
 	}
 	startSandbox(t)
-	work := t.TempDir()
-	bin := mkdir(t, work, "bin")
-	build := exec.Command("go", "build", "-o", filepath.Join(bin, "terraform-provider-audience"), "../..")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	writeFile(t, work, "terraformrc", `provider_installation {
-  dev_overrides { "audiencekit/audience" = "`+bin+`" }
-  direct {}
-}
-`)
-	t.Setenv("TF_CLI_CONFIG_FILE", filepath.Join(work, "terraformrc"))
-	t.Setenv("XDG_CACHE_HOME", mkdir(t, work, "cache"))
-	t.Setenv("TF_REATTACH_PROVIDERS", "")
+	work := useBuiltProvider(t)
 	t.Setenv("TF_LOG", "DEBUG")
 
 	dir := mkdir(t, work, "config")
@@ -66,11 +52,7 @@ resource "audience_mintegral_file" "idfa" {
   source = data.audience_id_list.idfa.output_path
 }
 `)
-	cli := os.Getenv("TF_ACC_TERRAFORM_PATH")
-	if cli == "" {
-		cli = "terraform"
-	}
-	cmd := exec.Command(cli, "-chdir="+dir, "apply", "-auto-approve", "-no-color", "-input=false")
+	cmd := exec.Command(testCLI(), "-chdir="+dir, "apply", "-auto-approve", "-no-color", "-input=false")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("apply: %v\n%s", err, out)
