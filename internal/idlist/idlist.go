@@ -243,7 +243,7 @@ func ExtractFile(ctx context.Context, sourcePath, outputPath string, opt Options
 
 	tmp, err := os.CreateTemp(filepath.Dir(outputPath), "."+filepath.Base(outputPath)+".*.tmp")
 	if err != nil {
-		return Result{}, err
+		return Result{}, outputError(outputPath, "cannot write in its directory ("+err.Error()+")", "Check the directory's permissions")
 	}
 	done := false
 	defer func() {
@@ -287,7 +287,7 @@ func ExtractFile(ctx context.Context, sourcePath, outputPath string, opt Options
 		return res, nil
 	}
 	if err := os.Rename(tmp.Name(), outputPath); err != nil {
-		return res, err
+		return res, outputError(outputPath, "cannot replace it ("+err.Error()+")", "Check the path and its permissions")
 	}
 	done = true
 	return res, nil
@@ -300,9 +300,7 @@ var ErrOutput = errors.New("the output path cannot take the list")
 // missing parent directories (generated folders are absent from a fresh
 // clone), as mkdir -p does.
 func prepareOutput(source *os.File, outputPath string) error {
-	fail := func(problem, fix string) error {
-		return &Error{File: outputPath, Problem: problem, Fix: fix, Cause: ErrOutput}
-	}
+	fail := func(problem, fix string) error { return outputError(outputPath, problem, fix) }
 	if outputPath == "" {
 		return fail("the path is empty", "Name the file to write")
 	}
@@ -327,6 +325,10 @@ func prepareOutput(source *os.File, outputPath string) error {
 		return fail("cannot create its directory ("+err.Error()+")", "Check the path: a part of it may be a file")
 	}
 	return nil
+}
+
+func outputError(outputPath, problem, fix string) error {
+	return &Error{File: outputPath, Problem: problem, Fix: fix, Cause: ErrOutput}
 }
 
 func fileType(m fs.FileMode) string {

@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -309,5 +310,27 @@ func TestExtractFileRefusesABadOutputBeforeReading(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(src); string(b) != "idfa\n\"unclosed\n" {
 		t.Fatalf("source changed to %q", b)
+	}
+}
+
+// A directory the list cannot be written in is an output problem, found
+// before the export is read.
+func TestExtractFileUnwritableDirectory(t *testing.T) {
+	dir := t.TempDir()
+	src := writeTemp(t, dir, "export.csv", []byte("idfa\n\"unclosed\n"))
+	locked := filepath.Join(dir, "locked")
+	if err := os.Mkdir(locked, 0o555); err != nil {
+		t.Fatal(err)
+	}
+	if os.Geteuid() == 0 {
+		// Root writes in any directory, but not in this one.
+		if runtime.GOOS != "linux" {
+			t.Skip("needs a directory root cannot write in")
+		}
+		locked = "/proc/self"
+	}
+	_, err := ExtractFile(context.Background(), src, filepath.Join(locked, "ids.txt"), Options{Column: "idfa"})
+	if !errors.Is(err, ErrOutput) || !strings.Contains(err.Error(), "cannot write in its directory") {
+		t.Fatalf("err = %v", err)
 	}
 }
