@@ -204,7 +204,12 @@ func (c *Client) UploadPackage(ctx context.Context, r UploadRequest) (*UploadRes
 		Label:           "TPNS upload of " + r.FileName,
 		SuccessCodes:    answered,
 		ToAPI:           true,
-		RetryIf:         retryable,
+		// A second copy of a package is harmless: TPNS has no list of
+		// packages, and an uploadId nothing pushes to costs nothing. So an
+		// upload whose answer was lost (a dropped connection, a 502) is
+		// sent again rather than failing the apply.
+		Duplicate: transfer.DuplicateHarmless,
+		RetryIf:   retryable,
 	})
 	if err != nil {
 		return nil, err
