@@ -69,6 +69,19 @@ const (
 	DuplicateVisible
 )
 
+// AnsweredStatuses, as FormPost.SuccessCodes, hands back every answer the
+// retry policy does not take (2xx, and 4xx but 429), so the platform reads
+// its own envelope, which may say failure under 200 and explain a 4xx.
+var AnsweredStatuses = func() []int {
+	var codes []int
+	for s := 200; s < 500; s++ {
+		if (s < 300 || s >= 400) && s != http.StatusTooManyRequests {
+			codes = append(codes, s)
+		}
+	}
+	return codes
+}()
+
 var quoteEscaper = strings.NewReplacer("\\", "\\\\", `"`, "\\\"")
 
 // formFrame renders everything around the file bytes: the text fields and
