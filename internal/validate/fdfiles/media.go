@@ -130,18 +130,6 @@ func declaredKind(contentType string) string {
 	return kind
 }
 
-// ValidContentType explains what is wrong with a content type a user
-// sets for media, or returns "".
-func ValidContentType(contentType string) string {
-	switch declaredKind(contentType) {
-	case KindImage, KindVideo:
-		return ""
-	case "":
-		return fmt.Sprintf("%q is not a MIME type such as image/png or video/mp4", contentType)
-	}
-	return fmt.Sprintf("%q is neither an image/… nor a video/… type", contentType)
-}
-
 func article(kind string) string {
 	if kind == KindImage {
 		return "an"
