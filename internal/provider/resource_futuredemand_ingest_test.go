@@ -274,10 +274,14 @@ func TestAccFutureDemandIngest_planTimeRefusals(t *testing.T) {
 	latin1 := writeFile(t, dir, "latin1.csv", "title,city\nConcert,Berlin\nPlay,K\xf6ln\n")
 	noHeader := writeFile(t, dir, "noheader.csv", "Concert,2026-05-01T20:00:00Z,Berlin,Arena\n")
 	events := writeFile(t, dir, "events.csv", eventsFile(2))
-	ts := func(src string) string { return ingestConfig(src, `kind = "transaction_summary"
-  eid  = "evt_1"`) }
-	ev := func(src string) string { return ingestConfig(src, `kind = "events"
-  event_type = "fdlive"`) }
+	ts := func(src string) string {
+		return ingestConfig(src, `kind = "transaction_summary"
+  eid  = "evt_1"`)
+	}
+	ev := func(src string) string {
+		return ingestConfig(src, `kind = "events"
+  event_type = "fdlive"`)
+	}
 	steps := []acc.TestStep{
 		{Config: ts(renamed), ExpectError: wrapped(renamed+": the file is text, not a zip archive (a CSV renamed to .xlsx?)", "rule: a transaction summary is an Excel workbook")},
 		{Config: ts(csvSales), ExpectError: wrapped(`kind = "transaction_summary" takes a .xlsx file`, `"sales.csv", does not end in .xlsx`)},
