@@ -41,9 +41,11 @@ import (
 
 // Paths of the direct uploads, under the sandbox's Future Demand mount.
 const (
-	fdCRAPI       = PrefixFutureDemand + "/cr/api"
-	fdMediaBase   = PrefixFutureDemand + "/api"
-	fdMediaCDN    = PrefixFutureDemand + "/media-cdn/"
+	fdCRAPI     = PrefixFutureDemand + "/cr/api"
+	fdMediaBase = PrefixFutureDemand + "/api"
+	// fdMediaCDN serves stored media, as Future Demand's media host does:
+	// outside the API's mount, so reading a url is not an API request.
+	fdMediaCDN    = "/futuredemand-media/"
 	BucketFDMedia = "futuredemand-media"
 )
 

@@ -198,7 +198,7 @@ func TestFDDirectTakesAndRecords(t *testing.T) {
 	body, ct = form(t, part{"file", "a.png", "image/png", pngHead})
 	status, _, out = h.post(h.s.URL()+PrefixFutureDemand+"/api/media", body, ct, nil)
 	m, _ := out.(map[string]any)
-	if status != 200 || m["type"] != "image" || m["filename"] != "a.png" || !strings.HasPrefix(m["url"].(string), h.s.URL()+PrefixFutureDemand+"/media-cdn/partners/42/") {
+	if status != 200 || m["type"] != "image" || m["filename"] != "a.png" || !strings.HasPrefix(m["url"].(string), h.s.URL()+"/futuredemand-media/partners/42/") {
 		t.Fatalf("HTTP %d %v", status, out)
 	}
 	ins, media := h.s.FutureDemandIngests(), h.s.FutureDemandMediaObjects()

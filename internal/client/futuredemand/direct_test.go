@@ -208,7 +208,7 @@ func TestUploadMedia(t *testing.T) {
 
 func mustPath(t *testing.T, raw string) string {
 	t.Helper()
-	i := strings.Index(raw, sandbox.PrefixFutureDemand+"/media-cdn/")
+	i := strings.Index(raw, "/futuredemand-media/")
 	if i < 0 {
 		t.Fatalf("url %q", raw)
 	}
@@ -294,13 +294,14 @@ type directCall struct {
 }
 
 // directCalls are the three direct uploads, each with a body of a few
-// hundred KiB so a reset cuts it in the middle.
+// MiB, so a reset after 64 KiB comes while the client is still writing
+// (socket buffers cannot absorb the rest), as with a real mid-body reset.
 func directCalls(t *testing.T) []directCall {
 	t.Helper()
 	ingests := func(s *sandbox.Server) int { return len(s.FutureDemandIngests()) }
 	var events strings.Builder
 	events.WriteString("title,start_date_time,city,venue\n")
-	for i := range 5000 {
+	for i := range 60000 {
 		events.WriteString("Show " + strings.Repeat("x", 20) + "-" + strconv.Itoa(i) + ",2026-05-01T20:00:00Z,Berlin,Arena\n")
 	}
 	return []directCall{
@@ -313,7 +314,7 @@ func directCalls(t *testing.T) []directCall {
 				_, _ = w.Write([]byte("<x/>"))
 			}
 			w, _ := zw.CreateHeader(&zip.FileHeader{Name: "xl/media/logo.bin", Method: zip.Store})
-			_, _ = w.Write(bytes.Repeat([]byte{1, 2, 3}, 100<<10))
+			_, _ = w.Write(bytes.Repeat([]byte{1, 2, 3}, 1<<20))
 			_ = zw.Close()
 			p, sum := writeBytes(t, "sales.xlsx", b.Bytes())
 			_, err := c.Ingest(context.Background(), IngestRequest{Kind: KindTransactionSummary, EID: "evt_1", Path: p, FileName: "sales.xlsx", FileMD5: sum})
@@ -325,7 +326,7 @@ func directCalls(t *testing.T) []directCall {
 			return err
 		}},
 		{name: "media", path: sandbox.PrefixFutureDemand + "/api/media", taken: func(s *sandbox.Server) int { return len(s.FutureDemandMediaObjects()) }, send: func(t *testing.T, c *Client) error {
-			p, sum := writeBytes(t, "banner.png", pngBytes(300<<10))
+			p, sum := writeBytes(t, "banner.png", pngBytes(3<<20))
 			_, err := c.UploadMedia(context.Background(), MediaRequest{Path: p, FileName: "banner.png", ContentType: "image/png", FileMD5: sum})
 			return err
 		}},
