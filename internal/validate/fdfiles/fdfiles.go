@@ -9,11 +9,7 @@
 // or HTTP.
 package fdfiles
 
-import (
-	"errors"
-	"fmt"
-	"strings"
-)
+import "github.com/audiencekit/terraform-provider-audience/internal/validate"
 
 // MaxMediaSize is the largest creative media file: the API document
 // sends "creative media up to ~50 MB" by direct multipart.
@@ -32,43 +28,10 @@ const (
 	RuleMediaDeclared = "content_type names the kind of the content (image/… for an image, video/… for a video)"
 )
 
-// Error is a broken rule, located as precisely as the format allows.
-type Error struct {
-	File   string // the file as the user named it
-	Entry  string // a zip entry, when the problem is inside a workbook
-	Line   int64  // 1-based, 0 when the problem is not about one line
-	Column int    // 1-based byte column, 0 when unknown
-	Rule   string // one of the Rule constants
-	// Problem says what was found; Fix (optional) says what to do.
-	Problem string
-	Fix     string
-}
-
-func (e *Error) Error() string {
-	var b strings.Builder
-	b.WriteString(e.File)
-	if e.Entry != "" {
-		fmt.Fprintf(&b, ", zip entry %q", e.Entry)
-	}
-	if e.Line > 0 {
-		fmt.Fprintf(&b, ", line %d", e.Line)
-		if e.Column > 0 {
-			fmt.Fprintf(&b, ", column %d", e.Column)
-		}
-	}
-	fmt.Fprintf(&b, ": %s (rule: %s)", e.Problem, e.Rule)
-	if e.Fix != "" {
-		b.WriteString(". " + e.Fix)
-	}
-	return b.String()
-}
+// Error is a broken rule, located as precisely as the format allows: the
+// file, the zip entry, the line and column.
+type Error = validate.RuleError
 
 // RuleOf returns the rule an error broke, or "" when err is not a rule
 // violation (an I/O error, for instance).
-func RuleOf(err error) string {
-	var e *Error
-	if errors.As(err, &e) {
-		return e.Rule
-	}
-	return ""
-}
+func RuleOf(err error) string { return validate.RuleOf(err) }
