@@ -18,8 +18,8 @@ var futureDemandPlatform = &platformSpec{
 		{Name: "username", EnvVar: "FUTUREDEMAND_USERNAME", Description: "Account user name, exchanged for a token when no `access_token` is set."},
 		{Name: "password", EnvVar: "FUTUREDEMAND_PASSWORD", Description: "Account password.", Sensitive: true},
 		{Name: "partner_id", EnvVar: "FUTUREDEMAND_PARTNER_ID", Description: "Partner ID sent as `X-Preferred-Partner-Id`.", Required: true},
-		{Name: "cr_api_endpoint", EnvVar: "FUTUREDEMAND_CR_API_ENDPOINT", Description: "Base URL of the CR API, e.g. `https://cr.client-api.prd.future-demand.com/api`; needed only by `audience_futuredemand_ingest` with `kind = \"events\"`, with the same credentials as the main API."},
-		{Name: "media_endpoint", EnvVar: "FUTUREDEMAND_MEDIA_ENDPOINT", Description: "Base URL of `POST /media`; by default `endpoint` without its `/v3` segment (`…/api/v3` → `…/api`)."},
+		{Name: "cr_api_endpoint", EnvVar: "FUTUREDEMAND_CR_API_ENDPOINT", Description: "Base URL of the CR API, e.g. `https://cr.client-api.prd.future-demand.com/api`; needed only by `audience_futuredemand_ingest` with `kind = \"events\"`, with the same credentials as the main API.", URL: true},
+		{Name: "media_endpoint", EnvVar: "FUTUREDEMAND_MEDIA_ENDPOINT", Description: "Base URL of `POST /media`; by default `endpoint` without its `/v3` segment (`…/api/v3` → `…/api`).", URL: true},
 	},
 }
 

@@ -262,7 +262,7 @@ func (r *FutureDemandIngestResource) upload(ctx context.Context, d *providerData
 		}
 	}
 	in := futuredemand.IngestRequest{Kind: m.Kind.ValueString(), EID: m.EID.ValueString(), EventType: m.EventType.ValueString(), Path: src.Abs, FileName: src.Name, FileMD5: src.MD5}
-	tflog.Info(ctx, "ingesting file into Future Demand", map[string]any{"source": src.Path, "file_name": src.Name, "kind": in.Kind, "eid": in.EID, "event_type": in.EventType, "size": transfer.HumanBytes(src.Size)})
+	tflog.Info(ctx, "ingesting file into Future Demand", map[string]any{"source": src.Path, "file_name": src.Name, "kind": in.Kind, "eid": in.EID, "event_type": in.EventType, "size": transfer.LogBytes(src.Size)})
 	res, err := client.Ingest(ctx, in)
 	if err != nil {
 		return ingestFailed(ctx, err, src, in.Kind)

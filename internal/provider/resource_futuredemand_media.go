@@ -191,7 +191,7 @@ func (r *FutureDemandMediaResource) upload(ctx context.Context, d *providerData,
 		}
 		m.ContentType = types.StringValue(ct)
 	}
-	tflog.Info(ctx, "uploading media to Future Demand", map[string]any{"source": src.Path, "file_name": src.Name, "content_type": m.ContentType.ValueString(), "size": transfer.HumanBytes(src.Size)})
+	tflog.Info(ctx, "uploading media to Future Demand", map[string]any{"source": src.Path, "file_name": src.Name, "content_type": m.ContentType.ValueString(), "size": transfer.LogBytes(src.Size)})
 	res, err := client.UploadMedia(ctx, futuredemand.MediaRequest{Path: src.Abs, FileName: src.Name, ContentType: m.ContentType.ValueString(), FileMD5: src.MD5})
 	if err != nil {
 		return uploadFailed(ctx, "Future Demand", err, src)

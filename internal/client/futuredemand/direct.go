@@ -223,7 +223,7 @@ func (c *Client) direct(ctx context.Context, d directUpload) (*transfer.Result, 
 	}
 	defer func() { _ = file.Close() }()
 	log := d.platform.Log()
-	log.Info(ctx, "uploading to Future Demand by direct multipart", map[string]any{"op": d.op(), "file_name": d.fileName, "content_type": d.contentType, "size": transfer.HumanBytes(file.Size)})
+	log.Info(ctx, "uploading to Future Demand by direct multipart", map[string]any{"op": d.op(), "file_name": d.fileName, "content_type": d.contentType, "size": transfer.LogBytes(file.Size)})
 	for reauth := false; ; reauth = true {
 		tok, err := c.bearer(ctx, reauth)
 		if err != nil {
