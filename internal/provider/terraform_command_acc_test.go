@@ -20,20 +20,7 @@ func TestAccUpload_terraformCommands(t *testing.T) {
 	}
 	srv := startSandbox(t)
 	work := t.TempDir()
-	bin := mkdir(t, work, "bin")
-	build := exec.Command("go", "build", "-o", filepath.Join(bin, "terraform-provider-audience"), "../..")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	rc := filepath.Join(work, "terraformrc")
-	writeFile(t, work, "terraformrc", `provider_installation {
-  dev_overrides { "audiencekit/audience" = "`+bin+`" }
-  direct {}
-}
-`)
-	t.Setenv("TF_CLI_CONFIG_FILE", rc)
-	t.Setenv("XDG_CACHE_HOME", mkdir(t, work, "cache"))
-	t.Setenv("TF_REATTACH_PROVIDERS", "")
+	cli := providerForCLI(t, work)
 	dir := mkdir(t, work, "config")
 	writeFile(t, dir, "main.tf", `terraform {
   required_providers {
@@ -43,11 +30,6 @@ func TestAccUpload_terraformCommands(t *testing.T) {
 resource "audience_mintegral_file" "f" { source = "${path.module}/devices.txt" }
 `)
 	content := func(n string) { writeFile(t, dir, "devices.txt", "idfa\n"+n+"\n") }
-	// The CLI the rest of the suite runs: OpenTofu under make testacc-tofu.
-	cli := os.Getenv("TF_ACC_TERRAFORM_PATH")
-	if cli == "" {
-		cli = "terraform"
-	}
 	tf := func(wantOK bool, args ...string) string {
 		t.Helper()
 		full := append([]string{"-chdir=" + dir, args[0], "-no-color", "-input=false"}, args[1:]...)
