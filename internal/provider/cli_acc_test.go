@@ -370,4 +370,3 @@ func (r cliRunner) noWarnings(out string) {
 		}
 	}
 }
-
