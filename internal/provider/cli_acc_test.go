@@ -317,11 +317,11 @@ func (r cliRunner) version() (string, string) {
 
 // versionAtLeast reports whether version (1.2.3) is major.minor or newer.
 func versionAtLeast(version string, major, minor int) bool {
-	var maj, min, patch int
-	if _, err := fmt.Sscanf(version, "%d.%d.%d", &maj, &min, &patch); err != nil {
+	var gotMajor, gotMinor, gotPatch int
+	if _, err := fmt.Sscanf(version, "%d.%d.%d", &gotMajor, &gotMinor, &gotPatch); err != nil {
 		return false
 	}
-	return maj > major || maj == major && min >= minor
+	return gotMajor > major || gotMajor == major && gotMinor >= minor
 }
 
 // refreshOnly runs a drift job's plan, `plan -refresh-only

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math/big"
 	"slices"
 	"sync"
@@ -85,7 +86,7 @@ func (s *server) ReadResource(ctx context.Context, req *tfprotov6.ReadResourceRe
 func (s *server) stateType(ctx context.Context, typeName string) (tftypes.Type, bool) {
 	s.typesOnce.Do(func() {
 		s.types = map[string]tftypes.Type{}
-		resp, err := s.fullProviderServer.GetProviderSchema(ctx, &tfprotov6.GetProviderSchemaRequest{})
+		resp, err := s.GetProviderSchema(ctx, &tfprotov6.GetProviderSchemaRequest{})
 		if err != nil || resp == nil {
 			return
 		}
@@ -119,16 +120,14 @@ func stateAsJSON(state *tfprotov6.DynamicValue, typ tftypes.Type) (*tfprotov6.Dy
 func writeJSONValue(b *bytes.Buffer, val tftypes.Value, typ tftypes.Type) error {
 	if typ.Is(tftypes.DynamicPseudoType) && !val.IsNull() {
 		// A dynamic value carries its own type, as Terraform stores it.
-		typeJSON, err := val.Type().MarshalJSON()
-		if err != nil {
-			return err
-		}
 		b.WriteString(`{"value":`)
 		if err := writeJSONValue(b, val, val.Type()); err != nil {
 			return err
 		}
 		b.WriteString(`,"type":`)
-		b.Write(typeJSON)
+		if err := writeJSONType(b, val.Type()); err != nil {
+			return err
+		}
 		b.WriteByte('}')
 		return nil
 	}
@@ -185,13 +184,8 @@ func writeJSONValue(b *bytes.Buffer, val tftypes.Value, typ tftypes.Type) error 
 		if err := val.As(&attrs); err != nil {
 			return err
 		}
-		names := make([]string, 0, len(attrs))
-		for name := range attrs {
-			names = append(names, name)
-		}
-		slices.Sort(names)
 		b.WriteByte('{')
-		for i, name := range names {
+		for i, name := range slices.Sorted(maps.Keys(attrs)) {
 			if i > 0 {
 				b.WriteByte(',')
 			}
@@ -209,6 +203,81 @@ func writeJSONValue(b *bytes.Buffer, val tftypes.Value, typ tftypes.Type) error 
 	default:
 		return fmt.Errorf("unsupported type %s in state", typ)
 	}
+	return nil
+}
+
+// writeJSONType writes a type as Terraform writes types in JSON:
+// "string", ["list","number"], ["object",{"a":"bool"},["a"]] (the optional
+// attributes last, when there are any).
+func writeJSONType(b *bytes.Buffer, typ tftypes.Type) error {
+	switch t := typ.(type) {
+	case tftypes.List:
+		return writeCollectionType(b, "list", t.ElementType)
+	case tftypes.Set:
+		return writeCollectionType(b, "set", t.ElementType)
+	case tftypes.Map:
+		return writeCollectionType(b, "map", t.ElementType)
+	case tftypes.Tuple:
+		b.WriteString(`["tuple",[`)
+		for i, et := range t.ElementTypes {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			if err := writeJSONType(b, et); err != nil {
+				return err
+			}
+		}
+		b.WriteString(`]]`)
+	case tftypes.Object:
+		b.WriteString(`["object",{`)
+		names := slices.Sorted(maps.Keys(t.AttributeTypes))
+		for i, name := range names {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			key, err := json.Marshal(name)
+			if err != nil {
+				return err
+			}
+			b.Write(key)
+			b.WriteByte(':')
+			if err := writeJSONType(b, t.AttributeTypes[name]); err != nil {
+				return err
+			}
+		}
+		b.WriteByte('}')
+		if len(t.OptionalAttributes) > 0 {
+			optional, err := json.Marshal(slices.Sorted(maps.Keys(t.OptionalAttributes)))
+			if err != nil {
+				return err
+			}
+			b.WriteByte(',')
+			b.Write(optional)
+		}
+		b.WriteByte(']')
+	default:
+		switch {
+		case typ.Is(tftypes.String):
+			b.WriteString(`"string"`)
+		case typ.Is(tftypes.Number):
+			b.WriteString(`"number"`)
+		case typ.Is(tftypes.Bool):
+			b.WriteString(`"bool"`)
+		case typ.Is(tftypes.DynamicPseudoType):
+			b.WriteString(`"dynamic"`)
+		default:
+			return fmt.Errorf("unsupported type %s in state", typ)
+		}
+	}
+	return nil
+}
+
+func writeCollectionType(b *bytes.Buffer, kind string, elem tftypes.Type) error {
+	b.WriteString(`["` + kind + `",`)
+	if err := writeJSONType(b, elem); err != nil {
+		return err
+	}
+	b.WriteByte(']')
 	return nil
 }
 

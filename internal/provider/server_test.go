@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"bytes"
 	"math/big"
 	"reflect"
 	"testing"
@@ -46,10 +47,18 @@ func TestRefreshedStateDecodesAsThePriorState(t *testing.T) {
 		"pair":      tftypes.Tuple{ElementTypes: []tftypes.Type{tftypes.String, tftypes.Number}},
 		"timeouts":  tftypes.Object{AttributeTypes: map[string]tftypes.Type{"create": tftypes.String}},
 		"response":  tftypes.DynamicPseudoType,
+		"nested":    tftypes.DynamicPseudoType,
 		"nothing":   tftypes.DynamicPseudoType,
 	}}
 	huge, _, _ := big.ParseFloat("123456789012345678901234567890.5", 10, 512, big.ToNearestEven)
 	responseType := tftypes.Object{AttributeTypes: map[string]tftypes.Type{"count": tftypes.Number, "ok": tftypes.Bool}}
+	// A dynamic value of every kind of type, whose type travels as JSON.
+	nestedType := tftypes.Tuple{ElementTypes: []tftypes.Type{
+		tftypes.List{ElementType: tftypes.Number},
+		tftypes.Set{ElementType: tftypes.Bool},
+		tftypes.Map{ElementType: tftypes.String},
+		tftypes.Object{AttributeTypes: map[string]tftypes.Type{"x": tftypes.DynamicPseudoType}},
+	}}
 	val := tftypes.NewValue(typ, map[string]tftypes.Value{
 		"id":        tftypes.NewValue(tftypes.String, "1001"),
 		"ta_id":     tftypes.NewValue(tftypes.Number, big.NewFloat(1001)),
@@ -70,21 +79,38 @@ func TestRefreshedStateDecodesAsThePriorState(t *testing.T) {
 		"pair":     tftypes.NewValue(tftypes.Tuple{ElementTypes: []tftypes.Type{tftypes.String, tftypes.Number}}, []tftypes.Value{tftypes.NewValue(tftypes.String, "x"), tftypes.NewValue(tftypes.Number, big.NewFloat(2))}),
 		"timeouts": tftypes.NewValue(tftypes.Object{AttributeTypes: map[string]tftypes.Type{"create": tftypes.String}}, nil),
 		"response": tftypes.NewValue(responseType, map[string]tftypes.Value{"count": tftypes.NewValue(tftypes.Number, big.NewFloat(3)), "ok": tftypes.NewValue(tftypes.Bool, false)}),
-		"nothing":  tftypes.NewValue(tftypes.DynamicPseudoType, nil),
+		"nested": tftypes.NewValue(nestedType, []tftypes.Value{
+			tftypes.NewValue(tftypes.List{ElementType: tftypes.Number}, []tftypes.Value{tftypes.NewValue(tftypes.Number, big.NewFloat(1))}),
+			tftypes.NewValue(tftypes.Set{ElementType: tftypes.Bool}, []tftypes.Value{tftypes.NewValue(tftypes.Bool, true)}),
+			tftypes.NewValue(tftypes.Map{ElementType: tftypes.String}, map[string]tftypes.Value{"k": tftypes.NewValue(tftypes.String, "v")}),
+			tftypes.NewValue(tftypes.Object{AttributeTypes: map[string]tftypes.Type{"x": tftypes.DynamicPseudoType}}, map[string]tftypes.Value{"x": tftypes.NewValue(tftypes.String, "inner")}),
+		}),
+		"nothing": tftypes.NewValue(tftypes.DynamicPseudoType, nil),
 	})
 	// What the framework sends: MessagePack.
 	sent, err := tfprotov6.NewDynamicValue(typ, val)
 	if err != nil {
 		t.Fatal(err)
 	}
-	typeJSON, err := typ.MarshalJSON()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ty, err := ctyjson.UnmarshalType(typeJSON)
-	if err != nil {
-		t.Fatal(err)
-	}
+	// The same type as Terraform knows it from the schema.
+	ty := cty.Object(map[string]cty.Type{
+		"id":        cty.String,
+		"ta_id":     cty.Number,
+		"file_size": cty.Number,
+		"ratio":     cty.Number,
+		"huge":      cty.Number,
+		"negative":  cty.Number,
+		"enabled":   cty.Bool,
+		"note":      cty.String,
+		"tags":      cty.Set(cty.String),
+		"files":     cty.List(cty.Object(map[string]cty.Type{"device_type": cty.String, "data_path": cty.String})),
+		"labels":    cty.Map(cty.String),
+		"pair":      cty.Tuple([]cty.Type{cty.String, cty.Number}),
+		"timeouts":  cty.Object(map[string]cty.Type{"create": cty.String}),
+		"response":  cty.DynamicPseudoType,
+		"nested":    cty.DynamicPseudoType,
+		"nothing":   cty.DynamicPseudoType,
+	})
 	asSent, err := ctymsgpack.Unmarshal(sent.MsgPack, ty)
 	if err != nil {
 		t.Fatal(err)
@@ -148,5 +174,35 @@ func TestStateAsJSONLeavesNullAndMismatchedStates(t *testing.T) {
 	}
 	if _, err := stateAsJSON(&mismatched, typ); err == nil {
 		t.Error("a state of another type was re-encoded")
+	}
+}
+
+// Types travel in Terraform's own JSON form, optional attributes included.
+func TestWriteJSONTypeMatchesTerraform(t *testing.T) {
+	typ := tftypes.Object{
+		AttributeTypes: map[string]tftypes.Type{
+			"a": tftypes.String,
+			"b": tftypes.List{ElementType: tftypes.Number},
+			"c": tftypes.Tuple{ElementTypes: []tftypes.Type{tftypes.Bool, tftypes.DynamicPseudoType}},
+			"d": tftypes.Map{ElementType: tftypes.Set{ElementType: tftypes.String}},
+		},
+		OptionalAttributes: map[string]struct{}{"b": {}, "d": {}},
+	}
+	want := cty.ObjectWithOptionalAttrs(map[string]cty.Type{
+		"a": cty.String,
+		"b": cty.List(cty.Number),
+		"c": cty.Tuple([]cty.Type{cty.Bool, cty.DynamicPseudoType}),
+		"d": cty.Map(cty.Set(cty.String)),
+	}, []string{"b", "d"})
+	var b bytes.Buffer
+	if err := writeJSONType(&b, typ); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ctyjson.UnmarshalType(b.Bytes())
+	if err != nil {
+		t.Fatalf("Terraform cannot read the type %s: %v", b.Bytes(), err)
+	}
+	if !got.Equals(want) {
+		t.Fatalf("type %s reads as %#v, want %#v", b.Bytes(), got, want)
 	}
 }
