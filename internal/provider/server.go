@@ -184,22 +184,9 @@ func writeJSONValue(b *bytes.Buffer, val tftypes.Value, typ tftypes.Type) error 
 		if err := val.As(&attrs); err != nil {
 			return err
 		}
-		b.WriteByte('{')
-		for i, name := range slices.Sorted(maps.Keys(attrs)) {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			key, err := json.Marshal(name)
-			if err != nil {
-				return err
-			}
-			b.Write(key)
-			b.WriteByte(':')
-			if err := writeJSONValue(b, attrs[name], attributeType(typ, name)); err != nil {
-				return err
-			}
-		}
-		b.WriteByte('}')
+		return writeJSONObject(b, attrs, func(name string, v tftypes.Value) error {
+			return writeJSONValue(b, v, attributeType(typ, name))
+		})
 	default:
 		return fmt.Errorf("unsupported type %s in state", typ)
 	}
@@ -229,23 +216,10 @@ func writeJSONType(b *bytes.Buffer, typ tftypes.Type) error {
 		}
 		b.WriteString(`]]`)
 	case tftypes.Object:
-		b.WriteString(`["object",{`)
-		names := slices.Sorted(maps.Keys(t.AttributeTypes))
-		for i, name := range names {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			key, err := json.Marshal(name)
-			if err != nil {
-				return err
-			}
-			b.Write(key)
-			b.WriteByte(':')
-			if err := writeJSONType(b, t.AttributeTypes[name]); err != nil {
-				return err
-			}
+		b.WriteString(`["object",`)
+		if err := writeJSONObject(b, t.AttributeTypes, func(_ string, at tftypes.Type) error { return writeJSONType(b, at) }); err != nil {
+			return err
 		}
-		b.WriteByte('}')
 		if len(t.OptionalAttributes) > 0 {
 			optional, err := json.Marshal(slices.Sorted(maps.Keys(t.OptionalAttributes)))
 			if err != nil {
@@ -278,6 +252,28 @@ func writeCollectionType(b *bytes.Buffer, kind string, elem tftypes.Type) error 
 		return err
 	}
 	b.WriteByte(']')
+	return nil
+}
+
+// writeJSONObject writes a JSON object of m's keys, in order, each value
+// written by write.
+func writeJSONObject[V any](b *bytes.Buffer, m map[string]V, write func(string, V) error) error {
+	b.WriteByte('{')
+	for i, name := range slices.Sorted(maps.Keys(m)) {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		key, err := json.Marshal(name)
+		if err != nil {
+			return err
+		}
+		b.Write(key)
+		b.WriteByte(':')
+		if err := write(name, m[name]); err != nil {
+			return err
+		}
+	}
+	b.WriteByte('}')
 	return nil
 }
 
