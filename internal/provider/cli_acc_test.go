@@ -81,6 +81,18 @@ resource "audience_futuredemand_upload" "newsletter" {
   source = "${path.module}/newsletter.csv"
 }
 `,
+	"resource audience_futuredemand_ingest": `
+resource "audience_futuredemand_ingest" "sales" {
+  source = "${path.module}/sales.xlsx"
+  kind   = "transaction_summary"
+  eid    = "evt_cli"
+}
+`,
+	"resource audience_futuredemand_media": `
+resource "audience_futuredemand_media" "banner" {
+  source = "${path.module}/banner.png"
+}
+`,
 	"resource audience_openim_object": `
 resource "audience_openim_object" "vip" {
   source = "${path.module}/vip_users.csv"
@@ -161,6 +173,8 @@ func TestAccCLI_plansCleanlyAndRefreshOnlyExitCodes(t *testing.T) {
 	for name, content := range cliFiles {
 		writeFile(t, dir, name, content)
 	}
+	writeFile(t, dir, "sales.xlsx", workbook(t, "tickets", 0))
+	writeFile(t, dir, "banner.png", pngCreative(512, 'b'))
 	queries, err := filepath.Glob("../../examples/list-resources/*/*.tfquery.hcl")
 	if err != nil {
 		t.Fatal(err)
