@@ -36,10 +36,25 @@ type Pending struct {
 	Origin int `json:"origin"`
 }
 
+// Passed is a content that passed a content check under a set of rules.
+type Passed struct {
+	// Rules names the check and everything its verdict depends on besides
+	// the bytes (the caller's choice).
+	Rules       string `json:"rules"`
+	MD5         string `json:"md5"`
+	Fingerprint string `json:"fingerprint"`
+	AtUnix      int64  `json:"at"`
+}
+
+// keepPassed bounds the passed checks kept per path: a few resources of
+// different platforms on one file, each with a content or two.
+const keepPassed = 8
+
 type pathState struct {
 	Path    string             `json:"path"`
 	Records []Record           `json:"records"`
 	Pending map[string]Pending `json:"pending,omitempty"`
+	Passed  []Passed           `json:"passed,omitempty"`
 }
 
 // OpenCache uses the first of dirs that can be created. A cache with none
@@ -147,6 +162,25 @@ func (c *Cache) Remember(abs string, rec Record) {
 	c.save(st)
 }
 
+// LookupContent returns the newest record of abs whose content has this
+// MD5 and a fingerprint, preferring one taken at identity id.
+func (c *Cache) LookupContent(abs, md5 string, id Identity) (Record, bool) {
+	var found Record
+	ok := false
+	for _, r := range c.load(abs).Records {
+		if r.MD5 != md5 || r.Fingerprint == "" {
+			continue
+		}
+		if r.Identity == id {
+			return r, true
+		}
+		if !ok {
+			found, ok = r, true
+		}
+	}
+	return found, ok
+}
+
 // FindMD5 returns the MD5 of a recorded content with this fingerprint.
 func (c *Cache) FindMD5(abs, fingerprint string) (string, bool) {
 	for _, r := range c.load(abs).Records {
@@ -181,6 +215,40 @@ func (c *Cache) Planned(abs, key string) (Pending, bool) {
 		return Pending{}, false
 	}
 	return p, true
+}
+
+// RecordPassed records that the content rec describes passed the check
+// named rules. Only a passed check is recorded: a failed one runs again.
+func (c *Cache) RecordPassed(abs, rules string, rec Record) {
+	if rec.MD5 == "" || rec.Fingerprint == "" {
+		return
+	}
+	st := c.load(abs)
+	now := time.Now()
+	st.Passed = slices.DeleteFunc(st.Passed, func(p Passed) bool {
+		return p.Rules == rules && p.MD5 == rec.MD5 && p.Fingerprint == rec.Fingerprint || now.Sub(time.Unix(p.AtUnix, 0)) > pendingTTL
+	})
+	st.Passed = append([]Passed{{Rules: rules, MD5: rec.MD5, Fingerprint: rec.Fingerprint, AtUnix: now.Unix()}}, st.Passed...)
+	if len(st.Passed) > keepPassed {
+		st.Passed = st.Passed[:keepPassed]
+	}
+	c.save(st)
+}
+
+// HasPassed reports whether the content rec describes, both its MD5 and
+// its fingerprint, passed the check named rules within the last day. A
+// check passed under other rules (another platform's, another name) does
+// not count.
+func (c *Cache) HasPassed(abs, rules string, rec Record) bool {
+	if rec.MD5 == "" || rec.Fingerprint == "" {
+		return false
+	}
+	for _, p := range c.load(abs).Passed {
+		if p.Rules == rules && p.MD5 == rec.MD5 && p.Fingerprint == rec.Fingerprint && time.Since(time.Unix(p.AtUnix, 0)) <= pendingTTL {
+			return true
+		}
+	}
+	return false
 }
 
 // Applied forgets the pending plan for key.

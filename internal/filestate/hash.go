@@ -82,13 +82,42 @@ func Hash(path string, withMD5 bool, also ...io.Writer) (Record, error) {
 	if len(also) > 0 {
 		a = io.MultiWriter(append([]io.Writer{fp}, also...)...)
 	}
-	if _, err := hashBoth(f, fi.Size(), a, md); err != nil {
+	var b io.Writer
+	if md != nil {
+		b = md
+	}
+	if _, err := hashBoth(f, fi.Size(), a, b); err != nil {
 		return Record{}, err
 	}
 	rec.Fingerprint = fp.Fingerprint()
 	if md != nil {
 		rec.MD5 = hex.EncodeToString(md.Sum(nil))
 	}
+	return rec, nil
+}
+
+// Feed reads path once and writes its content to w (a content check)
+// while the fingerprint is computed on another goroutine, so the caller
+// learns which content w saw at about the cost of w alone. The record has
+// no MD5.
+func Feed(path string, w io.Writer) (Record, error) {
+	passes <- struct{}{}
+	defer func() { <-passes }()
+	f, err := os.Open(path)
+	if err != nil {
+		return Record{}, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return Record{}, err
+	}
+	rec := Record{Identity: identityOf(fi), HashedAtNs: time.Now().UnixNano()}
+	fp := newFingerprinter()
+	if _, err := hashBoth(f, fi.Size(), w, fp); err != nil {
+		return Record{}, err
+	}
+	rec.Fingerprint = fp.Fingerprint()
 	return rec, nil
 }
 
@@ -182,7 +211,7 @@ func fingerprintPieces(f *os.File, size int64) (string, error) {
 
 // hashBoth feeds r (size bytes long, as far as stat knows) to a and, when
 // b is not nil, to b on another goroutine.
-func hashBoth(r io.Reader, size int64, a io.Writer, b hash.Hash) (int64, error) {
+func hashBoth(r io.Reader, size int64, a, b io.Writer) (int64, error) {
 	inFlight := 3
 	if b == nil || size <= chunk {
 		inFlight = 1

@@ -6,8 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -33,9 +33,11 @@ type localSource struct {
 	Entries int64 // counted entries, -1 unless the spec counts them
 	Checked bool  // the content was checked by this plan
 	Uploads bool  // the plan uploads (a create, or something the platform sees changed)
-	// key names the planned upload (prior id and name), so the final plan
-	// during apply finds what the first plan chose.
+	// key names the planned upload (resource type, prior id and name), so
+	// the final plan during apply finds what the first plan chose.
 	key string
+	// rules names the checks this source passes (see checkRules).
+	rules string
 }
 
 // uploadSpec says how one resource limits and checks its source.
@@ -75,7 +77,7 @@ type privateSetter interface {
 // hashSource and feedSource read a source; tests wrap them to count reads.
 var (
 	hashSource = filestate.Hash
-	feedSource = feedFile
+	feedSource = filestate.Feed
 )
 
 // sourceCache is shared by every resource of the provider process.
@@ -106,7 +108,35 @@ func setRecord(ctx context.Context, p privateSetter, rec filestate.Record) {
 // newUpload stands for the prior id of a resource being created.
 const newUpload = "new"
 
-func uploadKey(priorID, name string) string { return priorID + "\x00" + name }
+// uploadKey names a planned upload in the cache's pending plans. Two
+// resources of different types on one file, both new and sending the same
+// name, each keep their own.
+func uploadKey(typeName, priorID, name string) string {
+	return typeName + "\x00" + priorID + "\x00" + name
+}
+
+// checkRules names the rules a plan checks the source against, for the
+// cache's record of passed checks: the resource type, the name sent (rules
+// follow its extension), the arguments the platform sees (a package type
+// picks other rules) and the provider version (a newer one may check
+// more). Only a check passed under the same rules on the same bytes spares
+// a plan from checking: another platform's acceptance vouches for nothing.
+func (u *uploadResource) checkRules(plan tftypes.Value, name string) string {
+	parts := []string{u.kind.typeName, name}
+	for _, arg := range u.kind.platformArgs {
+		v, _, err := tftypes.WalkAttributePath(plan, tftypes.NewAttributePath().WithAttributeName(arg))
+		val, ok := v.(tftypes.Value)
+		if err != nil || !ok {
+			parts = append(parts, arg+" ?")
+			continue
+		}
+		parts = append(parts, arg+" "+val.String())
+	}
+	if u.data != nil {
+		parts = append(parts, "version "+u.data.version)
+	}
+	return strings.Join(parts, "\x00")
+}
 
 // statSource checks what a stat can: existence, type, emptiness, size.
 func statSource(spec uploadSpec, source string) (string, filestate.Identity, diag.Diagnostics) {
@@ -266,7 +296,7 @@ func (u *uploadResource) planSource(ctx context.Context, req resource.ModifyPlan
 	if !creating {
 		priorID = state.id.ValueString()
 	}
-	key := uploadKey(priorID, name)
+	key := uploadKey(k.typeName, priorID, name)
 	cache := sourceCache()
 	pending, hasPending := cache.Planned(abs, key)
 	finalMD5 := ""
@@ -289,13 +319,15 @@ func (u *uploadResource) planSource(ctx context.Context, req resource.ModifyPlan
 	nameChanged := !creating && state.name.ValueString() != name
 	uploads := creating || nameChanged || argsChanged || state.md5.ValueString() != src.MD5
 	src.Uploads = uploads
+	src.rules = u.checkRules(resp.Plan.Raw, name)
 	// What is uploaded now was never checked; what stays was checked when
-	// it was uploaded. The final plan during apply does not check again
-	// content a plan already checked under the same name (a whole read of
-	// a 5 GB file), unless the check also counts entries for the plan.
-	checkedBefore := hasPending && pending.MD5 == src.MD5 && spec.Count == nil
+	// this resource uploaded it. A plan does not check again content that
+	// passed the same rules (a whole read of a 5 GB file, in the final plan
+	// during apply above all), unless the check also counts entries for
+	// the plan.
+	checkedBefore := spec.Count == nil && cache.HasPassed(abs, src.rules, rec)
 	if uploads && !checkedBefore {
-		resp.Diagnostics.Append(checkSource(spec, &src, fed)...)
+		resp.Diagnostics.Append(checkSource(spec, &src, rec, fed)...)
 		if resp.Diagnostics.HasError() {
 			return src, false
 		}
@@ -327,17 +359,6 @@ func (u *uploadResource) planSource(ctx context.Context, req resource.ModifyPlan
 	return src, true
 }
 
-// feedFile writes the content of the file at abs to w.
-func feedFile(abs string, w io.Writer) error {
-	f, err := os.Open(abs)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	_, err = io.CopyBuffer(w, struct{ io.Reader }{f}, make([]byte, 64<<10))
-	return err
-}
-
 func statErr(abs string) error {
 	_, _, err := filestate.Stat(abs)
 	return err
@@ -352,9 +373,12 @@ func (spec uploadSpec) newCheck(src localSource) func() contentCheck {
 }
 
 // checkSource runs the spec's checks on a source whose content or name is
-// new to this plan. fed, when not nil, is the content check that already
-// saw the content while it was hashed; otherwise the check reads the file.
-func checkSource(spec uploadSpec, src *localSource, fed contentCheck) diag.Diagnostics {
+// new to this plan; rec is the record planning took of it. fed, when not
+// nil, is the content check that already saw the content while rec was
+// hashed; otherwise the check reads the file, and its read must see the
+// content rec describes. A source that passes is recorded as passed under
+// src.rules.
+func checkSource(spec uploadSpec, src *localSource, rec filestate.Record, fed contentCheck) diag.Diagnostics {
 	var diags diag.Diagnostics
 	if spec.Check != nil {
 		diags.Append(spec.Check(*src)...)
@@ -366,7 +390,11 @@ func checkSource(spec uploadSpec, src *localSource, fed contentCheck) diag.Diagn
 	if spec.Content != nil {
 		if fed == nil {
 			fed = spec.Content(*src)
-			if err := feedSource(src.Abs, fed); err != nil {
+			seen, err := feedSource(src.Abs, fed)
+			if err == nil && seen.Fingerprint != rec.Fingerprint {
+				err = fmt.Errorf("%s changed while it was planned: the content checked is not the content hashed (md5 %s). Run terraform plan again once nothing writes the file", src.Path, src.MD5)
+			}
+			if err != nil {
 				finish(fed)
 				diags.AddAttributeError(path.Root("source"), "Cannot read source file", err.Error())
 				return diags
@@ -383,6 +411,9 @@ func checkSource(spec uploadSpec, src *localSource, fed contentCheck) diag.Diagn
 		src.Entries = n
 	}
 	src.Checked = true
+	if !diags.HasError() {
+		sourceCache().RecordPassed(src.Abs, src.rules, rec)
+	}
 	return diags
 }
 
@@ -456,7 +487,8 @@ func (u *uploadResource) planned(ctx context.Context, plan tfsdk.Plan, priorID s
 	if name.IsUnknown() || name.IsNull() {
 		src.Name = filepath.Base(src.Path)
 	}
-	src.key = uploadKey(priorID, src.Name)
+	src.key = uploadKey(u.kind.typeName, priorID, src.Name)
+	src.rules = u.checkRules(plan.Raw, src.Name)
 	if md5.IsUnknown() || md5.IsNull() {
 		rec, _, fed, err := sourceRecord(abs, id, filestate.Record{}, false, "", spec.newCheck(src))
 		if err != nil {
@@ -464,13 +496,17 @@ func (u *uploadResource) planned(ctx context.Context, plan tfsdk.Plan, priorID s
 			return src, diags
 		}
 		src.MD5, src.Size = rec.MD5, rec.Size
-		diags.Append(checkSource(spec, &src, fed)...)
+		diags.Append(checkSource(spec, &src, rec, fed)...)
 	}
 	return src, diags
 }
 
-// remember records, after apply, what the uploaded content was, so the
-// next plan of the unchanged file costs a stat.
+// remember records in private state, after apply, what the uploaded
+// content was (its MD5 and fingerprint), so a later plan decides
+// "unchanged" without MD5 wherever it runs: at the cost of a stat when the
+// file's identity is trusted, of a fingerprint pass otherwise (a fresh
+// clone). A file written just before the apply keeps its content record;
+// only its identity is withheld, being too recent to vouch for the bytes.
 func (u *uploadResource) remember(ctx context.Context, src localSource, private privateSetter) {
 	cache := sourceCache()
 	cache.Applied(src.Abs, src.key)
@@ -478,9 +514,14 @@ func (u *uploadResource) remember(ctx context.Context, src localSource, private 
 	if err != nil {
 		return
 	}
-	if rec, ok := cache.Lookup(src.Abs, id); ok && rec.MD5 == src.MD5 {
-		setRecord(ctx, private, rec)
+	rec, ok := cache.LookupContent(src.Abs, src.MD5, id)
+	if !ok {
+		return
 	}
+	if !rec.Matches(id) {
+		rec = rec.ContentOnly()
+	}
+	setRecord(ctx, private, rec)
 }
 
 // createTimeoutKey carries the resource's timeouts.create into uploadFailed.
