@@ -265,19 +265,25 @@ func (u *uploadResource) planSource(ctx context.Context, req resource.ModifyPlan
 		resp.Diagnostics.Append(req.State.GetAttribute(ctx, namePath, &state.name)...)
 	}
 	abs, id, diags := statSource(spec, source.ValueString())
-	if diags.HasError() && !creating && filestate.IsNotExist(statErr(abs)) {
-		detail := fmt.Sprintf("%s does not exist, so it cannot be compared with the upload recorded in state (md5 %s). Restore the file, or remove the resource from the configuration: terraform destroy works without the file.", source.ValueString(), state.md5.ValueString())
-		if plainPlan() {
-			resp.Diagnostics.AddAttributeError(path.Root("source"), "Source file not found", detail)
+	if diags.HasError() && filestate.IsNotExist(statErr(abs)) {
+		switch {
+		case savedPlanApply():
+			resp.Diagnostics.AddAttributeError(path.Root("source"), "Source file not found", savedPlanMissingSource(source.ValueString()))
+			return localSource{}, false
+		case creating:
+			// statSource's error names the file.
+		case plainPlan():
+			resp.Diagnostics.AddAttributeError(path.Root("source"), "Source file not found", missingUploadedSource(source.ValueString(), state.md5.ValueString()))
+			return localSource{}, false
+		default:
+			// terraform destroy plans the configuration first, and the
+			// protocol does not say it is a destroy: unless the command line
+			// shows a plain plan or apply, the plan warns and the apply
+			// fails naming the file.
+			resp.Diagnostics.AddAttributeWarning(path.Root("source"), "Source file not found", missingUploadedSource(source.ValueString(), state.md5.ValueString())+" terraform apply fails until the file is back.")
+			u.planUpload(ctx, resp, true)
 			return localSource{}, false
 		}
-		// terraform destroy plans the configuration first, and the protocol
-		// does not say it is a destroy: unless the command line shows a
-		// plain plan or apply, the plan warns and the apply fails naming
-		// the file.
-		resp.Diagnostics.AddAttributeWarning(path.Root("source"), "Source file not found", detail+" terraform apply fails until the file is back.")
-		u.planUpload(ctx, resp, true)
-		return localSource{}, false
 	}
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
@@ -357,6 +363,34 @@ func (u *uploadResource) planSource(ctx context.Context, req resource.ModifyPlan
 		cache.Applied(abs, src.key)
 	}
 	return src, true
+}
+
+// missingUploadedSource explains a plain plan of an uploaded resource whose
+// source is gone: an error, so a plan job fails where the file went
+// missing rather than an apply job later.
+func missingUploadedSource(source, md5 string) string {
+	return fmt.Sprintf("%s does not exist, so it cannot be compared with the upload recorded in state (md5 %s). Restore the file, or remove the resource from the configuration: terraform destroy works without the file.", source, md5)
+}
+
+// savedPlanApply reports whether the provider runs under terraform apply
+// of a saved plan (terraform apply PLANFILE), as far as the command line
+// tells.
+func savedPlanApply() bool {
+	_, args := terraformProcess()
+	cmd, _ := subcommand(args)
+	return cmd == "apply" && appliesSavedPlan(args)
+}
+
+// savedPlanMissingSource explains a source missing when a saved plan is
+// applied: Terraform does not read data sources again then, so files they
+// wrote at plan time exist only where the plan ran (a CI job that carried
+// the plan file but not the generated folder).
+func savedPlanMissingSource(source string) string {
+	return fmt.Sprintf("%s does not exist in this working directory, yet the saved plan being applied was made with it. "+
+		"Terraform does not read data sources again when it applies a saved plan, so a file generated at plan time "+
+		"(an audience_id_list output_path, an export's output_dir) exists only in the working directory where terraform plan ran. "+
+		"Carry that whole working directory, generated files included, from the plan job to the apply job, as HCP Terraform does "+
+		"(or run plan and apply in one job); then plan again: resources this apply completed before stopping stay applied, and a new plan continues from them.", source)
 }
 
 func statErr(abs string) error {
