@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
@@ -111,7 +113,12 @@ func (r *MintegralFileResource) Schema(ctx context.Context, _ resource.SchemaReq
 func checkMintegralSource(src localSource) diag.Diagnostics {
 	var diags diag.Diagnostics
 	if msg := validators.CheckFileName(src.Name, mintegralExtensions...); msg != "" {
-		diags.AddAttributeError(path.Root("file_name"), "Invalid Mintegral file name", msg)
+		if src.NameSet {
+			diags.AddAttributeError(path.Root("file_name"), "Invalid Mintegral file name", msg+" Change file_name to a name that does.")
+		} else {
+			diags.AddAttributeError(path.Root("source"), "Invalid Mintegral file name",
+				fmt.Sprintf("%s The name sent to Mintegral is the base name of source (%s). Rename the file, or set file_name to the name Mintegral should receive, such as %s.", msg, src.Path, suggestedName(src.Name)))
+		}
 		return diags
 	}
 	if validators.HasExtension(src.Name, ".gz") || validators.HasExtension(src.Path, ".gz") {
@@ -120,6 +127,16 @@ func checkMintegralSource(src localSource) diag.Diagnostics {
 		}
 	}
 	return diags
+}
+
+// suggestedName is name with an extension Mintegral accepts: .txt in place
+// of the last extension (or after the name, when there is none).
+func suggestedName(name string) string {
+	base := filepath.Base(name)
+	if ext := filepath.Ext(base); ext != "" && ext != base {
+		base = strings.TrimSuffix(base, ext)
+	}
+	return base + ".txt"
 }
 
 // checkMintegralColumns enforces "one device ID per line, a single

@@ -28,6 +28,7 @@ type localSource struct {
 	Path    string // as configured
 	Abs     string
 	Name    string // name sent to the platform
+	NameSet bool   // Name is configured, not the base name of Path
 	MD5     string // lowercase hex
 	Size    int64
 	Entries int64 // counted entries, -1 unless the spec counts them
@@ -309,7 +310,7 @@ func (u *uploadResource) planSource(ctx context.Context, req resource.ModifyPlan
 	if hasPending && isFinalPlan(pending) {
 		finalMD5 = pending.MD5
 	}
-	src := localSource{Path: source.ValueString(), Abs: abs, Name: name, Entries: -1, key: key}
+	src := localSource{Path: source.ValueString(), Abs: abs, Name: name, NameSet: !configName.IsNull(), Entries: -1, key: key}
 	rec, read, fed, err := sourceRecord(abs, id, prior, hasPrior, finalMD5, spec.newCheck(src))
 	if err != nil {
 		resp.Diagnostics.AddAttributeError(path.Root("source"), "Cannot read source file", err.Error())
@@ -521,6 +522,7 @@ func (u *uploadResource) planned(ctx context.Context, plan tfsdk.Plan, priorID s
 	if name.IsUnknown() || name.IsNull() {
 		src.Name = filepath.Base(src.Path)
 	}
+	src.NameSet = src.Name != filepath.Base(src.Path)
 	src.key = uploadKey(u.kind.typeName, priorID, src.Name)
 	src.rules = u.checkRules(plan.Raw, src.Name)
 	if md5.IsUnknown() || md5.IsNull() {
