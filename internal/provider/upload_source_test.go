@@ -325,3 +325,37 @@ func privateSourceRecord(t *testing.T, tf *cliRun, dir, addr string) filestate.R
 	t.Fatalf("%s not in state", addr)
 	return filestate.Record{}
 }
+
+// A content check that reads the file itself (the content was known
+// without a hashing pass to ride on) vouches only for the content planning
+// hashed: a file rewritten in between fails the plan, and nothing is
+// recorded as passed.
+func TestCheckSourceSeesTheContentPlanned(t *testing.T) {
+	emptyCache(t)
+	dir := t.TempDir()
+	good := "idfa\n6D92078A-8246-4BA4-AE5B-76104861E7DC\n"
+	p := writeFile(t, dir, "devices.txt", good)
+	rec, err := filestate.Hash(p, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := uploadSpec{Content: checkMintegralColumns}
+	src := localSource{Path: p, Abs: p, Name: "devices.txt", MD5: rec.MD5, rules: "audience_mintegral_file\x00devices.txt"}
+
+	writeFile(t, dir, "devices.txt", "idfa\nAEBE52E7-03EE-455A-B3C4-E57283966239\n")
+	diags := checkSource(spec, &src, rec, nil)
+	if !diags.HasError() || !strings.Contains(diagText(diags), "changed while it was planned") {
+		t.Fatalf("a file rewritten between hash and check: %v", diags)
+	}
+	if sourceCache().HasPassed(p, src.rules, rec) {
+		t.Fatal("a check of other bytes was recorded as passed")
+	}
+
+	writeFile(t, dir, "devices.txt", good)
+	if diags := checkSource(spec, &src, rec, nil); diags.HasError() {
+		t.Fatalf("the planned content: %v", diags)
+	}
+	if !sourceCache().HasPassed(p, src.rules, rec) || sourceCache().HasPassed(p, "audience_futuredemand_upload\x00devices.txt", rec) {
+		t.Fatal("a pass is recorded under its own rules only")
+	}
+}
