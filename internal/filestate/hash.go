@@ -86,7 +86,7 @@ func Hash(path string, withMD5 bool, also ...io.Writer) (Record, error) {
 	if md != nil {
 		b = md
 	}
-	if _, err := hashBoth(f, fi.Size(), a, b); err != nil {
+	if err := hashBoth(f, fi.Size(), a, b); err != nil {
 		return Record{}, err
 	}
 	rec.Fingerprint = fp.Fingerprint()
@@ -114,7 +114,7 @@ func Feed(path string, w io.Writer) (Record, error) {
 	}
 	rec := Record{Identity: identityOf(fi), HashedAtNs: time.Now().UnixNano()}
 	fp := newFingerprinter()
-	if _, err := hashBoth(f, fi.Size(), w, fp); err != nil {
+	if err := hashBoth(f, fi.Size(), w, fp); err != nil {
 		return Record{}, err
 	}
 	rec.Fingerprint = fp.Fingerprint()
@@ -210,8 +210,9 @@ func fingerprintPieces(f *os.File, size int64) (string, error) {
 }
 
 // hashBoth feeds r (size bytes long, as far as stat knows) to a and, when
-// b is not nil, to b on another goroutine.
-func hashBoth(r io.Reader, size int64, a, b io.Writer) (int64, error) {
+// b is not nil, to b on another goroutine. b is a hash, whose writes never
+// fail; a's first error stops the pass.
+func hashBoth(r io.Reader, size int64, a, b io.Writer) error {
 	inFlight := 3
 	if b == nil || size <= chunk {
 		inFlight = 1
@@ -230,7 +231,8 @@ func hashBoth(r io.Reader, size int64, a, b io.Writer) (int64, error) {
 		if b != nil {
 			w = io.MultiWriter(a, b)
 		}
-		return io.CopyBuffer(struct{ io.Writer }{w}, struct{ io.Reader }{r}, *bufs[0])
+		_, err := io.CopyBuffer(struct{ io.Writer }{w}, struct{ io.Reader }{r}, *bufs[0])
+		return err
 	}
 	free := make(chan []byte, inFlight)
 	for _, p := range bufs {
@@ -241,11 +243,10 @@ func hashBoth(r io.Reader, size int64, a, b io.Writer) (int64, error) {
 	go func() {
 		defer close(done)
 		for buf := range full {
-			b.Write(buf)
+			_, _ = b.Write(buf)
 			free <- buf[:cap(buf)]
 		}
 	}()
-	var total int64
 	var readErr error
 	for {
 		buf := <-free
@@ -255,7 +256,6 @@ func hashBoth(r io.Reader, size int64, a, b io.Writer) (int64, error) {
 				readErr = werr
 				break
 			}
-			total += int64(n)
 			full <- buf[:n]
 		} else {
 			free <- buf
@@ -270,5 +270,5 @@ func hashBoth(r io.Reader, size int64, a, b io.Writer) (int64, error) {
 	}
 	close(full)
 	<-done
-	return total, readErr
+	return readErr
 }
