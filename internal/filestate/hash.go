@@ -59,18 +59,13 @@ func getBuffer() *[]byte {
 func Hash(path string, withMD5 bool, also ...io.Writer) (Record, error) {
 	passes <- struct{}{}
 	defer func() { <-passes }()
-	f, err := os.Open(path)
+	f, rec, err := openPass(path)
 	if err != nil {
 		return Record{}, err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return Record{}, err
-	}
-	rec := Record{Identity: identityOf(fi), HashedAtNs: time.Now().UnixNano()}
-	if !withMD5 && len(also) == 0 && fi.Size() > piece {
-		rec.Fingerprint, err = fingerprintPieces(f, fi.Size())
+	if !withMD5 && len(also) == 0 && rec.Size > piece {
+		rec.Fingerprint, err = fingerprintPieces(f, rec.Size)
 		return rec, err
 	}
 	fp := newFingerprinter()
@@ -86,7 +81,7 @@ func Hash(path string, withMD5 bool, also ...io.Writer) (Record, error) {
 	if md != nil {
 		b = md
 	}
-	if err := hashBoth(f, fi.Size(), a, b); err != nil {
+	if err := hashBoth(f, rec.Size, a, b); err != nil {
 		return Record{}, err
 	}
 	rec.Fingerprint = fp.Fingerprint()
@@ -103,22 +98,32 @@ func Hash(path string, withMD5 bool, also ...io.Writer) (Record, error) {
 func Feed(path string, w io.Writer) (Record, error) {
 	passes <- struct{}{}
 	defer func() { <-passes }()
-	f, err := os.Open(path)
+	f, rec, err := openPass(path)
 	if err != nil {
 		return Record{}, err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return Record{}, err
-	}
-	rec := Record{Identity: identityOf(fi), HashedAtNs: time.Now().UnixNano()}
 	fp := newFingerprinter()
-	if err := hashBoth(f, fi.Size(), w, fp); err != nil {
+	if err := hashBoth(f, rec.Size, w, fp); err != nil {
 		return Record{}, err
 	}
 	rec.Fingerprint = fp.Fingerprint()
 	return rec, nil
+}
+
+// openPass opens path for a reading pass and starts its record: the
+// identity before reading, and the time the pass began.
+func openPass(path string) (*os.File, Record, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, Record{}, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, Record{}, err
+	}
+	return f, Record{Identity: identityOf(fi), HashedAtNs: time.Now().UnixNano()}, nil
 }
 
 // fingerprinter computes the fingerprint of content written to it in order.
