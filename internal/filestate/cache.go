@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
 	"time"
 )
 
@@ -19,6 +20,10 @@ import (
 // is a hint checked against the file's identity; a miss means hashing.
 type Cache struct {
 	dir string
+	// mu serializes this process's read-modify-write of a path's entry:
+	// Terraform plans resources concurrently, and two of them on one file
+	// would otherwise save over each other's pending plans.
+	mu sync.Mutex
 }
 
 // keep is how many records per path are kept: enough for the content a
@@ -148,18 +153,19 @@ func (c *Cache) LookupExact(abs string, id Identity) (Record, bool) {
 // Remember stores a record for abs, newest first. A record of the same
 // identity is replaced, keeping its MD5 when the new one has none.
 func (c *Cache) Remember(abs string, rec Record) {
-	st := c.load(abs)
-	for _, r := range st.Records {
-		if r.Identity == rec.Identity && r.Fingerprint == rec.Fingerprint && rec.MD5 == "" {
-			rec.MD5 = r.MD5
+	c.update(abs, func(st *pathState) bool {
+		for _, r := range st.Records {
+			if r.Identity == rec.Identity && r.Fingerprint == rec.Fingerprint && rec.MD5 == "" {
+				rec.MD5 = r.MD5
+			}
 		}
-	}
-	st.Records = slices.DeleteFunc(st.Records, func(r Record) bool { return r.Identity == rec.Identity })
-	st.Records = append([]Record{rec}, st.Records...)
-	if len(st.Records) > keep {
-		st.Records = st.Records[:keep]
-	}
-	c.save(st)
+		st.Records = slices.DeleteFunc(st.Records, func(r Record) bool { return r.Identity == rec.Identity })
+		st.Records = append([]Record{rec}, st.Records...)
+		if len(st.Records) > keep {
+			st.Records = st.Records[:keep]
+		}
+		return true
+	})
 }
 
 // LookupContent returns the newest record of abs whose content has this
@@ -194,18 +200,19 @@ func (c *Cache) FindMD5(abs, fingerprint string) (string, bool) {
 // Plan records that a plan for key, made by origin, chose to upload abs
 // with md5.
 func (c *Cache) Plan(abs, key, md5 string, origin int) {
-	st := c.load(abs)
-	if st.Pending == nil {
-		st.Pending = map[string]Pending{}
-	}
-	now := time.Now()
-	for k, p := range st.Pending {
-		if now.Sub(time.Unix(p.AtUnix, 0)) > pendingTTL {
-			delete(st.Pending, k)
+	c.update(abs, func(st *pathState) bool {
+		if st.Pending == nil {
+			st.Pending = map[string]Pending{}
 		}
-	}
-	st.Pending[key] = Pending{MD5: md5, AtUnix: now.Unix(), Origin: origin}
-	c.save(st)
+		now := time.Now()
+		for k, p := range st.Pending {
+			if now.Sub(time.Unix(p.AtUnix, 0)) > pendingTTL {
+				delete(st.Pending, k)
+			}
+		}
+		st.Pending[key] = Pending{MD5: md5, AtUnix: now.Unix(), Origin: origin}
+		return true
+	})
 }
 
 // Planned returns what the last plan for key chose to upload.
@@ -223,16 +230,17 @@ func (c *Cache) RecordPassed(abs, rules string, rec Record) {
 	if rec.MD5 == "" || rec.Fingerprint == "" {
 		return
 	}
-	st := c.load(abs)
-	now := time.Now()
-	st.Passed = slices.DeleteFunc(st.Passed, func(p Passed) bool {
-		return p.Rules == rules && p.MD5 == rec.MD5 && p.Fingerprint == rec.Fingerprint || now.Sub(time.Unix(p.AtUnix, 0)) > pendingTTL
+	c.update(abs, func(st *pathState) bool {
+		now := time.Now()
+		st.Passed = slices.DeleteFunc(st.Passed, func(p Passed) bool {
+			return p.Rules == rules && p.MD5 == rec.MD5 && p.Fingerprint == rec.Fingerprint || now.Sub(time.Unix(p.AtUnix, 0)) > pendingTTL
+		})
+		st.Passed = append([]Passed{{Rules: rules, MD5: rec.MD5, Fingerprint: rec.Fingerprint, AtUnix: now.Unix()}}, st.Passed...)
+		if len(st.Passed) > keepPassed {
+			st.Passed = st.Passed[:keepPassed]
+		}
+		return true
 	})
-	st.Passed = append([]Passed{{Rules: rules, MD5: rec.MD5, Fingerprint: rec.Fingerprint, AtUnix: now.Unix()}}, st.Passed...)
-	if len(st.Passed) > keepPassed {
-		st.Passed = st.Passed[:keepPassed]
-	}
-	c.save(st)
 }
 
 // HasPassed reports whether the content rec describes, both its MD5 and
@@ -253,12 +261,26 @@ func (c *Cache) HasPassed(abs, rules string, rec Record) bool {
 
 // Applied forgets the pending plan for key.
 func (c *Cache) Applied(abs, key string) {
-	st := c.load(abs)
-	if _, ok := st.Pending[key]; !ok {
+	c.update(abs, func(st *pathState) bool {
+		if _, ok := st.Pending[key]; !ok {
+			return false
+		}
+		delete(st.Pending, key)
+		return true
+	})
+}
+
+// update changes the entry of abs and saves it when change says so.
+func (c *Cache) update(abs string, change func(st *pathState) bool) {
+	if c == nil || c.dir == "" {
 		return
 	}
-	delete(st.Pending, key)
-	c.save(st)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	st := c.load(abs)
+	if change(&st) {
+		c.save(st)
+	}
 }
 
 // IsNotExist reports whether err means the file is missing.

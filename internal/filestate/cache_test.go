@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 )
@@ -161,5 +162,30 @@ func TestCacheLookupContentAndContentOnly(t *testing.T) {
 	}
 	if content.Matches(Identity{Size: 3}) {
 		t.Fatal("a content-only record must match no identity")
+	}
+}
+
+// Terraform plans resources concurrently; resources on one file keep each
+// its own pending plan and passed check.
+func TestCacheConcurrentUpdatesOfOnePathKeepEveryEntry(t *testing.T) {
+	c := OpenCache(t.TempDir())
+	abs := "/work/exports/crm.csv"
+	rec := Record{MD5: "md5a", Fingerprint: "sha256:a"}
+	const n = keepPassed
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			c.Plan(abs, fmt.Sprintf("key %d", i), "md5a", i)
+			c.RecordPassed(abs, fmt.Sprintf("rules %d", i), rec)
+		})
+	}
+	wg.Wait()
+	for i := range n {
+		if _, ok := c.Planned(abs, fmt.Sprintf("key %d", i)); !ok {
+			t.Errorf("pending plan %d lost", i)
+		}
+		if !c.HasPassed(abs, fmt.Sprintf("rules %d", i), rec) {
+			t.Errorf("passed check %d lost", i)
+		}
 	}
 }
