@@ -54,7 +54,7 @@ func TestAccUpload_everyResourceChecksItsOwnRules(t *testing.T) {
 				return fmt.Sprintf(other, src) + mintegralFileConfig(src, "")
 			}
 			columns := regexp.MustCompile(`Not a one-column Mintegral audience file[\s\S]*crm\.csv,\s+line\s+1:\s+the\s+line\s+has\s+2\s+comma-separated\s+columns`)
-			gzipBroken := regexp.MustCompile(`Not a one-column Mintegral audience file[\s\S]*devices\.txt\.gz[\s\S]*(unexpected\s+EOF|truncated)`)
+			gzipBroken := regexp.MustCompile(`Source is not valid gzip[\s\S]*devices\.txt\.gz[\s\S]*the gzip file is truncated or corrupt`)
 			good := writeFile(t, dir, "ids.txt", "idfa\n6D92078A-8246-4BA4-AE5B-76104861E7DC\n")
 			steps := []resource.TestStep{
 				// The other resource already holds the export.
