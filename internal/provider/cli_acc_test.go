@@ -265,10 +265,7 @@ func TestAccCLI_plansCleanlyAndRefreshOnlyExitCodes(t *testing.T) {
 func providerForCLI(t *testing.T, work string) string {
 	t.Helper()
 	bin := mkdir(t, work, "bin")
-	build := exec.Command("go", "build", "-o", filepath.Join(bin, "terraform-provider-audience"), "../..")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	buildProvider(t, filepath.Join(bin, "terraform-provider-audience"))
 	writeFile(t, work, "terraformrc", `provider_installation {
   dev_overrides { "audiencekit/audience" = "`+bin+`" }
   direct {}
@@ -382,5 +379,15 @@ func (r cliRunner) noWarnings(out string) {
 		if !strings.Contains(m[1], "Provider development overrides are in effect") {
 			r.t.Errorf("unexpected warning %q:\n%s", m[1], out)
 		}
+	}
+}
+
+// buildProvider builds the provider binary at path, for tests that run a
+// real CLI starting it as a child process, as in production.
+func buildProvider(t *testing.T, path string) {
+	t.Helper()
+	build := exec.Command("go", "build", "-o", path, "../..")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
 	}
 }

@@ -48,10 +48,7 @@ func newCLIRun(t *testing.T) *cliRun {
 			}
 			continue
 		}
-		build := exec.Command("go", "build", "-o", bin, "../..")
-		if out, err := build.CombinedOutput(); err != nil {
-			t.Fatalf("go build: %v\n%s", err, out)
-		}
+		buildProvider(t, bin)
 		first = bin
 	}
 	writeFile(t, work, "terraformrc", `provider_installation {
