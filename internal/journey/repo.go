@@ -1,0 +1,325 @@
+package journey
+
+import (
+	"bytes"
+	"compress/gzip"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/audiencekit/terraform-provider-audience/internal/sandbox"
+)
+
+// repo is the team's repository: the configuration and the files committed
+// next to it. Commits change it; every CI job checks out a fresh copy.
+type repo struct {
+	statePath string // the local backend's state file, outside every checkout
+
+	// listDir is where audience_id_list writes its lists, relative to the
+	// root module: a folder the Altcraft export also creates ("exports"),
+	// or one nothing else creates, git-ignored and absent in a fresh clone.
+	listDir string
+
+	// devices: a committed GAID list feeding audience_mintegral_file.gaid
+	// and the Android audience.
+	devices     bool
+	devicesPath string // relative to the root module
+	devicesArea int    // area_type of the file and its audience
+	deviceIDs   []string
+
+	// crmShared: the raw CRM export committed as crm/customers.csv, sent
+	// to Future Demand and to OpenIM. It holds e-mail addresses and many
+	// columns, so it must never reach Mintegral.
+	crmShared bool
+	crmRows   int
+
+	// idfaShared: an OpenIM backup of the IDFA list, a second resource on
+	// the file audience_mintegral_file.doctors uploads.
+	idfaShared bool
+
+	// mistake: a resource that must be refused at plan, with nothing sent
+	// to Mintegral: "crm" is a Mintegral file on the CRM export, "gzip" a
+	// Mintegral file on a truncated .txt.gz that OpenIM also takes
+	// (gzipCompanion).
+	mistake       string
+	gzipCompanion bool
+
+	// imports are console-made audiences the configuration adopts with an
+	// import {} block (while importBlock is set) and manages afterwards.
+	imports []importedAudience
+}
+
+// importedAudience is an audience made in Mintegral's console, adopted by
+// the configuration.
+type importedAudience struct {
+	taID        int64
+	name        string
+	consolePath string // the data_path the console built it from
+	importBlock bool
+}
+
+// The resources the configuration may hold, by address.
+const (
+	addrDoctorsFile     = "audience_mintegral_file.doctors"
+	addrDoctorsAudience = "audience_mintegral_audience.doctors"
+	addrTPNS            = "audience_tpns_account_package.doctors"
+	addrGAIDFile        = "audience_mintegral_file.gaid"
+	addrAndroidAudience = "audience_mintegral_audience.android"
+	addrCRMFutureDemand = "audience_futuredemand_upload.crm"
+	addrCRMOpenIM       = "audience_openim_object.crm"
+	addrIDFABackup      = "audience_openim_object.idfa_backup"
+	addrMistakeCRM      = "audience_mintegral_file.crm"
+	addrMistakeGzip     = "audience_mintegral_file.ios_gz"
+	addrGzipCompanion   = "audience_openim_object.ios_gz"
+)
+
+const (
+	crmPath      = "crm/customers.csv"
+	gzipPath     = "audiences/ios_idfa.txt.gz"
+	exportDir    = "exports"
+	idfaListName = "doctors_idfa.txt"
+	pidListName  = "doctors_accounts.txt"
+)
+
+// generatedDirs are the folders a plan writes and a fresh clone lacks.
+func (r *repo) generatedDirs() []string {
+	dirs := []string{exportDir}
+	if top := strings.Split(r.listDir, "/")[0]; top != exportDir {
+		dirs = append(dirs, top)
+	}
+	return dirs
+}
+
+// managed lists the addresses of the resources the configuration holds.
+func (r *repo) managed() []string {
+	out := []string{addrDoctorsFile, addrDoctorsAudience, addrTPNS}
+	if r.devices {
+		out = append(out, addrGAIDFile, addrAndroidAudience)
+	}
+	if r.crmShared {
+		out = append(out, addrCRMFutureDemand, addrCRMOpenIM)
+	}
+	if r.idfaShared {
+		out = append(out, addrIDFABackup)
+	}
+	for _, im := range r.imports {
+		out = append(out, im.address())
+	}
+	return out
+}
+
+func (im importedAudience) address() string {
+	return fmt.Sprintf("audience_mintegral_audience.console_%d", im.taID)
+}
+
+// newDeviceIDs draws n GAIDs: lower-case UUIDs, as Android reports them.
+func newDeviceIDs(rng *rand.Rand, n int) []string {
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = randomUUID(rng)
+	}
+	return ids
+}
+
+func randomUUID(rng *rand.Rand) string {
+	hi, lo := rng.Uint64(), rng.Uint64()
+	return fmt.Sprintf("%08x-%04x-4%03x-%04x-%012x", hi>>32, hi>>16&0xffff, hi&0xfff, 0x8000|lo>>48&0x3fff, lo&0xffffffffffff)
+}
+
+// write renders the repository into dir, which it replaces.
+func (r *repo) write(dir string) error {
+	if err := os.RemoveAll(dir); err != nil {
+		return err
+	}
+	files := map[string][]byte{"main.tf": []byte(r.config())}
+	if r.devices {
+		files[r.devicesPath] = []byte(strings.Join(r.deviceIDs, "\n") + "\n")
+	}
+	if r.crmShared || r.mistake == "crm" {
+		var b bytes.Buffer
+		if _, err := sandbox.AltcraftExport(&b, "database", 2, nil); err != nil {
+			return err
+		}
+		files[crmPath] = b.Bytes()
+	}
+	if r.mistake == "gzip" {
+		files[gzipPath] = truncatedGzip()
+	}
+	for name, content := range files {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(p, content, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// truncatedGzip is a gzipped IDFA list cut in the middle of its stream, as
+// an interrupted copy leaves it.
+func truncatedGzip() []byte {
+	var b bytes.Buffer
+	zw := gzip.NewWriter(&b)
+	for i := range 400 {
+		fmt.Fprintf(zw, "%08X-0000-4000-8000-%012X\n", i*7919, i)
+	}
+	_ = zw.Close()
+	return b.Bytes()[:b.Len()/2]
+}
+
+// config renders main.tf.
+func (r *repo) config() string {
+	var b strings.Builder
+	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
+	p(`terraform {
+  required_providers {
+    audience = {
+      source = "audiencekit/audience"
+    }
+  }
+  backend "local" {
+    path = %q
+  }
+}
+
+# The CRM segment, exported on every plan.
+data "audience_altcraft_profile_export" "doctors" {
+  source_type    = "segment"
+  source_id      = 7
+  custom_request = { occupation = "doctor" }
+  output_dir     = "${path.root}/%s"
+}
+
+data "audience_id_list" "doctors_idfa" {
+  source      = data.audience_altcraft_profile_export.doctors.files[0].path
+  column      = "idfa"
+  output_path = "${path.root}/%s/%s"
+  case        = "upper"
+  format      = "uuid"
+  invalid     = "skip"
+}
+
+resource "audience_mintegral_file" "doctors" {
+  source = data.audience_id_list.doctors_idfa.output_path
+}
+
+resource "audience_mintegral_audience" "doctors" {
+  name     = "crm-doctors-ios"
+  platform = "ios"
+  files = [{
+    device_type = "IDFA"
+    data_path   = audience_mintegral_file.doctors.data_path
+  }]
+}
+
+data "audience_id_list" "doctors_accounts" {
+  source      = data.audience_altcraft_profile_export.doctors.files[0].path
+  column      = "_pid"
+  output_path = "${path.root}/%s/%s"
+}
+
+resource "audience_tpns_account_package" "doctors" {
+  source = data.audience_id_list.doctors_accounts.output_path
+}
+
+output "doctors_data_path" {
+  value = audience_mintegral_file.doctors.data_path
+}
+
+output "doctors_audience_id" {
+  value = audience_mintegral_audience.doctors.ta_id
+}
+`, r.statePath, exportDir, r.listDir, idfaListName, r.listDir, pidListName)
+	if r.devices {
+		p(`
+# A device list the team commits.
+resource "audience_mintegral_file" "gaid" {
+  source    = "${path.root}/%s"
+  area_type = %d
+}
+
+resource "audience_mintegral_audience" "android" {
+  name      = "android-gaid"
+  platform  = "android"
+  area_type = %d
+  files = [{
+    device_type = "GAID"
+    data_path   = audience_mintegral_file.gaid.data_path
+  }]
+}
+`, r.devicesPath, r.devicesArea, r.devicesArea)
+	}
+	if r.crmShared {
+		p(`
+# The raw CRM export goes to Future Demand and is archived on OpenIM.
+resource "audience_futuredemand_upload" "crm" {
+  source = "${path.root}/%s"
+}
+
+resource "audience_openim_object" "crm" {
+  source = "${path.root}/%s"
+  name   = "crm/customers.csv"
+}
+`, crmPath, crmPath)
+	}
+	if r.idfaShared {
+		p(`
+# A backup of the IDFA list: a second resource on the file Mintegral gets.
+resource "audience_openim_object" "idfa_backup" {
+  source = data.audience_id_list.doctors_idfa.output_path
+  name   = "backup/doctors_idfa.txt"
+}
+`)
+	}
+	switch r.mistake {
+	case "crm":
+		p(`
+# A mistake: the raw CRM export (e-mails, many columns) sent to Mintegral.
+resource "audience_mintegral_file" "crm" {
+  source = "${path.root}/%s"
+}
+`, crmPath)
+	case "gzip":
+		p(`
+# A mistake: a truncated gzip sent to Mintegral.
+resource "audience_mintegral_file" "ios_gz" {
+  source = "${path.root}/%s"
+}
+`, gzipPath)
+		if r.gzipCompanion {
+			p(`
+resource "audience_openim_object" "ios_gz" {
+  source = "${path.root}/%s"
+  name   = "backup/ios_idfa.txt.gz"
+}
+`, gzipPath)
+		}
+	}
+	for _, im := range slices.Clone(r.imports) {
+		if im.importBlock {
+			p(`
+import {
+  to = %s
+  id = "%d"
+}
+`, im.address(), im.taID)
+		}
+		p(`
+# Made in Mintegral's console, managed here since.
+resource "audience_mintegral_audience" "console_%d" {
+  name     = %q
+  platform = "ios"
+  files = [{
+    device_type = "IDFA"
+    data_path   = audience_mintegral_file.doctors.data_path
+  }]
+}
+`, im.taID, im.name)
+	}
+	return b.String()
+}
