@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -32,7 +33,6 @@ type env struct {
 	dir     string // the run's directory, kept on failure
 	cli     string // terraform or tofu binary
 	cliName string // its first line of `version`
-	tofu    bool
 	sb      *sandbox.Server
 	sbDir   string
 
@@ -62,12 +62,6 @@ func (c *cmdResult) String() string {
 // configuration, and starts the sandbox.
 func setupEnv(ctx context.Context, dir, cli, moduleRoot string) (*env, error) {
 	e := &env{dir: dir, cli: cli, sbDir: filepath.Join(dir, "sandbox")}
-	out, err := exec.CommandContext(ctx, cli, "version").CombinedOutput()
-	if err != nil {
-		return nil, fmt.Errorf("%s version: %v: %s", cli, err, out)
-	}
-	e.cliName = strings.SplitN(strings.TrimSpace(string(out)), "\n", 2)[0]
-	e.tofu = strings.HasPrefix(e.cliName, "OpenTofu")
 
 	// Built as the release builds it (.goreleaser.yml), and installed by
 	// init from a filesystem mirror under both registries' hosts, the way
@@ -94,6 +88,16 @@ func setupEnv(ctx context.Context, dir, cli, moduleRoot string) (*env, error) {
 	rc := fmt.Sprintf("provider_installation {\n  filesystem_mirror {\n    path = %q\n  }\n}\n", filepath.Join(dir, "mirror"))
 	if err := os.WriteFile(filepath.Join(dir, "cli.tfrc"), []byte(rc), 0o644); err != nil {
 		return nil, err
+	}
+	version := exec.CommandContext(ctx, cli, "version")
+	version.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "CHECKPOINT_DISABLE=1", "TF_CLI_CONFIG_FILE=" + filepath.Join(dir, "cli.tfrc")}
+	out, err := version.CombinedOutput()
+	if err != nil {
+		return nil, fmt.Errorf("%s version: %v: %s", cli, err, out)
+	}
+	e.cliName = cliVersion.FindString(string(out))
+	if e.cliName == "" {
+		return nil, fmt.Errorf("%s version: no Terraform or OpenTofu version in %q", cli, out)
 	}
 	for _, d := range []string{"logs", "state", "cache", "ci"} {
 		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
@@ -283,9 +287,13 @@ func tail(s string, n int) string {
 func errorSummary(out string) string {
 	var heads []string
 	for _, m := range errorHead.FindAllStringSubmatch(out, -1) {
-		heads = append(heads, strings.TrimSpace(m[1]))
+		if h := strings.TrimSpace(m[1]); !slices.Contains(heads, h) {
+			heads = append(heads, h)
+		}
 	}
 	return strings.Join(heads, "; ")
 }
 
 var errorHead = regexp.MustCompile(`(?m)^[│ ]*Error: (.*)$`)
+
+var cliVersion = regexp.MustCompile(`(Terraform|OpenTofu) v[0-9][^\s]*`)
