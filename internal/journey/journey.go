@@ -470,8 +470,10 @@ func (j *journey) repoCommit() (event, bool) {
 		}
 		needsUpload = false
 	}
+	// The model changes now, so the job drawn next sees the commit; the
+	// repository is written when the step runs.
+	edit()
 	return event{c, func(context.Context) error {
-		edit()
 		j.converged = false
 		if needsUpload {
 			j.settled = false
@@ -746,8 +748,8 @@ func (j *journey) judge(res *cmdResult, st *step) (failed bool, err error) {
 		return false, nil
 	}
 	if st.persistent {
-		if !regexp.MustCompile(`503`).MatchString(res.output) {
-			return true, findf("%s failed under a persistent 503 without naming it: %s", strings.Join(res.args, " "), errorSummary(res.output))
+		if !strings.Contains(res.output, "503") {
+			return true, findf("%s failed under a persistent 503, but not for it: %s", strings.Join(res.args, " "), errorSummary(res.output))
 		}
 		return true, nil
 	}

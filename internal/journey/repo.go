@@ -295,7 +295,6 @@ resource "audience_mintegral_file" "ios_gz" {
 			p(`
 resource "audience_openim_object" "ios_gz" {
   source = "${path.root}/%s"
-  name   = "backup/ios_idfa.txt.gz"
 }
 `, gzipPath)
 		}
