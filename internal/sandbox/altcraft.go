@@ -112,18 +112,26 @@ func (s *Server) EditAltcraftProfile(sourceType string, sourceID int64, i int) e
 	return s.editAltcraftSource(sourceType, sourceID, func(c *altcraftContent) { c.edits[i]++ })
 }
 
+// altcraftContentOf is what a source holds now; the caller holds
+// s.altcraft.mu.
+func (s *Server) altcraftContentOf(src altcraftSource) altcraftContent {
+	if c, ok := s.altcraft.content[src]; ok {
+		return c
+	}
+	return altcraftContent{profiles: altcraftSources[src]}
+}
+
 func (s *Server) editAltcraftSource(sourceType string, sourceID int64, edit func(*altcraftContent)) error {
 	src := altcraftSource{sourceType, sourceID}
-	n, ok := altcraftSources[src]
-	if !ok {
+	if _, ok := altcraftSources[src]; !ok {
 		return fmt.Errorf("sandbox: Altcraft %s %d not found", sourceType, sourceID)
 	}
 	st := s.altcraft
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	c, ok := st.content[src]
-	if !ok {
-		c = altcraftContent{profiles: n, edits: map[int]int{}}
+	c := s.altcraftContentOf(src)
+	if c.edits == nil {
+		c.edits = map[int]int{}
 	}
 	edit(&c)
 	st.content[src] = c
@@ -362,11 +370,7 @@ func (s *Server) finishAltcraftTask(t *altcraftTask) error {
 	}
 	h := md5.New()
 	cw := &altcraftCountWriter{w: io.MultiWriter(f, h)}
-	content, ok := s.altcraft.content[t.source] // the caller holds s.altcraft.mu
-	if !ok {
-		content = altcraftContent{profiles: altcraftSources[t.source]}
-	}
-	total, err := writeAltcraftExport(cw, t.source, content, t.filter)
+	total, err := writeAltcraftExport(cw, t.source, s.altcraftContentOf(t.source), t.filter)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
