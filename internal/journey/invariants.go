@@ -130,6 +130,7 @@ func checkNoDuplicateAudiences(sb *sandbox.Server) error {
 type platformCheck struct {
 	sb        *sandbox.Server
 	checkout  string           // where local sources are compared; "" skips
+	only      map[string]bool  // when set, the addresses whose local source is compared (a targeted apply)
 	unmanaged map[int64]bool   // console-made audiences not (yet) in state
 	console   map[int64]string // console audiences' original data_path
 	state     map[string]stateResource
@@ -225,7 +226,7 @@ func (c *platformCheck) openIM(r stateResource) error {
 
 // local compares the resource's source in the checkout with state.
 func (c *platformCheck) local(r stateResource) error {
-	if c.checkout == "" {
+	if c.checkout == "" || (c.only != nil && !c.only[r.Addr]) {
 		return nil
 	}
 	p := r.str("source")

@@ -671,6 +671,14 @@ func (j *journey) checkWorld(o outcome, st *step) error {
 	if !o.applied {
 		check.checkout = "" // a failed or plan-only job's files are not what state holds
 	}
+	if len(o.targets) > 0 {
+		// Only the targets (and what they depend on, which the local
+		// check cannot tell) were applied.
+		check.only = map[string]bool{}
+		for _, t := range o.targets {
+			check.only[t] = true
+		}
+	}
 	if err := check.run(strict); err != nil {
 		return err
 	}
