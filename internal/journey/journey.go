@@ -54,6 +54,8 @@ type journey struct {
 	settled bool
 	// recover: the last step failed; this one is a clean apply.
 	recover bool
+	// timePassed: simulated time passed since the last converged apply.
+	timePassed bool
 
 	console  map[int64]*consoleAudience // made in Mintegral's console
 	profiles int                        // Altcraft segment 7's profiles
@@ -255,19 +257,16 @@ func (j *journey) pick() *step {
 		return st
 	}
 	st.events = j.pickEvents()
-	onlyTime := true
-	for _, e := range st.events {
-		if !strings.HasPrefix(e.desc, "+") {
-			onlyTime = false
-		}
-	}
 	jobs := map[string]int{
 		"apply": 30, "plan-apply": 14, "saved-plan": 8, "pr-plan": 6, "target": 6, "destroy": 4, "mistake": 4,
 	}
 	if j.repo.devices {
 		jobs["edit-after-plan"] = 6
 	}
-	if j.converged && onlyTime {
+	// Simulated time moves the audiences' stored times, which a
+	// refresh-only plan rightly reports as changed outside Terraform: a
+	// drift check runs only when no time passed since the last apply.
+	if j.converged && !j.timePassed && len(st.events) == 0 {
 		jobs["drift"] = 6
 	}
 	st.job = weighted(j.rng, jobs)
@@ -311,6 +310,7 @@ func (j *journey) pickEvents() []event {
 	if j.rng.IntN(100) >= 45 {
 		d := []time.Duration{time.Hour, 6 * time.Hour, 13 * time.Hour, 25 * time.Hour, 72 * time.Hour}[weightedIndex(j.rng, 2, 2, 3, 3, 1)]
 		evs = append(evs, event{fmt.Sprintf("+%s", shortDuration(d)), func(context.Context) error {
+			j.timePassed = true
 			j.e.sb.Advance(d)
 			return nil
 		}})
@@ -689,7 +689,7 @@ func (j *journey) checkWorld(o outcome, st *step) error {
 		if !slices.Equal(want, have) {
 			return findf("after a successful apply, state holds %v; the configuration names %v", have, want)
 		}
-		j.converged, j.settled = true, true
+		j.converged, j.settled, j.timePassed = true, true, false
 	}
 	_ = st
 	return nil
@@ -1025,8 +1025,12 @@ func (j *journey) jobPlan(ctx context.Context, st *step, args ...string) (outcom
 
 // jobDestroy: destroy works at any time, whole or targeted.
 func (j *journey) jobDestroy(ctx context.Context, st *step) (outcome, error) {
-	for i := range j.repo.imports {
-		j.repo.imports[i].importBlock = false // a team drops import blocks before tearing down
+	for i, im := range j.repo.imports {
+		// A team drops the import blocks of what it tears down; an
+		// import not applied yet stays for the next apply.
+		if c := j.console[im.taID]; c != nil && c.adopted {
+			j.repo.imports[i].importBlock = false
+		}
 	}
 	if err := j.commit(); err != nil {
 		return outcome{}, err
