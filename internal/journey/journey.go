@@ -56,6 +56,9 @@ type journey struct {
 	recover bool
 	// timePassed: simulated time passed since the last converged apply.
 	timePassed bool
+	// postponed: the last converged apply left an audience update waiting
+	// for the 12-hour window, which a later plan may find due.
+	postponed bool
 
 	console  map[int64]*consoleAudience // made in Mintegral's console
 	profiles int                        // Altcraft segment 7's profiles
@@ -437,13 +440,24 @@ func (j *journey) repoCommit() (event, bool) {
 		}
 		c = fmt.Sprintf("edit devices (+%d -%d)", len(add), drop)
 	case "move devices":
-		to := pick(j.rng, "audiences/android_gaid.txt", "lists/android/gaid.txt", "audiences/gaid/android.txt")
-		if to == r.devicesPath {
-			to = "moved/" + filepath.Base(to)
+		// A move keeps the base name, which is the file_name Mintegral
+		// sees: nothing is uploaded. A rename changes it: uploaded again.
+		dir := pick(j.rng, "audiences", "lists/android", "audiences/gaid")
+		if dir == filepath.Dir(r.devicesPath) {
+			dir = "moved"
 		}
+		name := filepath.Base(r.devicesPath)
+		rename := j.rng.IntN(3) == 0
+		if rename {
+			name = pick(j.rng, "gaid.txt", "android.txt", "android_gaid.csv")
+			if name == filepath.Base(r.devicesPath) {
+				name = "devices_" + name
+			}
+		}
+		to := dir + "/" + name
 		edit = func() { r.devicesPath = to }
-		needsUpload = false
-		c = "devices move to " + to
+		needsUpload = rename
+		c = map[bool]string{true: "devices renamed to ", false: "devices move to "}[rename] + to
 	case "devices area":
 		to := 3 - r.devicesArea
 		edit = func() { r.devicesArea = to }
@@ -690,6 +704,13 @@ func (j *journey) checkWorld(o outcome, st *step) error {
 			return findf("after a successful apply, state holds %v; the configuration names %v", have, want)
 		}
 		j.converged, j.settled, j.timePassed = true, true, false
+		j.postponed = false
+		for _, r := range state {
+			var applied appliedFiles
+			if raw, ok := r.Private[appliedKey]; ok && json.Unmarshal(raw, &applied) == nil && applied.Pending {
+				j.postponed = true
+			}
+		}
 	}
 	_ = st
 	return nil
@@ -1012,7 +1033,7 @@ func (j *journey) jobPlan(ctx context.Context, st *step, args ...string) (outcom
 		return outcome{}, err
 	}
 	switch {
-	case res.code == 2 && j.converged:
+	case res.code == 2 && j.converged && !(j.postponed && j.timePassed):
 		return outcome{}, findf("%s shows changes though nothing changed since the last converged apply (exit 2):\n%s", strings.Join(res.args, " "), planSummary(res.output))
 	case res.code == 2:
 	default:
