@@ -18,12 +18,18 @@ import (
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:8780", "address to listen on (port 0 picks a free one)")
-	dir := flag.String("dir", "", "directory for uploaded objects (default: a new temporary directory)")
+	dir := flag.String("dir", "", "directory for uploaded objects and Mintegral audiences, kept across restarts (default: a new temporary directory)")
 	envFile := flag.String("env-file", "", "also write the export lines to this file")
 	verbose := flag.Bool("v", false, "log every request: method, path (never the query string), status, bytes in and out, duration")
+	updateWindow := flag.Duration("mintegral-update-window", sandbox.MintegralUpdateWindow,
+		"how long after a change a Mintegral audience refuses another update; shorter than 12h to try updates by hand (reported times shift to match)")
+	seed := flag.Int("seed-mintegral-audiences", 0, "create this many audiences as if made in Mintegral's console (for terraform query), on every start")
 	var faults faultFlags
-	flag.Var(&faults, "fault", "inject a fault, e.g. 'PUT /s3/ status=503 count=2'; repeatable. Keys: status, retry-after, count, reset-after (request-body bytes), drop, delay")
+	flag.Var(&faults, "fault", "inject a fault, e.g. 'PUT /s3/ status=503 count=2'; repeatable. Keys:\n"+faultKeyHelp)
 	flag.Parse()
+	if *updateWindow <= 0 {
+		log.Fatalf("-mintegral-update-window %s: give a positive duration, e.g. 2m", *updateWindow)
+	}
 
 	if *dir == "" {
 		d, err := os.MkdirTemp("", "audience-sandbox-")
@@ -32,7 +38,7 @@ func main() {
 		}
 		*dir = d
 	}
-	cfg := sandbox.Config{Dir: *dir}
+	cfg := sandbox.Config{Dir: *dir, MintegralUpdateWindow: *updateWindow}
 	if *verbose {
 		requests := log.New(os.Stderr, "", log.LstdFlags|log.Lmicroseconds)
 		cfg.RequestLog = func(r sandbox.RequestRecord) { requests.Print(r) }
@@ -44,6 +50,11 @@ func main() {
 	for _, f := range faults {
 		srv.AddFault(f)
 	}
+	if *seed > 0 {
+		if _, err := srv.SeedMintegralAudiences(*seed, sandbox.MintegralSeed{}); err != nil {
+			log.Fatal(err)
+		}
+	}
 	if err := srv.Start(*addr); err != nil {
 		log.Fatal(err)
 	}
@@ -53,7 +64,13 @@ func main() {
 			log.Fatal(err)
 		}
 	}
-	fmt.Printf("audience sandbox listening on %s (objects in %s)\n", srv.URL(), *dir)
+	fmt.Printf("audience sandbox listening on %s (objects and Mintegral audiences in %s)\n", srv.URL(), *dir)
+	if *updateWindow != sandbox.MintegralUpdateWindow {
+		fmt.Printf("Mintegral audiences accept an update %s after the last change\n", *updateWindow)
+	}
+	if *seed > 0 {
+		fmt.Printf("%d console-made Mintegral audiences added\n", *seed)
+	}
 	for _, f := range faults {
 		fmt.Printf("fault queued: %s\n", f)
 	}
@@ -66,6 +83,16 @@ func main() {
 	<-stop
 	_ = srv.Close()
 }
+
+// faultKeyHelp lists every key sandbox.ParseFault reads (main_test.go
+// checks the two agree).
+const faultKeyHelp = `    status=503                  answer with this HTTP status instead of handling the request
+    retry-after=2               with status: the Retry-After header (seconds, or a quoted HTTP date)
+    count=2                     how many matching requests it hits (default 1)
+    reset-after=4096            read this many request-body bytes, then reset the connection
+    reset-response-after=4096   handle the request, send this many bytes of the answer, then reset
+    drop                        handle the request (it takes effect), then reset instead of answering
+    delay=1.5s                  wait before acting; alone, a slow but normal answer`
 
 // faultFlags collects repeated -fault flags.
 type faultFlags []sandbox.Fault

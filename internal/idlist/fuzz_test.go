@@ -2,8 +2,10 @@ package idlist
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -15,6 +17,7 @@ import (
 func FuzzReader(f *testing.F) {
 	for _, s := range []string{
 		crmExport, "a\n\n", "\"a\"\"b\",c\r\n", "\"\n", "a;b\n\"x;y\";z\n", "\xEF\xBB\xBF\"a\tb\"\tc\n", "x\"y", "\"a\"b",
+		";\n\"\n\";", // the first record's separator comes after a quoted line break
 	} {
 		f.Add([]byte(s))
 	}
@@ -79,6 +82,39 @@ func FuzzCheckOneColumn(f *testing.F) {
 		var ie *Error
 		if errors.As(err, &ie) && ie.Line > lines {
 			t.Fatalf("error on line %d of a %d-line input", ie.Line, lines)
+		}
+	})
+}
+
+// FuzzGzipContent checks that any bytes named .gz get an answer, the same
+// whether the one-column check reads them or is fed them in writes, and
+// that every failure is an *Error naming the file, never a bare
+// "unexpected EOF".
+func FuzzGzipContent(f *testing.F) {
+	for _, s := range []string{"idfa\n6D92078A\n", "a,b\n", "", "x"} {
+		var b bytes.Buffer
+		zw := gzip.NewWriter(&b)
+		_, _ = zw.Write([]byte(s))
+		_ = zw.Close()
+		f.Add(b.Bytes())
+		f.Add(b.Bytes()[:b.Len()/2])
+	}
+	f.Add([]byte("idfa\nX\n"))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		lines, err := checkGzipStream(bytes.NewReader(in), "f.txt.gz")
+		var ie *Error
+		if err != nil && (!errors.As(err, &ie) || ie.File != "f.txt.gz") {
+			t.Fatalf("%q: %v is not an *Error naming the file", in, err)
+		}
+		c := NewOneColumnCheck("f.txt.gz", true)
+		for rest := in; len(rest) > 0; {
+			n := min(len(rest), 7)
+			_, _ = c.Write(rest[:n])
+			rest = rest[n:]
+		}
+		fedLines, fedErr := c.Close()
+		if fmt.Sprint(fedErr) != fmt.Sprint(err) || (err == nil && fedLines != lines) {
+			t.Fatalf("%q: read gives %d, %v; writes give %d, %v", in, lines, err, fedLines, fedErr)
 		}
 	})
 }

@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -56,7 +57,10 @@ type Error struct {
 	Line    int64 // 0 when not about one row
 	Problem string
 	Fix     string // optional: what to do
+	Cause   error  // optional: the class of problem, such as ErrCorruptGzip
 }
+
+func (e *Error) Unwrap() error { return e.Cause }
 
 func (e *Error) Error() string {
 	var b strings.Builder
@@ -92,6 +96,10 @@ func Extract(ctx context.Context, src io.Reader, file string, dst io.Writer, opt
 		var se *SyntaxError
 		if errors.As(err, &se) {
 			return fail(se.Line, se.Problem, "Fix the row; the file must be CSV as RFC 4180 describes it")
+		}
+		var ie *Error
+		if errors.As(err, &ie) {
+			return err
 		}
 		return fmt.Errorf("reading %s: %w", file, err)
 	}
@@ -208,36 +216,34 @@ func listColumns(fields [][]byte) string {
 }
 
 // ExtractFile reads sourcePath (gunzipped when it ends in .gz) and writes
-// the list to outputPath (gzip-compressed when it ends in .gz). The output
-// is written to a temporary file in the same directory and renamed over
-// outputPath once complete, so outputPath is never half-written. When
-// outputPath already holds exactly the new bytes it is left untouched, so
-// its modification time, too, says nothing changed.
+// the list to outputPath (gzip-compressed when it ends in .gz), creating
+// missing parent directories. An outputPath that cannot take the list (a
+// directory, the source itself) fails with an ErrOutput before anything is
+// read. The output is written to a temporary file in the same directory
+// and renamed over outputPath once complete, so outputPath is never
+// half-written. When outputPath already holds exactly the new bytes it is
+// left untouched, so its modification time, too, says nothing changed.
 func ExtractFile(ctx context.Context, sourcePath, outputPath string, opt Options) (Result, error) {
-	if same, err := samePath(sourcePath, outputPath); err != nil || same {
-		if err == nil {
-			err = &Error{File: outputPath, Problem: "output_path is the source file", Fix: "Write the list to another file"}
-		}
-		return Result{}, err
-	}
 	in, err := os.Open(sourcePath)
 	if err != nil {
 		return Result{}, err
 	}
 	defer in.Close()
+	if err := prepareOutput(in, outputPath); err != nil {
+		return Result{}, err
+	}
 	var src io.Reader = in
 	if IsGzip(sourcePath) {
-		zr, err := gzip.NewReader(bufio.NewReaderSize(in, 64<<10))
+		zr, err := newGunzip(in, sourcePath)
 		if err != nil {
-			return Result{}, &Error{File: sourcePath, Problem: "the file ends in .gz but is not gzip (" + err.Error() + ")", Fix: "Compress it with gzip or drop the .gz suffix"}
+			return Result{}, err
 		}
-		defer zr.Close()
 		src = zr
 	}
 
 	tmp, err := os.CreateTemp(filepath.Dir(outputPath), "."+filepath.Base(outputPath)+".*.tmp")
 	if err != nil {
-		return Result{}, err
+		return Result{}, outputError(outputPath, "cannot write in its directory ("+err.Error()+")", "Check the directory's permissions")
 	}
 	done := false
 	defer func() {
@@ -281,26 +287,60 @@ func ExtractFile(ctx context.Context, sourcePath, outputPath string, opt Options
 		return res, nil
 	}
 	if err := os.Rename(tmp.Name(), outputPath); err != nil {
-		return res, err
+		return res, outputError(outputPath, "cannot replace it ("+err.Error()+")", "Check the path and its permissions")
 	}
 	done = true
 	return res, nil
 }
 
-// samePath reports whether two paths name the same existing file.
-func samePath(a, b string) (bool, error) {
-	sa, err := os.Stat(a)
-	if err != nil {
-		return false, err
+// ErrOutput is the cause of an *Error about the output path.
+var ErrOutput = errors.New("the output path cannot take the list")
+
+// prepareOutput checks that outputPath can take the list, and creates its
+// missing parent directories (generated folders are absent from a fresh
+// clone), as mkdir -p does.
+func prepareOutput(source *os.File, outputPath string) error {
+	fail := func(problem, fix string) error { return outputError(outputPath, problem, fix) }
+	if outputPath == "" {
+		return fail("the path is empty", "Name the file to write")
 	}
-	sb, err := os.Stat(b)
-	if errors.Is(err, os.ErrNotExist) {
-		return false, nil
+	if os.IsPathSeparator(outputPath[len(outputPath)-1]) {
+		return fail("the path ends in a separator, so it names a directory", "Name the file to write, such as "+filepath.Join(outputPath, "ids.txt"))
 	}
-	if err != nil {
-		return false, err
+	st, err := os.Stat(outputPath)
+	switch {
+	case err != nil:
+		// Absent, or a part of the path is not a directory: creating the
+		// directories below says which.
+	case st.IsDir():
+		return fail("it is a directory", "Name the file to write, such as "+filepath.Join(outputPath, "ids.txt"))
+	case !st.Mode().IsRegular():
+		return fail(fmt.Sprintf("it is a %s, not a regular file", fileType(st.Mode())), "Name a regular file to write")
+	default:
+		if src, err := source.Stat(); err == nil && os.SameFile(src, st) {
+			return fail("it is the source file "+source.Name(), "Write the list to another file: the export is read, never overwritten")
+		}
 	}
-	return os.SameFile(sa, sb), nil
+	if err := os.MkdirAll(filepath.Dir(outputPath), 0o777); err != nil {
+		return fail("cannot create its directory ("+err.Error()+")", "Check the path: a part of it may be a file")
+	}
+	return nil
+}
+
+func outputError(outputPath, problem, fix string) error {
+	return &Error{File: outputPath, Problem: problem, Fix: fix, Cause: ErrOutput}
+}
+
+func fileType(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeNamedPipe != 0:
+		return "named pipe"
+	case m&fs.ModeSocket != 0:
+		return "socket"
+	case m&fs.ModeDevice != 0:
+		return "device"
+	}
+	return "special file"
 }
 
 // unchanged reports whether path already holds content of this size and MD5.

@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -246,5 +247,90 @@ func assertNoTempFiles(t *testing.T, dir string, want int) {
 			names = append(names, e.Name())
 		}
 		t.Fatalf("directory holds %v, want %d files", names, want)
+	}
+}
+
+// Missing parent directories of the output are created, as a fresh clone
+// lacks generated folders.
+func TestExtractFileCreatesOutputDirectories(t *testing.T) {
+	dir := t.TempDir()
+	src := writeTemp(t, dir, "export.csv", []byte(crmExport))
+	out := filepath.Join(dir, "build", "lists", "idfa.txt")
+	res, err := ExtractFile(context.Background(), src, out, Options{Column: "idfa"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.Stat(out)
+	if err != nil || st.Size() != res.Size || res.Entries == 0 {
+		t.Fatalf("output %v, %v; result %+v", st, err, res)
+	}
+	assertNoTempFiles(t, filepath.Dir(out), 1)
+}
+
+// An output that cannot take the list fails before the source is read
+// (the source here is malformed, so a read would fail differently), names
+// the output, and creates nothing.
+func TestExtractFileRefusesABadOutputBeforeReading(t *testing.T) {
+	dir := t.TempDir()
+	src := writeTemp(t, dir, "export.csv", []byte("idfa\n\"unclosed\n"))
+	if err := os.Mkdir(filepath.Join(dir, "out"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(dir, "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(src, filepath.Join(dir, "link.csv")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Link(src, filepath.Join(dir, "hard.csv")); err != nil {
+		t.Fatal(err)
+	}
+	plainFile := writeTemp(t, dir, "plain", []byte("x"))
+	cases := map[string]struct{ out, want string }{
+		"directory":               {filepath.Join(dir, "out"), "it is a directory. Name the file to write, such as " + filepath.Join(dir, "out", "ids.txt")},
+		"trailing separator":      {filepath.Join(dir, "new", "dir") + "/", "the path ends in a separator"},
+		"source":                  {src, "it is the source file"},
+		"source spelled again":    {filepath.Join(dir, "sub", "..", ".", "export.csv"), "it is the source file"},
+		"symlink to the source":   {filepath.Join(dir, "link.csv"), "it is the source file"},
+		"hard link to the source": {filepath.Join(dir, "hard.csv"), "it is the source file"},
+		"parent is a file":        {filepath.Join(plainFile, "ids.txt"), "cannot create its directory"},
+		"dev null":                {os.DevNull, "it is a device, not a regular file"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			_, err := ExtractFile(context.Background(), src, tc.out, Options{Column: "idfa"})
+			var ie *Error
+			if !errors.As(err, &ie) || !errors.Is(err, ErrOutput) || ie.File != tc.out || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v; want an ErrOutput on %s saying %q", err, tc.out, tc.want)
+			}
+		})
+	}
+	if _, err := os.Stat(filepath.Join(dir, "new")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a refused output created a directory: %v", err)
+	}
+	if b, _ := os.ReadFile(src); string(b) != "idfa\n\"unclosed\n" {
+		t.Fatalf("source changed to %q", b)
+	}
+}
+
+// A directory the list cannot be written in is an output problem, found
+// before the export is read.
+func TestExtractFileUnwritableDirectory(t *testing.T) {
+	dir := t.TempDir()
+	src := writeTemp(t, dir, "export.csv", []byte("idfa\n\"unclosed\n"))
+	locked := filepath.Join(dir, "locked")
+	if err := os.Mkdir(locked, 0o555); err != nil {
+		t.Fatal(err)
+	}
+	if os.Geteuid() == 0 {
+		// Root writes in any directory, but not in this one.
+		if runtime.GOOS != "linux" {
+			t.Skip("needs a directory root cannot write in")
+		}
+		locked = "/proc/self"
+	}
+	_, err := ExtractFile(context.Background(), src, filepath.Join(locked, "ids.txt"), Options{Column: "idfa"})
+	if !errors.Is(err, ErrOutput) || !strings.Contains(err.Error(), "cannot write in its directory") {
+		t.Fatalf("err = %v", err)
 	}
 }

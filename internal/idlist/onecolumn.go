@@ -1,9 +1,7 @@
 package idlist
 
 import (
-	"bufio"
 	"bytes"
-	"compress/gzip"
 	"errors"
 	"fmt"
 	"io"
@@ -61,6 +59,10 @@ func CheckOneColumn(r io.Reader, file string) (lines int64, err error) {
 		if errors.Is(rerr, io.EOF) {
 			break
 		}
+		var ie *Error
+		if errors.As(rerr, &ie) {
+			return c.line, rerr
+		}
 		if rerr != nil {
 			return c.line, fmt.Errorf("reading %s: %w", file, rerr)
 		}
@@ -107,11 +109,10 @@ func NewOneColumnCheck(file string, gz bool) *OneColumnCheck {
 var errCheckDone = errors.New("one-column check finished")
 
 func checkGzipStream(r io.Reader, file string) (int64, error) {
-	zr, err := gzip.NewReader(bufio.NewReaderSize(r, 64<<10))
+	zr, err := newGunzip(r, file)
 	if err != nil {
-		return 0, &Error{File: file, Problem: "the content is not gzip (" + err.Error() + ")", Fix: "Compress it with gzip or drop the .gz suffix"}
+		return 0, err
 	}
-	defer zr.Close()
 	return CheckOneColumn(zr, file)
 }
 

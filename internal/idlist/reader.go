@@ -31,13 +31,15 @@ func (e *SyntaxError) Error() string { return fmt.Sprintf("line %d: %s", e.Line,
 
 // Reader reads CSV records (RFC 4180: quoted fields may hold separators,
 // doubled quotes and line breaks) one at a time, through buffers of
-// bounded size. The separator is detected on the first row: a comma, else a
-// tab, else a semicolon; a first row with none of them is a single column.
-// A UTF-8 byte order mark before the first row is dropped.
+// bounded size. The separator is detected on the first record (all its
+// lines when a quoted value holds line breaks): a comma, else a tab, else a
+// semicolon; a first record with none of them is a single column. A UTF-8
+// byte order mark before the first row is dropped.
 type Reader struct {
 	br       *bufio.Reader
 	sep      byte
 	detected bool
+	ahead    []byte // lines of the first record, read to find its separator and served before br
 	line     int64  // lines consumed so far
 	long     []byte // a line longer than the bufio buffer, assembled
 	rec      []byte // field contents of the current record, unquoted
@@ -57,15 +59,16 @@ func (r *Reader) Separator() byte { return r.sep }
 // The slices are valid until the next call. It returns io.EOF after the
 // last record. An empty line is a record with one empty field.
 func (r *Reader) Read() (fields [][]byte, line int64, err error) {
+	if !r.detected {
+		if err := r.readAhead(); err != nil {
+			return nil, 0, err
+		}
+	}
 	text, term, err := r.readLine()
 	if err != nil {
 		return nil, 0, err
 	}
 	start := r.line
-	if !r.detected {
-		r.sep = detectSeparator(text)
-		r.detected = true
-	}
 	r.rec, r.ends = r.rec[:0], r.ends[:0]
 	pos := 0
 	for {
@@ -137,26 +140,44 @@ func (r *Reader) Read() (fields [][]byte, line int64, err error) {
 	return r.fields, start, nil
 }
 
+// readAhead reads the lines of the first record, up to the row limit, and
+// detects the separator on them: a quoted value of the first record may
+// hold line breaks, and the separators after it are on a later line.
+func (r *Reader) readAhead() error {
+	r.detected = true
+	quoted := false
+	for n := int64(1); len(r.ahead) <= MaxRecordBytes; n++ {
+		b, err := r.nextLine(n)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		r.ahead = append(r.ahead, b...)
+		if bytes.Count(b, []byte{'"'})%2 == 1 {
+			quoted = !quoted
+		}
+		if !quoted {
+			break
+		}
+	}
+	r.sep = detectSeparator(r.ahead)
+	return nil
+}
+
 // readLine returns the next line without its terminator, and the
 // terminator ("\n", "\r\n" or "" at the end of the file).
 func (r *Reader) readLine() (text, term []byte, err error) {
-	b, err := r.br.ReadSlice('\n')
-	if errors.Is(err, bufio.ErrBufferFull) {
-		r.long = append(r.long[:0], b...)
-		for errors.Is(err, bufio.ErrBufferFull) {
-			if len(r.long) > MaxRecordBytes {
-				return nil, nil, &SyntaxError{Line: r.line + 1, Problem: fmt.Sprintf("the line is longer than %d bytes; is this a text file with one row per line?", MaxRecordBytes)}
-			}
-			b, err = r.br.ReadSlice('\n')
-			r.long = append(r.long, b...)
+	var b []byte
+	if len(r.ahead) > 0 {
+		n := bytes.IndexByte(r.ahead, '\n') + 1
+		if n == 0 {
+			n = len(r.ahead)
 		}
-		b = r.long
-	}
-	if err != nil && !errors.Is(err, io.EOF) {
+		b, r.ahead = r.ahead[:n], r.ahead[n:]
+	} else if b, err = r.nextLine(r.line + 1); err != nil {
 		return nil, nil, err
-	}
-	if len(b) == 0 {
-		return nil, nil, io.EOF
 	}
 	r.line++
 	if r.line == 1 {
@@ -171,12 +192,36 @@ func (r *Reader) readLine() (text, term []byte, err error) {
 	return b, nil, nil
 }
 
+// nextLine reads line number n of the input with its terminator, or
+// returns io.EOF at the end. The slice is valid until the next call.
+func (r *Reader) nextLine(n int64) ([]byte, error) {
+	b, err := r.br.ReadSlice('\n')
+	if errors.Is(err, bufio.ErrBufferFull) {
+		r.long = append(r.long[:0], b...)
+		for errors.Is(err, bufio.ErrBufferFull) {
+			if len(r.long) > MaxRecordBytes {
+				return nil, &SyntaxError{Line: n, Problem: fmt.Sprintf("the line is longer than %d bytes; is this a text file with one row per line?", MaxRecordBytes)}
+			}
+			b, err = r.br.ReadSlice('\n')
+			r.long = append(r.long, b...)
+		}
+		b = r.long
+	}
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	if len(b) == 0 {
+		return nil, io.EOF
+	}
+	return b, nil
+}
+
 // detectSeparator picks the first of separators that occurs outside
-// quotes in the first line; a line without any is one column (comma).
-func detectSeparator(line []byte) byte {
+// quotes in a record; a record without any is one column (comma).
+func detectSeparator(record []byte) byte {
 	var seen [256]bool
 	quoted := false
-	for _, c := range line {
+	for _, c := range record {
 		if c == '"' {
 			quoted = !quoted
 		} else if !quoted {

@@ -52,6 +52,9 @@ func TestReaderRFC4180(t *testing.T) {
 		{"comma wins over semicolon", "a;b,c\n1;2,3\n", []record{{1, []string{"a;b", "c"}}, {2, []string{"1;2", "3"}}}},
 		{"single column", "idfa\nX\n", []record{{1, []string{"idfa"}}, {2, []string{"X"}}}},
 		{"quoted header separator ignored for detection", "\"a,b\"\tc\n1\t2\n", []record{{1, []string{"a,b", "c"}}, {2, []string{"1", "2"}}}},
+		{"separator after a line break in the first record", "\"a\nb\";c\n1;2\n", []record{{1, []string{"a\nb", "c"}}, {3, []string{"1", "2"}}}},
+		{"first record ends in a quoted line break", "\"\n\";\"\"\n", []record{{1, []string{"\n", ""}}}},
+		{"quoted separator on the first line of the first record ignored", "\"a;\nb\"\tc\n1\t2;3\n", []record{{1, []string{"a;\nb", "c"}}, {3, []string{"1", "2;3"}}}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -77,6 +80,8 @@ func TestReaderMalformedRowsNameTheLine(t *testing.T) {
 		{"text after closing quote on a later line", "a,b\n\"1\n2\"x,3\n", 3, "text after its closing quote"},
 		{"unclosed quote", "a,b\n1,2\n\"3,4\n5,6\n", 3, "not closed before the end of the file"},
 		{"line too long", "a\n" + strings.Repeat("x", MaxRecordBytes+10) + "\n", 2, "longer than"},
+		{"first record not closed", "\"a,b\n1,2\n", 1, "not closed before the end of the file"},
+		{"first record too long", "\"" + strings.Repeat("x,\n", MaxRecordBytes/3+10) + "\"\n", 1, "longer than"},
 		{"quoted value too long", "a\n\"" + strings.Repeat("x\n", MaxRecordBytes/2+10) + "\"\n", 2, "longer than"},
 	}
 	for _, tc := range cases {

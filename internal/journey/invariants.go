@@ -68,7 +68,7 @@ func checkMintegralContent(sb *sandbox.Server, checked map[string]bool) error {
 	}
 	for _, o := range objs {
 		id := o.Bucket + "/" + o.Key + "/" + o.MD5
-		if checked[id] || strings.HasSuffix(o.Key, "/console.txt") {
+		if checked[id] {
 			continue
 		}
 		if err := checkOneColumn(o); err != nil {

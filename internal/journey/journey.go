@@ -463,17 +463,22 @@ func (j *journey) repoCommit() (event, bool) {
 		edit = func() { r.devicesArea = to }
 		c = fmt.Sprintf("devices area %d", to)
 	case "console import":
-		content := strings.Join(newDeviceIDs(j.rng, 10), "\n")
-		return event{"console audience imported", func(context.Context) error {
+		// Made in the console a day ago, or a minute ago (its update
+		// window still running when the configuration sends its files).
+		age := pick(j.rng, 24*time.Hour, time.Minute)
+		return event{fmt.Sprintf("console audience (made %s ago) imported", shortDuration(age)), func(context.Context) error {
 			j.converged = false
-			k := len(j.console) + 1
-			name := fmt.Sprintf("console-ios-%d", k)
-			id, dp, err := j.e.sb.ConsoleMintegralAudience(name, 1, 2, 2, strings.NewReader(strings.ToUpper(content)+"\n"))
+			prefix := fmt.Sprintf("console-ios-%d-", len(j.console)+1)
+			ids, err := j.e.sb.SeedMintegralAudiences(1, sandbox.MintegralSeed{NamePrefix: prefix, Platform: 2, DeviceType: 2, Age: age})
 			if err != nil {
 				return err
 			}
-			j.console[id] = &consoleAudience{dataPath: dp}
-			j.repo.imports = append(j.repo.imports, importedAudience{taID: id, name: name, consolePath: dp, importBlock: true})
+			for _, a := range j.e.sb.MintegralAudiences() {
+				if a.ID == ids[0] {
+					j.console[a.ID] = &consoleAudience{dataPath: a.Files[0].DataPath}
+					j.repo.imports = append(j.repo.imports, importedAudience{taID: a.ID, name: a.Name, importBlock: true})
+				}
+			}
 			return j.commit()
 		}}, true
 	case "drop import blocks":

@@ -57,7 +57,6 @@ type repo struct {
 type importedAudience struct {
 	taID        int64
 	name        string
-	consolePath string // the data_path the console built it from
 	importBlock bool
 }
 

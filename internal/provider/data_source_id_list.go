@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/datasource/timeouts"
@@ -19,6 +20,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
+	"github.com/audiencekit/terraform-provider-audience/internal/client/transfer"
 	"github.com/audiencekit/terraform-provider-audience/internal/idlist"
 )
 
@@ -86,7 +88,9 @@ func (d *IDListDataSource) Schema(ctx context.Context, _ datasource.SchemaReques
 			"output_path": schema.StringAttribute{
 				Required: true,
 				MarkdownDescription: "File to write, one value per line (`\\n`), in input order, duplicates kept; gzip-compressed when it ends in `.gz`. " +
-					"It is written under a temporary name and renamed when complete, and left untouched when it already holds the same bytes.",
+					"Missing parent directories are created (a generated folder is absent from a fresh clone). " +
+					"It is written under a temporary name and renamed when complete, and left untouched when it already holds the same bytes. " +
+					"A directory, or the `source` itself (under any spelling or through a link), fails before the source is read.",
 				Validators: []validator.String{stringvalidator.LengthAtLeast(1)},
 			},
 			"case": schema.StringAttribute{
@@ -172,7 +176,7 @@ func (d *IDListDataSource) Read(ctx context.Context, req datasource.ReadRequest,
 		AllowEmpty:  cfg.AllowEmpty.ValueBool(),
 	}
 	source, output := cfg.Source.ValueString(), cfg.OutputPath.ValueString()
-	if resp.Diagnostics.Append(checkIDListPaths(source, output)...); resp.Diagnostics.HasError() {
+	if resp.Diagnostics.Append(checkIDListSource(source)...); resp.Diagnostics.HasError() {
 		return
 	}
 
@@ -185,7 +189,7 @@ func (d *IDListDataSource) Read(ctx context.Context, req datasource.ReadRequest,
 		return
 	}
 	tflog.Info(ctx, "wrote id list", map[string]any{
-		"source": source, "output_path": output, "entries": res.Entries, "skipped": res.Skipped, "size": res.Size, "elapsed": time.Since(started).String(),
+		"source": source, "output_path": output, "entries": strconv.FormatInt(res.Entries, 10), "skipped": strconv.FormatInt(res.Skipped, 10), "size": transfer.LogBytes(res.Size), "elapsed": time.Since(started).String(),
 	})
 	cfg.ID = types.StringValue(output)
 	cfg.EntryCount = types.Int64Value(res.Entries)
@@ -195,9 +199,8 @@ func (d *IDListDataSource) Read(ctx context.Context, req datasource.ReadRequest,
 	resp.Diagnostics.Append(resp.State.Set(ctx, &cfg)...)
 }
 
-// checkIDListPaths explains a missing source or an output directory that
-// does not exist before anything is read.
-func checkIDListPaths(source, output string) diag.Diagnostics {
+// checkIDListSource explains a missing source before anything is read.
+func checkIDListSource(source string) diag.Diagnostics {
 	var diags diag.Diagnostics
 	st, err := os.Stat(source)
 	switch {
@@ -209,12 +212,6 @@ func checkIDListPaths(source, output string) diag.Diagnostics {
 	case !st.Mode().IsRegular():
 		diags.AddAttributeError(path.Root("source"), "Source is not a regular file", fmt.Sprintf("%s is a %s; point source at a file.", source, st.Mode().Type()))
 	}
-	if dir := filepath.Dir(output); dir != "" {
-		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
-			diags.AddAttributeError(path.Root("output_path"), "Output directory not found",
-				fmt.Sprintf("The directory of output_path (%s) does not exist or is not a directory; create it first.", dir))
-		}
-	}
 	return diags
 }
 
@@ -224,6 +221,8 @@ func idListError(err error, source string, timeout time.Duration) diag.Diagnosti
 	var diags diag.Diagnostics
 	var ie *idlist.Error
 	switch {
+	case errors.Is(err, idlist.ErrOutput):
+		diags.AddAttributeError(path.Root("output_path"), "Invalid output_path", err.Error()+".")
 	case errors.As(err, &ie):
 		diags.AddAttributeError(path.Root("source"), "Cannot build the ID list", err.Error()+".")
 	case errors.Is(err, context.DeadlineExceeded):

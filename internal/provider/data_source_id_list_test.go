@@ -6,8 +6,10 @@ import (
 	"crypto/sha256"
 	"encoding/csv"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -240,12 +242,158 @@ func TestAccIDList_errors(t *testing.T) {
 			step(fmt.Sprintf("source = %q\noutput_path = %q\ninvalid = \"drop\"", src, out), wrapped("invalid", `value must be one of`)),
 			step(fmt.Sprintf("source = %q\noutput_path = %q", src, src), wrapped("output_path is the source")),
 			step(fmt.Sprintf("source = %q\noutput_path = %q", filepath.Join(dir, "missing.csv"), out), wrapped("Source file not found", "missing.csv does not exist")),
-			step(fmt.Sprintf("source = %q\noutput_path = %q\ncolumn = \"idfa\"", src, filepath.Join(dir, "no", "such", "dir.txt")), wrapped("Output directory not found")),
 			step(fmt.Sprintf("source = %q\noutput_path = %q\ncolumn = \"idfa\"\ntimeouts = { read = \"1ns\" }", src, out), wrapped("Building the ID list timed out", "within timeouts.read (1ns)")),
 		},
 	})
 	if _, err := os.Stat(out); err == nil {
 		t.Fatalf("%s was written although every read failed", out)
+	}
+}
+
+// A CI run starts from a fresh clone: the generated folders of output_path
+// are absent, and the lists are written anyway (paths relative to the
+// configuration, as the docs' example spells them). The next run, in
+// another fresh clone, writes the same bytes and uploads nothing.
+func TestAccIDList_freshCloneCreatesOutputDirectories(t *testing.T) {
+	srv := startSandbox(t)
+	clone := t.TempDir()
+	// The provider resolves relative paths against its working directory,
+	// the configuration's directory when Terraform starts it.
+	t.Chdir(clone)
+	writeFile(t, mkdir(t, clone, "exports"), "crm_export.csv", idListCRMExport)
+	idfas, count := idListColumn(t, []byte(idListCRMExport), "idfa")
+	config := `
+data "audience_id_list" "ios" {
+  source      = "${path.module}/exports/crm_export.csv"
+  column      = "idfa"
+  output_path = "${path.module}/build/ios_idfa.txt"
+  case        = "upper"
+  format      = "uuid"
+  invalid     = "skip"
+}
+
+data "audience_id_list" "out" {
+  source      = "${path.module}/exports/crm_export.csv"
+  column      = "idfa"
+  output_path = "${path.module}/out/nested/idfa.txt.gz"
+  case        = "upper"
+  format      = "uuid"
+  invalid     = "skip"
+}
+
+resource "audience_mintegral_file" "test" {
+  source = data.audience_id_list.ios.output_path
+}
+`
+	freshClone := func() {
+		for _, generated := range []string{"build", "out"} {
+			if err := os.RemoveAll(filepath.Join(clone, generated)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	var uploads int
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config: config,
+				ConfigStateChecks: []statecheck.StateCheck{
+					idListState("ios", "entry_count", knownvalue.Int64Exact(count)),
+					idListState("ios", "file_md5", knownvalue.StringExact(md5hex(idfas))),
+					statecheck.ExpectKnownValue("audience_mintegral_file.test", tfjsonpath.New("file_md5"), knownvalue.StringExact(md5hex(idfas))),
+				},
+				Check: resource.ComposeAggregateTestCheckFunc(
+					checkFileContent(filepath.Join(clone, "build", "ios_idfa.txt"), false, idfas),
+					checkFileContent(filepath.Join(clone, "out", "nested", "idfa.txt.gz"), true, idfas),
+					checkStoredObject(srv, idfas),
+				),
+			},
+			{
+				// The next run: a fresh clone, state from the backend.
+				PreConfig: func() {
+					freshClone()
+					uploads = srv.Requests(sandbox.PrefixMintegral)
+				},
+				Config: config,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				Check: resource.ComposeAggregateTestCheckFunc(
+					checkFileContent(filepath.Join(clone, "build", "ios_idfa.txt"), false, idfas),
+					func(*terraform.State) error {
+						if n := srv.Requests(sandbox.PrefixMintegral) - uploads; n != 0 {
+							return fmt.Errorf("%d requests reached Mintegral for unchanged content", n)
+						}
+						return nil
+					},
+				),
+			},
+		},
+	})
+}
+
+// An output_path that cannot take the list fails naming output_path,
+// before the export is read: the export here is malformed, so reading it
+// would fail with another error.
+func TestAccIDList_outputPathRefusedBeforeReading(t *testing.T) {
+	dir := t.TempDir()
+	export := "idfa\n6D92078A-8246-4BA4-AE5B-76104861E7DC\n\"unclosed\n"
+	src := writeFile(t, mkdir(t, dir, "exports"), "crm_export.csv", export)
+	build := mkdir(t, dir, "build")
+	link := filepath.Join(dir, "exports", "latest.csv")
+	if err := os.Symlink(src, link); err != nil {
+		t.Fatal(err)
+	}
+	plain := writeFile(t, dir, "plain", "x")
+	step := func(source, output string, want *regexp.Regexp) resource.TestStep {
+		return resource.TestStep{
+			Config:      fmt.Sprintf("data \"audience_id_list\" \"test\" {\n  source = %q\n  column = \"idfa\"\n  output_path = %q\n}\n", source, output),
+			ExpectError: want,
+		}
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			step(src, build, wrapped("Invalid output_path", build+": it is a directory.", "Name the file to write, such as "+filepath.Join(build, "ids.txt"))),
+			step(src, build+"/lists/", wrapped("Invalid output_path", "the path ends in a separator, so it names a directory")),
+			step(src, link, wrapped("Invalid output_path", link+": it is the source file "+src, "the export is read, never overwritten")),
+			step(link, src, wrapped("Invalid output_path", src+": it is the source file "+link)),
+			step(src, filepath.Join(dir, "exports", "..", "build", "..", "exports", "crm_export.csv"), wrapped("output_path is the source")),
+			step(src, filepath.Join(plain, "ids.txt"), wrapped("Invalid output_path", "cannot create its directory", "a part of it may be a file")),
+			// The same export with a good output_path is read, and its
+			// mistake reported: the steps above did not get that far.
+			step(src, filepath.Join(build, "ids.txt"), wrapped("Cannot build the ID list", src+", line 3: a quoted value is not closed")),
+		},
+	})
+	if _, err := os.Stat(filepath.Join(build, "lists")); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("a refused output_path created a directory: %v", err)
+	}
+	if b, err := os.ReadFile(src); err != nil || string(b) != export {
+		t.Fatalf("the export changed: %q, %v", b, err)
+	}
+}
+
+// A truncated .gz export fails naming the file and the damage, not with
+// a bare "unexpected EOF".
+func TestAccIDList_truncatedGzip(t *testing.T) {
+	dir := t.TempDir()
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	_, _ = zw.Write([]byte(idListCRMExport))
+	_ = zw.Close()
+	cut := writeFile(t, dir, "export.csv.gz", gz.String()[:gz.Len()/2])
+	out := filepath.Join(dir, "idfa.txt")
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{{
+			Config: fmt.Sprintf("data \"audience_id_list\" \"test\" {\n  source = %q\n  column = \"idfa\"\n  output_path = %q\n}\n", cut, out),
+			ExpectError: wrapped("Cannot build the ID list", cut+": the gzip file is truncated or corrupt (it ends before its compressed data does)",
+				"fetch it again if a copy or download was cut short"),
+		}},
+	})
+	if _, err := os.Stat(out); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("%s written from a truncated export: %v", out, err)
 	}
 }
 

@@ -13,7 +13,7 @@ var altcraftPlatform = &platformSpec{
 	Title:       "Altcraft",
 	Description: "Altcraft marketing platform API v1.1 (profile exports).",
 	Settings: []settingSpec{
-		{Name: "endpoint", EnvVar: "ALTCRAFT_ENDPOINT", Description: "Altcraft panel URL, e.g. `https://example.com`; API paths are appended to it.", Required: true},
+		{Name: "endpoint", EnvVar: "ALTCRAFT_ENDPOINT", Description: "Altcraft panel URL, e.g. `https://example.com`; API paths are appended to it.", Required: true, URL: true},
 		{Name: "token", EnvVar: "ALTCRAFT_TOKEN", Description: "Altcraft API token.", Sensitive: true, Required: true},
 	},
 }

@@ -2,7 +2,9 @@ package provider
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"strings"
 
@@ -38,9 +40,14 @@ type settingSpec struct {
 	// Required settings must be non-empty when a resource of the platform
 	// is used; nothing is required of a platform that is not used.
 	Required bool
+	// URL marks an endpoint: a non-empty value must be an absolute http(s)
+	// URL, checked when the platform is used, so a value without its
+	// scheme fails the plan instead of the first request.
+	URL bool
 	// Validate, if set, checks a non-empty value when the platform is
-	// used. Its error says what is expected; the caller adds where the
-	// value came from.
+	// used, before the URL rule, so it can explain a value better. Its
+	// error says what is expected; the caller adds where the value came
+	// from.
 	Validate func(value string) error
 }
 
@@ -130,10 +137,10 @@ func (p *platformSpec) check(resourceType string, s platformSettings) diag.Diagn
 	var diags diag.Diagnostics
 	for _, f := range p.Settings {
 		v := s.get(f.Name)
-		if f.Validate == nil || strings.TrimSpace(v.Value) == "" {
+		if strings.TrimSpace(v.Value) == "" {
 			continue
 		}
-		if err := f.Validate(v.Value); err != nil {
+		if err := f.validate(v.Value); err != nil {
 			given := fmt.Sprintf(" is %q", v.Value)
 			if f.Sensitive {
 				given = " is invalid"
@@ -153,6 +160,50 @@ func (p *platformSpec) check(resourceType string, s platformSettings) diag.Diagn
 		}
 	}
 	return diags
+}
+
+// validate applies the setting's own rule, then the URL rule.
+func (f *settingSpec) validate(value string) error {
+	if f.Validate != nil {
+		if err := f.Validate(value); err != nil {
+			return err
+		}
+	}
+	if f.URL {
+		return checkEndpointURL(value, f.Default)
+	}
+	return nil
+}
+
+// checkEndpointURL accepts an absolute http or https URL with a host and
+// no query or fragment (API paths are appended to it). example is a good
+// value to show, if known.
+func checkEndpointURL(value, example string) error {
+	if example == "" {
+		example = "https://api.example.com"
+	}
+	if !strings.Contains(value, "://") {
+		if value == "" || strings.HasPrefix(value, "/") || strings.ContainsAny(value, " \t") {
+			return errors.New("it lacks the scheme: set it to an absolute http or https URL such as " + example)
+		}
+		return errors.New("it lacks the scheme: set it to https://" + value + " (an absolute http or https URL)")
+	}
+	u, err := url.Parse(value)
+	switch {
+	case err != nil:
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return fmt.Errorf("it is not a valid URL (%v); use one such as %s", err, example)
+	case u.Scheme != "http" && u.Scheme != "https":
+		return fmt.Errorf("its scheme is %s, and it must be http or https, such as %s", u.Scheme, example)
+	case u.Host == "":
+		return errors.New("it has no host; use a URL such as " + example)
+	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "":
+		return errors.New("it has a query or fragment, and API paths are appended to it; give the base URL alone, such as " + example)
+	}
+	return nil
 }
 
 // missingSetting reports s if it is empty.

@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 	"github.com/hashicorp/terraform-plugin-log/tflogtest"
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 
 	"github.com/audiencekit/terraform-provider-audience/internal/sandbox"
 )
@@ -50,6 +51,16 @@ func TestPlatformDeclarations(t *testing.T) {
 			envOwner[f.EnvVar] = attribute
 			if f.Description == "" {
 				t.Errorf("%s has no description", attribute)
+			}
+			// A safety net for new settings: the URL rule applies by
+			// declaration, and an endpoint must be declared one.
+			if strings.HasSuffix(f.Name, "endpoint") && !f.URL {
+				t.Errorf("%s is an endpoint: declare it URL: true, so a value without http(s):// fails the plan", attribute)
+			}
+			if f.URL && f.Default != "" {
+				if err := checkEndpointURL(f.Default, ""); err != nil {
+					t.Errorf("%s: the default %q fails the URL rule: %v", attribute, f.Default, err)
+				}
 			}
 		}
 	}
@@ -111,18 +122,8 @@ func TestResolvePrecedence(t *testing.T) {
 // Every required setting that is missing is reported by the platform's
 // accessor, naming the attribute and the environment variable.
 func TestMissingSettingNamesAttributeAndEnvVar(t *testing.T) {
-	accessors := map[string]func(*providerData) diag.Diagnostics{
-		"mintegral": func(d *providerData) diag.Diagnostics { _, diags := d.mintegralClient("audience_test"); return diags },
-		"tpns":      func(d *providerData) diag.Diagnostics { _, diags := d.tpnsClient("audience_test"); return diags },
-		"futuredemand": func(d *providerData) diag.Diagnostics {
-			_, diags := d.futureDemandClient("audience_test")
-			return diags
-		},
-		"openim":   func(d *providerData) diag.Diagnostics { _, diags := d.openIMClient("audience_test"); return diags },
-		"altcraft": func(d *providerData) diag.Diagnostics { _, diags := d.altcraftClient("audience_test"); return diags },
-	}
 	for _, p := range platforms {
-		accessor := accessors[p.Attribute]
+		accessor := platformAccessors[p.Attribute]
 		if accessor == nil {
 			t.Errorf("platform %s has no accessor in this test", p.Attribute)
 			continue
@@ -159,6 +160,72 @@ func TestMissingSettingNamesAttributeAndEnvVar(t *testing.T) {
 				t.Fatalf("sandbox settings rejected:\n%s", diagText(diags))
 			}
 		})
+	}
+}
+
+var platformAccessors = map[string]func(*providerData) diag.Diagnostics{
+	"mintegral": func(d *providerData) diag.Diagnostics { _, diags := d.mintegralClient("audience_test"); return diags },
+	"tpns":      func(d *providerData) diag.Diagnostics { _, diags := d.tpnsClient("audience_test"); return diags },
+	"futuredemand": func(d *providerData) diag.Diagnostics {
+		_, diags := d.futureDemandClient("audience_test")
+		return diags
+	},
+	"openim":   func(d *providerData) diag.Diagnostics { _, diags := d.openIMClient("audience_test"); return diags },
+	"altcraft": func(d *providerData) diag.Diagnostics { _, diags := d.altcraftClient("audience_test"); return diags },
+}
+
+// Every endpoint setting of every platform, set without its scheme (as
+// MINTEGRAL_ENDPOINT=ss-api.mintegral.com), fails when the platform is
+// used, naming the attribute and the environment variable.
+func TestEndpointSettingsWithoutSchemeFail(t *testing.T) {
+	tested := 0
+	for _, p := range platforms {
+		for _, f := range p.Settings {
+			if !f.URL {
+				continue
+			}
+			tested++
+			t.Run(p.Attribute+"."+f.Name, func(t *testing.T) {
+				startSandbox(t)
+				t.Setenv(f.EnvVar, "api.example.com")
+				diags := platformAccessors[p.Attribute](&providerData{settings: resolveFromEnv()})
+				// A platform's own rule may explain the value first (TPNS
+				// points at its regions); the rest say what the URL lacks.
+				want := fmt.Sprintf("Invalid %s setting %s.%s: audience_test: %s.%s (or %s) is \"api.example.com\"; it ", p.Title, p.Attribute, f.Name, p.Attribute, f.Name, f.EnvVar)
+				text := diagText(diags)
+				if !strings.Contains(text, want) || !strings.Contains(text, "http") {
+					t.Fatalf("want %q and the URL rule in:\n%s", want, text)
+				}
+				if f.Validate == nil && !strings.Contains(text, "it lacks the scheme: set it to https://api.example.com (an absolute http or https URL).") {
+					t.Fatalf("the URL rule does not suggest the scheme:\n%s", text)
+				}
+			})
+		}
+	}
+	if tested < len(platforms) {
+		t.Fatalf("%d endpoint settings declared, want one per platform at least", tested)
+	}
+}
+
+func TestCheckEndpointURL(t *testing.T) {
+	for value, want := range map[string]string{
+		"https://ss-api.mintegral.com":       "",
+		"http://127.0.0.1:8080/api/v3":       "",
+		"HTTPS://Example.com/base/":          "",
+		"ss-api.mintegral.com":               "it lacks the scheme: set it to https://ss-api.mintegral.com (an absolute http or https URL)",
+		"localhost:8080":                     "it lacks the scheme: set it to https://localhost:8080",
+		"/api/v3":                            "it lacks the scheme: set it to an absolute http or https URL such as https://x.test",
+		"ftp://files.example.com":            "its scheme is ftp, and it must be http or https, such as https://x.test",
+		"https://":                           "it has no host",
+		"https://api.example.com/v3?token=x": "it has a query or fragment",
+		"https://api.example.com/#top":       "it has a query or fragment",
+		"https://[::1":                       "it is not a valid URL (missing ']' in host)",
+		"https://api example.com":            "it is not a valid URL",
+	} {
+		err := checkEndpointURL(value, "https://x.test")
+		if (err == nil) != (want == "") || (err != nil && !strings.Contains(err.Error(), want)) {
+			t.Errorf("%q: %v, want %q", value, err, want)
+		}
 	}
 }
 
@@ -237,4 +304,42 @@ func diagText(diags diag.Diagnostics) string {
 		b.WriteString(d.Summary() + ": " + d.Detail() + "\n")
 	}
 	return b.String()
+}
+
+// An endpoint without its scheme, from the environment or the provider
+// block, fails terraform plan naming the setting and the variable, and
+// nothing is sent.
+func TestAccEndpointWithoutSchemeFailsThePlan(t *testing.T) {
+	srv := startSandbox(t)
+	src := writeFile(t, t.TempDir(), "idfa.txt", "idfa\n6D92078A-8246-4BA4-AE5B-76104861E7DC\n")
+	mintegral := strings.TrimPrefix(srv.Env()["MINTEGRAL_ENDPOINT"], "http://")
+	altcraft := strings.TrimPrefix(srv.Env()["ALTCRAFT_ENDPOINT"], "http://")
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				PreConfig:   func() { t.Setenv("MINTEGRAL_ENDPOINT", mintegral) },
+				Config:      mintegralFileConfig(src, ""),
+				ExpectError: wrapped("Error running pre-apply plan", "Invalid Mintegral setting mintegral.endpoint", `audience_mintegral_file: mintegral.endpoint (or MINTEGRAL_ENDPOINT) is "`+mintegral+`"; it lacks the scheme: set it to https://`+mintegral),
+			},
+			{
+				Config: fmt.Sprintf(`
+provider "audience" {
+  altcraft = { endpoint = %q }
+}
+
+data "audience_altcraft_profile_export" "test" {
+  source_type = "segment"
+  source_id   = 7
+}
+`, altcraft),
+				ExpectError: wrapped("Invalid Altcraft setting altcraft.endpoint", `altcraft.endpoint (or ALTCRAFT_ENDPOINT) is "`+altcraft+`"; it lacks the scheme`),
+			},
+		},
+	})
+	for _, prefix := range []string{sandbox.PrefixMintegral, sandbox.PrefixS3, sandbox.PrefixAltcraft} {
+		if n := srv.Requests(prefix); n != 0 {
+			t.Errorf("%d requests reached %s with an endpoint the plan refused", n, prefix)
+		}
+	}
 }

@@ -13,7 +13,7 @@ var futureDemandPlatform = &platformSpec{
 	Title:       "Future Demand",
 	Description: "Future Demand client API (storage uploads). Authenticate with `access_token`, or with `username` and `password`.",
 	Settings: []settingSpec{
-		{Name: "endpoint", EnvVar: "FUTUREDEMAND_ENDPOINT", Description: "Client API base URL.", Default: futuredemand.DefaultEndpoint, Required: true},
+		{Name: "endpoint", EnvVar: "FUTUREDEMAND_ENDPOINT", Description: "Client API base URL.", Default: futuredemand.DefaultEndpoint, Required: true, URL: true},
 		{Name: "access_token", EnvVar: "FUTUREDEMAND_ACCESS_TOKEN", Description: "Bearer access token.", Sensitive: true},
 		{Name: "username", EnvVar: "FUTUREDEMAND_USERNAME", Description: "Account user name, exchanged for a token when no `access_token` is set."},
 		{Name: "password", EnvVar: "FUTUREDEMAND_PASSWORD", Description: "Account password.", Sensitive: true},

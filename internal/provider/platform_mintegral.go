@@ -13,7 +13,7 @@ var mintegralPlatform = &platformSpec{
 	Settings: []settingSpec{
 		{Name: "access_key", EnvVar: "MINTEGRAL_ACCESS_KEY", Description: "Mintegral access key.", Required: true},
 		{Name: "api_key", EnvVar: "MINTEGRAL_API_KEY", Description: "Mintegral API key, used to compute the request token.", Sensitive: true, Required: true},
-		{Name: "endpoint", EnvVar: "MINTEGRAL_ENDPOINT", Description: "Open API base URL.", Default: mintegral.DefaultEndpoint, Required: true},
+		{Name: "endpoint", EnvVar: "MINTEGRAL_ENDPOINT", Description: "Open API base URL.", Default: mintegral.DefaultEndpoint, Required: true, URL: true},
 	},
 }
 

@@ -11,7 +11,7 @@ var openIMPlatform = &platformSpec{
 	Title:       "OpenIM",
 	Description: "OpenIM server object storage API.",
 	Settings: []settingSpec{
-		{Name: "endpoint", EnvVar: "OPENIM_ENDPOINT", Description: "OpenIM API address (the `{API_ADDRESS}` of the OpenIM docs).", Required: true},
+		{Name: "endpoint", EnvVar: "OPENIM_ENDPOINT", Description: "OpenIM API address (the `{API_ADDRESS}` of the OpenIM docs).", Required: true, URL: true},
 		{Name: "token", EnvVar: "OPENIM_TOKEN", Description: "OpenIM token sent in the `token` header.", Sensitive: true, Required: true},
 	},
 }

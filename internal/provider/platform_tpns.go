@@ -23,7 +23,7 @@ var tpnsPlatform = &platformSpec{
 			Description: "Service access point of the application: `guangzhou`, `shanghai`, `hongkong` or `singapore`.",
 		},
 		{
-			Name: "endpoint", EnvVar: "TPNS_ENDPOINT", Required: true, Validate: validTPNSEndpoint,
+			Name: "endpoint", EnvVar: "TPNS_ENDPOINT", Required: true, URL: true, Validate: validTPNSEndpoint,
 			Description: "API base URL; overrides the one derived from `region`.",
 		},
 	},

@@ -12,6 +12,7 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/list"
 	"github.com/hashicorp/terraform-plugin-framework/provider"
 	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
@@ -20,7 +21,10 @@ import (
 	"github.com/audiencekit/terraform-provider-audience/internal/client/transfer"
 )
 
-var _ provider.Provider = &AudienceProvider{}
+var (
+	_ provider.Provider                  = &AudienceProvider{}
+	_ provider.ProviderWithListResources = &AudienceProvider{}
+)
 
 // AudienceProvider is the provider implementation.
 type AudienceProvider struct {
@@ -88,6 +92,7 @@ func (p *AudienceProvider) Configure(ctx context.Context, req provider.Configure
 	}
 	resp.ResourceData = data
 	resp.DataSourceData = data
+	resp.ListResourceData = data
 }
 
 // Resources implements provider.Provider.
@@ -107,6 +112,16 @@ func (p *AudienceProvider) DataSources(_ context.Context) []func() datasource.Da
 		NewAltcraftProfileExportDataSource,
 		NewIDListDataSource,
 		NewMintegralAudiencesDataSource,
+	}
+}
+
+// ListResources implements provider.ProviderWithListResources: list
+// resources for terraform query (Terraform 1.14 and later). Other CLIs
+// skip the schema field that carries them, so there they are simply
+// absent.
+func (p *AudienceProvider) ListResources(_ context.Context) []func() list.ListResource {
+	return []func() list.ListResource{
+		NewMintegralAudienceListResource,
 	}
 }
 

@@ -26,6 +26,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/audiencekit/terraform-provider-audience/internal/client/futuredemand"
+	"github.com/audiencekit/terraform-provider-audience/internal/client/transfer"
 )
 
 var (
@@ -200,7 +201,7 @@ func (r *FutureDemandUploadResource) upload(ctx context.Context, d *providerData
 		PartSize:           m.PartSize.ValueInt64(),
 		Concurrency:        int(m.Concurrency.ValueInt64()),
 	}
-	tflog.Info(ctx, "uploading file to Future Demand", map[string]any{"source": src.Path, "file_name": src.Name, "upload_type": in.UploadType, "size": src.Size, "method": futuredemand.ChooseMethod(src.Size, in.MultipartThreshold)})
+	tflog.Info(ctx, "uploading file to Future Demand", map[string]any{"source": src.Path, "file_name": src.Name, "upload_type": in.UploadType, "size": transfer.LogBytes(src.Size), "method": futuredemand.ChooseMethod(src.Size, in.MultipartThreshold)})
 	res, err := client.Upload(ctx, in)
 	if err != nil {
 		return uploadFailed(ctx, "Future Demand", err, src)

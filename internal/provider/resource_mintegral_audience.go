@@ -2,8 +2,10 @@ package provider
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -16,12 +18,14 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/identityschema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64default"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
@@ -34,6 +38,7 @@ var (
 	_ resource.ResourceWithModifyPlan     = &MintegralAudienceResource{}
 	_ resource.ResourceWithValidateConfig = &MintegralAudienceResource{}
 	_ resource.ResourceWithImportState    = &MintegralAudienceResource{}
+	_ resource.ResourceWithIdentity       = &MintegralAudienceResource{}
 )
 
 const mintegralAudienceType = "audience_mintegral_audience"
@@ -69,6 +74,30 @@ type mintegralAudienceFileModel struct {
 	DataPath   types.String `tfsdk:"data_path"`
 }
 
+// mintegralAudienceIdentityModel is the resource identity: the ta_id,
+// which Mintegral never reuses.
+type mintegralAudienceIdentityModel struct {
+	TaID types.Int64 `tfsdk:"ta_id"`
+}
+
+// mintegralAppliedKey is the private state key holding what Mintegral
+// really holds when it may differ from files in state: the files last
+// sent, and whether an update is pending because the 12-hour window held
+// it back. Checks outside the provider read it too; keep its shape.
+const mintegralAppliedKey = "mintegral_applied"
+
+type mintegralApplied struct {
+	// Files are the files last sent to Mintegral; empty when they are not
+	// known (an imported audience whose update is pending).
+	Files   []mintegralAppliedFile `json:"files"`
+	Pending bool                   `json:"pending"`
+}
+
+type mintegralAppliedFile struct {
+	DeviceType string `json:"device_type"`
+	DataPath   string `json:"data_path"`
+}
+
 // Metadata implements resource.Resource.
 func (r *MintegralAudienceResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
 	resp.TypeName = req.ProviderTypeName + "_mintegral_audience"
@@ -80,7 +109,8 @@ func (r *MintegralAudienceResource) Schema(ctx context.Context, _ resource.Schem
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "A Mintegral audience built from files uploaded with `audience_mintegral_file`. " +
 			"A change of `files` updates the audience in place; a change of `name`, `area_type` or `platform` replaces it. " +
-			"Mintegral refuses a second update within 12 hours of the audience's creation or last update: a plan that would update it sooner fails, naming the time it becomes updatable.",
+			"Mintegral refuses a second update within 12 hours of the audience's creation or last update: an update due sooner is postponed, with a warning naming the time it becomes possible, " +
+			"and everything else in the plan applies. Destroying the audience is possible at any time.",
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{
 				Computed:            true,
@@ -113,9 +143,10 @@ func (r *MintegralAudienceResource) Schema(ctx context.Context, _ resource.Schem
 				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
 			},
 			"files": schema.ListNestedAttribute{
-				Required: true,
-				MarkdownDescription: "The audience's files, at least one. A change updates the audience in place (Mintegral's update call), " +
-					"which Mintegral accepts at most once every 12 hours.",
+				Optional: true,
+				MarkdownDescription: "The audience's files, at least one; required to create an audience. A change updates the audience in place (Mintegral's update call), " +
+					"which Mintegral accepts at most once every 12 hours: sooner, the update is postponed until then. " +
+					"Left out (`null`, as `terraform query` generates it for an existing audience), Terraform leaves the audience's files as Mintegral holds them.",
 				Validators: []validator.List{listvalidator.SizeAtLeast(1)},
 				NestedObject: schema.NestedAttributeObject{
 					Attributes: map[string]schema.Attribute{
@@ -152,6 +183,18 @@ func (r *MintegralAudienceResource) Schema(ctx context.Context, _ resource.Schem
 				MarkdownDescription: "`updated_at` plus 12 hours: the earliest time Mintegral accepts another update of `files`, RFC 3339.",
 			},
 			"timeouts": timeouts.Attributes(ctx, timeouts.Opts{Create: true, Update: true, Delete: true}),
+		},
+	}
+}
+
+// IdentitySchema implements resource.ResourceWithIdentity.
+func (r *MintegralAudienceResource) IdentitySchema(_ context.Context, _ resource.IdentitySchemaRequest, resp *resource.IdentitySchemaResponse) {
+	resp.IdentitySchema = identityschema.Schema{
+		Attributes: map[string]identityschema.Attribute{
+			"ta_id": identityschema.Int64Attribute{
+				RequiredForImport: true,
+				Description:       "The audience ID Mintegral assigned.",
+			},
 		},
 	}
 }
@@ -206,12 +249,13 @@ func (r *MintegralAudienceResource) ValidateConfig(ctx context.Context, req reso
 	}
 }
 
-// ModifyPlan derives device_types from files, decides whether an update
-// is planned, and fails the plan when Mintegral would refuse that update
-// because its 12-hour window has not passed.
+// ModifyPlan derives device_types from files and decides what the apply
+// sends: nothing (the files are what Mintegral holds already, or are left
+// to Mintegral), the update, or, within the 12-hour window, nothing yet
+// (the update is postponed, with a warning). A destroy is never held back.
 func (r *MintegralAudienceResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
 	if req.Plan.Raw.IsNull() {
-		return // destroy
+		return // destroy: Mintegral deletes at any time
 	}
 	ctx = r.data.logContext(ctx)
 	var plan mintegralAudienceModel
@@ -219,57 +263,159 @@ func (r *MintegralAudienceResource) ModifyPlan(ctx context.Context, req resource
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	plan.DeviceTypes = plannedDeviceTypes(ctx, plan.Files, &resp.Diagnostics)
+	planned := plannedDeviceTypes(ctx, plan.Files, &resp.Diagnostics)
 	if req.State.Raw.IsNull() {
+		if plan.Files.IsNull() {
+			resp.Diagnostics.AddAttributeError(path.Root("files"), "Mintegral audience without files",
+				fmt.Sprintf("Creating audience %q needs files: Mintegral builds an audience from at least one uploaded file. "+
+					"Set files, or import the audience if it exists already (only an existing audience can leave its files to Mintegral).", plan.Name.ValueString()))
+		}
 		if r.data != nil {
 			_, diags := r.data.mintegralClient(mintegralAudienceType)
 			resp.Diagnostics.Append(diags...)
 		}
+		plan.DeviceTypes = planned
 		resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
 		return
 	}
 	var state mintegralAudienceModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	applied, diags := readApplied(ctx, req.Private)
+	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	replaced := !plan.Name.Equal(state.Name) || !plan.Platform.Equal(state.Platform) || !plan.AreaType.Equal(state.AreaType)
-	update := !plan.Files.Equal(state.Files) || !plan.DeviceTypes.Equal(state.DeviceTypes)
+	if !plan.Name.Equal(state.Name) || !plan.Platform.Equal(state.Platform) || !plan.AreaType.Equal(state.AreaType) {
+		if plan.Files.IsNull() {
+			resp.Diagnostics.AddAttributeError(path.Root("files"), "Mintegral audience without files",
+				fmt.Sprintf("Changing name, platform or area_type replaces audience %q (ta_id %d) with a new one, which needs files. "+
+					"Set files, or keep name, platform and area_type as they are.", state.Name.ValueString(), state.TaID.ValueInt64()))
+		}
+		plan.DeviceTypes = planned
+		resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
+		return
+	}
 	switch {
-	case replaced || !update:
-	case adoptsFiles(state, plan):
-		// Imported: the files are recorded, nothing is sent.
-		plan.UpdatedAt, plan.UpdatableAfter = state.UpdatedAt, state.UpdatableAfter
+	case plan.Files.IsNull(), !needsSend(ctx, state, plan, planned, applied):
+		// Nothing to send: Mintegral's device types and times stay.
+		plan.DeviceTypes, plan.UpdatedAt, plan.UpdatableAfter = state.DeviceTypes, state.UpdatedAt, state.UpdatableAfter
+		if !plan.Files.IsNull() {
+			plan.DeviceTypes = planned
+		}
+	case plan.Files.Equal(state.Files) && !r.updatable(state):
+		// An update already waits for the window: the plan stays empty.
+		plan.DeviceTypes, plan.UpdatedAt, plan.UpdatableAfter = state.DeviceTypes, state.UpdatedAt, state.UpdatableAfter
+		resp.Diagnostics.Append(r.postponed(state, "Mintegral audience update postponed", "Until then plans are empty for it.")...)
 	default:
+		// An update: Update sends it, or postpones it if the window has not
+		// passed by then (the apply may come long after the plan, either way).
 		plan.UpdatedAt, plan.UpdatableAfter = types.StringUnknown(), types.StringUnknown()
-		resp.Diagnostics.Append(r.checkUpdateWindow(state)...)
+		plan.DeviceTypes = planned
+		if !planned.Equal(state.DeviceTypes) {
+			plan.DeviceTypes = types.ListUnknown(types.StringType)
+		}
+		if !r.updatable(state) {
+			resp.Diagnostics.Append(r.postponed(state, "Mintegral audience update postponed",
+				"Applied before then, this plan sends nothing for it and records the configured files in state; everything else applies as planned.")...)
+		}
 	}
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
 }
 
-// checkUpdateWindow fails when an update is planned before Mintegral
-// accepts one, so no request the platform is known to refuse is sent.
-func (r *MintegralAudienceResource) checkUpdateWindow(state mintegralAudienceModel) diag.Diagnostics {
-	var diags diag.Diagnostics
+// updatable reports whether Mintegral accepts an update now, by this
+// machine's clock; without a usable time in state Mintegral decides.
+func (r *MintegralAudienceResource) updatable(state mintegralAudienceModel) bool {
 	after, err := time.Parse(time.RFC3339, state.UpdatableAfter.ValueString())
-	if err != nil {
-		return diags // no usable time in state: let Mintegral decide
+	return err != nil || !r.now().Before(after)
+}
+
+// postponed is the warning for an update the 12-hour window holds back:
+// summary differs between plan and apply (Terraform folds warnings of
+// one summary into one), what says what happens in this run.
+func (r *MintegralAudienceResource) postponed(state mintegralAudienceModel, summary, what string) diag.Diagnostics {
+	var diags diag.Diagnostics
+	after, _ := time.Parse(time.RFC3339, state.UpdatableAfter.ValueString())
+	wait := "under a minute"
+	if d := after.Sub(r.now()).Round(time.Minute); d >= time.Minute {
+		wait = strings.TrimSuffix(d.String(), "0s")
 	}
-	if now := r.now(); now.Before(after) {
-		diags.AddAttributeError(path.Root("files"), "Mintegral audience cannot be updated yet",
-			fmt.Sprintf("Audience %q (ta_id %d) was last changed at %s; Mintegral refuses another update until %s (12 hours later, %s from now). "+
-				"Apply this change after that time, or change name, platform or area_type to replace the audience instead.",
-				state.Name.ValueString(), state.TaID.ValueInt64(), state.UpdatedAt.ValueString(), after.UTC().Format(time.RFC3339), after.Sub(now).Round(time.Minute)))
-	}
+	diags.AddAttributeWarning(path.Root("files"), summary,
+		fmt.Sprintf("Audience %q (ta_id %d) was last changed at %s, and Mintegral refuses another update until %s (in %s), so its update waits until then. %s "+
+			"The first plan after %s updates it. To replace the audience instead, change name, platform or area_type.",
+			state.Name.ValueString(), state.TaID.ValueInt64(), state.UpdatedAt.ValueString(), after.UTC().Format(time.RFC3339),
+			wait, what, after.UTC().Format(time.RFC3339)))
 	return diags
 }
 
-// adoptsFiles reports whether an update only records files for the first
-// time after import: the List API does not return data paths, so an
-// imported audience has none in state, and when the configured device
-// types are the ones Mintegral reports nothing needs to be sent.
-func adoptsFiles(state, plan mintegralAudienceModel) bool {
-	return state.Files.IsNull() && !plan.DeviceTypes.IsUnknown() && plan.DeviceTypes.Equal(state.DeviceTypes)
+// needsSend reports whether the configured files differ from what
+// Mintegral holds: the device types it reports, and the files last sent
+// (from the private record, or state for audiences applied before the
+// record existed). An imported audience's files are unknown (Mintegral's
+// list does not return data paths), so configuring them sends them once.
+func needsSend(ctx context.Context, state, plan mintegralAudienceModel, planned types.List, applied *mintegralApplied) bool {
+	if planned.IsUnknown() || !planned.Equal(state.DeviceTypes) {
+		return true
+	}
+	want, known := appliedFiles(ctx, plan.Files)
+	switch {
+	case !known:
+		return true // a data path from an upload in this run is new to Mintegral
+	case applied != nil && len(applied.Files) > 0:
+		return !slices.Equal(applied.Files, want)
+	case applied == nil && !state.Files.IsNull():
+		held, _ := appliedFiles(ctx, state.Files)
+		return !slices.Equal(held, want)
+	}
+	return true
+}
+
+// appliedFiles converts a files list; known is false while a value in it
+// is unknown.
+func appliedFiles(ctx context.Context, files types.List) (out []mintegralAppliedFile, known bool) {
+	if files.IsUnknown() {
+		return nil, false
+	}
+	var models []mintegralAudienceFileModel
+	if files.ElementsAs(ctx, &models, false).HasError() {
+		return nil, false
+	}
+	out = make([]mintegralAppliedFile, 0, len(models))
+	for _, f := range models {
+		if f.DeviceType.IsUnknown() || f.DataPath.IsUnknown() {
+			return nil, false
+		}
+		out = append(out, mintegralAppliedFile{DeviceType: f.DeviceType.ValueString(), DataPath: f.DataPath.ValueString()})
+	}
+	return out, true
+}
+
+// readApplied returns the private record, or nil when there is none.
+func readApplied(ctx context.Context, private privateGetter) (*mintegralApplied, diag.Diagnostics) {
+	raw, diags := private.GetKey(ctx, mintegralAppliedKey)
+	if diags.HasError() || len(raw) == 0 {
+		return nil, diags
+	}
+	var rec mintegralApplied
+	if err := json.Unmarshal(raw, &rec); err != nil {
+		// Unreadable: compare against state instead, as before the record.
+		tflog.Warn(ctx, "ignoring an unreadable Mintegral audience record in private state", map[string]any{"error": err.Error()})
+		return nil, diags
+	}
+	return &rec, diags
+}
+
+// writeApplied stores the record; nil removes it.
+func writeApplied(ctx context.Context, private privateSetter, rec *mintegralApplied) diag.Diagnostics {
+	if rec == nil {
+		return private.SetKey(ctx, mintegralAppliedKey, nil)
+	}
+	raw, err := json.Marshal(rec)
+	if err != nil {
+		var diags diag.Diagnostics
+		diags.AddError("Recording the Mintegral audience's files failed", err.Error())
+		return diags
+	}
+	return private.SetKey(ctx, mintegralAppliedKey, raw)
 }
 
 // plannedDeviceTypes is the device_types Mintegral will report for files,
@@ -326,6 +472,16 @@ func (m *mintegralAudienceModel) setTimes(a *mintegral.Audience) {
 	m.UpdatableAfter = types.StringValue(a.UpdatableAfter().Format(time.RFC3339))
 }
 
+// setIdentity records the ta_id as the resource identity. Every
+// operation returns it, also to CLIs that never send it back (Terraform
+// before 1.12, OpenTofu), and also for an audience that left the state.
+func setIdentity(ctx context.Context, identity *tfsdk.ResourceIdentity, id int64) diag.Diagnostics {
+	if identity == nil {
+		return nil
+	}
+	return identity.Set(ctx, mintegralAudienceIdentityModel{TaID: types.Int64Value(id)})
+}
+
 // Create implements resource.Resource.
 func (r *MintegralAudienceResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
 	ctx = r.data.logContext(ctx)
@@ -354,6 +510,9 @@ func (r *MintegralAudienceResource) Create(ctx context.Context, req resource.Cre
 	}
 	plan.ID = types.StringValue(strconv.FormatInt(id, 10))
 	plan.TaID = types.Int64Value(id)
+	resp.Diagnostics.Append(setIdentity(ctx, resp.Identity, id)...)
+	sent, _ := appliedFiles(ctx, plan.Files)
+	resp.Diagnostics.Append(writeApplied(ctx, resp.Private, &mintegralApplied{Files: sent})...)
 	a, err := client.GetAudience(ctx, id)
 	if err != nil || a == nil {
 		// Keep the audience in state (it exists), tainted, so it is not
@@ -389,6 +548,7 @@ func (r *MintegralAudienceResource) Read(ctx context.Context, req resource.ReadR
 		resp.Diagnostics.AddAttributeError(path.Root("id"), "Invalid audience ID", fmt.Sprintf("id %q is not a Mintegral ta_id (a number).", state.ID.ValueString()))
 		return
 	}
+	resp.Diagnostics.Append(setIdentity(ctx, resp.Identity, id)...)
 	a, err := client.GetAudience(ctx, id)
 	if err != nil {
 		resp.Diagnostics.AddError("Reading the Mintegral audience failed", fmt.Sprintf("Looking up audience %d: %s", id, err))
@@ -403,20 +563,55 @@ func (r *MintegralAudienceResource) Read(ctx context.Context, req resource.ReadR
 	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
 }
 
-// Update implements resource.Resource: only files change in place.
+// Update implements resource.Resource: only files change in place. It
+// sends them unless they are what Mintegral holds already, or the 12-hour
+// window has not passed yet: then the update is postponed, and the record
+// keeps what Mintegral holds with a pending mark.
 func (r *MintegralAudienceResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
 	ctx = r.data.logContext(ctx)
 	var plan, state mintegralAudienceModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	applied, diags := readApplied(ctx, req.Private)
+	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	if adoptsFiles(state, plan) {
-		tflog.Info(ctx, "recording the files of an imported Mintegral audience; nothing is sent", map[string]any{"ta_id": state.TaID.ValueInt64()})
-		resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+	id := state.TaID.ValueInt64()
+	resp.Diagnostics.Append(setIdentity(ctx, resp.Identity, id)...)
+	planned := plannedDeviceTypes(ctx, plan.Files, &resp.Diagnostics)
+	switch {
+	case plan.Files.IsNull():
+		tflog.Info(ctx, "the Mintegral audience's files are left to Mintegral", map[string]any{"ta_id": id})
+		resp.Diagnostics.Append(writeApplied(ctx, resp.Private, nil)...)
+	case !needsSend(ctx, state, plan, planned, applied):
+		tflog.Info(ctx, "the configured files are what Mintegral holds; nothing is sent", map[string]any{"ta_id": id})
+		files, _ := appliedFiles(ctx, plan.Files)
+		resp.Diagnostics.Append(writeApplied(ctx, resp.Private, &mintegralApplied{Files: files})...)
+	case !r.updatable(state):
+		held := &mintegralApplied{Files: []mintegralAppliedFile{}, Pending: true}
+		switch {
+		case applied != nil:
+			held.Files = applied.Files
+		case !state.Files.IsNull():
+			held.Files, _ = appliedFiles(ctx, state.Files)
+		}
+		resp.Diagnostics.Append(writeApplied(ctx, resp.Private, held)...)
+		resp.Diagnostics.Append(r.postponed(state, "Mintegral audience not updated yet", "This apply sent nothing for it and recorded the configured files in state.")...)
+	default:
+		r.send(ctx, state, &plan, resp)
 		return
 	}
+	plan.DeviceTypes, plan.UpdatedAt, plan.UpdatableAfter = state.DeviceTypes, state.UpdatedAt, state.UpdatableAfter
+	if !plan.Files.IsNull() && !planned.IsUnknown() && planned.Equal(state.DeviceTypes) {
+		plan.DeviceTypes = planned
+	}
+	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+}
+
+// send puts the configured files on the audience and reads back the
+// times and device types Mintegral reports.
+func (r *MintegralAudienceResource) send(ctx context.Context, state mintegralAudienceModel, plan *mintegralAudienceModel, resp *resource.UpdateResponse) {
 	timeout, diags := plan.Timeouts.Update(ctx, 10*time.Minute)
 	resp.Diagnostics.Append(diags...)
 	client, diags := r.data.mintegralClient(mintegralAudienceType)
@@ -435,6 +630,8 @@ func (r *MintegralAudienceResource) Update(ctx context.Context, req resource.Upd
 		resp.Diagnostics.AddError("Updating the Mintegral audience failed", audienceErrorDetail(ctx, err, fmt.Sprintf("update audience %q (ta_id %d)", state.Name.ValueString(), id), "timeouts.update"))
 		return
 	}
+	sent, _ := appliedFiles(ctx, plan.Files)
+	resp.Diagnostics.Append(writeApplied(ctx, resp.Private, &mintegralApplied{Files: sent})...)
 	a, err := client.GetAudience(ctx, id)
 	switch {
 	case err != nil:
@@ -444,8 +641,9 @@ func (r *MintegralAudienceResource) Update(ctx context.Context, req resource.Upd
 		resp.Diagnostics.AddError("Mintegral audience disappeared", fmt.Sprintf("Audience %d was updated, but Mintegral's list no longer shows it; it may have been deleted in Mintegral's console.", id))
 		return
 	}
+	plan.DeviceTypes = stringList(a.DeviceTypes)
 	plan.setTimes(a)
-	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
 }
 
 // Delete implements resource.Resource.
@@ -471,16 +669,32 @@ func (r *MintegralAudienceResource) Delete(ctx context.Context, req resource.Del
 	}
 }
 
-// ImportState implements resource.ResourceWithImportState: the import ID
-// is the ta_id.
+// ImportState implements resource.ResourceWithImportState: by the ta_id,
+// as the import ID or as the identity's ta_id (an import block's
+// identity, Terraform 1.12 and later).
 func (r *MintegralAudienceResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	id, err := strconv.ParseInt(strings.TrimSpace(req.ID), 10, 64)
-	if err != nil || id <= 0 {
-		resp.Diagnostics.AddError("Invalid import ID", fmt.Sprintf("%q is not a Mintegral audience ID; import with the numeric ta_id, e.g. `terraform import %s.example 1148`.", req.ID, mintegralAudienceType))
-		return
+	var id int64
+	if req.ID == "" && req.Identity != nil {
+		var identity mintegralAudienceIdentityModel
+		resp.Diagnostics.Append(req.Identity.Get(ctx, &identity)...)
+		if resp.Diagnostics.HasError() {
+			return
+		}
+		if id = identity.TaID.ValueInt64(); id <= 0 {
+			resp.Diagnostics.AddAttributeError(path.Root("ta_id"), "Invalid import identity", fmt.Sprintf("ta_id %s is not a Mintegral audience ID; give the audience's numeric ta_id, e.g. identity = { ta_id = 1148 }.", identity.TaID))
+			return
+		}
+	} else {
+		var err error
+		id, err = strconv.ParseInt(strings.TrimSpace(req.ID), 10, 64)
+		if err != nil || id <= 0 {
+			resp.Diagnostics.AddError("Invalid import ID", fmt.Sprintf("%q is not a Mintegral audience ID; import with the numeric ta_id, e.g. `terraform import %s.example 1148`.", req.ID, mintegralAudienceType))
+			return
+		}
 	}
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), strconv.FormatInt(id, 10))...)
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("ta_id"), id)...)
+	resp.Diagnostics.Append(setIdentity(ctx, resp.Identity, id)...)
 }
 
 // audienceErrorDetail explains a failed audience call: a timeout, or the
@@ -490,6 +704,9 @@ func audienceErrorDetail(ctx context.Context, err error, op, timeoutAttr string)
 		return fmt.Sprintf("%s timed out: %s. Raise %s if Mintegral is slow to answer.", op, err, timeoutAttr)
 	}
 	var apiErr *mintegral.APIError
+	if errors.As(err, &apiErr) && apiErr.DataPathRejected() {
+		return fmt.Sprintf("Mintegral refused to %s: %s. If the data_path comes from an audience_mintegral_file, upload it again with terraform apply -replace=<that resource's address>.", op, err)
+	}
 	if errors.As(err, &apiErr) {
 		return fmt.Sprintf("Mintegral refused to %s: %s", op, err)
 	}

@@ -2,13 +2,19 @@ package provider
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/hashicorp/go-version"
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-testing/compare"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
@@ -16,6 +22,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+	"github.com/hashicorp/terraform-plugin-testing/tfversion"
 
 	"github.com/audiencekit/terraform-provider-audience/internal/client/mintegral"
 	"github.com/audiencekit/terraform-provider-audience/internal/client/transfer"
@@ -159,56 +166,78 @@ func TestAccMintegralAudience_createUpdateInPlaceAndReplace(t *testing.T) {
 	}
 }
 
-// The exact error of a plan that would update an audience within its
-// 12-hour window.
-var updateWindowError = wrappedPattern(`Mintegral audience cannot be updated yet.*Audience "android-gaid" \(ta_id \d+\) was last changed at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ; Mintegral refuses another update until \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \(12 hours later`)
-
-func TestAccMintegralAudience_updateWindowFailsAtPlan(t *testing.T) {
+// Inside the 12-hour window an update is applied as a record only: state
+// takes the configured files and keeps Mintegral's times; the plans after
+// it are empty until the window has passed, then the update goes out.
+func TestAccMintegralAudience_updateInsideWindowIsPostponed(t *testing.T) {
 	srv := startSandbox(t)
 	dir := t.TempDir()
 	src := writeFile(t, dir, "gaid.csv", "gaid\n38400000-8cf0-11bd-b23e-10b96e40000d\n")
 	config := audienceConfig(src, "android-gaid", "android", "GAID")
-	var writes, uploads, apiCalls, reads int
+	var firstPath string
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{
-			{Config: config},
+			{Config: config, Check: func(*terraform.State) error { firstPath = onlyAudience(t, srv).Files[0].DataPath; return nil }},
 			{
-				PreConfig: func() {
-					writeFile(t, dir, "gaid.csv", "gaid\n11111111-8cf0-11bd-b23e-10b96e40000d\n")
-					writes = srv.MintegralAudienceCalls("POST") + srv.MintegralAudienceCalls("PUT") + srv.MintegralAudienceCalls("DELETE")
-					uploads = srv.Requests(sandbox.PrefixS3)
-					apiCalls, reads = srv.Requests(sandbox.PrefixMintegral), srv.MintegralAudienceCalls("GET")
+				PreConfig: func() { writeFile(t, dir, "gaid.csv", "gaid\n11111111-8cf0-11bd-b23e-10b96e40000d\n") },
+				Config:    config,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction(audienceAddr, plancheck.ResourceActionUpdate),
+						plancheck.ExpectUnknownValue(audienceAddr, tfjsonpath.New("files").AtSliceIndex(0).AtMapKey("data_path")),
+						// Update decides by the clock at apply time.
+						plancheck.ExpectUnknownValue(audienceAddr, tfjsonpath.New("updated_at")),
+						plancheck.ExpectKnownValue(audienceAddr, tfjsonpath.New("device_types"), knownvalue.ListExact([]knownvalue.Check{knownvalue.StringExact("GAID")})),
+					},
 				},
-				Config:      config,
-				PlanOnly:    true,
-				ExpectError: updateWindowError,
+				Check: func(s *terraform.State) error {
+					if n := srv.MintegralAudienceCalls("PUT"); n != 0 {
+						return fmt.Errorf("%d update requests inside the window", n)
+					}
+					attrs := s.RootModule().Resources[audienceAddr].Primary.Attributes
+					if want := onlyAudience(t, srv).Updated.UTC().Format(time.RFC3339); attrs["updated_at"] != want {
+						return fmt.Errorf("updated_at %s, want Mintegral's %s", attrs["updated_at"], want)
+					}
+					if got := onlyAudience(t, srv).Files[0].DataPath; got != firstPath {
+						return fmt.Errorf("Mintegral holds %s, want the first file %s", got, firstPath)
+					}
+					newPath := s.RootModule().Resources["audience_mintegral_file.devices"].Primary.Attributes["data_path"]
+					if got := s.RootModule().Resources[audienceAddr].Primary.Attributes["files.0.data_path"]; got != newPath || newPath == firstPath {
+						return fmt.Errorf("state files.0.data_path %s, want the new upload %s", got, newPath)
+					}
+					return nil
+				},
 			},
+			// While the update waits, plans are empty.
+			{Config: config, PlanOnly: true},
 			{
-				// Nothing was sent: no update, no upload of the new file.
+				// After the window the update goes out; its answer is lost,
+				// and reading the audience back shows it took effect.
 				PreConfig: func() {
-					if n := srv.MintegralAudienceCalls("POST") + srv.MintegralAudienceCalls("PUT") + srv.MintegralAudienceCalls("DELETE") - writes; n != 0 {
-						t.Fatalf("the refused plan sent %d audience write requests", n)
-					}
-					if n := srv.Requests(sandbox.PrefixS3) - uploads; n != 0 {
-						t.Fatalf("the refused plan sent %d storage requests", n)
-					}
-					if srv.MintegralAudienceCalls("PUT") != 0 {
-						t.Fatalf("an update request was sent")
-					}
-					// Only the refresh's reads of the audience reached Mintegral.
-					if n, r := srv.Requests(sandbox.PrefixMintegral)-apiCalls, srv.MintegralAudienceCalls("GET")-reads; n != r {
-						t.Fatalf("the refused plan sent %d Mintegral requests, %d of them audience reads", n, r)
-					}
+					srv.BackdateMintegralAudience(onlyAudience(t, srv).ID, 13*time.Hour)
+					srv.AddFault(sandbox.Fault{Method: "PUT", PathPrefix: sandbox.PrefixMintegral + "/api/open/v1/audience", DropResponse: true})
 				},
-				Config:      config,
-				ExpectError: updateWindowError, // apply plans first, and fails the same way
+				Config: config,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction(audienceAddr, plancheck.ResourceActionUpdate),
+						plancheck.ExpectUnknownValue(audienceAddr, tfjsonpath.New("updated_at")),
+						plancheck.ExpectUnknownValue(audienceAddr, tfjsonpath.New("updatable_after")),
+					},
+				},
+				Check: resource.ComposeTestCheckFunc(checkAudienceMatchesSandbox(t, srv), func(*terraform.State) error {
+					// The one that took effect, and its repeat, which the
+					// 12-hour rule refused because the first had landed.
+					if n := srv.MintegralAudienceCalls("PUT"); n != 2 {
+						return fmt.Errorf("%d update requests after the window, want 2", n)
+					}
+					return nil
+				}),
 			},
+			{Config: config, PlanOnly: true},
 		},
 	})
-	if n := srv.MintegralAudienceCalls("PUT"); n != 0 {
-		t.Fatalf("%d update requests sent, want 0", n)
-	}
 }
 
 // When the platform refuses anyway (its clock is ahead of ours), its own
@@ -254,8 +283,9 @@ func TestAccMintegralAudience_import(t *testing.T) {
 				ImportStateVerifyIgnore: []string{"files", "timeouts"},
 			},
 			{
-				// An import {} block: the files are recorded from the
-				// configuration, and nothing is sent to Mintegral.
+				// An import {} block: the import reads what Mintegral
+				// reports; the configured files, which Mintegral's list
+				// cannot confirm, plan an update.
 				Config:             config,
 				ResourceName:       audienceAddr,
 				ImportState:        true,
@@ -315,8 +345,8 @@ func TestAccMintegralAudience_driftFromOutsideTerraform(t *testing.T) {
 			},
 			{
 				// Files changed outside Terraform (other device types): the
-				// device types read back plan an update, which that change's
-				// own 12-hour window holds back...
+				// device types read back call for an update, which that
+				// change's own 12-hour window postpones...
 				PreConfig: func() {
 					a := onlyAudience(t, srv)
 					srv.BackdateMintegralAudience(a.ID, 13*time.Hour)
@@ -325,9 +355,8 @@ func TestAccMintegralAudience_driftFromOutsideTerraform(t *testing.T) {
 						t.Fatal(err)
 					}
 				},
-				Config:      config,
-				PlanOnly:    true,
-				ExpectError: wrappedPattern(`Mintegral audience cannot be updated yet.*"android-imei"`),
+				Config:   config,
+				PlanOnly: true, // an empty plan: the update waits for the window
 			},
 			{
 				// ...until it has passed; then the configured files are put back.
@@ -336,8 +365,11 @@ func TestAccMintegralAudience_driftFromOutsideTerraform(t *testing.T) {
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
 						plancheck.ExpectResourceAction(audienceAddr, plancheck.ResourceActionUpdate),
-						plancheck.ExpectKnownValue(audienceAddr, tfjsonpath.New("device_types"), knownvalue.ListExact([]knownvalue.Check{knownvalue.StringExact("IMEI")})),
+						plancheck.ExpectUnknownValue(audienceAddr, tfjsonpath.New("device_types")),
 					},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(audienceAddr, tfjsonpath.New("device_types"), knownvalue.ListExact([]knownvalue.Check{knownvalue.StringExact("IMEI")})),
 				},
 				Check: checkAudienceMatchesSandbox(t, srv),
 			},
@@ -427,29 +459,44 @@ func TestAccMintegralAudience_lostCreateAnswerCreatesOneAudience(t *testing.T) {
 	}
 }
 
-// An audience made outside Terraform is taken over with an import {}
-// block: the configuration's files are recorded without a request, and
-// the plan after that is empty.
-func TestAccMintegralAudience_importBlockAdoptsWithoutRequests(t *testing.T) {
+// Audiences made in Mintegral's console are taken over with import {}
+// blocks: one with files left out is adopted as it is, without a request;
+// one whose files are written (a new upload of its list) gets them in one
+// update. The plan after that is empty.
+func TestAccMintegralAudience_importBlocks(t *testing.T) {
 	srv := startSandbox(t)
-	ids := seedAudiences(t, srv, "mix", "GAID", "made-in-console")
-	dataPath := srv.MintegralAudiences()[0].Files[0].DataPath
-	posts := srv.MintegralAudienceCalls("POST")
+	ids := seedConsoleAudiences(t, srv, 2, sandbox.MintegralSeed{Platform: 3, DeviceType: 3})
+	src := writeFile(t, t.TempDir(), "gaid.txt", "gaid\n38400000-8cf0-11bd-b23e-10b96e40000d\n")
 	config := fmt.Sprintf(`
 import {
-  to = audience_mintegral_audience.test
+  to = audience_mintegral_audience.as_is
   id = "%d"
 }
 
-resource "audience_mintegral_audience" "test" {
-  name     = "made-in-console"
+resource "audience_mintegral_audience" "as_is" {
+  name     = "console-audience-0001"
+  platform = "mix"
+}
+
+import {
+  to = audience_mintegral_audience.managed
+  id = "%d"
+}
+
+resource "audience_mintegral_file" "gaid" {
+  source = %q
+}
+
+resource "audience_mintegral_audience" "managed" {
+  name     = "console-audience-0002"
   platform = "mix"
   files = [{
     device_type = "GAID"
-    data_path   = %q
+    data_path   = audience_mintegral_file.gaid.data_path
   }]
 }
-`, ids[0], dataPath)
+`, ids[0], ids[1], src)
+	consoleFile := srv.MintegralAudiences()[0].Files[0]
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{
@@ -457,13 +504,24 @@ resource "audience_mintegral_audience" "test" {
 				Config: config,
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(audienceAddr, plancheck.ResourceActionUpdate),
-						plancheck.ExpectKnownValue(audienceAddr, tfjsonpath.New("ta_id"), knownvalue.Int64Exact(ids[0])),
-						plancheck.ExpectKnownValue(audienceAddr, tfjsonpath.New("updatable_after"), knownvalue.StringRegexp(regexp.MustCompile(`Z$`))),
+						plancheck.ExpectResourceAction("audience_mintegral_audience.as_is", plancheck.ResourceActionNoop),
+						plancheck.ExpectResourceAction("audience_mintegral_audience.managed", plancheck.ResourceActionUpdate),
+						plancheck.ExpectUnknownValue("audience_mintegral_audience.managed", tfjsonpath.New("updated_at")),
 					},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(audienceAddr, tfjsonpath.New("files").AtSliceIndex(0).AtMapKey("data_path"), knownvalue.StringExact(dataPath)),
+					statecheck.ExpectKnownValue("audience_mintegral_audience.as_is", tfjsonpath.New("files"), knownvalue.Null()),
+					statecheck.ExpectKnownValue("audience_mintegral_audience.as_is", tfjsonpath.New("device_types"), knownvalue.ListExact([]knownvalue.Check{knownvalue.StringExact("GAID")})),
+				},
+				Check: func(s *terraform.State) error {
+					all := srv.MintegralAudiences()
+					if all[0].Files[0] != consoleFile {
+						return fmt.Errorf("the audience adopted as it is changed: %+v", all[0].Files)
+					}
+					if dp := s.RootModule().Resources["audience_mintegral_file.gaid"].Primary.Attributes["data_path"]; all[1].Files[0].DataPath != dp {
+						return fmt.Errorf("Mintegral holds %+v for the managed audience, want %s", all[1].Files, dp)
+					}
+					return nil
 				},
 			},
 			{
@@ -474,7 +532,289 @@ resource "audience_mintegral_audience" "test" {
 			},
 		},
 	})
-	if n := srv.MintegralAudienceCalls("PUT") + srv.MintegralAudienceCalls("POST") - posts; n != 0 {
-		t.Fatalf("taking over the audience sent %d create or update requests", n)
+	if n, m := srv.MintegralAudienceCalls("POST"), srv.MintegralAudienceCalls("PUT"); n != 0 || m != 1 {
+		t.Fatalf("%d creates and %d updates, want 0 and 1", n, m)
+	}
+}
+
+// windowConfig is a file → audience pipeline beside an unrelated upload,
+// as CLI configuration; without the audience when withAudience is false.
+// Sources are absolute: the provider served in-process runs in the
+// test's directory, not Terraform's.
+func windowConfig(dir string, withAudience bool) string {
+	config := providerBlock + fmt.Sprintf(`
+resource "audience_mintegral_file" "devices" {
+  source = %q
+}
+
+resource "audience_mintegral_file" "other" {
+  source = %q
+}
+`, filepath.Join(dir, "devices.txt"), filepath.Join(dir, "other.txt"))
+	if withAudience {
+		config += `
+resource "audience_mintegral_audience" "a" {
+  name     = "ios-buyers"
+  platform = "ios"
+  files = [{
+    device_type = "IDFA"
+    data_path   = audience_mintegral_file.devices.data_path
+  }]
+}
+`
+	}
+	return config
+}
+
+// appliedRecord decodes the mintegral_applied private record of the
+// audience in w's state; nil when there is none.
+func appliedRecord(t *testing.T, w *cliWorkdir) map[string]any {
+	t.Helper()
+	_, _, private := w.instance("audience_mintegral_audience", "a")
+	raw, ok := private["mintegral_applied"]
+	if !ok {
+		return nil
+	}
+	var rec map[string]any
+	if err := json.Unmarshal(raw, &rec); err != nil {
+		t.Fatalf("mintegral_applied %s: %v", raw, err)
+	}
+	return rec
+}
+
+// wantRecord asserts the record's exact shape: the files Mintegral holds
+// and the pending mark.
+func wantRecord(t *testing.T, w *cliWorkdir, dataPath string, pending bool) {
+	t.Helper()
+	got, _ := json.Marshal(appliedRecord(t, w))
+	want, _ := json.Marshal(map[string]any{"files": []map[string]string{{"device_type": "IDFA", "data_path": dataPath}}, "pending": pending})
+	if string(got) != string(want) {
+		t.Fatalf("mintegral_applied = %s, want %s", got, want)
+	}
+}
+
+func stateDataPath(t *testing.T, w *cliWorkdir, name string) string {
+	t.Helper()
+	attrs, _, _ := w.instance("audience_mintegral_file", name)
+	return attrs["data_path"].(string)
+}
+
+// Inside the 12-hour window an update is postponed, not refused: the rest
+// of the run applies, plans stay empty while it waits, the update goes
+// out once the window has passed, and destroy works at any time in every
+// form (destroy, apply -destroy, -target, removal from the configuration).
+func TestAccMintegralAudience_updateWindowJourney(t *testing.T) {
+	srv := startSandbox(t)
+	w := newCLIWorkdir(t)
+	w.write("main.tf", windowConfig(w.Dir, true))
+	devices := func(id string) { w.write("devices.txt", "idfa\n"+id+"\n") }
+	devices("6D92078A-8246-4BA4-AE5B-76104861E7DC")
+	w.write("other.txt", "idfa\nAEBE52E7-03EE-455A-B3C4-E57283966239\n")
+	w.ok("init")
+	w.ok("apply", "-auto-approve")
+	a := onlyAudience(t, srv)
+	applied := stateDataPath(t, w, "devices")
+	wantRecord(t, w, applied, false)
+	// Terraform and OpenTofu store the identity from 1.12 on.
+	if attrs, identity, _ := w.instance("audience_mintegral_audience", "a"); !w.version.LessThan(version.Must(version.NewVersion("1.12.0"))) {
+		if fmt.Sprint(identity["ta_id"]) != strconv.FormatInt(a.ID, 10) || attrs["ta_id"] != identity["ta_id"] {
+			t.Fatalf("identity %v, ta_id %v, sandbox %d", identity, attrs["ta_id"], a.ID)
+		}
+	}
+
+	// New content inside the window, and an unrelated change in the same run.
+	devices("11111111-8246-4BA4-AE5B-76104861E7DC")
+	otherBefore := stateDataPath(t, w, "other")
+	w.write("other.txt", "idfa\n22222222-03EE-455A-B3C4-E57283966239\n")
+	attrs, _, _ := w.instance("audience_mintegral_audience", "a")
+	warning := []string{
+		fmt.Sprintf(`Audience "ios-buyers" (ta_id %d) was last changed at %s, and Mintegral refuses another update until %s (in 1`, a.ID, attrs["updated_at"], attrs["updatable_after"]),
+		"The first plan after " + attrs["updatable_after"].(string) + " updates it."}
+	expectIn(t, w.ok("plan"), append(warning, "Warning: Mintegral audience update postponed", "Applied before then, this plan sends nothing for it and records the configured files in state; everything else applies as planned.")...)
+	expectIn(t, w.ok("apply", "-auto-approve"), append(warning, "Warning: Mintegral audience not updated yet", "This apply sent nothing for it and recorded the configured files in state", "Apply complete! Resources: 0 added, 3 changed, 0 destroyed.")...)
+	if n := srv.MintegralAudienceCalls("PUT"); n != 0 {
+		t.Fatalf("%d updates sent inside the window", n)
+	}
+	if got := onlyAudience(t, srv).Files[0].DataPath; got != applied {
+		t.Fatalf("Mintegral holds %s, want the previous %s", got, applied)
+	}
+	if other := stateDataPath(t, w, "other"); other == otherBefore {
+		t.Fatal("the unrelated upload was held back too")
+	}
+	configured := stateDataPath(t, w, "devices")
+	if attrs, _, _ := w.instance("audience_mintegral_audience", "a"); attrs["files"].([]any)[0].(map[string]any)["data_path"] != configured {
+		t.Fatalf("state files %v, want the configured %s", attrs["files"], configured)
+	}
+	wantRecord(t, w, applied, true)
+	// While it waits, plans are empty and say why.
+	expectIn(t, w.emptyPlan(), append(warning, "Warning: Mintegral audience update postponed", "Until then plans are empty for it.")...)
+
+	// After the window the update is planned and sent.
+	srv.BackdateMintegralAudience(a.ID, 13*time.Hour)
+	out, _ := w.run([]int{2}, "plan", "-detailed-exitcode")
+	expectIn(t, out, "audience_mintegral_audience.a will be updated in-place", "updated_at", "(known after apply)")
+	w.ok("apply", "-auto-approve")
+	if n := srv.MintegralAudienceCalls("PUT"); n != 1 {
+		t.Fatalf("%d updates sent after the window, want 1", n)
+	}
+	if got := onlyAudience(t, srv).Files[0].DataPath; got != configured {
+		t.Fatalf("Mintegral holds %s after the update, want %s", got, configured)
+	}
+	wantRecord(t, w, configured, false)
+	if out := w.emptyPlan(); strings.Contains(out, "postponed") {
+		t.Fatalf("a warning after the update:\n%s", out)
+	}
+
+	// Each form of destroy, inside the window with a change pending.
+	pend := func(id string) {
+		t.Helper()
+		devices(id)
+		expectIn(t, w.ok("apply", "-auto-approve"), "Mintegral audience not updated yet")
+		if rec := appliedRecord(t, w); rec["pending"] != true {
+			t.Fatalf("no update pending: %v", rec)
+		}
+	}
+	gone := func(how string) {
+		t.Helper()
+		if n := len(srv.MintegralAudiences()); n != 0 {
+			t.Fatalf("%s left %d audiences", how, n)
+		}
+	}
+	pend("33333333-8246-4BA4-AE5B-76104861E7DC")
+	w.ok("destroy", "-auto-approve", "-target=audience_mintegral_audience.a")
+	gone("destroy -target")
+	w.ok("apply", "-auto-approve") // a new audience: its window starts now
+	pend("44444444-8246-4BA4-AE5B-76104861E7DC")
+	w.ok("apply", "-destroy", "-auto-approve")
+	gone("apply -destroy")
+	w.ok("apply", "-auto-approve")
+	pend("55555555-8246-4BA4-AE5B-76104861E7DC")
+	w.write("main.tf", windowConfig(w.Dir, false))
+	expectIn(t, w.ok("apply", "-auto-approve"), "Resources: 0 added, 0 changed, 1 destroyed.")
+	gone("removal from the configuration")
+	w.write("main.tf", windowConfig(w.Dir, true))
+	w.ok("apply", "-auto-approve")
+	pend("66666666-8246-4BA4-AE5B-76104861E7DC")
+	w.ok("destroy", "-auto-approve")
+	gone("destroy")
+}
+
+// The identity (ta_id) is set by create, read, update and import, and an
+// import block can name the audience by it (Terraform and OpenTofu 1.12
+// and later; older CLIs never see it).
+func TestAccMintegralAudience_identity(t *testing.T) {
+	srv := startSandbox(t)
+	dir := t.TempDir()
+	src := writeFile(t, dir, "idfa.txt", "idfa\n6D92078A-8246-4BA4-AE5B-76104861E7DC\n")
+	config := audienceConfig(src, "ios-identity", "ios", "IDFA")
+	identityIsTaID := statecheck.ExpectIdentityValueMatchesState(audienceAddr, tfjsonpath.New("ta_id"))
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_12_0)},
+		Steps: []resource.TestStep{
+			{
+				Config: config,
+				ConfigStateChecks: []statecheck.StateCheck{
+					identityIsTaID,
+					statecheck.ExpectIdentity(audienceAddr, map[string]knownvalue.Check{"ta_id": knownvalue.Int64Func(func(v int64) error {
+						if want := onlyAudience(t, srv).ID; v != want {
+							return fmt.Errorf("identity ta_id %d, sandbox %d", v, want)
+						}
+						return nil
+					})}),
+				},
+			},
+			{
+				// import { to = …, identity = { ta_id = … } }
+				Config:             config,
+				ResourceName:       audienceAddr,
+				ImportState:        true,
+				ImportStateKind:    resource.ImportBlockWithResourceIdentity,
+				ExpectNonEmptyPlan: true, // the configured files are recorded
+				ImportPlanChecks: resource.ImportPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectKnownValue(audienceAddr, tfjsonpath.New("name"), knownvalue.StringExact("ios-identity")),
+						plancheck.ExpectKnownValue(audienceAddr, tfjsonpath.New("device_types"), knownvalue.ListExact([]knownvalue.Check{knownvalue.StringExact("IDFA")})),
+					},
+				},
+			},
+			{
+				// An update keeps it, and so does the refresh before it.
+				PreConfig: func() {
+					srv.BackdateMintegralAudience(onlyAudience(t, srv).ID, 13*time.Hour)
+					writeFile(t, dir, "idfa.txt", "idfa\nAEBE52E7-03EE-455A-B3C4-E57283966239\n")
+				},
+				Config: config,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(audienceAddr, plancheck.ResourceActionUpdate)},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{identityIsTaID},
+				Check:             checkAudienceMatchesSandbox(t, srv),
+			},
+		},
+	})
+}
+
+func filesList(dataPaths ...string) types.List {
+	elems := make([]attr.Value, len(dataPaths))
+	objType := map[string]attr.Type{"device_type": types.StringType, "data_path": types.StringType}
+	for i, dp := range dataPaths {
+		path := types.StringValue(dp)
+		if dp == "?" {
+			path = types.StringUnknown()
+		}
+		elems[i] = types.ObjectValueMust(objType, map[string]attr.Value{"device_type": types.StringValue("IDFA"), "data_path": path})
+	}
+	return types.ListValueMust(types.ObjectType{AttrTypes: objType}, elems)
+}
+
+// What Mintegral holds decides whether files are sent: the record, else
+// state; an imported audience's files are unknown, so they are sent.
+func TestNeedsSend(t *testing.T) {
+	ctx := context.Background()
+	idfa := stringList([]string{"IDFA"})
+	held := &mintegralApplied{Files: []mintegralAppliedFile{{DeviceType: "IDFA", DataPath: "s3://b/old"}}}
+	for _, tc := range []struct {
+		name       string
+		stateFiles types.List
+		stateTypes types.List
+		applied    *mintegralApplied
+		planFiles  types.List
+		want       bool
+	}{
+		{"unchanged", filesList("s3://b/old"), idfa, held, filesList("s3://b/old"), false},
+		{"new upload, path unknown at plan", filesList("s3://b/old"), idfa, held, filesList("?"), true},
+		{"new path", filesList("s3://b/old"), idfa, held, filesList("s3://b/new"), true},
+		{"pending, config unchanged", filesList("s3://b/new"), idfa, &mintegralApplied{Files: held.Files, Pending: true}, filesList("s3://b/new"), true},
+		{"pending, config back to what Mintegral holds", filesList("s3://b/new"), idfa, &mintegralApplied{Files: held.Files, Pending: true}, filesList("s3://b/old"), false},
+		{"device types changed in the console", filesList("s3://b/old"), stringList([]string{"IDFA_MD5"}), held, filesList("s3://b/old"), true},
+		{"state from before the record", filesList("s3://b/old"), idfa, nil, filesList("s3://b/old"), false},
+		{"imported, files written by hand", types.ListNull(filesList().ElementType(ctx)), idfa, nil, filesList("s3://b/old"), true},
+		{"imported, pending with files unknown", filesList("s3://b/old"), idfa, &mintegralApplied{Files: []mintegralAppliedFile{}, Pending: true}, filesList("s3://b/old"), true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			state := mintegralAudienceModel{Files: tc.stateFiles, DeviceTypes: tc.stateTypes}
+			plan := mintegralAudienceModel{Files: tc.planFiles}
+			var diags diag.Diagnostics
+			if got := needsSend(ctx, state, plan, plannedDeviceTypes(ctx, tc.planFiles, &diags), tc.applied); got != tc.want || diags.HasError() {
+				t.Fatalf("needsSend = %v, want %v (%v)", got, tc.want, diags)
+			}
+		})
+	}
+}
+
+func TestPostponedWarningSaysWhen(t *testing.T) {
+	now := time.Date(2026, 11, 30, 7, 32, 22, 0, time.UTC)
+	r := &MintegralAudienceResource{now: func() time.Time { return now }}
+	state := mintegralAudienceModel{Name: types.StringValue("ios-buyers"), TaID: types.Int64Value(1148),
+		UpdatedAt: types.StringValue("2026-11-30T07:30:22Z"), UpdatableAfter: types.StringValue("2026-11-30T19:30:22Z")}
+	d := r.postponed(state, "Mintegral audience update postponed", "Nothing is sent.")
+	want := `Audience "ios-buyers" (ta_id 1148) was last changed at 2026-11-30T07:30:22Z, and Mintegral refuses another update until 2026-11-30T19:30:22Z (in 11h58m), so its update waits until then. Nothing is sent. The first plan after 2026-11-30T19:30:22Z updates it.`
+	if len(d) != 1 || d[0].Severity() != diag.SeverityWarning || !strings.HasPrefix(d[0].Detail(), want) {
+		t.Fatalf("got %v", d)
+	}
+	now = time.Date(2026, 11, 30, 19, 30, 0, 0, time.UTC)
+	if got := r.postponed(state, "s", "w")[0].Detail(); !strings.Contains(got, "(in under a minute)") {
+		t.Fatalf("22 seconds before: %s", got)
 	}
 }

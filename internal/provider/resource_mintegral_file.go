@@ -22,6 +22,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/audiencekit/terraform-provider-audience/internal/client/mintegral"
+	"github.com/audiencekit/terraform-provider-audience/internal/client/transfer"
 	"github.com/audiencekit/terraform-provider-audience/internal/idlist"
 	"github.com/audiencekit/terraform-provider-audience/internal/validators"
 )
@@ -133,7 +134,11 @@ type mintegralColumns struct{ *idlist.OneColumnCheck }
 
 func (c mintegralColumns) Finish() diag.Diagnostics {
 	var diags diag.Diagnostics
-	if _, err := c.Close(); err != nil {
+	_, err := c.Close()
+	switch {
+	case errors.Is(err, idlist.ErrCorruptGzip):
+		diags.AddAttributeError(path.Root("source"), "Source is not valid gzip", err.Error()+".")
+	case err != nil:
 		diags.AddAttributeError(path.Root("source"), "Not a one-column Mintegral audience file",
 			err.Error()+". Mintegral takes one device ID per line in a single column; the first row may be a header.")
 	}
@@ -166,7 +171,7 @@ func (r *MintegralFileResource) upload(ctx context.Context, d *providerData, src
 	if diags.HasError() {
 		return diags
 	}
-	tflog.Info(ctx, "uploading audience file to Mintegral", map[string]any{"source": src.Path, "file_name": src.Name, "area_type": m.AreaType.ValueInt64(), "size": src.Size})
+	tflog.Info(ctx, "uploading audience file to Mintegral", map[string]any{"source": src.Path, "file_name": src.Name, "area_type": m.AreaType.ValueInt64(), "size": transfer.LogBytes(src.Size)})
 	res, err := client.Upload(ctx, mintegral.UploadRequest{Path: src.Abs, FileName: src.Name, AreaType: int(m.AreaType.ValueInt64()), FileMD5: src.MD5})
 	if err != nil {
 		return uploadFailed(ctx, "Mintegral", err, src)

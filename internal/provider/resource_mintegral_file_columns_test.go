@@ -26,6 +26,11 @@ func TestAccMintegralFile_oneColumnRule(t *testing.T) {
 	blankLine := writeFile(t, dir, "blank.txt", "idfa\n6D92078A-8246-4BA4-AE5B-76104861E7DC\n\nAEBE52E7-03EE-455A-B3C4-E57283966239\n")
 	headerOnly := writeFile(t, dir, "nobody.csv", "idfa\n")
 	quoted := writeFile(t, dir, "quoted.csv", "\"6D92078A-8246-4BA4-AE5B-76104861E7DC\"\n")
+	var valid bytes.Buffer
+	zw = gzip.NewWriter(&valid)
+	_, _ = zw.Write([]byte("idfa\n6D92078A-8246-4BA4-AE5B-76104861E7DC\nAEBE52E7-03EE-455A-B3C4-E57283966239\n"))
+	_ = zw.Close()
+	truncated := writeFile(t, dir, "cut.txt.gz", valid.String()[:valid.Len()-4])
 	step := func(src string, want *regexp.Regexp) resource.TestStep {
 		return resource.TestStep{Config: mintegralFileConfig(src, ""), ExpectError: want}
 	}
@@ -40,6 +45,7 @@ func TestAccMintegralFile_oneColumnRule(t *testing.T) {
 			step(blankLine, wrapped(blankLine+", line 3: the line is empty", "Remove empty lines")),
 			step(headerOnly, wrapped(headerOnly+": the file holds a header row and no device ID")),
 			step(quoted, wrapped(quoted+", line 1: the line holds a quote")),
+			step(truncated, wrapped("Source is not valid gzip", truncated+": the gzip file is truncated or corrupt", "fetch it again")),
 		},
 	})
 	if n := srv.Requests(sandbox.PrefixMintegral); n != 0 {

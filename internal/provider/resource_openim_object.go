@@ -16,6 +16,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/audiencekit/terraform-provider-audience/internal/client/openim"
+	"github.com/audiencekit/terraform-provider-audience/internal/client/transfer"
 	"github.com/audiencekit/terraform-provider-audience/internal/validators"
 )
 
@@ -138,7 +139,7 @@ func (r *OpenIMObjectResource) upload(ctx context.Context, d *providerData, src 
 	if m.ContentType.IsUnknown() || contentType == "" {
 		contentType = openim.GuessContentType(src.Name)
 	}
-	tflog.Info(ctx, "uploading object to OpenIM", map[string]any{"source": src.Path, "name": src.Name, "content_type": contentType, "size": src.Size})
+	tflog.Info(ctx, "uploading object to OpenIM", map[string]any{"source": src.Path, "name": src.Name, "content_type": contentType, "size": transfer.LogBytes(src.Size)})
 	res, err := client.Upload(ctx, openim.UploadInput{Path: src.Abs, MD5: src.MD5, Name: src.Name, ContentType: contentType, Group: m.Group.ValueString()})
 	if err != nil {
 		return uploadFailed(ctx, "OpenIM", err, src)

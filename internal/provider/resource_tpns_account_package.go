@@ -22,6 +22,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/audiencekit/terraform-provider-audience/internal/client/tpns"
+	"github.com/audiencekit/terraform-provider-audience/internal/client/transfer"
 	"github.com/audiencekit/terraform-provider-audience/internal/validate/tpnspackage"
 	"github.com/audiencekit/terraform-provider-audience/internal/validators"
 )
@@ -198,7 +199,7 @@ func (r *TPNSAccountPackageResource) upload(ctx context.Context, d *providerData
 		}
 		m.EntryCount = types.Int64Value(entries)
 	}
-	tflog.Info(ctx, "uploading package to TPNS", map[string]any{"source": src.Path, "file_name": src.Name, "package_type": string(typ), "size": src.Size, "entries": m.EntryCount.ValueInt64()})
+	tflog.Info(ctx, "uploading package to TPNS", map[string]any{"source": src.Path, "file_name": src.Name, "package_type": string(typ), "size": transfer.LogBytes(src.Size), "entries": strconv.FormatInt(m.EntryCount.ValueInt64(), 10)})
 	res, err := client.UploadPackage(ctx, tpns.UploadRequest{Path: src.Abs, FileName: src.Name, FileMD5: src.MD5})
 	if err != nil {
 		return uploadFailed(ctx, "TPNS", err, src)

@@ -16,6 +16,8 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
+
+	"github.com/audiencekit/terraform-provider-audience/internal/client/transfer"
 )
 
 // Upload resources share one vocabulary (source, a name sent to the
@@ -236,11 +238,11 @@ func (u *uploadResource) Delete(ctx context.Context, req resource.DeleteRequest,
 type tflogLogger struct{}
 
 func (tflogLogger) Info(ctx context.Context, msg string, fields map[string]any) {
-	tflog.Info(ctx, msg, fields)
+	tflog.Info(ctx, msg, transfer.LogFields(fields))
 }
 
 func (tflogLogger) Debug(ctx context.Context, msg string, fields map[string]any) {
-	tflog.Debug(ctx, msg, fields)
+	tflog.Debug(ctx, msg, transfer.LogFields(fields))
 }
 
 // configureData extracts providerData in Configure methods.

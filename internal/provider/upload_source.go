@@ -279,7 +279,7 @@ func (u *uploadResource) planSource(ctx context.Context, req resource.ModifyPlan
 		resp.Diagnostics.AddAttributeError(path.Root("source"), "Cannot read source file", err.Error())
 		return localSource{}, false
 	}
-	tflog.Debug(ctx, "upload source", map[string]any{"source": source.ValueString(), "md5": rec.MD5, "size": rec.Size, "read": read})
+	tflog.Debug(ctx, "upload source", map[string]any{"source": source.ValueString(), "md5": rec.MD5, "size": transfer.LogBytes(rec.Size), "read": read})
 	src.MD5, src.Size = rec.MD5, rec.Size
 
 	if k.planArgs != nil {

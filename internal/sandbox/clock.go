@@ -18,6 +18,7 @@ func (s *Server) Advance(d time.Duration) {
 		a.Created = a.Created.Add(-d)
 		a.Updated = a.Updated.Add(-d)
 	}
+	_ = st.saveLocked() // kept in memory regardless; the next save catches up
 	st.mu.Unlock()
 
 	fd := s.futuredemand

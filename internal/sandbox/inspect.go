@@ -19,10 +19,10 @@ func (s *Server) MintegralFile(dataPath string) (Object, error) {
 	if !ok {
 		return Object{}, fmt.Errorf("sandbox: data_path %q was never issued", dataPath)
 	}
-	if issued.bucket == BucketMintegralS3 && s.cfg.ExternalS3 != nil {
+	if issued.Bucket == BucketMintegralS3 && s.cfg.ExternalS3 != nil {
 		return Object{}, fmt.Errorf("sandbox: data_path %q is on the external S3 server", dataPath)
 	}
-	return s.store.Get(issued.bucket, issued.key)
+	return s.store.Get(issued.Bucket, issued.Key)
 }
 
 // MintegralDataPaths lists every data_path issued so far, whether or not

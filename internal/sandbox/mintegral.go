@@ -27,6 +27,7 @@ const (
 	MintegralCodeBadAccessKey  = 10002
 	MintegralCodeBadToken      = 10003
 	MintegralCodeStaleTimstamp = 10004
+	MintegralCodeInternal      = 500
 )
 
 // MintegralTimestampWindow is how far the timestamp header may be from the
@@ -133,7 +134,7 @@ func (s *Server) handleMintegralPresign(w http.ResponseWriter, r *http.Request) 
 		bucket := s.bucketFor(BucketMintegralS3)
 		u, err := s.presignObject(http.MethodPut, BucketMintegralS3, key, nil, nil)
 		if err != nil {
-			writeMintegral(w, 500, "presign failed", nil)
+			writeMintegral(w, MintegralCodeInternal, "presign failed", nil)
 			return
 		}
 		s.expectMD5(BucketMintegralS3, key, fileMD5)

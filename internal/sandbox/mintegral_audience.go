@@ -1,12 +1,17 @@
 package sandbox
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"mime"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -18,6 +23,10 @@ import (
 // on /api/open/v1/audience, with the platform's rules: token auth, files
 // that must be data_paths this sandbox issued and stored in the audience's
 // area, and no second update within the update window (12 hours).
+//
+// Audiences and issued data_paths live in Config.Dir, as the uploaded
+// objects do, so a sandbox restarted on the same directory still knows
+// them (Mintegral does not forget an account's audiences either).
 
 // MintegralUpdateWindow is how long after a create or update Mintegral
 // refuses another update.
@@ -28,13 +37,13 @@ var mintegralDeviceTypes = []int{1, 2, 3, 4, 6, 7, 8, 9, 10, 11}
 
 // MintegralAudience is one audience as the sandbox holds it.
 type MintegralAudience struct {
-	ID       int64
-	Name     string
-	AreaType int
-	Platform int
-	Files    []MintegralAudienceFile
-	Created  time.Time
-	Updated  time.Time
+	ID       int64                   `json:"ta_id"`
+	Name     string                  `json:"ta_name"`
+	AreaType int                     `json:"area_type"`
+	Platform int                     `json:"platform"`
+	Files    []MintegralAudienceFile `json:"data_path"`
+	Created  time.Time               `json:"created"`
+	Updated  time.Time               `json:"updated"`
 }
 
 // MintegralAudienceFile is one file of an audience, as sent on the wire.
@@ -62,17 +71,29 @@ func (a *MintegralAudience) deviceTypeList() string {
 // issuedDataPath is where a data_path handed out by presigned-upload-data
 // points.
 type issuedDataPath struct {
-	area   int
-	bucket string // built-in bucket name
-	key    string
+	Area   int    `json:"area_type"`
+	Bucket string `json:"bucket"` // built-in bucket name
+	Key    string `json:"key"`
 }
 
 type mintegralAudienceState struct {
 	mu        sync.Mutex
+	file      string // where the state below is kept; "" keeps it in memory only
 	issued    map[string]issuedDataPath
 	audiences map[int64]*MintegralAudience
 	nextID    int64
-	calls     map[string]int // audience API calls per method
+	calls     map[string]int // audience API calls per method (not kept on disk)
+}
+
+// mintegralStateFile is the file in Config.Dir that keeps audiences and
+// issued data_paths across restarts.
+const mintegralStateFile = "mintegral-audiences.json"
+
+// mintegralSaved is the on-disk form of mintegralAudienceState.
+type mintegralSaved struct {
+	NextID    int64                     `json:"next_id"`
+	Issued    map[string]issuedDataPath `json:"issued_data_paths"`
+	Audiences []*MintegralAudience      `json:"audiences"`
 }
 
 func (st *mintegralAudienceState) init() {
@@ -82,6 +103,73 @@ func (st *mintegralAudienceState) init() {
 		st.nextID = 1000
 		st.calls = map[string]int{}
 	}
+}
+
+// loadMintegral reads the audiences and data_paths a previous sandbox on
+// the same directory left, and keeps every later change there.
+func (s *Server) loadMintegral() error {
+	st := &s.mintegralAudience
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.init()
+	st.file = filepath.Join(s.cfg.Dir, mintegralStateFile)
+	raw, err := os.ReadFile(st.file) // the sandbox's own small state file, not an upload
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("sandbox: read Mintegral audiences: %w", err)
+	}
+	var saved mintegralSaved
+	if err := json.Unmarshal(raw, &saved); err != nil {
+		return fmt.Errorf("sandbox: %s is not a Mintegral state file (%v); move it away to start with no audiences", st.file, err)
+	}
+	st.nextID = max(st.nextID, saved.NextID)
+	for dp, issued := range saved.Issued {
+		st.issued[dp] = issued
+	}
+	for _, a := range saved.Audiences {
+		st.audiences[a.ID] = a
+		st.nextID = max(st.nextID, a.ID)
+	}
+	return nil
+}
+
+// saveLocked writes the state to its file atomically (a temporary file
+// renamed over it), so a sandbox killed mid-write leaves the previous
+// state, never half of one. The caller holds st.mu.
+func (st *mintegralAudienceState) saveLocked() error {
+	if st.file == "" {
+		return nil
+	}
+	saved := mintegralSaved{NextID: st.nextID, Issued: st.issued}
+	for _, a := range st.audiences {
+		saved.Audiences = append(saved.Audiences, a)
+	}
+	slices.SortFunc(saved.Audiences, func(a, b *MintegralAudience) int { return int(a.ID - b.ID) })
+	raw, err := json.MarshalIndent(saved, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(st.file), ".mintegral-*.tmp")
+	if err != nil {
+		return fmt.Errorf("sandbox: save Mintegral audiences: %w", err)
+	}
+	_, err = io.Copy(tmp, bytes.NewReader(raw))
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), st.file)
+	}
+	if err != nil {
+		_ = os.Remove(tmp.Name())
+		return fmt.Errorf("sandbox: save Mintegral audiences: %w", err)
+	}
+	return nil
 }
 
 func (s *Server) registerMintegralAudience(mux *http.ServeMux) {
@@ -99,7 +187,10 @@ func (s *Server) rememberMintegralDataPath(dataPath string, area int, bucket, ke
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	st.init()
-	st.issued[dataPath] = issuedDataPath{area: area, bucket: bucket, key: key}
+	st.issued[dataPath] = issuedDataPath{Area: area, Bucket: bucket, Key: key}
+	// A data_path that could not be kept is still usable while this
+	// sandbox runs; the next successful save keeps it too.
+	_ = st.saveLocked()
 }
 
 // MintegralAudienceCalls reports how many audience API calls (create,
@@ -147,6 +238,93 @@ func (s *Server) RenameMintegralAudience(id int64, name string) bool {
 	})
 }
 
+// MintegralSeed describes audiences made in Mintegral's console rather
+// than through the API. Zero fields take the defaults given.
+type MintegralSeed struct {
+	NamePrefix string // "console-audience-"; names are the prefix and a number: console-audience-0001, …
+	Platform   int    // 1 Android, 2 iOS, 3 mix; 0 takes them in turn
+	AreaType   int    // 1 (default) or 2
+	DeviceType int    // 0: one that fits the platform (GAID for Android and mix, IDFA for iOS)
+	// Age is how long ago they were created and last updated (default 24
+	// hours: past the update window).
+	Age time.Duration
+}
+
+// seedDeviceIDs is the content of a seeded audience's file: a header and
+// advertising IDs, one a line.
+const seedDeviceIDs = "device_id\n38400000-8cf0-11bd-b23e-10b96e40000d\n6d92078a-8246-4ba4-ae5b-76104861e7dc\n"
+
+// SeedMintegralAudiences creates n audiences the way Mintegral's console
+// does: each is built from a stored file whose data_path no API client
+// was ever given. It returns their ta_ids, in order.
+func (s *Server) SeedMintegralAudiences(n int, seed MintegralSeed) ([]int64, error) {
+	if seed.NamePrefix == "" {
+		seed.NamePrefix = "console-audience-"
+	}
+	if seed.AreaType == 0 {
+		seed.AreaType = 1
+	}
+	if seed.Age == 0 {
+		seed.Age = 24 * time.Hour
+	}
+	if seed.AreaType != 1 && seed.AreaType != 2 {
+		return nil, fmt.Errorf("sandbox: area_type %d is not 1 or 2", seed.AreaType)
+	}
+	if seed.Platform < 0 || seed.Platform > 3 {
+		return nil, fmt.Errorf("sandbox: platform %d is not 1, 2 or 3", seed.Platform)
+	}
+	if seed.DeviceType != 0 && !slices.Contains(mintegralDeviceTypes, seed.DeviceType) {
+		return nil, fmt.Errorf("sandbox: %d is not a Mintegral device type", seed.DeviceType)
+	}
+	dataPath, err := s.storeConsoleFile(seed.AreaType)
+	if err != nil {
+		return nil, err
+	}
+	created := s.now().Add(-seed.Age)
+	st := &s.mintegralAudience
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.init()
+	ids := make([]int64, n)
+	for i := range n {
+		platform := seed.Platform
+		if platform == 0 {
+			platform = i%3 + 1
+		}
+		deviceType := seed.DeviceType
+		if deviceType == 0 {
+			deviceType = map[int]int{1: 3, 2: 2, 3: 3}[platform]
+		}
+		st.nextID++
+		st.audiences[st.nextID] = &MintegralAudience{
+			ID: st.nextID, Name: fmt.Sprintf("%s%04d", seed.NamePrefix, i+1), AreaType: seed.AreaType, Platform: platform,
+			Files:   []MintegralAudienceFile{{DeviceType: deviceType, DataPath: dataPath}},
+			Created: created, Updated: created,
+		}
+		ids[i] = st.nextID
+	}
+	return ids, st.saveLocked()
+}
+
+// storeConsoleFile stores the file a console upload leaves in the area's
+// bucket and returns its data_path.
+func (s *Server) storeConsoleFile(area int) (string, error) {
+	key := fmt.Sprintf("audience/%s/console/%s/devices.txt", s.cfg.Credentials.MintegralAccessKey, randomHex(8))
+	bucket, dataPath := BucketMintegralS3, "s3://"+BucketMintegralS3+"/"+key
+	if area == 2 {
+		bucket, dataPath = BucketMintegralOSS, "oss://"+BucketMintegralOSS+"/"+key
+	}
+	tmp, sum, err := s.store.WriteTemp(strings.NewReader(seedDeviceIDs), int64(len(seedDeviceIDs)))
+	if err != nil {
+		return "", fmt.Errorf("sandbox: store a console file: %w", err)
+	}
+	if _, err := s.store.Commit(tmp, Object{Bucket: bucket, Key: key, Size: int64(len(seedDeviceIDs)), MD5: sum, ContentType: "text/plain"}); err != nil {
+		return "", fmt.Errorf("sandbox: store a console file: %w", err)
+	}
+	s.rememberMintegralDataPath(dataPath, area, bucket, key)
+	return dataPath, nil
+}
+
 func (s *Server) editMintegralAudience(id int64, edit func(*MintegralAudience)) bool {
 	st := &s.mintegralAudience
 	st.mu.Lock()
@@ -155,6 +333,7 @@ func (s *Server) editMintegralAudience(id int64, edit func(*MintegralAudience)) 
 	a, ok := st.audiences[id]
 	if ok {
 		edit(a)
+		_ = st.saveLocked() // kept in memory regardless; the next save catches up
 	}
 	return ok
 }
@@ -164,6 +343,16 @@ func (s *Server) updateWindow() time.Duration {
 		return s.cfg.MintegralUpdateWindow
 	}
 	return MintegralUpdateWindow
+}
+
+// reportedTimeShift is how much earlier than they happened the List API
+// reports creations and updates. A window shorter than the documented 12
+// hours is for trying updates by hand: times are reported that much
+// earlier so that a client adding the documented 12 hours to utime arrives
+// at the moment this sandbox accepts the update. A longer window (a
+// platform whose clock is ahead) reports the true times.
+func (s *Server) reportedTimeShift() time.Duration {
+	return max(MintegralUpdateWindow-s.updateWindow(), 0)
 }
 
 // audienceRequest authenticates and counts an audience API call and, for
@@ -216,10 +405,10 @@ func (s *Server) checkFiles(ctx context.Context, area int, files []MintegralAudi
 		if !ok {
 			return fmt.Sprintf("data_path[%d].data_path %q was not returned by Upload Audience File", i, f.DataPath)
 		}
-		if issued.area != area {
-			return fmt.Sprintf("data_path[%d].data_path %q was uploaded for area_type %d, not %d", i, f.DataPath, issued.area, area)
+		if issued.Area != area {
+			return fmt.Sprintf("data_path[%d].data_path %q was uploaded for area_type %d, not %d", i, f.DataPath, issued.Area, area)
 		}
-		if !s.objectStored(ctx, issued.bucket, issued.key) {
+		if !s.objectStored(ctx, issued.Bucket, issued.Key) {
 			return fmt.Sprintf("data_path[%d].data_path %q: the file was never uploaded", i, f.DataPath)
 		}
 	}
@@ -269,7 +458,12 @@ func (s *Server) handleMintegralAudienceCreate(w http.ResponseWriter, r *http.Re
 		Files: req.DataPath, Created: now, Updated: now,
 	}
 	st.audiences[a.ID] = a
+	err := st.saveLocked()
 	st.mu.Unlock()
+	if err != nil {
+		writeMintegral(w, MintegralCodeInternal, "internal error", nil)
+		return
+	}
 	writeMintegral(w, MintegralCodeOK, "success", map[string]int64{"ta_id": a.ID})
 }
 
@@ -305,10 +499,16 @@ func (s *Server) handleMintegralAudienceUpdate(w http.ResponseWriter, r *http.Re
 		return
 	}
 	st.mu.Lock()
+	var err error
 	if a, ok = st.audiences[req.ID]; ok {
 		a.Files, a.Updated = req.DataPath, now
+		err = st.saveLocked()
 	}
 	st.mu.Unlock()
+	if err != nil {
+		writeMintegral(w, MintegralCodeInternal, "internal error", nil)
+		return
+	}
 	writeMintegral(w, MintegralCodeOK, "success", map[string]int64{"ta_id": req.ID})
 }
 
@@ -334,6 +534,10 @@ func (s *Server) handleMintegralAudienceDelete(w http.ResponseWriter, r *http.Re
 	}
 	for _, id := range req.IDs {
 		delete(st.audiences, id)
+	}
+	if err := st.saveLocked(); err != nil {
+		writeMintegral(w, MintegralCodeInternal, "internal error", nil)
+		return
 	}
 	writeMintegral(w, MintegralCodeOK, "success", nil)
 }
@@ -386,12 +590,13 @@ func (s *Server) handleMintegralAudienceList(w http.ResponseWriter, r *http.Requ
 		}
 	}
 	list := []map[string]any{}
+	shift := s.reportedTimeShift()
 	for i := (page - 1) * limit; i < len(match) && i < page*limit; i++ {
 		a := match[i]
 		list = append(list, map[string]any{
 			"ta_id": a.ID, "platform": a.Platform, "ta_name": a.Name, "ta_type": 1,
 			"device_type": a.deviceTypeList(), "area_type": a.AreaType,
-			"ctime": a.Created.Unix(), "utime": a.Updated.Unix(),
+			"ctime": a.Created.Add(-shift).Unix(), "utime": a.Updated.Add(-shift).Unix(),
 		})
 	}
 	writeMintegral(w, MintegralCodeOK, "success", map[string]any{

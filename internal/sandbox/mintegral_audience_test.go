@@ -2,10 +2,13 @@ package sandbox
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -247,5 +250,129 @@ func TestMintegralAudienceListPaging(t *testing.T) {
 	}
 	if a := audienceCall(t, s, http.MethodGet, url.Values{"limit": {"0"}}, nil); a.Code != MintegralCodeBadParam {
 		t.Fatalf("limit 0: %+v", a)
+	}
+}
+
+func createdID(t *testing.T, a audienceAnswer) int64 {
+	t.Helper()
+	var created struct {
+		ID int64 `json:"ta_id"`
+	}
+	if a.Code != MintegralCodeOK || json.Unmarshal(a.Data, &created) != nil || created.ID == 0 {
+		t.Fatalf("create: %+v", a)
+	}
+	return created.ID
+}
+
+// A sandbox restarted on the same directory knows the audiences and the
+// data_paths it issued before, as Mintegral would.
+func TestMintegralAudiencesSurviveRestart(t *testing.T) {
+	dir := t.TempDir()
+	clk := &clock{}
+	first := startS3PostSandbox(t, Config{Dir: dir, Now: clk.Now})
+	dp := uploadedDataPath(t, first, "1", true)
+	unused := uploadedDataPath(t, first, "1", true) // issued and stored, used by no audience yet
+	id := createdID(t, audienceCall(t, first, http.MethodPost, nil, createBody("kept", 1, 2, MintegralAudienceFile{2, dp})))
+	gone := createdID(t, audienceCall(t, first, http.MethodPost, nil, createBody("deleted", 1, 2, MintegralAudienceFile{2, dp})))
+	if a := audienceCall(t, first, http.MethodDelete, nil, map[string]any{"ta_id": []int64{gone}}); a.Code != MintegralCodeOK {
+		t.Fatal(a)
+	}
+	before := first.MintegralAudiences()
+	if err := first.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	second := startS3PostSandbox(t, Config{Dir: dir, Now: clk.Now})
+	after := second.MintegralAudiences()
+	if len(after) != 1 || after[0].ID != id || after[0].Name != "kept" || !after[0].Updated.Equal(before[0].Updated) || after[0].Files[0] != before[0].Files[0] {
+		t.Fatalf("after restart: %+v, before: %+v", after, before)
+	}
+	// The issued data_paths are still accepted, and IDs are not reused.
+	clk.Advance(MintegralUpdateWindow)
+	if a := audienceCall(t, second, http.MethodPut, nil, map[string]any{"ta_id": id, "data_path": []MintegralAudienceFile{{7, unused}}}); a.Code != MintegralCodeOK {
+		t.Fatalf("update with a data_path issued before the restart: %+v", a)
+	}
+	if next := createdID(t, audienceCall(t, second, http.MethodPost, nil, createBody("new", 1, 2, MintegralAudienceFile{2, dp}))); next <= gone {
+		t.Fatalf("new audience got ta_id %d, not above %d issued before the restart", next, gone)
+	}
+	// Nothing but the state file is left behind by the atomic writes.
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), ".tmp") {
+			t.Fatalf("temporary file left: %s", e.Name())
+		}
+	}
+
+	// A damaged state file stops the sandbox with a message naming it.
+	if err := os.WriteFile(filepath.Join(dir, mintegralStateFile), []byte("{"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := New(Config{Dir: dir}); err == nil || !strings.Contains(err.Error(), mintegralStateFile) {
+		t.Fatalf("damaged state file: %v", err)
+	}
+}
+
+// A window shorter than 12 hours is for trying updates: times are
+// reported so that utime + 12 hours is when the update is accepted.
+func TestMintegralShortUpdateWindow(t *testing.T) {
+	clk := &clock{}
+	s := startS3PostSandbox(t, Config{Dir: t.TempDir(), Now: clk.Now, MintegralUpdateWindow: 2 * time.Minute})
+	dp := uploadedDataPath(t, s, "1", true)
+	id := createdID(t, audienceCall(t, s, http.MethodPost, nil, createBody("short", 1, 3, MintegralAudienceFile{3, dp})))
+	a := audienceCall(t, s, http.MethodGet, url.Values{"ta_ids": {strconv.FormatInt(id, 10)}}, nil)
+	var page struct {
+		List []struct {
+			UTime int64 `json:"utime"`
+		}
+	}
+	if err := json.Unmarshal(a.Data, &page); err != nil || len(page.List) != 1 {
+		t.Fatalf("list: %+v", a)
+	}
+	acceptedFrom := time.Unix(page.List[0].UTime, 0).Add(MintegralUpdateWindow)
+	if d := acceptedFrom.Sub(clk.Now().Add(2 * time.Minute)); d < -2*time.Second || d > 2*time.Second {
+		t.Fatalf("utime + 12h is %s, want about 2 minutes from now (%s)", acceptedFrom, clk.Now())
+	}
+	update := map[string]any{"ta_id": id, "data_path": []MintegralAudienceFile{{8, dp}}}
+	clk.Advance(time.Minute)
+	if a := audienceCall(t, s, http.MethodPut, nil, update); !strings.Contains(a.Msg, "within 2m0s") {
+		t.Fatalf("update after 1 minute: %+v", a)
+	}
+	clk.Advance(time.Minute + time.Second)
+	if a := audienceCall(t, s, http.MethodPut, nil, update); a.Code != MintegralCodeOK {
+		t.Fatalf("update after 2 minutes: %+v", a)
+	}
+}
+
+// Seeded audiences look like console-made ones: listed with the others,
+// past their window, and built from a stored file.
+func TestSeedMintegralAudiences(t *testing.T) {
+	s, _ := startTest(t)
+	ids, err := s.SeedMintegralAudiences(4, MintegralSeed{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cn, err := s.SeedMintegralAudiences(1, MintegralSeed{NamePrefix: "cn-", Platform: 1, AreaType: 2, DeviceType: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := s.MintegralAudiences()
+	if len(all) != 5 || all[0].ID != ids[0] || all[4].ID != cn[0] {
+		t.Fatalf("seeded: %+v", all)
+	}
+	if a := all[0]; a.Name != "console-audience-0001" || a.Platform != 1 || a.AreaType != 1 || a.deviceTypeList() != "3" || s.now().Sub(a.Updated) < MintegralUpdateWindow {
+		t.Fatalf("first seeded audience: %+v", a)
+	}
+	if all[1].Platform != 2 || all[1].deviceTypeList() != "2" || all[2].Platform != 3 || all[3].Platform != 1 {
+		t.Fatalf("platforms in turn: %+v", all)
+	}
+	if c := all[4]; c.Name != "cn-0001" || c.AreaType != 2 || !strings.HasPrefix(c.Files[0].DataPath, "oss://") || c.deviceTypeList() != "4" {
+		t.Fatalf("area 2 seed: %+v", c)
+	}
+	// Their files are stored, so an update naming them is accepted.
+	if msg := s.checkFiles(context.Background(), 1, all[0].Files); msg != "" {
+		t.Fatal(msg)
+	}
+	if _, err := s.SeedMintegralAudiences(1, MintegralSeed{DeviceType: 5}); err == nil {
+		t.Fatal("device type 5 was accepted")
 	}
 }

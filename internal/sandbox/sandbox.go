@@ -89,7 +89,10 @@ type Config struct {
 	Now func() time.Time
 	// MintegralUpdateWindow is how long after a create or update a
 	// Mintegral audience refuses another update. Default 12 hours, as
-	// Mintegral documents; tests change it to emulate clock skew.
+	// Mintegral documents. Longer emulates a platform clock ahead of the
+	// client's; shorter is for trying updates by hand, and then the List
+	// API reports times shifted so that utime + 12 hours is the moment an
+	// update is accepted.
 	MintegralUpdateWindow time.Duration
 	// RequestLog, when set, is called once per request after it ended
 	// (`audience-sandbox -v` prints each record). It may be called from
@@ -158,6 +161,9 @@ func New(cfg Config) (*Server, error) {
 	s.registerFutureDemand(s.mux)
 	s.registerOpenIM(s.mux)
 	s.registerAltcraft(s.mux)
+	if err := s.loadMintegral(); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 

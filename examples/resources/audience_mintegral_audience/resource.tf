@@ -1,7 +1,8 @@
 # File → audience: upload the device IDs, then build the audience from the
 # uploaded file. Editing ios_idfa.txt uploads it again (a new data_path)
 # and updates the same audience in place; Mintegral accepts that at most
-# once every 12 hours, and a plan that comes sooner fails and says when.
+# once every 12 hours, and an update due sooner is postponed until then,
+# with a warning saying when.
 resource "audience_mintegral_file" "ios_idfa" {
   source = "${path.module}/audiences/ios_idfa.txt"
 }

@@ -251,6 +251,18 @@ type listPage struct {
 // ListAudiences returns every audience matching filter, following every
 // page.
 func (c *Client) ListAudiences(ctx context.Context, filter AudienceFilter) ([]Audience, error) {
+	var out []Audience
+	err := c.EachAudiencePage(ctx, filter, func(page []Audience) bool {
+		out = append(out, page...)
+		return true
+	})
+	return out, err
+}
+
+// EachAudiencePage lists the audiences matching filter one page at a
+// time, calling yield with each page until the list ends or yield
+// returns false.
+func (c *Client) EachAudiencePage(ctx context.Context, filter AudienceFilter, yield func([]Audience) bool) error {
 	q := url.Values{}
 	if len(filter.IDs) > 0 {
 		ids := make([]string, len(filter.IDs))
@@ -265,7 +277,7 @@ func (c *Client) ListAudiences(ctx context.Context, filter AudienceFilter) ([]Au
 	if filter.Platform != "" {
 		code, ok := PlatformCode(filter.Platform)
 		if !ok {
-			return nil, fmt.Errorf("mintegral: unknown platform %q (use one of %s)", filter.Platform, strings.Join(PlatformNames(), ", "))
+			return fmt.Errorf("mintegral: unknown platform %q (use one of %s)", filter.Platform, strings.Join(PlatformNames(), ", "))
 		}
 		q.Set("platform", strconv.Itoa(code))
 	}
@@ -274,15 +286,20 @@ func (c *Client) ListAudiences(ctx context.Context, filter AudienceFilter) ([]Au
 		limit = MaxListLimit
 	}
 	q.Set("limit", strconv.Itoa(limit))
-	var out []Audience
+	seen := 0
 	for page := 1; ; page++ {
 		q.Set("page", strconv.Itoa(page))
 		var p listPage
 		if err := c.call(ctx, http.MethodGet, audiencePath, q, nil, &p); err != nil {
-			return nil, fmt.Errorf("listing Mintegral audiences (page %d): %w", page, err)
+			return fmt.Errorf("listing Mintegral audiences (page %d): %w", page, err)
 		}
-		for _, w := range p.List {
-			out = append(out, w.audience())
+		list := make([]Audience, len(p.List))
+		for i, w := range p.List {
+			list[i] = w.audience()
+		}
+		seen += len(list)
+		if len(list) > 0 && !yield(list) {
+			return nil
 		}
 		// An empty page ends the list even if total says otherwise, so a
 		// total that changes while paging cannot loop forever. Without a
@@ -291,8 +308,8 @@ func (c *Client) ListAudiences(ctx context.Context, filter AudienceFilter) ([]Au
 		if p.Limit > 0 {
 			pageLimit = p.Limit // the server may cap the limit asked for
 		}
-		if len(p.List) == 0 || (p.Total > 0 && len(out) >= p.Total) || (p.Total <= 0 && len(p.List) < pageLimit) {
-			return out, nil
+		if len(list) == 0 || (p.Total > 0 && seen >= p.Total) || (p.Total <= 0 && len(list) < pageLimit) {
+			return nil
 		}
 	}
 }

@@ -246,3 +246,29 @@ func TestListFollowsTheServersLimit(t *testing.T) {
 		t.Fatalf("pages asked: %v", asked)
 	}
 }
+
+// EachAudiencePage hands over one page at a time and asks for no page
+// after the caller stops.
+func TestEachAudiencePageStopsWhenAsked(t *testing.T) {
+	c, srv, _ := setup(t, nil)
+	if _, err := srv.SeedMintegralAudiences(5, sandbox.MintegralSeed{}); err != nil {
+		t.Fatal(err)
+	}
+	var sizes []int
+	err := c.EachAudiencePage(context.Background(), AudienceFilter{PageSize: 2}, func(page []Audience) bool {
+		sizes = append(sizes, len(page))
+		return true
+	})
+	if err != nil || fmt.Sprint(sizes) != "[2 2 1]" {
+		t.Fatalf("pages %v, err %v", sizes, err)
+	}
+	before := srv.MintegralAudienceCalls(http.MethodGet)
+	pages := 0
+	err = c.EachAudiencePage(context.Background(), AudienceFilter{PageSize: 2}, func([]Audience) bool {
+		pages++
+		return false
+	})
+	if n := srv.MintegralAudienceCalls(http.MethodGet) - before; err != nil || pages != 1 || n != 1 {
+		t.Fatalf("stopped after page 1: %d pages handed over, %d list calls, err %v", pages, n, err)
+	}
+}

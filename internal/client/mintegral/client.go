@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -57,14 +58,28 @@ func (e *APIError) Error() string {
 }
 
 func (e *APIError) hint() string {
-	m := strings.ToLower(e.Message)
+	// Quoted values and URLs are the request's own data (a data_path
+	// holds the access key), not words of the platform's complaint.
+	m := strings.ToLower(quotedOrURL.ReplaceAllString(e.Message, ""))
 	switch {
+	case e.DataPathRejected():
+		return "Mintegral does not know that data_path for this account and area, or its upload never completed: upload the file again for a new data_path"
 	case strings.Contains(m, "timestamp"):
 		return "the request timestamp was rejected: check this machine's clock"
 	case strings.Contains(m, "token"), strings.Contains(m, "access-key"), strings.Contains(m, "access key"):
 		return "check mintegral.access_key and mintegral.api_key (MINTEGRAL_ACCESS_KEY, MINTEGRAL_API_KEY)"
 	}
 	return ""
+}
+
+var quotedOrURL = regexp.MustCompile(`"[^"]*"|[a-z0-9]+://\S+`)
+
+// DataPathRejected reports whether Mintegral refused an audience's file
+// by its data_path (unknown to it, from the other area, or never
+// uploaded), as opposed to the request's credentials or other fields.
+func (e *APIError) DataPathRejected() bool {
+	m := strings.ToLower(e.Message)
+	return strings.Contains(m, "data_path") && (strings.Contains(m, "upload") || strings.Contains(m, "not returned") || strings.Contains(m, "area_type"))
 }
 
 // Token computes md5_hex(api_key + md5_hex(timestamp)).

@@ -191,3 +191,27 @@ func TestStorageErrorsHideSignatures(t *testing.T) {
 		}
 	}
 }
+
+// A data_path Mintegral does not know is blamed on the data_path, not on
+// the credentials, although the path itself holds the access key.
+func TestUnknownDataPathIsNotBlamedOnCredentials(t *testing.T) {
+	c, _, _ := setup(t, nil)
+	unknown := "s3://" + sandbox.BucketMintegralS3 + "/audience/" + c.AccessKey + "/20260101/0a1b2c3d/ids.txt"
+	_, err := c.CreateAudience(context.Background(), AudienceSpec{Name: "a", AreaType: 1, Platform: "ios", Files: []AudienceFile{{"IDFA", unknown}}})
+	var apiErr *APIError
+	if !errors.As(err, &apiErr) || !apiErr.DataPathRejected() {
+		t.Fatalf("err = %v, want a rejected data_path", err)
+	}
+	if msg := err.Error(); strings.Contains(msg, "MINTEGRAL_API_KEY") || !strings.Contains(msg, "upload the file again") {
+		t.Fatalf("misleading advice: %v", msg)
+	}
+	for _, e := range []*APIError{
+		{Code: 10003, Message: "token verification failed"},
+		{Code: 10002, Message: "invalid access-key"},
+		{Code: 400, Message: "data_path[0].device_type 5 is not a valid device type"},
+	} {
+		if e.DataPathRejected() {
+			t.Errorf("%q taken for a rejected data_path", e.Message)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"strconv"
 	"sync"
 	"time"
@@ -92,6 +93,46 @@ func (p *Progress) fieldsLocked(now time.Time) map[string]any {
 		}
 	}
 	return f
+}
+
+// LogBytes renders a byte count for a log field, exact and, when large,
+// readable too: "2220000 (2.1 MiB)". A count in a log field is a string,
+// never a number: a log pipeline that carries fields as JSON (Terraform's
+// does) turns numbers into floats and prints 2220000 as 2.22e+06.
+func LogBytes(n int64) string {
+	if n < 1024 {
+		return strconv.FormatInt(n, 10)
+	}
+	return strconv.FormatInt(n, 10) + " (" + HumanBytes(n) + ")"
+}
+
+// LogFields returns fields with every integer value replaced by its exact
+// decimal string, for the reason LogBytes gives; fields itself is not
+// changed. Other values are kept.
+func LogFields(fields map[string]any) map[string]any {
+	out, copied := fields, false
+	for k, v := range fields {
+		var s string
+		switch n := v.(type) {
+		case int:
+			s = strconv.Itoa(n)
+		case int32:
+			s = strconv.FormatInt(int64(n), 10)
+		case int64:
+			s = strconv.FormatInt(n, 10)
+		case uint32:
+			s = strconv.FormatUint(uint64(n), 10)
+		case uint64:
+			s = strconv.FormatUint(n, 10)
+		default:
+			continue
+		}
+		if !copied {
+			out, copied = maps.Clone(fields), true
+		}
+		out[k] = s
+	}
+	return out
 }
 
 // HumanBytes renders a byte count with a binary unit.
