@@ -102,10 +102,12 @@ func (j *journey) ci(name string) string { return filepath.Join(j.cfg.Dir, "ci",
 // runJob runs the step's job.
 func (j *journey) runJob(ctx context.Context, st *step) (outcome, error) {
 	switch st.job {
-	case "apply", "target":
-		return j.jobApply(ctx, st)
+	case "apply":
+		return j.jobCommands(ctx, st, nil, []string{"apply", "-auto-approve"})
+	case "target":
+		return j.jobCommands(ctx, st, []string{st.target}, []string{"apply", "-auto-approve", "-target=" + st.target})
 	case "plan-apply":
-		return j.jobPlanApply(ctx, st)
+		return j.jobCommands(ctx, st, nil, []string{"plan", "-out=tfplan"}, []string{"apply", "tfplan"})
 	case "edit-after-plan":
 		return j.jobEditAfterPlan(ctx, st)
 	case "saved-plan":
@@ -122,34 +124,14 @@ func (j *journey) runJob(ctx context.Context, st *step) (outcome, error) {
 	return outcome{}, fmt.Errorf("unknown job %q", st.job)
 }
 
-func (j *journey) jobApply(ctx context.Context, st *step) (outcome, error) {
+// jobCommands runs commands one after another in a fresh checkout, the
+// last of them an apply (targeted to targets, if any).
+func (j *journey) jobCommands(ctx context.Context, st *step, targets []string, commands ...[]string) (outcome, error) {
 	dir := j.ci("main")
 	if err := j.fresh(ctx, dir, st.logLevel); err != nil {
 		return outcome{}, err
 	}
-	args := []string{"apply", "-auto-approve"}
-	var targets []string
-	if st.target != "" {
-		targets = []string{st.target}
-		args = append(args, "-target="+st.target)
-	}
-	res, err := j.cmd(ctx, dir, st.logLevel, args...)
-	if err != nil {
-		return outcome{}, err
-	}
-	failed, err := j.judge(res, st)
-	if err != nil || failed {
-		return outcome{dir: dir, failed: failed}, err
-	}
-	return outcome{dir: dir, applied: true, targets: targets}, nil
-}
-
-func (j *journey) jobPlanApply(ctx context.Context, st *step) (outcome, error) {
-	dir := j.ci("main")
-	if err := j.fresh(ctx, dir, st.logLevel); err != nil {
-		return outcome{}, err
-	}
-	for _, args := range [][]string{{"plan", "-out=tfplan"}, {"apply", "tfplan"}} {
+	for _, args := range commands {
 		res, err := j.cmd(ctx, dir, st.logLevel, args...)
 		if err != nil {
 			return outcome{}, err
@@ -159,7 +141,7 @@ func (j *journey) jobPlanApply(ctx context.Context, st *step) (outcome, error) {
 			return outcome{dir: dir, failed: failed}, err
 		}
 	}
-	return outcome{dir: dir, applied: true}, nil
+	return outcome{dir: dir, applied: true, targets: targets}, nil
 }
 
 // plannedChanges reads a saved plan's resource changes: address ->

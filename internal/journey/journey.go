@@ -118,6 +118,10 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
 		return nil, err
 	}
+	pipeline, err := loadPipeline(cfg.ModuleRoot)
+	if err != nil {
+		return nil, err
+	}
 	e, err := setupEnv(ctx, cfg.Dir, cfg.CLI, cfg.ModuleRoot)
 	if err != nil {
 		return nil, err
@@ -135,6 +139,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		started:  time.Now(),
 	}
 	j.repo = j.initialRepo()
+	j.repo.pipeline = pipeline
 	if err := j.commit(); err != nil {
 		return nil, err
 	}

@@ -18,6 +18,11 @@ import (
 type repo struct {
 	statePath string // the local backend's state file, outside every checkout
 
+	// pipeline is the documented pipeline (PipelineExample): the Altcraft
+	// export, its IDFA list to a Mintegral file and audience, its _pid
+	// list to a TPNS package.
+	pipeline string
+
 	// listDir is where audience_id_list writes its lists, relative to the
 	// root module: a folder the Altcraft export also creates ("exports"),
 	// or one nothing else creates, git-ignored and absent in a fresh clone.
@@ -76,12 +81,40 @@ const (
 )
 
 const (
-	crmPath      = "crm/customers.csv"
-	gzipPath     = "audiences/ios_idfa.txt.gz"
-	exportDir    = "exports"
-	idfaListName = "doctors_idfa.txt"
-	pidListName  = "doctors_accounts.txt"
+	crmPath   = "crm/customers.csv"
+	gzipPath  = "audiences/ios_idfa.txt.gz"
+	exportDir = "exports"
 )
+
+// PipelineExample is the documented pipeline the team's repository holds,
+// relative to the module root.
+const PipelineExample = "examples/data-sources/audience_altcraft_profile_export/pipeline.tf"
+
+// pipelineLists is how the example names the folder of its ID lists.
+const pipelineLists = `"${path.root}/exports/doctors_`
+
+// loadPipeline reads the documented pipeline and checks it still has
+// what the journey relies on.
+func loadPipeline(moduleRoot string) (string, error) {
+	raw, err := os.ReadFile(filepath.Join(moduleRoot, PipelineExample)) // a small configuration file of the repository
+	if err != nil {
+		return "", err
+	}
+	text := string(raw)
+	for _, want := range []string{pipelineLists, `output_dir     = "${path.root}/exports"`,
+		`resource "audience_mintegral_file" "doctors"`, `resource "audience_mintegral_audience" "doctors"`,
+		`resource "audience_tpns_account_package" "doctors"`, `data "audience_id_list" "doctors_idfa"`} {
+		if !strings.Contains(text, want) {
+			return "", fmt.Errorf("%s no longer has %s; the journey's repository is built from it", PipelineExample, want)
+		}
+	}
+	return text, nil
+}
+
+// pipelineIn is the pipeline writing its ID lists into listDir.
+func (r *repo) pipelineIn(listDir string) string {
+	return strings.ReplaceAll(r.pipeline, pipelineLists, `"${path.root}/`+listDir+`/doctors_`)
+}
 
 // generatedDirs are the folders a plan writes and a fresh clone lacks.
 func (r *repo) generatedDirs() []string {
@@ -186,54 +219,8 @@ func (r *repo) config() string {
   }
 }
 
-# The CRM segment, exported on every plan.
-data "audience_altcraft_profile_export" "doctors" {
-  source_type    = "segment"
-  source_id      = 7
-  custom_request = { occupation = "doctor" }
-  output_dir     = "${path.root}/%s"
-}
-
-data "audience_id_list" "doctors_idfa" {
-  source      = data.audience_altcraft_profile_export.doctors.files[0].path
-  column      = "idfa"
-  output_path = "${path.root}/%s/%s"
-  case        = "upper"
-  format      = "uuid"
-  invalid     = "skip"
-}
-
-resource "audience_mintegral_file" "doctors" {
-  source = data.audience_id_list.doctors_idfa.output_path
-}
-
-resource "audience_mintegral_audience" "doctors" {
-  name     = "crm-doctors-ios"
-  platform = "ios"
-  files = [{
-    device_type = "IDFA"
-    data_path   = audience_mintegral_file.doctors.data_path
-  }]
-}
-
-data "audience_id_list" "doctors_accounts" {
-  source      = data.audience_altcraft_profile_export.doctors.files[0].path
-  column      = "_pid"
-  output_path = "${path.root}/%s/%s"
-}
-
-resource "audience_tpns_account_package" "doctors" {
-  source = data.audience_id_list.doctors_accounts.output_path
-}
-
-output "doctors_data_path" {
-  value = audience_mintegral_file.doctors.data_path
-}
-
-output "doctors_audience_id" {
-  value = audience_mintegral_audience.doctors.ta_id
-}
-`, r.statePath, exportDir, r.listDir, idfaListName, r.listDir, pidListName)
+`, r.statePath)
+	b.WriteString(r.pipelineIn(r.listDir))
 	if r.devices {
 		p(`
 # A device list the team commits.

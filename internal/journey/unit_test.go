@@ -194,7 +194,11 @@ func TestStateAndPendingFiles(t *testing.T) {
 }
 
 func TestConfigNamesEveryManagedResource(t *testing.T) {
-	r := &repo{statePath: "/s/terraform.tfstate", listDir: "build/lists", devices: true, devicesPath: "a/b.txt", devicesArea: 2,
+	pipeline, err := loadPipeline(filepath.Join("..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &repo{statePath: "/s/terraform.tfstate", pipeline: pipeline, listDir: "build/lists", devices: true, devicesPath: "a/b.txt", devicesArea: 2,
 		crmShared: true, idfaShared: true, imports: []importedAudience{{taID: 1005, name: "console-ios-1", importBlock: true}}}
 	cfg := r.config()
 	for _, addr := range r.managed() {
@@ -203,7 +207,8 @@ func TestConfigNamesEveryManagedResource(t *testing.T) {
 			t.Errorf("config lacks %s", addr)
 		}
 	}
-	for _, want := range []string{`to = audience_mintegral_audience.console_1005`, `"${path.root}/build/lists/doctors_idfa.txt"`, `area_type = 2`} {
+	for _, want := range []string{`to = audience_mintegral_audience.console_1005`, `"${path.root}/build/lists/doctors_idfa.txt"`,
+		`"${path.root}/build/lists/doctors_accounts.txt"`, `area_type = 2`, `output_dir     = "${path.root}/exports"`} {
 		if !strings.Contains(cfg, want) {
 			t.Errorf("config lacks %s", want)
 		}
