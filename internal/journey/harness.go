@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -296,4 +297,17 @@ func errorSummary(out string) string {
 
 var errorHead = regexp.MustCompile(`(?m)^[│ ]*Error: (.*)$`)
 
-var cliVersion = regexp.MustCompile(`(Terraform|OpenTofu) v[0-9][^\s]*`)
+var cliVersion = regexp.MustCompile(`(Terraform|OpenTofu) v([0-9]+)\.([0-9]+)[^\s]*`)
+
+// dataSourcesAlwaysDrift: Terraform 1.15 and newer count every data
+// source in state as changed by a refresh-only plan, whose exit code is
+// then 2 with "No changes".
+func (e *env) dataSourcesAlwaysDrift() bool {
+	m := cliVersion.FindStringSubmatch(e.cliName)
+	if m == nil || m[1] != "Terraform" {
+		return false
+	}
+	major, _ := strconv.Atoi(m[2])
+	minor, _ := strconv.Atoi(m[3])
+	return major > 1 || minor >= 15
+}

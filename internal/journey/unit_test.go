@@ -217,3 +217,14 @@ func TestConfigNamesEveryManagedResource(t *testing.T) {
 		t.Errorf("generatedDirs = %v", got)
 	}
 }
+
+func TestDataSourcesAlwaysDrift(t *testing.T) {
+	for name, want := range map[string]bool{
+		"Terraform v1.11.4": false, "Terraform v1.14.9": false, "Terraform v1.15.0": true, "Terraform v1.16.0": true,
+		"Terraform v2.0.0": true, "OpenTofu v1.12.6": false, "OpenTofu v1.16.0": false,
+	} {
+		if got := (&env{cliName: name}).dataSourcesAlwaysDrift(); got != want {
+			t.Errorf("%s: %v, want %v", name, got, want)
+		}
+	}
+}
