@@ -123,9 +123,7 @@ func (j *journey) pickEvents() []event {
 		evs = append(evs, j.exportChange())
 	}
 	if j.rng.IntN(100) < 35 {
-		if ev, ok := j.repoCommit(); ok {
-			evs = append(evs, ev)
-		}
+		evs = append(evs, j.repoCommit())
 	}
 	return evs
 }
@@ -187,7 +185,7 @@ func (j *journey) exportChange() event {
 
 // repoCommit draws a commit to the repository. Commits that need an
 // upload clear settled; every commit clears converged.
-func (j *journey) repoCommit() (event, bool) {
+func (j *journey) repoCommit() event {
 	r := j.repo
 	choices := map[string]int{"toggle devices": 2, "toggle crm": 2, "toggle idfa backup": 2, "move lists": 1}
 	if r.devices {
@@ -281,7 +279,7 @@ func (j *journey) repoCommit() (event, bool) {
 				}
 			}
 			return j.commit()
-		}}, true
+		}}
 	case "drop import blocks":
 		edit = func() {
 			for i := range r.imports {
@@ -299,7 +297,7 @@ func (j *journey) repoCommit() (event, bool) {
 			j.settled = false
 		}
 		return j.commit()
-	}}, true
+	}}
 }
 
 var (

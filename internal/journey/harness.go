@@ -145,12 +145,6 @@ func (e *env) takeRequests() []sandbox.RequestRecord {
 	return out
 }
 
-// checkout makes a fresh copy of the repository at path, as a CI runner's
-// clone: new inodes, no generated folders, no .terraform.
-func (e *env) checkout(r *repo, path string) error {
-	return r.write(path)
-}
-
 // baseEnv is the environment every command runs with: the sandbox's
 // endpoints and credentials, the CLI configuration, and the provider's
 // cache directory. Nothing else is inherited but PATH and HOME.

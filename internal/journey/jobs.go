@@ -306,7 +306,7 @@ func (j *journey) jobPlan(ctx context.Context, st *step, args ...string) (outcom
 		return outcome{}, err
 	}
 	switch {
-	case res.code == 2 && j.converged && !(j.postponed && j.timePassed):
+	case res.code == 2 && j.converged && (!j.postponed || !j.timePassed):
 		return outcome{}, findf("%s shows changes though nothing changed since the last converged apply (exit 2):\n%s", strings.Join(res.args, " "), planSummary(res.output))
 	case res.code == 2:
 	default:

@@ -222,8 +222,6 @@ type outcome struct {
 	failed  bool     // an expected or allowed failure
 	// destroyed lists ta_ids a destroy removed from state.
 	destroyed []int64
-	// noUploads: the job ran with a model that needs no upload.
-	noUploads bool
 	// mintegralQuiet: nothing may have reached Mintegral's uploads.
 	mintegralQuiet bool
 	// notStored: an md5 no Mintegral object may have.

@@ -48,7 +48,7 @@ func TestJourney(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir, err := os.MkdirTemp(os.Getenv("JOURNEY_DIR"), "journey-"+strconv.FormatUint(seed, 10)+"-")
+	dir, err := os.MkdirTemp(os.Getenv("JOURNEY_DIR"), "journey-"+strconv.FormatUint(seed, 10)+"-") //nolint:usetesting // kept after a failure, for inspection
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -39,7 +39,6 @@ type repo struct {
 	// to Future Demand and to OpenIM. It holds e-mail addresses and many
 	// columns, so it must never reach Mintegral.
 	crmShared bool
-	crmRows   int
 
 	// idfaShared: an OpenIM backup of the IDFA list, a second resource on
 	// the file audience_mintegral_file.doctors uploads.
