@@ -109,6 +109,8 @@ func deviceList(n int) string {
 
 const (
 	fdAPI            = sandbox.PrefixFutureDemand + "/api/v3"
+	fdEventsUpload   = sandbox.PrefixFutureDemand + "/cr/api/events/bulk_upload"
+	fdMedia          = sandbox.PrefixFutureDemand + "/api/media"
 	mintegralPresign = sandbox.PrefixMintegral + "/api/open/v1/audience/presigned-upload-data"
 )
 
@@ -190,6 +192,41 @@ func faultScenarios() []faultScenario {
 				{name: "create", method: http.MethodPost, path: fdAPI + "/storage/multipart-upload"},
 				{name: "each part", method: http.MethodPut, path: sandbox.PrefixS3 + "/" + sandbox.BucketFutureDemand + "/", requestBody: true, resetAfter: 1 << 20, eachRequest: 2},
 				{name: "complete", method: http.MethodPut, path: fdAPI + "/storage/multipart-upload"},
+			},
+		},
+		{
+			name: "Future Demand transaction summary",
+			prepare: func(t *testing.T, srv *sandbox.Server, n int) (string, resource.TestCheckFunc, int64) {
+				content := workbook(t, "sales", n*32)
+				src := writeFile(t, t.TempDir(), "sales.xlsx", content)
+				return ingestConfig(src, `kind = "transaction_summary"
+  eid  = "evt_1"`), checkIngested(srv, 1, content), int64(len(content))
+			},
+			targets: []faultTarget{
+				{name: "direct multipart", method: http.MethodPost, path: fdAPI + "/ingest/transaction_summary/from_excel", requestBody: true},
+			},
+		},
+		{
+			name: "Future Demand events",
+			prepare: func(t *testing.T, srv *sandbox.Server, n int) (string, resource.TestCheckFunc, int64) {
+				content := eventsFile(n / 2)
+				src := writeFile(t, t.TempDir(), "events.csv", content)
+				return ingestConfig(src, `kind       = "events"
+  event_type = "prisma"`), checkIngested(srv, 1, content), int64(len(content))
+			},
+			targets: []faultTarget{
+				{name: "direct multipart", method: http.MethodPost, path: fdEventsUpload, requestBody: true},
+			},
+		},
+		{
+			name: "Future Demand media",
+			prepare: func(t *testing.T, srv *sandbox.Server, n int) (string, resource.TestCheckFunc, int64) {
+				content := pngCreative(n*32, 5)
+				src := writeFile(t, t.TempDir(), "banner.png", content)
+				return mediaConfig(src, ""), checkMedia(srv, 1, content, "image/png"), int64(len(content))
+			},
+			targets: []faultTarget{
+				{name: "direct multipart", method: http.MethodPost, path: fdMedia, requestBody: true},
 			},
 		},
 		{
@@ -375,8 +412,11 @@ func TestAccFaults_transientFaultsOnEveryCall(t *testing.T) {
 // A fault that does not pass: every attempt of the first call answers 503.
 func TestAccFaults_permanentFaultNamesPlatformStatusAndAttempts(t *testing.T) {
 	for _, sc := range faultScenarios() {
-		if sc.name == "Mintegral area 2" || sc.name == "Future Demand login" || sc.name == "Future Demand multipart" {
+		switch sc.name {
+		case "Mintegral area 2", "Future Demand login", "Future Demand multipart":
 			continue // the same first call as another scenario
+		case "Future Demand transaction summary", "Future Demand media":
+			continue // the same direct flow as events, whose CR API is a platform of its own
 		}
 		platform, _, _ := strings.Cut(sc.name, " ")
 		if strings.HasPrefix(sc.name, "Future Demand") {
@@ -406,4 +446,75 @@ func permanentFaultError(platform string) *regexp.Regexp {
 	status := `503`
 	attempts := `(\d+\s+attempts|retried\s+(\d+\s+times|once)|tried\s+\d+\s+times)`
 	return regexp.MustCompile(`(?s)` + name + `.*(` + status + `.*` + attempts + `|` + attempts + `.*` + status + `)`)
+}
+
+// An answer lost after the platform acted (the connection dropped once the
+// request was handled): an upload whose duplicate is harmless is sent
+// again and the apply succeeds with the copy that answered; an events
+// ingest, whose duplicate would list the events twice, fails and says so.
+func TestAccFaults_droppedAnswer(t *testing.T) {
+	for _, tc := range []struct {
+		name, method, path string
+		prepare            func(t *testing.T, srv *sandbox.Server) (config string, check resource.TestCheckFunc)
+		wantError          *regexp.Regexp
+	}{
+		{
+			name: "TPNS package", method: http.MethodPost, path: sandbox.PrefixTPNS + "/v3/push/package/upload",
+			prepare: func(t *testing.T, srv *sandbox.Server) (string, resource.TestCheckFunc) {
+				content := lines(smallLines, func(i int) string { return fmt.Sprintf("user%07d@example.com", i) })
+				src := writeFile(t, t.TempDir(), "vip.txt", content)
+				return tpnsPackageConfig("test", src, ""), resource.ComposeTestCheckFunc(checkTPNSUploaded(srv, tpnsAddr, content, smallLines), func(*terraform.State) error {
+					// The first copy was stored too, and nothing uses it.
+					if n := len(srv.TPNSUploads()); n != 2 {
+						return fmt.Errorf("TPNS holds %d packages, want 2", n)
+					}
+					return nil
+				})
+			},
+		},
+		{
+			name: "Future Demand transaction summary", method: http.MethodPost, path: fdAPI + "/ingest/transaction_summary/from_excel",
+			prepare: func(t *testing.T, srv *sandbox.Server) (string, resource.TestCheckFunc) {
+				content := workbook(t, "sales", 0)
+				src := writeFile(t, t.TempDir(), "sales.xlsx", content)
+				return ingestConfig(src, `kind = "transaction_summary"
+  eid  = "evt_1"`), checkIngested(srv, 2, content)
+			},
+		},
+		{
+			name: "Future Demand media", method: http.MethodPost, path: fdMedia,
+			prepare: func(t *testing.T, srv *sandbox.Server) (string, resource.TestCheckFunc) {
+				content := pngCreative(1000, 6)
+				src := writeFile(t, t.TempDir(), "banner.png", content)
+				return mediaConfig(src, ""), checkMedia(srv, 2, content, "image/png")
+			},
+		},
+		{
+			name: "Future Demand events", method: http.MethodPost, path: fdEventsUpload,
+			prepare: func(t *testing.T, _ *sandbox.Server) (string, resource.TestCheckFunc) {
+				src := writeFile(t, t.TempDir(), "events.csv", eventsFile(3))
+				return ingestConfig(src, `kind       = "events"
+  event_type = "prisma"`), nil
+			},
+			wantError: wrapped("sent in full and may have taken effect, so it was not sent again"),
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv, rec := startFaultSandbox(t)
+			config, check := tc.prepare(t, srv)
+			srv.AddFault(sandbox.Fault{Method: tc.method, PathPrefix: tc.path, DropResponse: true})
+			resource.Test(t, resource.TestCase{
+				ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+				Steps:                    []resource.TestStep{{Config: config, Check: check, ExpectError: tc.wantError}},
+			})
+			if n := rec.hitCount(); n != 1 {
+				t.Errorf("the fault hit %d requests, want 1", n)
+			}
+			if tc.wantError != nil {
+				if n := len(srv.FutureDemandIngests()); n != 1 {
+					t.Errorf("Future Demand took %d events ingests, want the one whose answer was lost", n)
+				}
+			}
+		})
+	}
 }

@@ -11,14 +11,22 @@ import (
 var futureDemandPlatform = &platformSpec{
 	Attribute:   "futuredemand",
 	Title:       "Future Demand",
-	Description: "Future Demand client API (storage uploads). Authenticate with `access_token`, or with `username` and `password`.",
+	Description: "Future Demand client API (storage uploads, ingests, creative media). Authenticate with `access_token`, or with `username` and `password`.",
 	Settings: []settingSpec{
 		{Name: "endpoint", EnvVar: "FUTUREDEMAND_ENDPOINT", Description: "Client API base URL.", Default: futuredemand.DefaultEndpoint, Required: true, URL: true},
 		{Name: "access_token", EnvVar: "FUTUREDEMAND_ACCESS_TOKEN", Description: "Bearer access token.", Sensitive: true},
 		{Name: "username", EnvVar: "FUTUREDEMAND_USERNAME", Description: "Account user name, exchanged for a token when no `access_token` is set."},
 		{Name: "password", EnvVar: "FUTUREDEMAND_PASSWORD", Description: "Account password.", Sensitive: true},
 		{Name: "partner_id", EnvVar: "FUTUREDEMAND_PARTNER_ID", Description: "Partner ID sent as `X-Preferred-Partner-Id`.", Required: true},
+		{Name: "cr_api_endpoint", EnvVar: "FUTUREDEMAND_CR_API_ENDPOINT", Description: "Base URL of the CR API, e.g. `https://cr.client-api.prd.future-demand.com/api`; needed only by `audience_futuredemand_ingest` with `kind = \"events\"`, with the same credentials as the main API.", URL: true},
+		{Name: "media_endpoint", EnvVar: "FUTUREDEMAND_MEDIA_ENDPOINT", Description: "Base URL of `POST /media`; by default `endpoint` without its `/v3` segment (`…/api/v3` → `…/api`).", URL: true},
 	},
+}
+
+// futureDemandCRAPI reports a missing cr_api_endpoint: events ingests
+// need it, nothing else does.
+func (d *providerData) futureDemandCRAPI(resourceType string) diag.Diagnostics {
+	return missingSetting(futureDemandPlatform.Title, resourceType, d.settings[futureDemandPlatform.Attribute].get("cr_api_endpoint"))
 }
 
 // futureDemandClient returns a client, or an error naming each missing
@@ -48,5 +56,8 @@ func (d *providerData) futureDemandClient(resourceType string) (*futuredemand.Cl
 		Username:    user.Value,
 		Password:    pass.Value,
 		PartnerID:   s.value("partner_id"),
+		// The CR and media bases are checked by the resources that use them.
+		CRAPIEndpoint: s.value("cr_api_endpoint"),
+		MediaEndpoint: s.value("media_endpoint"),
 	}, d.transferOptions(s.get("endpoint"))), nil
 }

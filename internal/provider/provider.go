@@ -102,6 +102,8 @@ func (p *AudienceProvider) Resources(_ context.Context) []func() resource.Resour
 		NewMintegralAudienceResource,
 		NewTPNSAccountPackageResource,
 		NewFutureDemandUploadResource,
+		NewFutureDemandIngestResource,
+		NewFutureDemandMediaResource,
 		NewOpenIMObjectResource,
 	}
 }

@@ -38,6 +38,8 @@ type futureDemandState struct {
 	tokens  map[string]time.Time // access token -> expiry
 	refresh map[string]bool      // refresh tokens issued
 	uploads map[string]*fdUpload // upload_id -> upload
+	ingests []FutureDemandIngest // direct ingests taken, oldest first
+	media   []FutureDemandMedia  // media objects stored, oldest first
 }
 
 type fdUpload struct {
@@ -59,6 +61,7 @@ func (s *Server) registerFutureDemand(mux *http.ServeMux) {
 	mux.HandleFunc("POST "+api+"/storage/multipart-upload", s.fdStorage(s.handleFDMultipartCreate))
 	mux.HandleFunc("PUT "+api+"/storage/multipart-upload", s.fdStorage(s.handleFDMultipartComplete))
 	mux.HandleFunc("DELETE "+api+"/storage/multipart-upload", s.fdStorage(s.handleFDMultipartAbort))
+	s.registerFutureDemandDirect(mux, api)
 }
 
 func writeFD(w http.ResponseWriter, status int, body any) {
@@ -166,25 +169,9 @@ func (s *Server) handleFDRefresh(w http.ResponseWriter, r *http.Request) {
 func (s *Server) fdStorage(next func(http.ResponseWriter, *http.Request, string, string)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		defer drain(r)
-		auth := r.Header.Get("Authorization")
-		tok, ok := strings.CutPrefix(auth, "Bearer ")
-		if !ok || tok == "" {
-			w.Header().Set("WWW-Authenticate", "Bearer")
-			fdError(w, http.StatusUnauthorized, "Not authenticated: send Authorization: Bearer <AccessToken>.")
-			return
-		}
-		if !s.fdTokenValid(tok) {
-			w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
-			fdError(w, http.StatusUnauthorized, "The access token is invalid or has expired.")
-			return
-		}
-		partner := r.Header.Get("X-Preferred-Partner-Id")
-		if partner == "" {
-			fdError(w, http.StatusBadRequest, "X-Preferred-Partner-Id header is required.")
-			return
-		}
-		if partner != s.cfg.Credentials.FutureDemandPartnerID {
-			fdError(w, http.StatusForbidden, "You are not a member of partner %q.", partner)
+		partner, refused := s.fdCaller(w, r)
+		if refused != nil {
+			fdError(w, refused.status, "%s", refused.detail)
 			return
 		}
 		ut := r.Header.Get("X-Upload-Type")
@@ -198,6 +185,38 @@ func (s *Server) fdStorage(next func(http.ResponseWriter, *http.Request, string,
 		}
 		next(w, r, partner, ut)
 	}
+}
+
+// fdRefusal is why a call was refused before its handler ran: the
+// status, the documented envelope's code and key, and a sentence.
+type fdRefusal struct {
+	status    int
+	code, key string
+	detail    string
+}
+
+// fdCaller checks what every call of the client API needs: a Bearer
+// token (static, or issued and unexpired) and the partner header naming a
+// partner the account belongs to. It returns the partner, or why the call
+// is refused (with WWW-Authenticate set for a 401).
+func (s *Server) fdCaller(w http.ResponseWriter, r *http.Request) (string, *fdRefusal) {
+	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok || tok == "" {
+		w.Header().Set("WWW-Authenticate", "Bearer")
+		return "", &fdRefusal{http.StatusUnauthorized, "NOT_AUTHENTICATED", "auth.not_authenticated", "Not authenticated: send Authorization: Bearer <AccessToken>."}
+	}
+	if !s.fdTokenValid(tok) {
+		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+		return "", &fdRefusal{http.StatusUnauthorized, "INVALID_TOKEN", "auth.invalid_token", "The access token is invalid or has expired."}
+	}
+	partner := r.Header.Get("X-Preferred-Partner-Id")
+	if partner == "" {
+		return "", &fdRefusal{http.StatusBadRequest, "PARTNER_REQUIRED", "partner.header_required", "X-Preferred-Partner-Id header is required."}
+	}
+	if partner != s.cfg.Credentials.FutureDemandPartnerID {
+		return "", &fdRefusal{http.StatusForbidden, "PARTNER_FORBIDDEN", "partner.forbidden", fmt.Sprintf("You are not a member of partner %q.", partner)}
+	}
+	return partner, nil
 }
 
 func (s *Server) fdTokenValid(tok string) bool {

@@ -2,7 +2,6 @@ package sandbox
 
 import (
 	"crypto/hmac"
-	"crypto/md5"
 	"crypto/sha1"
 	"encoding/base64"
 	"encoding/hex"
@@ -10,8 +9,6 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
-	"io"
-	"mime"
 	"net/http"
 	"net/url"
 	"os"
@@ -173,77 +170,31 @@ func (s *Server) checkContentMD5(r *http.Request, md5hex string) error {
 	return nil
 }
 
-// formFile is the file part of a multipart form, streamed to a scratch file.
-type formFile struct {
-	Field    string
-	FileName string
-	Path     string
-	Size     int64
-	MD5      string
-	Type     string
-}
-
-// readPostForm streams a multipart/form-data POST. Text fields are
-// collected in order (names as sent); the part named fileField is written
-// to disk. A part after the file is an error: object stores stop reading
-// at the file.
-func (s *Server) readPostForm(r *http.Request, fileField string, maxField int64) (fields []formField, file *formFile, err error) {
-	mt, params, perr := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if perr != nil || mt != "multipart/form-data" || params["boundary"] == "" {
+// readPostForm streams a multipart/form-data POST to an object store. Text
+// fields are collected in order (names as sent); the part named fileField
+// is written to disk. A part after the file is an error: object stores
+// stop reading at the file.
+func (s *Server) readPostForm(r *http.Request, fileField string, maxField int64) ([]formField, *formFile, error) {
+	fields, file, ferr := s.readForm(r, formRules{fileField: fileField, fileLast: true, keepFields: true, maxField: maxField, scratch: "form-*"})
+	if ferr == nil {
+		return fields, file, nil
+	}
+	switch ferr.problem {
+	case formNotMultipart:
 		return nil, nil, &s3Error{http.StatusBadRequest, "InvalidArgument", "POST requires a multipart/form-data body."}
-	}
-	mr, merr := r.MultipartReader()
-	if merr != nil {
-		return nil, nil, &s3Error{http.StatusBadRequest, "MalformedPOSTRequest", merr.Error()}
-	}
-	defer func() {
-		if err != nil && file != nil {
-			_ = os.Remove(file.Path)
-			file = nil
-		}
-	}()
-	for {
-		part, perr := mr.NextPart()
-		if errors.Is(perr, io.EOF) {
-			break
-		}
-		if perr != nil {
-			return nil, file, &s3Error{http.StatusBadRequest, "MalformedPOSTRequest", "The body of your POST request is not well-formed multipart/form-data: " + perr.Error()}
-		}
-		name := part.FormName()
-		if file != nil {
-			return nil, file, &s3Error{http.StatusBadRequest, "InvalidArgument", fmt.Sprintf("form field %q comes after the file field %q; the file must be the last field", name, fileField)}
-		}
-		if name == fileField {
-			f, ferr := s.store.TempFile("form-*")
-			if ferr != nil {
-				return nil, nil, ferr
-			}
-			h := md5.New()
-			n, cerr := io.Copy(io.MultiWriter(f, h), part)
-			_ = f.Close()
-			file = &formFile{Field: name, FileName: part.FileName(), Path: f.Name(), Size: n, MD5: hex.EncodeToString(h.Sum(nil)), Type: part.Header.Get("Content-Type")}
-			if cerr != nil {
-				return nil, file, &s3Error{http.StatusBadRequest, "IncompleteBody", cerr.Error()}
-			}
-			continue
-		}
-		v, verr := io.ReadAll(io.LimitReader(part, maxField+1))
-		if verr != nil {
-			return nil, file, &s3Error{http.StatusBadRequest, "MalformedPOSTRequest", verr.Error()}
-		}
-		if int64(len(v)) > maxField {
-			return nil, file, &s3Error{http.StatusBadRequest, "InvalidArgument", fmt.Sprintf("form field %q is too large", name)}
-		}
-		fields = append(fields, formField{Name: name, Value: string(v)})
-	}
-	if file == nil {
+	case formMalformed:
+		return nil, nil, &s3Error{http.StatusBadRequest, "MalformedPOSTRequest", "The body of your POST request is not well-formed multipart/form-data: " + ferr.detail}
+	case formAfterFile:
+		return nil, nil, &s3Error{http.StatusBadRequest, "InvalidArgument", fmt.Sprintf("form field %q comes after the file field %q; the file must be the last field", ferr.field, fileField)}
+	case formIncomplete:
+		return nil, nil, &s3Error{http.StatusBadRequest, "IncompleteBody", ferr.detail}
+	case formFieldTooLarge:
+		return nil, nil, &s3Error{http.StatusBadRequest, "InvalidArgument", ferr.Error()}
+	case formNoFile:
 		return nil, nil, &s3Error{http.StatusBadRequest, "InvalidArgument", fmt.Sprintf("POST form has no file field %q", fileField)}
 	}
-	return fields, file, nil
+	return nil, nil, ferr
 }
-
-type formField struct{ Name, Value string }
 
 // lookupField finds a form field, case-insensitively as OSS and S3 do.
 func lookupField(fields []formField, name string) string {

@@ -1,14 +1,9 @@
 package sandbox
 
 import (
-	"crypto/md5"
 	"crypto/subtle"
-	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
-	"mime"
 	"net/http"
 	"os"
 	"strconv"
@@ -183,53 +178,24 @@ type tpnsFile struct {
 
 // receiveTPNSFile streams the multipart body: the part named "file" goes to
 // a scratch file, other parts are read and ignored.
-func (s *Server) receiveTPNSFile(r *http.Request) (up *tpnsFile, code int, msg string) {
-	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err != nil || mt != "multipart/form-data" || params["boundary"] == "" {
+func (s *Server) receiveTPNSFile(r *http.Request) (*tpnsFile, int, string) {
+	_, file, ferr := s.readForm(r, formRules{fileField: "file", needFileName: true, scratch: "tpns-*"})
+	if ferr == nil {
+		return &tpnsFile{name: file.FileName, path: file.Path, size: file.Size, md5: file.MD5}, TPNSCodeOK, ""
+	}
+	switch ferr.problem {
+	case formNotMultipart:
 		return nil, TPNSCodeParseError, "request body must be multipart/form-data"
-	}
-	mr, err := r.MultipartReader()
-	if err != nil {
-		return nil, TPNSCodeParseError, "parameter parse error: " + err.Error()
-	}
-	defer func() {
-		if code != TPNSCodeOK && up != nil {
-			_ = os.Remove(up.path)
-			up = nil
-		}
-	}()
-	for {
-		part, err := mr.NextPart()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return up, TPNSCodeParseError, "parameter parse error: malformed multipart body"
-		}
-		if part.FormName() != "file" {
-			_, _ = io.Copy(io.Discard, part)
-			continue
-		}
-		if up != nil {
-			return up, TPNSCodeInvalidParam, "more than one file parameter"
-		}
-		if part.FileName() == "" {
-			return nil, TPNSCodeMissingParam, "missing parameter: file must be sent as a file, with a filename"
-		}
-		f, err := s.store.TempFile("tpns-*")
-		if err != nil {
-			return nil, TPNSCodeInternal, "internal error"
-		}
-		h := md5.New()
-		n, err := io.Copy(io.MultiWriter(f, h), part)
-		_ = f.Close()
-		up = &tpnsFile{name: part.FileName(), path: f.Name(), size: n, md5: hex.EncodeToString(h.Sum(nil))}
-		if err != nil {
-			return up, TPNSCodeUploadFailed, "file upload failed: incomplete body"
-		}
-	}
-	if up == nil {
+	case formMalformed:
+		return nil, TPNSCodeParseError, "parameter parse error: malformed multipart body"
+	case formSecondFile:
+		return nil, TPNSCodeInvalidParam, "more than one file parameter"
+	case formNotAFile:
+		return nil, TPNSCodeMissingParam, "missing parameter: file must be sent as a file, with a filename"
+	case formIncomplete:
+		return nil, TPNSCodeUploadFailed, "file upload failed: incomplete body"
+	case formNoFile:
 		return nil, TPNSCodeMissingParam, "missing parameter: file"
 	}
-	return up, TPNSCodeOK, ""
+	return nil, TPNSCodeInternal, "internal error"
 }

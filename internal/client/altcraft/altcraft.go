@@ -155,8 +155,10 @@ type Task struct {
 }
 
 // call posts a JSON request with the token in the body and decodes `data`
-// of a successful answer into out. Starting an export creates a task, so
-// it is repeated only when the panel certainly did not act on it.
+// of a successful answer into out. Every call is sent again after a
+// failure that leaves open whether the panel acted: a second get_all
+// starts an export task nobody polls, which finishes on its own and costs
+// nothing the user sees; the status call only reads.
 func (c *Client) call(ctx context.Context, method string, params map[string]any, out any) error {
 	body := map[string]any{"token": c.token}
 	for k, v := range params {
@@ -171,7 +173,6 @@ func (c *Client) call(ctx context.Context, method string, params map[string]any,
 	h.Set("Accept", "application/json")
 	resp, err := c.http.Call(ctx, transfer.APIRequest{
 		Method: http.MethodPost, URL: c.panel.String() + "/api/v1.1/" + method, Header: h, Body: raw,
-		Creates: method == methodStartExport,
 	})
 	if err != nil {
 		return err

@@ -354,8 +354,11 @@ func TestExportSurvivesTransientFaults(t *testing.T) {
 	api := sandbox.PrefixAltcraft + "/api/v1.1/"
 	download := sandbox.PrefixAltcraft + "/api/download/"
 	for name, f := range map[string]sandbox.Fault{
-		"get_all 503 twice":  {PathPrefix: api + "profiles/get_all", Count: 2, Status: http.StatusServiceUnavailable},
-		"get_all 429":        {PathPrefix: api + "profiles/get_all", Status: http.StatusTooManyRequests, RetryAfter: "1"},
+		"get_all 503 twice": {PathPrefix: api + "profiles/get_all", Count: 2, Status: http.StatusServiceUnavailable},
+		"get_all 429":       {PathPrefix: api + "profiles/get_all", Status: http.StatusTooManyRequests, RetryAfter: "1"},
+		// A second export task is harmless: the first is left unpolled.
+		"get_all dropped":    {PathPrefix: api + "profiles/get_all", DropResponse: true},
+		"get_all 502":        {PathPrefix: api + "profiles/get_all", Status: http.StatusBadGateway},
 		"status 503 twice":   {PathPrefix: api + "tasks/status", Count: 2, Status: http.StatusServiceUnavailable},
 		"download 503 twice": {PathPrefix: download, Count: 2, Status: http.StatusServiceUnavailable},
 		"download dropped":   {PathPrefix: download, DropResponse: true},

@@ -1,7 +1,9 @@
 // Package futuredemand is a client for the Future Demand client API's
-// storage uploads: Bearer auth (a static token, or a login refreshed before
-// expiry), single presigned PUT, and presigned S3 multipart with abort.
-// The request and response shapes are in wire.go.
+// uploads: Bearer auth (a static token, or a login refreshed before
+// expiry); storage uploads by single presigned PUT or presigned S3
+// multipart with abort; and direct multipart uploads to the API itself
+// (a transaction summary workbook, a bulk events file on the CR API,
+// creative media). The request and response shapes are in wire.go.
 package futuredemand
 
 import (
@@ -36,6 +38,11 @@ type Settings struct {
 	Username    string
 	Password    string
 	PartnerID   string
+	// CRAPIEndpoint is the CR API's base URL, for bulk event uploads.
+	CRAPIEndpoint string
+	// MediaEndpoint overrides the base URL of POST /media (by default
+	// Endpoint without its version segment; see MediaBase).
+	MediaEndpoint string
 }
 
 // Client talks to the Future Demand client API. It is safe for
@@ -43,6 +50,9 @@ type Settings struct {
 type Client struct {
 	Settings
 	http *transfer.Platform
+	// cr and media carry the calls to the CR API and to the media base,
+	// so a host that cannot be reached is named by its own setting.
+	cr, media *transfer.Platform
 
 	mu      sync.Mutex
 	token   string
@@ -52,7 +62,17 @@ type Client struct {
 
 // New returns a client for the account s.
 func New(s Settings, o transfer.Options) *Client {
-	return &Client{Settings: s, http: transfer.NewPlatform("Future Demand", o)}
+	cr, media := o, o
+	cr.EndpointSetting = "futuredemand.cr_api_endpoint (FUTUREDEMAND_CR_API_ENDPOINT)"
+	if s.MediaEndpoint != "" {
+		media.EndpointSetting = "futuredemand.media_endpoint (FUTUREDEMAND_MEDIA_ENDPOINT)"
+	}
+	return &Client{
+		Settings: s,
+		http:     transfer.NewPlatform("Future Demand", o),
+		cr:       transfer.NewPlatform("Future Demand CR", cr),
+		media:    transfer.NewPlatform("Future Demand", media),
+	}
 }
 
 // APIError is a non-success answer of the client API.
@@ -75,6 +95,10 @@ func (e *APIError) hint() string {
 		return "the token was rejected: check futuredemand.access_token (FUTUREDEMAND_ACCESS_TOKEN), or use username and password"
 	case e.Status == http.StatusForbidden:
 		return "check futuredemand.partner_id (FUTUREDEMAND_PARTNER_ID): the account must belong to that partner"
+	case e.Status == http.StatusNotFound && strings.HasSuffix(e.Op, pathMedia):
+		return "POST /media is on the API base without its /v3 segment: check futuredemand.media_endpoint (FUTUREDEMAND_MEDIA_ENDPOINT), or futuredemand.endpoint, from which it is derived"
+	case e.Status == http.StatusNotFound && strings.HasSuffix(e.Op, pathEventsUpload):
+		return "bulk event uploads go to the CR API, not the main API: check futuredemand.cr_api_endpoint (FUTUREDEMAND_CR_API_ENDPOINT), e.g. https://cr.client-api.prd.future-demand.com/api"
 	case e.Status == http.StatusNotFound && !strings.Contains(e.Op, pathMultipart):
 		return "is futuredemand.endpoint right? It must end in /api/v3"
 	case e.Status == http.StatusTooManyRequests:
@@ -183,9 +207,12 @@ func (c *Client) do(ctx context.Context, method, path, uploadType string, authed
 			h.Set("Authorization", "Bearer "+tok)
 			h.Set(headerUploadType, uploadType)
 		}
+		// No call here is held back after an ambiguous failure: a second
+		// login or presigned URL costs nothing, and a second multipart
+		// upload session holds no parts (S3 lifecycle rules clear it);
+		// the complete and abort calls name the upload they act on.
 		resp, err := c.http.Call(ctx, transfer.APIRequest{
 			Method: method, URL: strings.TrimRight(c.Endpoint, "/") + path, Header: h, Body: body,
-			Creates: method == http.MethodPost && path == pathMultipart,
 		})
 		if err != nil {
 			return err

@@ -13,6 +13,23 @@ import (
 // DESIGN.md ("Future Demand storage contract"). Everything that may have to
 // be corrected when the vendor publishes them lives in this file: paths,
 // field names and the error body.
+//
+// The direct multipart calls follow Future Demand's developer kit (pages
+// "Cookbook / File uploads", "Lookout / Sales uploads", "Lookout / Bulk
+// event upload", "Cookbook / Error handling"):
+//   - POST /media is on the API host without the /v3 prefix and answers
+//     {"type", "url", "filename"} (documented). No id is documented: an id
+//     is taken when the API sends one, otherwise the media id is the path
+//     of the returned url, which names the stored object (assumed).
+//   - POST /ingest/transaction_summary/from_excel?eid= takes an .xlsx in
+//     the field "file". Its answer is not documented; it is kept verbatim.
+//   - [CR API] POST events/bulk_upload?event_type= is on a second host. It
+//     answers HTTP 200 whether or not rows were refused: the body decides
+//     ([<sentinel>, [{"errCode"}...]] with a non-empty list, or
+//     {"detail": [{"name"}...]}, is a refusal).
+//   - Errors come in the envelope {"message", "error_code",
+//     "error_subcode", "validation_errors": [{"code"}]}, and some uploads
+//     answer 2xx with a non-empty validation_errors: that is a refusal too.
 
 // API paths, relative to the endpoint (which already ends in /api/v3).
 const (
@@ -23,7 +40,83 @@ const (
 	headerPartner     = "X-Preferred-Partner-Id"
 	headerUploadType  = "X-Upload-Type"
 	storageContentTyp = "application/octet-stream"
+	headerRequestID   = "X-Request-Id"
 )
+
+// Direct multipart paths: the ingest on the API base, the bulk event
+// upload on the CR API base, media on the API base without its version.
+const (
+	pathIngestExcel  = "/ingest/transaction_summary/from_excel"
+	pathEventsUpload = "/events/bulk_upload"
+	pathMedia        = "/media"
+	paramEID         = "eid"
+	paramEventType   = "event_type"
+	directFileField  = "file"
+	xlsxContentType  = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+	eventsCSVType    = "text/csv"
+)
+
+// mediaResponse is the answer of POST /media.
+type mediaResponse struct {
+	ID       json.RawMessage `json:"id"` // not documented; used when sent
+	Type     string          `json:"type"`
+	URL      string          `json:"url"`
+	Filename string          `json:"filename"`
+}
+
+// refusal reads, from a 2xx answer of a direct upload, the codes of what
+// the platform refused: the events upload's row errors
+// ([<sentinel>, [{"errCode"}...]]), its top-level detail list
+// ({"detail": [{"name"}...]}), or a success-shaped envelope with
+// validation_errors. No codes means the upload was taken.
+func refusal(body []byte) []string {
+	var codes []string
+	var arr []json.RawMessage
+	if json.Unmarshal(body, &arr) == nil {
+		if len(arr) < 2 {
+			return nil
+		}
+		var rows []struct {
+			ErrCode string `json:"errCode"`
+		}
+		if json.Unmarshal(arr[1], &rows) != nil {
+			return []string{"unreadable row errors: " + shorten(string(arr[1]))}
+		}
+		for _, r := range rows {
+			codes = append(codes, r.ErrCode)
+		}
+		return codes
+	}
+	var doc struct {
+		Detail           json.RawMessage `json:"detail"`
+		ValidationErrors []struct {
+			Code string `json:"code"`
+		} `json:"validation_errors"`
+	}
+	if json.Unmarshal(body, &doc) != nil {
+		return nil
+	}
+	var detail []struct {
+		Name string `json:"name"`
+	}
+	if json.Unmarshal(doc.Detail, &detail) == nil {
+		for _, d := range detail {
+			codes = append(codes, d.Name)
+		}
+	}
+	for _, v := range doc.ValidationErrors {
+		codes = append(codes, v.Code)
+	}
+	return codes
+}
+
+func shorten(s string) string {
+	s = strings.TrimSpace(s)
+	if len(s) > 300 {
+		s = s[:300] + "…"
+	}
+	return s
+}
 
 // authRequest is POST /auth.
 type authRequest struct {
@@ -100,40 +193,61 @@ type multipartAbortRequest struct {
 	ObjectKey string `json:"object_key"`
 }
 
-// errorMessage extracts the message of an error body. The format is not
-// published: FastAPI's {"detail": "..." | [{"msg": ...}]} and the common
-// {"message"} / {"error"} / {"code"} shapes are understood.
+// errorMessage extracts the code and message of an error body: the
+// documented envelope {"message", "error_code", "error_subcode",
+// "validation_errors": [{"code"}]}, FastAPI's {"detail": "..." | [{"msg"}]
+// | [{"name"}]}, and the common {"error"} / {"code"} shapes.
 func errorMessage(body []byte) (code, message string) {
 	var doc struct {
-		Detail  json.RawMessage `json:"detail"`
-		Message string          `json:"message"`
-		Error   json.RawMessage `json:"error"`
-		Code    json.RawMessage `json:"code"`
+		Detail           json.RawMessage `json:"detail"`
+		Message          string          `json:"message"`
+		Error            json.RawMessage `json:"error"`
+		Code             json.RawMessage `json:"code"`
+		ErrorCode        json.RawMessage `json:"error_code"`
+		ErrorSubcode     json.RawMessage `json:"error_subcode"`
+		ValidationErrors []struct {
+			Code  string `json:"code"`
+			Field string `json:"field"`
+		} `json:"validation_errors"`
 	}
 	if json.Unmarshal(body, &doc) != nil {
-		s := strings.TrimSpace(string(body))
-		if len(s) > 300 {
-			s = s[:300] + "…"
-		}
-		return "", s
+		return "", shorten(string(body))
 	}
-	code = rawText(doc.Code)
+	code = rawText(doc.ErrorCode)
+	if sub := rawText(doc.ErrorSubcode); sub != "" {
+		code += "/" + sub
+	}
+	if code == "" {
+		code = rawText(doc.Code)
+	}
 	var parts []string
 	if d := rawText(doc.Detail); d != "" {
 		parts = append(parts, d)
 	} else if len(doc.Detail) > 0 {
 		var items []struct {
-			Loc []any  `json:"loc"`
-			Msg string `json:"msg"`
+			Loc  []any  `json:"loc"`
+			Msg  string `json:"msg"`
+			Name string `json:"name"`
 		}
 		if json.Unmarshal(doc.Detail, &items) == nil {
 			for _, it := range items {
+				if it.Name != "" {
+					parts = append(parts, it.Name)
+					continue
+				}
 				parts = append(parts, fmt.Sprintf("%v: %s", it.Loc, it.Msg))
 			}
 		}
 	}
 	if doc.Message != "" {
 		parts = append(parts, doc.Message)
+	}
+	for _, v := range doc.ValidationErrors {
+		if v.Field != "" {
+			parts = append(parts, v.Field+": "+v.Code)
+		} else {
+			parts = append(parts, v.Code)
+		}
 	}
 	if e := rawText(doc.Error); e != "" {
 		parts = append(parts, e)

@@ -130,21 +130,26 @@ type envelope struct {
 	Data    json.RawMessage `json:"data"`
 }
 
-// call POSTs a JSON body to an API path and decodes data into out. Every
-// call counts as creating something (an upload form, a stored object):
-// it is repeated only when the server certainly did not act on it.
+// call POSTs a JSON body to an API path and decodes data into out. Both
+// calls are sent again after a failure that leaves open whether OpenIM
+// acted, because a duplicate costs nothing: a second initiate_form_data is
+// an upload session nobody posts to, which expires; a second
+// complete_form_data confirms the same object under the same name.
 func (c *Client) call(ctx context.Context, op string, body, out any) error {
 	raw, err := json.Marshal(body)
 	if err != nil {
 		return err
 	}
-	opID := c.operationID()
 	h := http.Header{}
 	h.Set("Content-Type", "application/json")
-	h.Set("operationID", opID)
 	h.Set("token", c.Token)
-	c.http.Log().Debug(ctx, "OpenIM API call", map[string]any{"op": op, "operationID": opID})
-	resp, err := c.http.Call(ctx, transfer.APIRequest{Method: http.MethodPost, URL: strings.TrimRight(c.Endpoint, "/") + "/" + op, Header: h, Body: raw, Creates: true})
+	// operationID is unique per request, a resent one included.
+	newID := func(h http.Header) {
+		opID := c.operationID()
+		h.Set("operationID", opID)
+		c.http.Log().Debug(ctx, "OpenIM API call", map[string]any{"op": op, "operationID": opID})
+	}
+	resp, err := c.http.Call(ctx, transfer.APIRequest{Method: http.MethodPost, URL: strings.TrimRight(c.Endpoint, "/") + "/" + op, Header: h, Body: raw, EachAttempt: newID})
 	if err != nil {
 		return err
 	}

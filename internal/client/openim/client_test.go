@@ -239,22 +239,31 @@ func TestUploadSurvivesTransientFaults(t *testing.T) {
 	}
 }
 
-// initiate_form_data creates an upload form: after a 500, or a reset once
-// its small body was sent in full, it is not repeated, and the error says
-// the platform, what happened and why it was not sent again.
-func TestInitiateIsNotRepeatedAfterAnAmbiguousFailure(t *testing.T) {
-	initiate := sandbox.PrefixOpenIM + "/object/initiate_form_data"
-	for want, f := range map[string]sandbox.Fault{
-		"OpenIM API answered HTTP 500": {PathPrefix: initiate, Status: http.StatusInternalServerError},
-		"connection reset by peer":     {PathPrefix: initiate, ResetAfterBytes: 10},
-		"OpenIM API: POST":             {PathPrefix: initiate, DropResponse: true},
-	} {
-		s := startSandbox(t)
-		s.AddFault(f)
-		p, sum := writeFile(t, "a.csv", "x\n")
-		_, err := sandboxClient(s).Upload(context.Background(), UploadInput{Path: p, MD5: sum, Name: "a.csv"})
-		if !transfer.Ambiguous(err) || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "may have taken effect") || s.Requests(sandbox.PrefixOpenIM) != 1 {
-			t.Errorf("%v: err = %v after %d requests", f, err, s.Requests(sandbox.PrefixOpenIM))
+// A duplicate upload session or confirmation costs nothing, so after a
+// 500, or an answer lost once the body was sent in full, initiate_form_data
+// and complete_form_data are sent again and the upload succeeds with one
+// object.
+func TestCallsAreSentAgainAfterAnAmbiguousFailure(t *testing.T) {
+	for _, op := range []string{"initiate_form_data", "complete_form_data"} {
+		path := sandbox.PrefixOpenIM + "/object/" + op
+		for name, f := range map[string]sandbox.Fault{
+			"500":            {PathPrefix: path, Status: http.StatusInternalServerError},
+			"answer dropped": {PathPrefix: path, DropResponse: true},
+		} {
+			t.Run(op+"/"+name, func(t *testing.T) {
+				s := startSandbox(t)
+				s.AddFault(f)
+				p, sum := writeFile(t, "a.csv", "x\n")
+				if _, err := sandboxClient(s).Upload(context.Background(), UploadInput{Path: p, MD5: sum, Name: "a.csv"}); err != nil {
+					t.Fatal(err)
+				}
+				if n := len(s.OpenIMObjects()); n != 1 {
+					t.Fatalf("%d objects, want 1", n)
+				}
+				if len(s.PendingFaults()) != 0 {
+					t.Fatal("the fault was never hit")
+				}
+			})
 		}
 	}
 }

@@ -151,18 +151,6 @@ type answer struct {
 	UploadID int64  `json:"uploadId"`
 }
 
-// answered lists the HTTP statuses whose body is read for a retCode: every
-// 2xx and 4xx except 429, which transfer retries.
-var answered = func() []int {
-	var codes []int
-	for s := 200; s < 500; s++ {
-		if (s < 300 || s >= 400) && s != http.StatusTooManyRequests {
-			codes = append(codes, s)
-		}
-	}
-	return codes
-}()
-
 func contentType(name string) string {
 	switch strings.ToLower(path.Ext(name)) {
 	case ".zip":
@@ -202,9 +190,14 @@ func (c *Client) UploadPackage(ctx context.Context, r UploadRequest) (*UploadRes
 		FileContentType: contentType(r.FileName),
 		File:            file,
 		Label:           "TPNS upload of " + r.FileName,
-		SuccessCodes:    answered,
+		SuccessCodes:    transfer.AnsweredStatuses,
 		ToAPI:           true,
-		RetryIf:         retryable,
+		// A second copy of a package is harmless: TPNS has no list of
+		// packages, and an uploadId nothing pushes to costs nothing. So an
+		// upload whose answer was lost (a dropped connection, a 502) is
+		// sent again rather than failing the apply.
+		Duplicate: transfer.DuplicateHarmless,
+		RetryIf:   retryable,
 	})
 	if err != nil {
 		return nil, err

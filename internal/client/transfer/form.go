@@ -17,8 +17,13 @@ type FormField struct {
 	Value string
 }
 
-// FormPost uploads a file as the last field of a multipart/form-data POST:
-// OSS PostObject, S3 POST policy, OpenIM formData, TPNS package upload.
+// FormPost uploads a file as the last field of a multipart/form-data POST.
+// It is the one multipart flow of every platform: a form posted to storage
+// (OSS PostObject, S3 POST policy, OpenIM formData) and a direct multipart
+// upload to a platform's API (ToAPI: TPNS package upload, Future Demand
+// ingest and media). The body streams from disk with a Content-Length
+// computed in advance, never chunked, and is rebuilt from the file for
+// every attempt.
 type FormPost struct {
 	URL    string // may be presigned; never logged or returned in errors
 	Header http.Header
@@ -31,14 +36,51 @@ type FormPost struct {
 	Label           string
 	// SuccessCodes lists the statuses meaning success; empty means any 2xx.
 	SuccessCodes []int
-	// ToAPI marks a form posted to the platform's API rather than to its
-	// storage: errors say so, and the upload counts as creating something
-	// (retried only when the server certainly did not act on it).
+	// ToAPI marks a direct multipart upload: the form goes to the
+	// platform's API, which acts on the file itself. Errors say "API", and
+	// Duplicate must say what a second copy of the upload costs.
 	ToAPI bool
+	// Duplicate decides, for ToAPI, whether the upload is sent again after
+	// a failure that leaves open whether the API acted on it. (A storage
+	// form always may be: it writes one key, and writing it again stores
+	// the same object.)
+	Duplicate Duplicate
 	// RetryIf lets the platform ask for another try on an answer it reads
 	// (a rate-limit code under HTTP 200).
 	RetryIf func(status int, body []byte) bool
 }
+
+// Duplicate is what a second copy of a request costs when the server may
+// have acted on the first: the request was sent in full and the answer was
+// lost, or the server answered 500, 502 or 504. Each upload to a
+// platform's API declares it next to the call, so the decision is made
+// per call by the one who knows the platform.
+type Duplicate int
+
+const (
+	duplicateUndeclared Duplicate = iota
+	// DuplicateHarmless: a second copy is an orphan nothing refers to (an
+	// upload id, a session, a task nobody reads); the request is sent
+	// again, so a dropped connection does not fail the apply.
+	DuplicateHarmless
+	// DuplicateVisible: a second copy is something users would see or
+	// rely on; the request is not sent again, Ambiguous reports the
+	// failure, and the caller reconciles (reads back) or explains.
+	DuplicateVisible
+)
+
+// AnsweredStatuses, as FormPost.SuccessCodes, hands back every answer the
+// retry policy does not take (2xx, and 4xx but 429), so the platform reads
+// its own envelope, which may say failure under 200 and explain a 4xx.
+var AnsweredStatuses = func() []int {
+	var codes []int
+	for s := 200; s < 500; s++ {
+		if (s < 300 || s >= 400) && s != http.StatusTooManyRequests {
+			codes = append(codes, s)
+		}
+	}
+	return codes
+}()
 
 var quoteEscaper = strings.NewReplacer("\\", "\\\\", `"`, "\\\"")
 
@@ -76,6 +118,9 @@ func (p *Platform) PostForm(ctx context.Context, f FormPost) (*Result, error) {
 	if f.FileField == "" {
 		return nil, fmt.Errorf("form upload: no file field name")
 	}
+	if f.ToAPI && f.Duplicate == duplicateUndeclared {
+		return nil, fmt.Errorf("form upload to the %s API: the caller did not declare what a duplicate costs (FormPost.Duplicate)", p.name)
+	}
 	prefix, suffix, contentType, err := formFrame(f)
 	if err != nil {
 		return nil, err
@@ -93,7 +138,7 @@ func (p *Platform) PostForm(ctx context.Context, f FormPost) (*Result, error) {
 	header.Set("Content-Type", contentType)
 	u := upload{method: http.MethodPost, url: f.URL, header: header, src: f.File, size: f.File.Size, prefix: prefix, suffix: suffix, ok: ok, retryIf: f.RetryIf}
 	if f.ToAPI {
-		u.service, u.creates = serviceAPI, true
+		u.service, u.creates = serviceAPI, f.Duplicate == DuplicateVisible
 	}
 	progress := NewProgress(ctx, p.log, f.Label, f.File.Size)
 	res, err := p.send(ctx, u, progress)

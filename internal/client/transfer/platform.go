@@ -177,6 +177,8 @@ type exchange struct {
 	// handle consumes the body of an answer that is not retried; an error
 	// it returns is judged like a broken connection.
 	handle func(*http.Response) error
+	// eachAttempt, when set, sets headers that must differ per attempt.
+	eachAttempt func(http.Header)
 
 	attempt   int
 	wrote     atomic.Bool // the current attempt's request was fully written
@@ -255,7 +257,10 @@ func (p *Platform) exchange(ctx context.Context, ex *exchange, method, rawURL st
 			return p.checkRetry(ctx, ex, resp, err), nil
 		},
 		Backoff: func(time.Duration, time.Duration, int, *http.Response) time.Duration { return ex.wait },
-		RequestLogHook: func(_ retryablehttp.Logger, _ *http.Request, n int) {
+		RequestLogHook: func(_ retryablehttp.Logger, r *http.Request, n int) {
+			if ex.eachAttempt != nil {
+				ex.eachAttempt(r.Header)
+			}
 			ex.attempt = n + 1
 			ex.wrote.Store(false)
 			ex.timedOut.Store(false)
@@ -403,11 +408,16 @@ type APIRequest struct {
 	URL    string // may carry a token in its query; never logged or returned in errors
 	Header http.Header
 	Body   []byte
-	// Creates marks a request that is not safe to repeat: it is retried
-	// only when the server certainly did not act on it (429, 503, or the
-	// connection failed before the request was written). Otherwise its
-	// failure is returned at once and Ambiguous reports it.
+	// Creates marks a request whose duplicate users would see (a second
+	// audience): it is retried only when the server certainly did not act
+	// on it (429, 503, or the connection failed before the request was
+	// written). Otherwise its failure is returned at once and Ambiguous
+	// reports it. Leave it unset for requests whose duplicate is harmless
+	// (an upload session, an export task), and say why next to the call.
 	Creates bool
+	// EachAttempt, when set, is called before every attempt to set
+	// headers that must be new each time (OpenIM's operationID).
+	EachAttempt func(http.Header)
 }
 
 // APIResponse is an API answer that was not retried: any status but
@@ -424,7 +434,7 @@ type APIResponse struct {
 // limit. Answers with other statuses than 429 and 5xx come back for the
 // platform to read its envelope; see StatusError.
 func (p *Platform) Call(ctx context.Context, r APIRequest) (*APIResponse, error) {
-	ex := &exchange{service: serviceAPI, repeatable: !r.Creates, limit: p.apiTimeout}
+	ex := &exchange{service: serviceAPI, repeatable: !r.Creates, limit: p.apiTimeout, eachAttempt: r.EachAttempt}
 	var out APIResponse
 	ex.handle = func(resp *http.Response) error {
 		if Transient(resp.StatusCode) {

@@ -219,3 +219,54 @@ func TestRedactURL(t *testing.T) {
 func testPlatform(hc *http.Client) *Platform {
 	return NewPlatform("Test", Options{HTTP: hc, Retry: Retry{Base: time.Millisecond, Max: 2 * time.Millisecond}})
 }
+
+// dropFirstAnswer is a server that reads every request in full, acts on it
+// (counts it), and closes the connection instead of answering the first.
+func dropFirstAnswer(t *testing.T) (*httptest.Server, *atomic.Int32) {
+	t.Helper()
+	var received atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, err := io.Copy(io.Discard, r.Body); err != nil {
+			return
+		}
+		if received.Add(1) == 1 {
+			conn, _, err := w.(http.Hijacker).Hijack()
+			if err == nil {
+				_ = conn.Close()
+			}
+			return
+		}
+		_, _ = w.Write([]byte(`{"ok":true}`))
+	}))
+	t.Cleanup(srv.Close)
+	return srv, &received
+}
+
+// A direct multipart upload whose duplicate is harmless is sent again when
+// its answer is lost; one whose duplicate is visible is not, and the error
+// says why; one that declares nothing is refused before any request.
+func TestDirectFormDuplicatePolicy(t *testing.T) {
+	path, sum := tempFile(t, "acc-1\nacc-2\n")
+	post := func(srv *httptest.Server, d Duplicate) (*Result, error) {
+		return testPlatform(srv.Client()).PostForm(context.Background(), FormPost{
+			URL: srv.URL, FileField: "file", FileName: "a.txt", File: open(t, path, sum), ToAPI: true, Duplicate: d,
+		})
+	}
+	srv, received := dropFirstAnswer(t)
+	res, err := post(srv, DuplicateHarmless)
+	if err != nil || string(res.Body) != `{"ok":true}` || received.Load() != 2 {
+		t.Fatalf("harmless: res=%v err=%v after %d requests; want the upload sent again", res, err, received.Load())
+	}
+
+	srv, received = dropFirstAnswer(t)
+	_, err = post(srv, DuplicateVisible)
+	if !Ambiguous(err) || !strings.Contains(err.Error(), "may have taken effect, so it was not sent again") || received.Load() != 1 {
+		t.Fatalf("visible: err=%v after %d requests; want one request and an ambiguous failure", err, received.Load())
+	}
+
+	srv, received = dropFirstAnswer(t)
+	_, err = post(srv, duplicateUndeclared)
+	if err == nil || !strings.Contains(err.Error(), "did not declare what a duplicate costs") || received.Load() != 0 {
+		t.Fatalf("undeclared: err=%v after %d requests", err, received.Load())
+	}
+}

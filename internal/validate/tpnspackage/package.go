@@ -8,13 +8,14 @@
 package tpnspackage
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/audiencekit/terraform-provider-audience/internal/validate"
 )
 
 // Type is what a package lists.
@@ -62,42 +63,13 @@ const (
 	RuleNotEmpty     = "a package holds at least one entry"
 )
 
-// Error is a broken package rule, located as precisely as possible.
-type Error struct {
-	File  string // the file as the user named it
-	Entry string // the zip entry, when the problem is inside a zip
-	Line  int64  // 1-based row, 0 when the problem is not about one row
-	Rule  string // one of the Rule constants
-	// Problem says what was found; Fix (optional) says what to do.
-	Problem string
-	Fix     string
-}
-
-func (e *Error) Error() string {
-	var b strings.Builder
-	b.WriteString(e.File)
-	if e.Entry != "" {
-		fmt.Fprintf(&b, ", zip entry %q", e.Entry)
-	}
-	if e.Line > 0 {
-		fmt.Fprintf(&b, ", line %d", e.Line)
-	}
-	fmt.Fprintf(&b, ": %s (rule: %s)", e.Problem, e.Rule)
-	if e.Fix != "" {
-		b.WriteString(". " + e.Fix)
-	}
-	return b.String()
-}
+// Error is a broken package rule, located as precisely as possible: the
+// file, the zip entry and the row.
+type Error = validate.RuleError
 
 // RuleOf returns the rule an error broke, or "" when err is not a rule
 // violation (an I/O error, for instance).
-func RuleOf(err error) string {
-	var e *Error
-	if errors.As(err, &e) {
-		return e.Rule
-	}
-	return ""
-}
+func RuleOf(err error) string { return validate.RuleOf(err) }
 
 // Result describes a valid package.
 type Result struct {

@@ -142,6 +142,28 @@ func checkZip(r io.ReaderAt, size int64, file string, t Type) (string, int64, er
 	return e.name, n, nil
 }
 
+// ZipEntryNames reads the central directory of the zip r (size bytes) from
+// the end of the file and calls visit with each entry's name, in order,
+// until visit returns false. Memory stays bounded whatever the entry
+// count; checkers of other zip-based formats (an .xlsx workbook) use it.
+func ZipEntryNames(r io.ReaderAt, size int64, visit func(name string) bool) error {
+	count, offset, length, err := zipDirectory(r, size)
+	if err != nil {
+		return err
+	}
+	cd := bufio.NewReader(io.NewSectionReader(r, int64(offset), int64(length)))
+	for i := uint64(0); i < count; i++ {
+		e, err := readCentral(cd)
+		if err != nil {
+			return fmt.Errorf("central directory record %d: %v", i+1, err)
+		}
+		if !visit(e.name) {
+			return nil
+		}
+	}
+	return nil
+}
+
 // zipDirectory finds the end of central directory record (zip64 aware) and
 // returns the entry count and the directory's bounds, checked against size.
 func zipDirectory(r io.ReaderAt, size int64) (count, offset, length uint64, err error) {
