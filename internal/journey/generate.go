@@ -187,7 +187,10 @@ func (j *journey) exportChange() event {
 // upload clear settled; every commit clears converged.
 func (j *journey) repoCommit() event {
 	r := j.repo
-	choices := map[string]int{"toggle devices": 2, "toggle crm": 2, "toggle idfa backup": 2, "move lists": 1}
+	choices := map[string]int{"toggle devices": 2, "toggle crm": 2, "toggle idfa backup": 2, "toggle fd direct": 2, "move lists": 1}
+	if r.fdDirect {
+		choices["edit banner"] = 1
+	}
 	if r.devices {
 		choices["edit devices"] = 3
 		choices["move devices"] = 2
@@ -226,6 +229,13 @@ func (j *journey) repoCommit() event {
 		edit = func() { r.idfaShared = on }
 		needsUpload = on
 		c = map[bool]string{true: "add idfa backup", false: "remove idfa backup"}[on]
+	case "toggle fd direct":
+		on := !r.fdDirect
+		edit = func() { r.fdDirect = on }
+		needsUpload = on
+		c = map[bool]string{true: "add fd events and banner", false: "remove fd events and banner"}[on]
+	case "edit banner":
+		edit = func() { r.bannerRev++ }
 	case "move lists":
 		to := map[string]string{"exports": "build/lists", "build/lists": "exports"}[r.listDir]
 		edit = func() { r.listDir = to }
@@ -318,6 +328,8 @@ var (
 		{"GET", "/altcraft/api/download/", []string{"503", "429", "drop", "delay", "cut answer"}},
 		{"POST", "/futuredemand/api/v3/storage/presigned-url", []string{"503", "429", "drop", "delay"}},
 		{"PUT", "/s3/" + sandbox.BucketFutureDemand + "/", []string{"503", "429", "reset", "drop", "delay"}},
+		{"POST", "/futuredemand/cr/api/events/bulk_upload", []string{"503", "429", "reset", "drop", "delay"}},
+		{"POST", "/futuredemand/api/media", []string{"503", "429", "reset", "drop", "delay"}},
 		{"POST", "/openim/object/initiate_form_data", []string{"503", "429", "drop", "delay"}},
 		{"POST", "/s3/" + sandbox.BucketOpenIM, []string{"503", "429", "reset", "drop", "delay"}},
 		{"POST", "/openim/object/complete_form_data", []string{"503", "429", "drop", "delay"}},

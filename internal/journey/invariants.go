@@ -32,6 +32,7 @@ var (
 var uploadTypes = map[string]bool{
 	"audience_mintegral_file": true, "audience_futuredemand_upload": true,
 	"audience_tpns_account_package": true, "audience_openim_object": true,
+	"audience_futuredemand_ingest": true, "audience_futuredemand_media": true,
 }
 
 // appliedKey is the audience resource's private state key that says what
@@ -149,6 +150,10 @@ func (c *platformCheck) run(strict bool) error {
 			err = c.tpns(r)
 		case "audience_openim_object":
 			err = c.openIM(r)
+		case "audience_futuredemand_ingest":
+			err = c.ingest(r)
+		case "audience_futuredemand_media":
+			err = c.media(r)
 		case "audience_mintegral_audience":
 			err = c.audience(r, strict)
 		}
@@ -222,6 +227,37 @@ func (c *platformCheck) openIM(r stateResource) error {
 		seen = append(seen, obj.MD5)
 	}
 	return findf("%s: no confirmed OpenIM object %q has md5 %s (the platform holds %v)", r.Addr, name, r.str("file_md5"), seen)
+}
+
+// ingest: the last ingest of the resource's kind and event type is the
+// content state records (an ingest repeated after a lost answer is the
+// same content again).
+func (c *platformCheck) ingest(r stateResource) error {
+	var last *sandbox.FutureDemandIngest
+	for _, in := range c.sb.FutureDemandIngests() {
+		if in.Kind == r.str("kind") && in.EventType == r.str("event_type") && in.EID == r.str("eid") {
+			last = &in
+		}
+	}
+	switch {
+	case last == nil:
+		return findf("%s: Future Demand took no %s ingest", r.Addr, r.str("id"))
+	case last.MD5 != r.str("file_md5"):
+		return findf("%s: Future Demand's last %s ingest has md5 %s, state says %s", r.Addr, r.str("id"), last.MD5, r.str("file_md5"))
+	}
+	return c.local(r)
+}
+
+func (c *platformCheck) media(r stateResource) error {
+	for _, m := range c.sb.FutureDemandMediaObjects() {
+		if m.URL == r.str("url") {
+			if m.MD5 != r.str("file_md5") {
+				return findf("%s: Future Demand's media %s has md5 %s, state says %s", r.Addr, m.URL, m.MD5, r.str("file_md5"))
+			}
+			return c.local(r)
+		}
+	}
+	return findf("%s: state names media %s, which Future Demand does not hold", r.Addr, r.str("url"))
 }
 
 // local compares the resource's source in the checkout with state.

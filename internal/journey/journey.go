@@ -390,6 +390,9 @@ func uploadWrites(reqs []sandbox.RequestRecord) []string {
 			r.Method != "GET" && (strings.HasPrefix(p, "/s3/") || strings.HasPrefix(p, "/oss/")),
 			strings.HasPrefix(p, "/tpns/"),
 			strings.HasPrefix(p, "/futuredemand/api/v3/storage/"),
+			strings.HasPrefix(p, "/futuredemand/api/v3/ingest/"),
+			strings.HasPrefix(p, "/futuredemand/cr/api/"),
+			strings.HasPrefix(p, "/futuredemand/api/media"),
 			strings.HasPrefix(p, "/openim/object/initiate_form_data"):
 			out = append(out, r.Method+" "+p)
 		}

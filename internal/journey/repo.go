@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"compress/gzip"
 	"fmt"
+	"image"
+	"image/png"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -44,6 +46,11 @@ type repo struct {
 	// the file audience_mintegral_file.doctors uploads.
 	idfaShared bool
 
+	// fdDirect: Future Demand's direct uploads: the CRM export ingested
+	// as bulk events (another resource on that file), and a creative.
+	fdDirect  bool
+	bannerRev int
+
 	// mistake: a resource that must be refused at plan, with nothing sent
 	// to Mintegral: "crm" is a Mintegral file on the CRM export, "gzip" a
 	// Mintegral file on a truncated .txt.gz that OpenIM also takes
@@ -74,15 +81,18 @@ const (
 	addrCRMFutureDemand = "audience_futuredemand_upload.crm"
 	addrCRMOpenIM       = "audience_openim_object.crm"
 	addrIDFABackup      = "audience_openim_object.idfa_backup"
+	addrCRMEvents       = "audience_futuredemand_ingest.crm_events"
+	addrBanner          = "audience_futuredemand_media.banner"
 	addrMistakeCRM      = "audience_mintegral_file.crm"
 	addrMistakeGzip     = "audience_mintegral_file.ios_gz"
 	addrGzipCompanion   = "audience_openim_object.ios_gz"
 )
 
 const (
-	crmPath   = "crm/customers.csv"
-	gzipPath  = "audiences/ios_idfa.txt.gz"
-	exportDir = "exports"
+	crmPath    = "crm/customers.csv"
+	bannerPath = "creatives/banner.png"
+	gzipPath   = "audiences/ios_idfa.txt.gz"
+	exportDir  = "exports"
 )
 
 // PipelineExample is the documented pipeline the team's repository holds,
@@ -136,6 +146,9 @@ func (r *repo) managed() []string {
 	if r.idfaShared {
 		out = append(out, addrIDFABackup)
 	}
+	if r.fdDirect {
+		out = append(out, addrCRMEvents, addrBanner)
+	}
 	for _, im := range r.imports {
 		out = append(out, im.address())
 	}
@@ -169,7 +182,10 @@ func (r *repo) write(dir string) error {
 	if r.devices {
 		files[r.devicesPath] = []byte(strings.Join(r.deviceIDs, "\n") + "\n")
 	}
-	if r.crmShared || r.mistake == "crm" {
+	if r.fdDirect {
+		files[bannerPath] = banner(r.bannerRev)
+	}
+	if r.crmShared || r.fdDirect || r.mistake == "crm" {
 		var b bytes.Buffer
 		if _, err := sandbox.AltcraftExport(&b, "database", 2, nil); err != nil {
 			return err
@@ -189,6 +205,18 @@ func (r *repo) write(dir string) error {
 		}
 	}
 	return nil
+}
+
+// banner is a small PNG creative; each revision draws other pixels.
+func banner(rev int) []byte {
+	img := image.NewRGBA(image.Rect(0, 0, 32, 16))
+	rng := rand.New(rand.NewPCG(uint64(rev), 7))
+	for i := range img.Pix {
+		img.Pix[i] = byte(rng.Uint32())
+	}
+	var b bytes.Buffer
+	_ = png.Encode(&b, img)
+	return b.Bytes()
 }
 
 // truncatedGzip is a gzipped IDFA list cut in the middle of its stream, as
@@ -260,6 +288,21 @@ resource "audience_openim_object" "idfa_backup" {
   name   = "backup/doctors_idfa.txt"
 }
 `)
+	}
+	if r.fdDirect {
+		p(`
+# Future Demand's direct uploads: the CRM export as bulk events, and a
+# creative.
+resource "audience_futuredemand_ingest" "crm_events" {
+  source     = "${path.root}/%s"
+  kind       = "events"
+  event_type = "fdlive"
+}
+
+resource "audience_futuredemand_media" "banner" {
+  source = "${path.root}/%s"
+}
+`, crmPath, bannerPath)
 	}
 	switch r.mistake {
 	case "crm":

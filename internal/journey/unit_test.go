@@ -56,9 +56,9 @@ func TestGeneratorCoversEveryKind(t *testing.T) {
 		"job=mistake(crm)", "job=mistake(gzip)", "cache wiped",
 		"+1h", "+13h", "+25h", "export +", "export -", "export edits",
 		"add devices", "remove devices", "edit devices", "devices move to", "devices renamed to", "devices area", "lists move to",
-		"add crm uploads", "remove crm uploads", "add idfa backup", "console audience (made 24h ago) imported", "console audience (made 1m ago) imported",
+		"add crm uploads", "remove crm uploads", "add fd events and banner", "remove fd events and banner", "edit banner", "add idfa backup", "console audience (made 24h ago) imported", "console audience (made 1m ago) imported",
 		"status=503", "retry-after=", "reset-after=", "reset-response-after=", "drop", "delay=", "count=1000",
-		"/tpns/", "/mintegral/", "/oss/", "/s3/futuredemand", "/s3/openim", "/openim/", "/altcraft/", "/futuredemand/",
+		"/tpns/", "/futuredemand/cr/api/events", "/futuredemand/api/media", "/mintegral/", "/oss/", "/s3/futuredemand", "/s3/openim", "/openim/", "/altcraft/", "/futuredemand/",
 	} {
 		if !strings.Contains(all, want) {
 			t.Errorf("2000 steps of seed 7 never drew %q", want)
@@ -199,7 +199,7 @@ func TestConfigNamesEveryManagedResource(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := &repo{statePath: "/s/terraform.tfstate", pipeline: pipeline, listDir: "build/lists", devices: true, devicesPath: "a/b.txt", devicesArea: 2,
-		crmShared: true, idfaShared: true, imports: []importedAudience{{taID: 1005, name: "console-ios-1", importBlock: true}}}
+		crmShared: true, idfaShared: true, fdDirect: true, imports: []importedAudience{{taID: 1005, name: "console-ios-1", importBlock: true}}}
 	cfg := r.config()
 	for _, addr := range r.managed() {
 		typ, name, _ := strings.Cut(addr, ".")
