@@ -314,7 +314,7 @@ func (j *journey) jobPlan(ctx context.Context, st *step, args ...string) (outcom
 			return outcome{}, err
 		}
 	}
-	return outcome{dir: dir}, nil
+	return outcome{dir: dir, planOnly: true}, nil
 }
 
 // jobDestroy: destroy works at any time, whole or targeted.
@@ -417,7 +417,7 @@ func (j *journey) jobMistake(ctx context.Context, st *step) (outcome, error) {
 			return outcome{}, err
 		}
 	}
-	return outcome{dir: dir, mintegralQuiet: true}, nil
+	return outcome{dir: dir, mintegralQuiet: true, planOnly: true}, nil
 }
 
 // jobDrift is a drift job on a workspace nothing touched since its last
@@ -461,7 +461,7 @@ func (j *journey) jobDrift(ctx context.Context, st *step) (outcome, error) {
 		}
 		return outcome{}, findf("a drift job finds drift in %v though nothing changed since the last apply:\n%s", addrs, planSummary(res.output))
 	}
-	return outcome{dir: dir}, nil
+	return outcome{dir: dir, planOnly: true}, nil
 }
 
 // jsonPart drops what a CLI prints before its JSON (a warning).

@@ -224,6 +224,8 @@ type outcome struct {
 	destroyed []int64
 	// mintegralQuiet: nothing may have reached Mintegral's uploads.
 	mintegralQuiet bool
+	// planOnly: the job only planned, so it wrote nothing anywhere.
+	planOnly bool
 	// notStored: an md5 no Mintegral object may have.
 	notStored string
 }
@@ -262,6 +264,11 @@ func (j *journey) do(ctx context.Context, st *step) error {
 	if wasSettled && !o.failed && st.job != "destroy" && st.job != "mistake" {
 		if w := uploadWrites(reqs); len(w) > 0 {
 			return findf("nothing new to upload since the last converged apply, yet the job sent %d upload request(s): %s", len(w), strings.Join(w, ", "))
+		}
+	}
+	if o.planOnly {
+		if w := append(uploadWrites(reqs), audienceWrites(reqs)...); len(w) > 0 {
+			return findf("a plan sent %d write request(s), which only an apply may: %s", len(w), strings.Join(w, ", "))
 		}
 	}
 	if o.mintegralQuiet {
@@ -395,6 +402,18 @@ func uploadWrites(reqs []sandbox.RequestRecord) []string {
 			strings.HasPrefix(p, "/futuredemand/api/media"),
 			strings.HasPrefix(p, "/openim/object/initiate_form_data"):
 			out = append(out, r.Method+" "+p)
+		}
+	}
+	return out
+}
+
+// audienceWrites lists the requests that create, update or delete a
+// Mintegral audience.
+func audienceWrites(reqs []sandbox.RequestRecord) []string {
+	var out []string
+	for _, r := range reqs {
+		if r.Path == "/mintegral/api/open/v1/audience" && r.Method != "GET" {
+			out = append(out, r.Method+" "+r.Path)
 		}
 	}
 	return out
