@@ -190,6 +190,7 @@ func (j *journey) repoCommit() event {
 	choices := map[string]int{"toggle devices": 2, "toggle crm": 2, "toggle idfa backup": 2, "toggle fd direct": 2, "move lists": 1}
 	if r.fdDirect {
 		choices["edit banner"] = 1
+		choices["edit events"] = 1
 	}
 	if r.devices {
 		choices["edit devices"] = 3
@@ -231,11 +232,14 @@ func (j *journey) repoCommit() event {
 		c = map[bool]string{true: "add idfa backup", false: "remove idfa backup"}[on]
 	case "toggle fd direct":
 		on := !r.fdDirect
-		edit = func() { r.fdDirect = on }
+		n := 3 + j.rng.IntN(10)
+		edit = func() { r.fdDirect, r.events = on, n }
 		needsUpload = on
 		c = map[bool]string{true: "add fd events and banner", false: "remove fd events and banner"}[on]
 	case "edit banner":
 		edit = func() { r.bannerRev++ }
+	case "edit events":
+		edit = func() { r.events++ }
 	case "move lists":
 		to := map[string]string{"exports": "build/lists", "build/lists": "exports"}[r.listDir]
 		edit = func() { r.listDir = to }

@@ -46,9 +46,10 @@ type repo struct {
 	// the file audience_mintegral_file.doctors uploads.
 	idfaShared bool
 
-	// fdDirect: Future Demand's direct uploads: the CRM export ingested
-	// as bulk events (another resource on that file), and a creative.
+	// fdDirect: Future Demand's direct uploads: the tour's events
+	// ingested in bulk, and a creative.
 	fdDirect  bool
+	events    int // rows of the events file
 	bannerRev int
 
 	// mistake: a resource that must be refused at plan, with nothing sent
@@ -81,7 +82,7 @@ const (
 	addrCRMFutureDemand = "audience_futuredemand_upload.crm"
 	addrCRMOpenIM       = "audience_openim_object.crm"
 	addrIDFABackup      = "audience_openim_object.idfa_backup"
-	addrCRMEvents       = "audience_futuredemand_ingest.crm_events"
+	addrTourEvents      = "audience_futuredemand_ingest.tour_events"
 	addrBanner          = "audience_futuredemand_media.banner"
 	addrMistakeCRM      = "audience_mintegral_file.crm"
 	addrMistakeGzip     = "audience_mintegral_file.ios_gz"
@@ -90,6 +91,7 @@ const (
 
 const (
 	crmPath    = "crm/customers.csv"
+	eventsPath = "events/tour.csv"
 	bannerPath = "creatives/banner.png"
 	gzipPath   = "audiences/ios_idfa.txt.gz"
 	exportDir  = "exports"
@@ -147,7 +149,7 @@ func (r *repo) managed() []string {
 		out = append(out, addrIDFABackup)
 	}
 	if r.fdDirect {
-		out = append(out, addrCRMEvents, addrBanner)
+		out = append(out, addrTourEvents, addrBanner)
 	}
 	for _, im := range r.imports {
 		out = append(out, im.address())
@@ -184,8 +186,9 @@ func (r *repo) write(dir string) error {
 	}
 	if r.fdDirect {
 		files[bannerPath] = banner(r.bannerRev)
+		files[eventsPath] = tourEvents(r.events)
 	}
-	if r.crmShared || r.fdDirect || r.mistake == "crm" {
+	if r.crmShared || r.mistake == "crm" {
 		var b bytes.Buffer
 		if _, err := sandbox.AltcraftExport(&b, "database", 2, nil); err != nil {
 			return err
@@ -205,6 +208,18 @@ func (r *repo) write(dir string) error {
 		}
 	}
 	return nil
+}
+
+// tourEvents is an events file of n concerts, in Future Demand's events
+// template.
+func tourEvents(n int) []byte {
+	var b bytes.Buffer
+	b.WriteString("title,start_date_time,city,venue,capacity\n")
+	cities := []string{"Berlin", "Hamburg", "Munich", "Cologne", "Leipzig"}
+	for i := range n {
+		fmt.Fprintf(&b, "Spring Tour %d,2027-%02d-%02dT20:00:00+01:00,%s,Arena %d,%d\n", i+1, 3+i%9, 1+i%28, cities[i%len(cities)], i%7+1, 1000+i*50)
+	}
+	return b.Bytes()
 }
 
 // banner is a small PNG creative; each revision draws other pixels.
@@ -291,9 +306,9 @@ resource "audience_openim_object" "idfa_backup" {
 	}
 	if r.fdDirect {
 		p(`
-# Future Demand's direct uploads: the CRM export as bulk events, and a
+# Future Demand's direct uploads: the tour's events in bulk, and a
 # creative.
-resource "audience_futuredemand_ingest" "crm_events" {
+resource "audience_futuredemand_ingest" "tour_events" {
   source     = "${path.root}/%s"
   kind       = "events"
   event_type = "fdlive"
@@ -302,7 +317,7 @@ resource "audience_futuredemand_ingest" "crm_events" {
 resource "audience_futuredemand_media" "banner" {
   source = "${path.root}/%s"
 }
-`, crmPath, bannerPath)
+`, eventsPath, bannerPath)
 	}
 	switch r.mistake {
 	case "crm":

@@ -56,7 +56,7 @@ func TestGeneratorCoversEveryKind(t *testing.T) {
 		"job=mistake(crm)", "job=mistake(gzip)", "cache wiped",
 		"+1h", "+13h", "+25h", "export +", "export -", "export edits",
 		"add devices", "remove devices", "edit devices", "devices move to", "devices renamed to", "devices area", "lists move to",
-		"add crm uploads", "remove crm uploads", "add fd events and banner", "remove fd events and banner", "edit banner", "add idfa backup", "console audience (made 24h ago) imported", "console audience (made 1m ago) imported",
+		"add crm uploads", "remove crm uploads", "add fd events and banner", "remove fd events and banner", "edit banner", "edit events", "add idfa backup", "console audience (made 24h ago) imported", "console audience (made 1m ago) imported",
 		"status=503", "retry-after=", "reset-after=", "reset-response-after=", "drop", "delay=", "count=1000",
 		"/tpns/", "/futuredemand/cr/api/events", "/futuredemand/api/media", "/mintegral/", "/oss/", "/s3/futuredemand", "/s3/openim", "/openim/", "/altcraft/", "/futuredemand/",
 	} {
