@@ -282,8 +282,12 @@ func (j *journey) jobSavedPlan(ctx context.Context, st *step) (outcome, error) {
 	if err != nil {
 		return outcome{}, err
 	}
-	if st.variant == "fresh checkout" && len(generated) > 0 && !st.persistent {
-		err := mustFail(res, regexp.MustCompile(`(?i)saved plan|plan file|working directory`),
+	if st.variant == "fresh checkout" && len(generated) > 0 {
+		why := `(?i)saved plan|plan file|working directory`
+		if st.persistent {
+			why += `|503` // the fault may stop it first
+		}
+		err := mustFail(res, regexp.MustCompile(why),
 			fmt.Sprintf("the plan uploads generated files (%s) that a fresh checkout lacks", strings.Join(generated, ", ")))
 		return outcome{dir: applyDir, failed: true}, err
 	}
