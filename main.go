@@ -8,7 +8,6 @@ import (
 	"os"
 	runtimedebug "runtime/debug"
 
-	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6/tf6server"
 
 	"github.com/audiencekit/terraform-provider-audience/internal/provider"
@@ -44,7 +43,7 @@ func main() {
 	if debug {
 		opts = append(opts, tf6server.WithManagedDebug())
 	}
-	err := tf6server.Serve("registry.terraform.io/audiencekit/audience", providerserver.NewProtocol6(provider.New(version)()), opts...)
+	err := tf6server.Serve("registry.terraform.io/audiencekit/audience", provider.NewServer(version), opts...)
 	if err != nil {
 		log.Fatal(err.Error())
 	}

@@ -97,7 +97,7 @@ func checkAltcraftTokenNotInState(addr, secret string) resource.TestCheckFunc {
 	}
 }
 
-func TestAccAltcraftProfileExport_downloadsFilteredProfiles(t *testing.T) {
+func TestAccSmokeDataAltcraftProfileExport_downloadsFilteredProfiles(t *testing.T) {
 	srv := startSandbox(t)
 	logDir := t.TempDir()
 	t.Setenv("TF_LOG", "INFO")

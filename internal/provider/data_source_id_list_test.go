@@ -99,7 +99,7 @@ func idListState(name, attr string, v knownvalue.Check) statecheck.StateCheck {
 
 // Every argument through real Terraform: the written files, the counts and
 // the hashes in state.
-func TestAccIDList_arguments(t *testing.T) {
+func TestAccSmokeDataIdList_arguments(t *testing.T) {
 	dir := t.TempDir()
 	src := writeFile(t, dir, "export.csv", idListCRMExport)
 	var gz bytes.Buffer

@@ -48,7 +48,7 @@ func seedConsoleAudiences(t *testing.T, srv *sandbox.Server, n int, seed sandbox
 
 // terraform query lists every audience, over Mintegral's pages, with the
 // filters, the limit and include_resource.
-func TestAccMintegralAudienceList_query(t *testing.T) {
+func TestAccSmokeListMintegralAudience(t *testing.T) {
 	srv := startSandbox(t)
 	seedConsoleAudiences(t, srv, mintegral.MaxListLimit+1, sandbox.MintegralSeed{})
 	cn := seedConsoleAudiences(t, srv, 2, sandbox.MintegralSeed{NamePrefix: "cn-", Platform: 1, AreaType: 2, DeviceType: 4})

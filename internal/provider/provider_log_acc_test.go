@@ -25,7 +25,8 @@ func TestAccProviderLog_exactSizes(t *testing.T) {
 		t.Skip("needs TF_ACC=1 and Linux")
 	}
 	startSandbox(t)
-	work := useBuiltProvider(t)
+	work := t.TempDir()
+	cli := providerForCLI(t, work)
 	t.Setenv("TF_LOG", "DEBUG")
 
 	dir := mkdir(t, work, "config")
@@ -52,7 +53,7 @@ resource "audience_mintegral_file" "idfa" {
   source = data.audience_id_list.idfa.output_path
 }
 `)
-	cmd := exec.Command(testCLI(), "-chdir="+dir, "apply", "-auto-approve", "-no-color", "-input=false")
+	cmd := exec.Command(cli, "-chdir="+dir, "apply", "-auto-approve", "-no-color", "-input=false")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("apply: %v\n%s", err, out)

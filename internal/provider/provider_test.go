@@ -5,16 +5,16 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 
 	"github.com/audiencekit/terraform-provider-audience/internal/sandbox"
 )
 
-// testAccProtoV6ProviderFactories serves the provider in-process to the
-// Terraform binary that terraform-plugin-testing runs.
+// testAccProtoV6ProviderFactories serves the provider in-process, as
+// main.go serves it, to the Terraform binary that terraform-plugin-testing
+// runs.
 var testAccProtoV6ProviderFactories = map[string]func() (tfprotov6.ProviderServer, error){
-	"audience": providerserver.NewProtocol6WithError(New("test")()),
+	"audience": func() (tfprotov6.ProviderServer, error) { return NewServer("test")(), nil },
 }
 
 // platformEnvVars are cleared before each acceptance test so a developer's

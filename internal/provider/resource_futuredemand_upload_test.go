@@ -80,7 +80,7 @@ func checkFutureDemandObject(srv *sandbox.Server, wantMD5 string, wantSize int64
 	}
 }
 
-func TestAccFutureDemandUpload_presignedLifecycleAndReplace(t *testing.T) {
+func TestAccSmokeFuturedemandUpload_presignedLifecycleAndReplace(t *testing.T) {
 	srv := startSandbox(t)
 	dir := t.TempDir()
 	v1 := "email_sha256\n2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae\n"

@@ -89,7 +89,7 @@ func checkAudienceMatchesSandbox(t *testing.T, srv *sandbox.Server) resource.Tes
 	}
 }
 
-func TestAccMintegralAudience_createUpdateInPlaceAndReplace(t *testing.T) {
+func TestAccSmokeMintegralAudience_createUpdateInPlaceAndReplace(t *testing.T) {
 	srv := startSandbox(t)
 	dir := t.TempDir()
 	src := writeFile(t, dir, "idfa.txt", "idfa\n6D92078A-8246-4BA4-AE5B-76104861E7DC\n")

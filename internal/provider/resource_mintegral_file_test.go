@@ -58,7 +58,7 @@ func checkStoredObject(srv *sandbox.Server, wantContent string) resource.TestChe
 	}
 }
 
-func TestAccMintegralFile_area1LifecycleAndReplace(t *testing.T) {
+func TestAccSmokeMintegralFile_area1LifecycleAndReplace(t *testing.T) {
 	srv := startSandbox(t)
 	dir := t.TempDir()
 	v1 := "idfa\n6D92078A-8246-4BA4-AE5B-76104861E7DC\n"

@@ -47,7 +47,7 @@ func checkOpenIMStored(srv *sandbox.Server, wantContent string) resource.TestChe
 	}
 }
 
-func TestAccOpenIMObject_uploadConfirmAndReplace(t *testing.T) {
+func TestAccSmokeOpenimObject_uploadConfirmAndReplace(t *testing.T) {
 	srv := startSandbox(t)
 	dir := t.TempDir()
 	v1 := "user_id\nu-1001\nu-1002\n"

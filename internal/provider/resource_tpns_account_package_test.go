@@ -90,7 +90,7 @@ func wrapped(fragments ...string) *regexp.Regexp {
 	return regexp.MustCompile(`(?s)` + strings.Join(parts, ".*"))
 }
 
-func TestAccTPNSAccountPackage_txtLifecycleAndReplace(t *testing.T) {
+func TestAccSmokeTpnsAccountPackage_txtLifecycleAndReplace(t *testing.T) {
 	srv := startSandbox(t)
 	dir := t.TempDir()
 	v1 := "alice@example.com\nbob@example.com\ncarol@example.com\n"

@@ -19,7 +19,8 @@ func TestAccUpload_terraformCommands(t *testing.T) {
 		t.Skip("needs TF_ACC=1 and Linux")
 	}
 	srv := startSandbox(t)
-	work := useBuiltProvider(t)
+	work := t.TempDir()
+	cli := providerForCLI(t, work)
 	dir := mkdir(t, work, "config")
 	writeFile(t, dir, "main.tf", `terraform {
   required_providers {
@@ -29,7 +30,6 @@ func TestAccUpload_terraformCommands(t *testing.T) {
 resource "audience_mintegral_file" "f" { source = "${path.module}/devices.txt" }
 `)
 	content := func(n string) { writeFile(t, dir, "devices.txt", "idfa\n"+n+"\n") }
-	cli := testCLI()
 	tf := func(wantOK bool, args ...string) string {
 		t.Helper()
 		full := append([]string{"-chdir=" + dir, args[0], "-no-color", "-input=false"}, args[1:]...)
@@ -76,36 +76,4 @@ resource "audience_mintegral_file" "f" { source = "${path.module}/devices.txt" }
 	}
 	expect(tf(false, "plan"), "Source file not found", "devices.txt does not exist")
 	expect(tf(true, "destroy", "-auto-approve"), "Mintegral upload stays on the platform", "Destroy complete! Resources: 1 destroyed.")
-}
-
-// useBuiltProvider builds the provider and points Terraform at the binary
-// (dev_overrides, an empty plugin cache), so Terraform starts it as a
-// child process, as in production. It returns a working directory for the
-// test's configurations. Linux only, as the callers' skips say.
-func useBuiltProvider(t *testing.T) string {
-	t.Helper()
-	work := t.TempDir()
-	bin := mkdir(t, work, "bin")
-	build := exec.Command("go", "build", "-o", filepath.Join(bin, "terraform-provider-audience"), "../..")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	writeFile(t, work, "terraformrc", `provider_installation {
-  dev_overrides { "audiencekit/audience" = "`+bin+`" }
-  direct {}
-}
-`)
-	t.Setenv("TF_CLI_CONFIG_FILE", filepath.Join(work, "terraformrc"))
-	t.Setenv("XDG_CACHE_HOME", mkdir(t, work, "cache"))
-	t.Setenv("TF_REATTACH_PROVIDERS", "")
-	return work
-}
-
-// testCLI is the CLI the rest of the suite runs: OpenTofu under make
-// testacc-tofu.
-func testCLI() string {
-	if cli := os.Getenv("TF_ACC_TERRAFORM_PATH"); cli != "" {
-		return cli
-	}
-	return "terraform"
 }
