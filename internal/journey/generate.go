@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -61,6 +62,10 @@ func (j *journey) pick() *step {
 		return st
 	}
 	st.events = j.pickEvents()
+	uploading := !j.settled
+	for _, e := range st.events {
+		uploading = uploading || !strings.HasPrefix(e.desc, "+")
+	}
 	jobs := map[string]int{
 		"apply": 30, "plan-apply": 14, "saved-plan": 8, "pr-plan": 6, "target": 6, "destroy": 4, "mistake": 4,
 	}
@@ -98,10 +103,10 @@ func (j *journey) pick() *step {
 		switch x := j.rng.IntN(100); {
 		case x < 6:
 			st.persistent = true
-			st.faults = []sandbox.Fault{j.persistentFault()}
+			st.faults = []sandbox.Fault{j.persistentFault(uploading)}
 		case x < 45:
 			for range 1 + j.rng.IntN(2) {
-				st.faults = append(st.faults, j.transientFault())
+				st.faults = append(st.faults, j.transientFault(uploading))
 			}
 		}
 	}
@@ -342,10 +347,16 @@ var (
 
 // transientFault is a fault the provider must ride out: retries and
 // read-backs make the job succeed.
-func (j *journey) transientFault() sandbox.Fault {
-	t := faultTargets[j.rng.IntN(len(faultTargets))]
+func (j *journey) transientFault(uploading bool) sandbox.Fault {
+	t := faultTargets[j.pickTarget(uploading)]
 	f := sandbox.Fault{Method: t.method, PathPrefix: t.prefix}
-	switch pick(j.rng, t.kinds...) {
+	// A lost answer after the server acted is the fault that tells
+	// whether a call is safe to repeat: it comes twice as often.
+	kinds := t.kinds
+	if slices.Contains(kinds, "drop") {
+		kinds = append(slices.Clone(kinds), "drop")
+	}
+	switch pick(j.rng, kinds...) {
 	case "503":
 		f.Status, f.Count = 503, 1+j.rng.IntN(2)
 	case "429":
@@ -362,9 +373,23 @@ func (j *journey) transientFault() sandbox.Fault {
 	return f
 }
 
+// pickTarget draws a fault target. When the step may upload (something
+// waits to be uploaded, or changed just now), the calls that write are
+// three times as likely, so faults land where the job works.
+func (j *journey) pickTarget(uploading bool) int {
+	weights := make([]int, len(faultTargets))
+	for i, t := range faultTargets {
+		weights[i] = 1
+		if uploading && t.method != "GET" && !strings.HasPrefix(t.prefix, "/altcraft/") {
+			weights[i] = 3
+		}
+	}
+	return weightedIndex(j.rng, weights...)
+}
+
 // persistentFault outlasts every retry: the job may fail, and the next
 // clean run must converge.
-func (j *journey) persistentFault() sandbox.Fault {
-	t := faultTargets[j.rng.IntN(len(faultTargets))]
+func (j *journey) persistentFault(uploading bool) sandbox.Fault {
+	t := faultTargets[j.pickTarget(uploading)]
 	return sandbox.Fault{Method: t.method, PathPrefix: t.prefix, Status: 503, Count: 1000}
 }
