@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
 	"time"
 )
 
@@ -19,6 +20,10 @@ import (
 // is a hint checked against the file's identity; a miss means hashing.
 type Cache struct {
 	dir string
+	// mu serializes this process's read-modify-write of a path's entry:
+	// Terraform plans resources concurrently, and two of them on one file
+	// would otherwise save over each other's pending plans.
+	mu sync.Mutex
 }
 
 // keep is how many records per path are kept: enough for the content a
@@ -36,10 +41,25 @@ type Pending struct {
 	Origin int `json:"origin"`
 }
 
+// Passed is a content that passed a content check under a set of rules.
+type Passed struct {
+	// Rules names the check and everything its verdict depends on besides
+	// the bytes (the caller's choice).
+	Rules       string `json:"rules"`
+	MD5         string `json:"md5"`
+	Fingerprint string `json:"fingerprint"`
+	AtUnix      int64  `json:"at"`
+}
+
+// keepPassed bounds the passed checks kept per path: a few resources of
+// different platforms on one file, each with a content or two.
+const keepPassed = 8
+
 type pathState struct {
 	Path    string             `json:"path"`
 	Records []Record           `json:"records"`
 	Pending map[string]Pending `json:"pending,omitempty"`
+	Passed  []Passed           `json:"passed,omitempty"`
 }
 
 // OpenCache uses the first of dirs that can be created. A cache with none
@@ -133,18 +153,38 @@ func (c *Cache) LookupExact(abs string, id Identity) (Record, bool) {
 // Remember stores a record for abs, newest first. A record of the same
 // identity is replaced, keeping its MD5 when the new one has none.
 func (c *Cache) Remember(abs string, rec Record) {
-	st := c.load(abs)
-	for _, r := range st.Records {
-		if r.Identity == rec.Identity && r.Fingerprint == rec.Fingerprint && rec.MD5 == "" {
-			rec.MD5 = r.MD5
+	c.update(abs, func(st *pathState) bool {
+		for _, r := range st.Records {
+			if r.Identity == rec.Identity && r.Fingerprint == rec.Fingerprint && rec.MD5 == "" {
+				rec.MD5 = r.MD5
+			}
+		}
+		st.Records = slices.DeleteFunc(st.Records, func(r Record) bool { return r.Identity == rec.Identity })
+		st.Records = append([]Record{rec}, st.Records...)
+		if len(st.Records) > keep {
+			st.Records = st.Records[:keep]
+		}
+		return true
+	})
+}
+
+// LookupContent returns the newest record of abs whose content has this
+// MD5 and a fingerprint, preferring one taken at identity id.
+func (c *Cache) LookupContent(abs, md5 string, id Identity) (Record, bool) {
+	var found Record
+	ok := false
+	for _, r := range c.load(abs).Records {
+		if r.MD5 != md5 || r.Fingerprint == "" {
+			continue
+		}
+		if r.Identity == id {
+			return r, true
+		}
+		if !ok {
+			found, ok = r, true
 		}
 	}
-	st.Records = slices.DeleteFunc(st.Records, func(r Record) bool { return r.Identity == rec.Identity })
-	st.Records = append([]Record{rec}, st.Records...)
-	if len(st.Records) > keep {
-		st.Records = st.Records[:keep]
-	}
-	c.save(st)
+	return found, ok
 }
 
 // FindMD5 returns the MD5 of a recorded content with this fingerprint.
@@ -160,18 +200,19 @@ func (c *Cache) FindMD5(abs, fingerprint string) (string, bool) {
 // Plan records that a plan for key, made by origin, chose to upload abs
 // with md5.
 func (c *Cache) Plan(abs, key, md5 string, origin int) {
-	st := c.load(abs)
-	if st.Pending == nil {
-		st.Pending = map[string]Pending{}
-	}
-	now := time.Now()
-	for k, p := range st.Pending {
-		if now.Sub(time.Unix(p.AtUnix, 0)) > pendingTTL {
-			delete(st.Pending, k)
+	c.update(abs, func(st *pathState) bool {
+		if st.Pending == nil {
+			st.Pending = map[string]Pending{}
 		}
-	}
-	st.Pending[key] = Pending{MD5: md5, AtUnix: now.Unix(), Origin: origin}
-	c.save(st)
+		now := time.Now()
+		for k, p := range st.Pending {
+			if now.Sub(time.Unix(p.AtUnix, 0)) > pendingTTL {
+				delete(st.Pending, k)
+			}
+		}
+		st.Pending[key] = Pending{MD5: md5, AtUnix: now.Unix(), Origin: origin}
+		return true
+	})
 }
 
 // Planned returns what the last plan for key chose to upload.
@@ -183,14 +224,63 @@ func (c *Cache) Planned(abs, key string) (Pending, bool) {
 	return p, true
 }
 
-// Applied forgets the pending plan for key.
-func (c *Cache) Applied(abs, key string) {
-	st := c.load(abs)
-	if _, ok := st.Pending[key]; !ok {
+// RecordPassed records that the content rec describes passed the check
+// named rules. Only a passed check is recorded: a failed one runs again.
+func (c *Cache) RecordPassed(abs, rules string, rec Record) {
+	if rec.MD5 == "" || rec.Fingerprint == "" {
 		return
 	}
-	delete(st.Pending, key)
-	c.save(st)
+	c.update(abs, func(st *pathState) bool {
+		now := time.Now()
+		st.Passed = slices.DeleteFunc(st.Passed, func(p Passed) bool {
+			return p.Rules == rules && p.MD5 == rec.MD5 && p.Fingerprint == rec.Fingerprint || now.Sub(time.Unix(p.AtUnix, 0)) > pendingTTL
+		})
+		st.Passed = append([]Passed{{Rules: rules, MD5: rec.MD5, Fingerprint: rec.Fingerprint, AtUnix: now.Unix()}}, st.Passed...)
+		if len(st.Passed) > keepPassed {
+			st.Passed = st.Passed[:keepPassed]
+		}
+		return true
+	})
+}
+
+// HasPassed reports whether the content rec describes, both its MD5 and
+// its fingerprint, passed the check named rules within the last day. A
+// check passed under other rules (another platform's, another name) does
+// not count.
+func (c *Cache) HasPassed(abs, rules string, rec Record) bool {
+	if rec.MD5 == "" || rec.Fingerprint == "" {
+		return false
+	}
+	for _, p := range c.load(abs).Passed {
+		if p.Rules == rules && p.MD5 == rec.MD5 && p.Fingerprint == rec.Fingerprint && time.Since(time.Unix(p.AtUnix, 0)) <= pendingTTL {
+			return true
+		}
+	}
+	return false
+}
+
+// Applied forgets the pending plan for key.
+func (c *Cache) Applied(abs, key string) {
+	c.update(abs, func(st *pathState) bool {
+		if _, ok := st.Pending[key]; !ok {
+			return false
+		}
+		delete(st.Pending, key)
+		return true
+	})
+}
+
+// update changes the entry of abs and saves it when change says so.
+func (c *Cache) update(abs string, change func(st *pathState) bool) {
+	if c == nil || c.dir == "" {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	st := c.load(abs)
+	if change(&st) {
+		c.save(st)
+	}
 }
 
 // IsNotExist reports whether err means the file is missing.

@@ -1,8 +1,10 @@
 package filestate
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 )
@@ -87,5 +89,103 @@ func TestCacheWithoutDirectoryIsDisabled(t *testing.T) {
 	c.Remember("/a", Record{Fingerprint: "x"})
 	if _, ok := c.FindMD5("/a", "x"); ok {
 		t.Fatal("a disabled cache remembers nothing")
+	}
+}
+
+// A passed check counts only for the same rules and the same content, by
+// MD5 and fingerprint both.
+func TestCacheRecordsPassedChecksByRulesAndContent(t *testing.T) {
+	c := OpenCache(t.TempDir())
+	abs := "/work/exports/crm.csv"
+	rec := Record{MD5: "md5a", Fingerprint: "sha256:a"}
+	if c.HasPassed(abs, "audience_mintegral_file", rec) {
+		t.Fatal("nothing passed yet")
+	}
+	c.RecordPassed(abs, "audience_futuredemand_upload", rec)
+	if c.HasPassed(abs, "audience_mintegral_file", rec) {
+		t.Fatal("a check passed under other rules must not count")
+	}
+	if !c.HasPassed(abs, "audience_futuredemand_upload", rec) {
+		t.Fatal("the same rules on the same content must count")
+	}
+	for _, other := range []Record{{MD5: "md5a", Fingerprint: "sha256:b"}, {MD5: "md5b", Fingerprint: "sha256:a"}, {MD5: "md5a"}} {
+		if c.HasPassed(abs, "audience_futuredemand_upload", other) {
+			t.Fatalf("other content %+v must not count", other)
+		}
+	}
+	if c.HasPassed("/work/exports/other.csv", "audience_futuredemand_upload", rec) {
+		t.Fatal("another path must not count")
+	}
+	c.RecordPassed(abs, "incomplete", Record{MD5: "md5a"})
+	if c.HasPassed(abs, "incomplete", Record{MD5: "md5a"}) {
+		t.Fatal("a record without a fingerprint proves no content")
+	}
+	for i := range keepPassed {
+		c.RecordPassed(abs, fmt.Sprintf("rules %d", i), rec)
+	}
+	if c.HasPassed(abs, "audience_futuredemand_upload", rec) {
+		t.Fatalf("only the %d newest passed checks are kept", keepPassed)
+	}
+
+	// A day-old pass counts no more.
+	st := c.load(abs)
+	st.Passed[0].AtUnix = time.Now().Add(-pendingTTL - time.Minute).Unix()
+	c.save(st)
+	if c.HasPassed(abs, st.Passed[0].Rules, rec) {
+		t.Fatal("a pass older than a day must not count")
+	}
+}
+
+// The record of an uploaded content is found by MD5, preferring the one
+// taken at the file's identity now; without its identity it still holds
+// the content but matches no stat.
+func TestCacheLookupContentAndContentOnly(t *testing.T) {
+	c := OpenCache(t.TempDir())
+	abs := "/work/audiences/devices.txt"
+	older := Record{Identity: Identity{Inode: 1, Size: 3}, MD5: "md5a", Fingerprint: "sha256:a"}
+	newer := Record{Identity: Identity{Inode: 2, Size: 3}, MD5: "md5a", Fingerprint: "sha256:a"}
+	c.Remember(abs, older)
+	c.Remember(abs, newer)
+	c.Remember(abs, Record{Identity: Identity{Inode: 3, Size: 3}, MD5: "md5b", Fingerprint: "sha256:b"})
+	if got, ok := c.LookupContent(abs, "md5a", older.Identity); !ok || got.Inode != 1 {
+		t.Fatalf("LookupContent at the older identity = %+v, %v", got, ok)
+	}
+	if got, ok := c.LookupContent(abs, "md5a", Identity{Inode: 9}); !ok || got.Inode != 2 {
+		t.Fatalf("LookupContent elsewhere = %+v, %v; want the newest", got, ok)
+	}
+	if _, ok := c.LookupContent(abs, "md5c", older.Identity); ok {
+		t.Fatal("an unknown MD5 must miss")
+	}
+	content := newer.ContentOnly()
+	if content.MD5 != "md5a" || content.Fingerprint != "sha256:a" || content.Size != 3 || content.Inode != 0 || content.HashedAtNs != 0 {
+		t.Fatalf("ContentOnly = %+v", content)
+	}
+	if content.Matches(Identity{Size: 3}) {
+		t.Fatal("a content-only record must match no identity")
+	}
+}
+
+// Terraform plans resources concurrently; resources on one file keep each
+// its own pending plan and passed check.
+func TestCacheConcurrentUpdatesOfOnePathKeepEveryEntry(t *testing.T) {
+	c := OpenCache(t.TempDir())
+	abs := "/work/exports/crm.csv"
+	rec := Record{MD5: "md5a", Fingerprint: "sha256:a"}
+	const n = keepPassed
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			c.Plan(abs, fmt.Sprintf("key %d", i), "md5a", i)
+			c.RecordPassed(abs, fmt.Sprintf("rules %d", i), rec)
+		})
+	}
+	wg.Wait()
+	for i := range n {
+		if _, ok := c.Planned(abs, fmt.Sprintf("key %d", i)); !ok {
+			t.Errorf("pending plan %d lost", i)
+		}
+		if !c.HasPassed(abs, fmt.Sprintf("rules %d", i), rec) {
+			t.Errorf("passed check %d lost", i)
+		}
 	}
 }

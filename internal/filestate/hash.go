@@ -59,18 +59,13 @@ func getBuffer() *[]byte {
 func Hash(path string, withMD5 bool, also ...io.Writer) (Record, error) {
 	passes <- struct{}{}
 	defer func() { <-passes }()
-	f, err := os.Open(path)
+	f, rec, err := openPass(path)
 	if err != nil {
 		return Record{}, err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return Record{}, err
-	}
-	rec := Record{Identity: identityOf(fi), HashedAtNs: time.Now().UnixNano()}
-	if !withMD5 && len(also) == 0 && fi.Size() > piece {
-		rec.Fingerprint, err = fingerprintPieces(f, fi.Size())
+	if !withMD5 && len(also) == 0 && rec.Size > piece {
+		rec.Fingerprint, err = fingerprintPieces(f, rec.Size)
 		return rec, err
 	}
 	fp := newFingerprinter()
@@ -82,7 +77,11 @@ func Hash(path string, withMD5 bool, also ...io.Writer) (Record, error) {
 	if len(also) > 0 {
 		a = io.MultiWriter(append([]io.Writer{fp}, also...)...)
 	}
-	if _, err := hashBoth(f, fi.Size(), a, md); err != nil {
+	var b io.Writer
+	if md != nil {
+		b = md
+	}
+	if err := hashBoth(f, rec.Size, a, b); err != nil {
 		return Record{}, err
 	}
 	rec.Fingerprint = fp.Fingerprint()
@@ -90,6 +89,41 @@ func Hash(path string, withMD5 bool, also ...io.Writer) (Record, error) {
 		rec.MD5 = hex.EncodeToString(md.Sum(nil))
 	}
 	return rec, nil
+}
+
+// Feed reads path once and writes its content to w (a content check)
+// while the fingerprint is computed on another goroutine, so the caller
+// learns which content w saw at about the cost of w alone. The record has
+// no MD5.
+func Feed(path string, w io.Writer) (Record, error) {
+	passes <- struct{}{}
+	defer func() { <-passes }()
+	f, rec, err := openPass(path)
+	if err != nil {
+		return Record{}, err
+	}
+	defer f.Close()
+	fp := newFingerprinter()
+	if err := hashBoth(f, rec.Size, w, fp); err != nil {
+		return Record{}, err
+	}
+	rec.Fingerprint = fp.Fingerprint()
+	return rec, nil
+}
+
+// openPass opens path for a reading pass and starts its record: the
+// identity before reading, and the time the pass began.
+func openPass(path string) (*os.File, Record, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, Record{}, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, Record{}, err
+	}
+	return f, Record{Identity: identityOf(fi), HashedAtNs: time.Now().UnixNano()}, nil
 }
 
 // fingerprinter computes the fingerprint of content written to it in order.
@@ -181,8 +215,9 @@ func fingerprintPieces(f *os.File, size int64) (string, error) {
 }
 
 // hashBoth feeds r (size bytes long, as far as stat knows) to a and, when
-// b is not nil, to b on another goroutine.
-func hashBoth(r io.Reader, size int64, a io.Writer, b hash.Hash) (int64, error) {
+// b is not nil, to b on another goroutine. b is a hash, whose writes never
+// fail; a's first error stops the pass.
+func hashBoth(r io.Reader, size int64, a, b io.Writer) error {
 	inFlight := 3
 	if b == nil || size <= chunk {
 		inFlight = 1
@@ -201,7 +236,8 @@ func hashBoth(r io.Reader, size int64, a io.Writer, b hash.Hash) (int64, error) 
 		if b != nil {
 			w = io.MultiWriter(a, b)
 		}
-		return io.CopyBuffer(struct{ io.Writer }{w}, struct{ io.Reader }{r}, *bufs[0])
+		_, err := io.CopyBuffer(struct{ io.Writer }{w}, struct{ io.Reader }{r}, *bufs[0])
+		return err
 	}
 	free := make(chan []byte, inFlight)
 	for _, p := range bufs {
@@ -212,11 +248,10 @@ func hashBoth(r io.Reader, size int64, a io.Writer, b hash.Hash) (int64, error) 
 	go func() {
 		defer close(done)
 		for buf := range full {
-			b.Write(buf)
+			_, _ = b.Write(buf)
 			free <- buf[:cap(buf)]
 		}
 	}()
-	var total int64
 	var readErr error
 	for {
 		buf := <-free
@@ -226,7 +261,6 @@ func hashBoth(r io.Reader, size int64, a io.Writer, b hash.Hash) (int64, error) 
 				readErr = werr
 				break
 			}
-			total += int64(n)
 			full <- buf[:n]
 		} else {
 			free <- buf
@@ -241,5 +275,5 @@ func hashBoth(r io.Reader, size int64, a io.Writer, b hash.Hash) (int64, error) 
 	}
 	close(full)
 	<-done
-	return total, readErr
+	return readErr
 }

@@ -61,6 +61,25 @@ func TestHashMatchesStandardSums(t *testing.T) {
 	}
 }
 
+// Feed hands a writer every byte, in order, and fingerprints what it
+// handed, so a content check that reads on its own learns what it saw.
+func TestFeedFingerprintsWhatItFeeds(t *testing.T) {
+	for _, size := range []int{0, 1, chunk, 3*chunk + 17, piece + 1} {
+		p, data := writeTemp(t, size)
+		var got bytes.Buffer
+		rec, err := Feed(p, &got)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got.Bytes(), data) {
+			t.Fatalf("size %d: fed %d bytes, not the content", size, got.Len())
+		}
+		if rec.Fingerprint != referenceFingerprint(data) || rec.MD5 != "" || rec.Size != int64(size) || rec.Inode == 0 {
+			t.Fatalf("size %d: record %+v", size, rec)
+		}
+	}
+}
+
 // One changed byte anywhere changes the fingerprint, whichever pass
 // computes it.
 func TestFingerprintSeesEveryPiece(t *testing.T) {

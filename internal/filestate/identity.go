@@ -53,3 +53,11 @@ func (r Record) Matches(id Identity) bool {
 	last := max(id.MtimeNs, id.CtimeNs)
 	return r.HashedAtNs-last > int64(racyWindow)
 }
+
+// ContentOnly keeps what the record says of the content (size, MD5 and
+// fingerprint) and drops the stat identity, which then matches nothing:
+// the content is known, but not that the file at its path still holds it.
+// A later plan confirms it with a fingerprint pass instead of a stat.
+func (r Record) ContentOnly() Record {
+	return Record{Identity: Identity{Size: r.Size}, MD5: r.MD5, Fingerprint: r.Fingerprint}
+}

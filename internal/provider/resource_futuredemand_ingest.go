@@ -194,8 +194,8 @@ func checkIngestSource(src localSource, kind string) diag.Diagnostics {
 	}
 	ext := ingestExtensions[kind]
 	if !strings.EqualFold(filepath.Ext(src.Name), ext) {
-		diags.AddAttributeError(path.Root("file_name"), "Invalid Future Demand ingest file name",
-			fmt.Sprintf("%s: kind = %q takes a %s file, and the name sent, %q, does not end in %s. Point source at a %s file, or set file_name.", src.Path, kind, ext, src.Name, ext, ext))
+		diags.Append(nameError(src, "Invalid Future Demand ingest file name",
+			fmt.Sprintf("%s: kind = %q takes a %s file, and the name sent, %q, does not end in %s.", src.Path, kind, ext, src.Name, ext), "Future Demand", ext)...)
 		return diags
 	}
 	f, err := os.Open(src.Abs)

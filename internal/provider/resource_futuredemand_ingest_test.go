@@ -284,7 +284,7 @@ func TestAccFutureDemandIngest_planTimeRefusals(t *testing.T) {
 	}
 	steps := []acc.TestStep{
 		{Config: ts(renamed), ExpectError: wrapped(renamed+": the file is text, not a zip archive (a CSV renamed to .xlsx?)", "rule: a transaction summary is an Excel workbook")},
-		{Config: ts(csvSales), ExpectError: wrapped(`kind = "transaction_summary" takes a .xlsx file`, `"sales.csv", does not end in .xlsx`)},
+		{Config: ts(csvSales), ExpectError: wrapped(`kind = "transaction_summary" takes a .xlsx file`, `"sales.csv", does not end in .xlsx`, `Rename the file, or set file_name to the name Future Demand should receive, such as sales.xlsx.`)},
 		{Config: ev(latin1), ExpectError: wrapped(latin1+", line 3, column 7: the bytes here are not UTF-8", "rule: an events file is UTF-8")},
 		{Config: ev(noHeader), ExpectError: wrapped(noHeader+", line 1, column 9:", `"2026-05-01T20:00:00Z" in column 2`, "the header row is missing", "rule: an events file starts with a header row")},
 		{Config: ev(xlsx), ExpectError: wrapped(`kind = "events" takes a .csv file`)},

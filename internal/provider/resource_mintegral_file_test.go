@@ -165,8 +165,13 @@ func TestAccMintegralFile_planTimeValidation(t *testing.T) {
 		name, config string
 		want         *regexp.Regexp
 	}{
-		{"bad extension from source", mintegralFileConfig(writeFile(t, dir, "devices.json", "[1]"), ""), regexp.MustCompile(`"devices\.json" must end in\s+` + "`.txt`")},
-		{"bad file_name", mintegralFileConfig(good, `file_name = "list.xlsx"`), regexp.MustCompile(`must end in`)},
+		{"bad extension from source", mintegralFileConfig(writeFile(t, dir, "devices.json", "[1]"), ""), regexp.MustCompile(`"devices\.json" must end in\s+` + "`.txt`" + `[\s\S]*Rename\s+the\s+file,\s+or\s+set\s+file_name\s+to\s+the\s+name\s+Mintegral\s+should\s+receive,\s+such\s+as\s+devices\.txt`)},
+		{"bad file_name", mintegralFileConfig(good, `file_name = "list.xlsx"`), regexp.MustCompile(`"list\.xlsx" must end in[\s\S]*\.csv\.gz` + "`" + `\.\s+Change\s+file_name\s+to\s+a\s+name\s+that\s+does\.`)},
+		// Known only at apply, so the plan-time check (not the validator)
+		// finds it; file_name is set, so it is what to change.
+		{"bad file_name known at apply", mintegralFileConfig(good, `file_name = terraform_data.name.output`) + `
+resource "terraform_data" "name" { input = "list.xlsx" }
+`, regexp.MustCompile(`"list\.xlsx" must end in[\s\S]*\.csv\.gz` + "`" + `\.\s+Change\s+file_name\s+to\s+a\s+name\s+that\s+does\.`)},
 		{"file_name with a directory", mintegralFileConfig(good, `file_name = "a/b.txt"`), regexp.MustCompile(`bare file name`)},
 		{"fake gzip", mintegralFileConfig(writeFile(t, dir, "fake.txt.gz", "not gzip at all"), ""), regexp.MustCompile(`(?s)fake\.txt\.gz.*gzip header`)},
 		{"empty file", mintegralFileConfig(writeFile(t, dir, "empty.csv", ""), ""), regexp.MustCompile(`(?s)empty\.csv is\s+empty`)},
@@ -179,8 +184,9 @@ func TestAccMintegralFile_planTimeValidation(t *testing.T) {
 			resource.Test(t, resource.TestCase{
 				ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 				Steps: []resource.TestStep{{
-					Config:      tc.config,
-					PlanOnly:    true,
+					Config: tc.config,
+					// A value known only at apply needs the apply.
+					PlanOnly:    !strings.Contains(tc.config, "terraform_data"),
 					ExpectError: tc.want,
 				}},
 			})

@@ -138,11 +138,15 @@ func checkTPNSPackage(src localSource, typ tpnspackage.Type) (int64, diag.Diagno
 		diags.AddAttributeError(path.Root("source"), "Cannot read source file", err.Error())
 		return 0, diags
 	}
-	at := path.Root("source")
 	if perr.Rule == tpnspackage.RuleFileName || perr.Rule == tpnspackage.RuleExtension {
-		at = path.Root("file_name")
+		// The advice depends on where the name came from, which only
+		// the configuration knows.
+		problem := *perr
+		problem.Fix = ""
+		diags.Append(nameError(src, "Invalid TPNS package", problem.Error()+".", "TPNS", ".txt")...)
+		return 0, diags
 	}
-	diags.AddAttributeError(at, "Invalid TPNS package", err.Error()+".")
+	diags.AddAttributeError(path.Root("source"), "Invalid TPNS package", err.Error()+".")
 	return 0, diags
 }
 

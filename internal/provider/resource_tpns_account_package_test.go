@@ -267,10 +267,10 @@ func TestAccTPNSAccountPackage_planTimeValidation(t *testing.T) {
 		name, config string
 		want         *regexp.Regexp
 	}{
-		{"extension from source", tpnsPackageConfig("test", writeFile(t, dir, "list.xlsx", "alice\n"), ""), wrapped(`list.xlsx: file name "list.xlsx" does not end in .zip, .txt or .csv`)},
+		{"extension from source", tpnsPackageConfig("test", writeFile(t, dir, "list.xlsx", "alice\n"), ""), wrapped(`list.xlsx: file name "list.xlsx" does not end in .zip, .txt or .csv`, `Rename the file, or set file_name to the name TPNS should receive, such as list.txt.`)},
 		{"bad file_name", tpnsPackageConfig("test", good, `file_name = "list.json"`), wrapped(`"list.json" must end in`)},
 		{"file_name with a folder", tpnsPackageConfig("test", good, `file_name = "dir/list.txt"`), wrapped(`bare file name`)},
-		{"file_name too long", tpnsPackageConfig("test", good, fmt.Sprintf("file_name = %q", strings.Repeat("n", 97)+".txt")), wrapped(`is 101 characters long`, `rule: the file name is 1-100 characters`)},
+		{"file_name too long", tpnsPackageConfig("test", good, fmt.Sprintf("file_name = %q", strings.Repeat("n", 97)+".txt")), wrapped(`is 101 characters long`, `rule: the file name is 1-100 characters`, `Change file_name to a name that does.`)},
 		{"empty file", tpnsPackageConfig("test", writeFile(t, dir, "empty.txt", ""), ""), wrapped(`empty.txt is empty`)},
 		{"too large", tpnsPackageConfig("test", big, ""), wrapped(`big.txt is 100.0 MiB (104857601 bytes)`, `at most 100.0 MiB`)},
 		{"missing file", tpnsPackageConfig("test", filepath.Join(dir, "nope.txt"), ""), wrapped(`nope.txt does not exist`)},

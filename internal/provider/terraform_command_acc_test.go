@@ -74,6 +74,8 @@ resource "audience_mintegral_file" "f" { source = "${path.module}/devices.txt" }
 	if err := os.Remove(filepath.Join(dir, "devices.txt")); err != nil {
 		t.Fatal(err)
 	}
-	expect(tf(false, "plan"), "Source file not found", "devices.txt does not exist")
+	expect(tf(false, "plan"), "Source file not found", "devices.txt does not exist", "Restore the file, or remove the resource from the configuration")
+	expect(tf(false, "apply", "-auto-approve"), "Source file not found", "devices.txt does not exist")
+	expect(tf(true, "plan", "-destroy"), "audience_mintegral_file.f will be destroyed")
 	expect(tf(true, "destroy", "-auto-approve"), "Mintegral upload stays on the platform", "Destroy complete! Resources: 1 destroyed.")
 }

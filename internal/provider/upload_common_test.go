@@ -48,7 +48,7 @@ func countSourceReads(t *testing.T) *sourceReads {
 		return orig(p, withMD5, also...)
 	}
 	origFeed := feedSource
-	feedSource = func(abs string, w io.Writer) error {
+	feedSource = func(abs string, w io.Writer) (filestate.Record, error) {
 		c.mu.Lock()
 		c.check++
 		c.mu.Unlock()

@@ -6,8 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -28,14 +28,17 @@ type localSource struct {
 	Path    string // as configured
 	Abs     string
 	Name    string // name sent to the platform
+	NameSet bool   // Name is configured, not the base name of Path
 	MD5     string // lowercase hex
 	Size    int64
 	Entries int64 // counted entries, -1 unless the spec counts them
 	Checked bool  // the content was checked by this plan
 	Uploads bool  // the plan uploads (a create, or something the platform sees changed)
-	// key names the planned upload (prior id and name), so the final plan
-	// during apply finds what the first plan chose.
+	// key names the planned upload (resource type, prior id and name), so
+	// the final plan during apply finds what the first plan chose.
 	key string
+	// rules names the checks this source passes (see checkRules).
+	rules string
 }
 
 // uploadSpec says how one resource limits and checks its source.
@@ -75,7 +78,7 @@ type privateSetter interface {
 // hashSource and feedSource read a source; tests wrap them to count reads.
 var (
 	hashSource = filestate.Hash
-	feedSource = feedFile
+	feedSource = filestate.Feed
 )
 
 // sourceCache is shared by every resource of the provider process.
@@ -106,7 +109,35 @@ func setRecord(ctx context.Context, p privateSetter, rec filestate.Record) {
 // newUpload stands for the prior id of a resource being created.
 const newUpload = "new"
 
-func uploadKey(priorID, name string) string { return priorID + "\x00" + name }
+// uploadKey names a planned upload in the cache's pending plans. Two
+// resources of different types on one file, both new and sending the same
+// name, each keep their own.
+func uploadKey(typeName, priorID, name string) string {
+	return typeName + "\x00" + priorID + "\x00" + name
+}
+
+// checkRules names the rules a plan checks the source against, for the
+// cache's record of passed checks: the resource type, the name sent (rules
+// follow its extension), the arguments the platform sees (a package type
+// picks other rules) and the provider version (a newer one may check
+// more). Only a check passed under the same rules on the same bytes spares
+// a plan from checking: another platform's acceptance vouches for nothing.
+func (u *uploadResource) checkRules(plan tftypes.Value, name string) string {
+	parts := []string{u.kind.typeName, name}
+	for _, arg := range u.kind.platformArgs {
+		v, _, err := tftypes.WalkAttributePath(plan, tftypes.NewAttributePath().WithAttributeName(arg))
+		val, ok := v.(tftypes.Value)
+		if err != nil || !ok {
+			parts = append(parts, arg+" ?")
+			continue
+		}
+		parts = append(parts, arg+" "+val.String())
+	}
+	if u.data != nil {
+		parts = append(parts, "version "+u.data.version)
+	}
+	return strings.Join(parts, "\x00")
+}
 
 // statSource checks what a stat can: existence, type, emptiness, size.
 func statSource(spec uploadSpec, source string) (string, filestate.Identity, diag.Diagnostics) {
@@ -235,19 +266,25 @@ func (u *uploadResource) planSource(ctx context.Context, req resource.ModifyPlan
 		resp.Diagnostics.Append(req.State.GetAttribute(ctx, namePath, &state.name)...)
 	}
 	abs, id, diags := statSource(spec, source.ValueString())
-	if diags.HasError() && !creating && filestate.IsNotExist(statErr(abs)) {
-		detail := fmt.Sprintf("%s does not exist, so it cannot be compared with the upload recorded in state (md5 %s). Restore the file, or remove the resource from the configuration: terraform destroy works without the file.", source.ValueString(), state.md5.ValueString())
-		if plainPlan() {
-			resp.Diagnostics.AddAttributeError(path.Root("source"), "Source file not found", detail)
+	if diags.HasError() && filestate.IsNotExist(statErr(abs)) {
+		switch {
+		case savedPlanApply():
+			resp.Diagnostics.AddAttributeError(path.Root("source"), "Source file not found", savedPlanMissingSource(source.ValueString()))
+			return localSource{}, false
+		case creating:
+			// statSource's error names the file.
+		case plainPlan():
+			resp.Diagnostics.AddAttributeError(path.Root("source"), "Source file not found", missingUploadedSource(source.ValueString(), state.md5.ValueString()))
+			return localSource{}, false
+		default:
+			// terraform destroy plans the configuration first, and the
+			// protocol does not say it is a destroy: unless the command line
+			// shows a plain plan or apply, the plan warns and the apply
+			// fails naming the file.
+			resp.Diagnostics.AddAttributeWarning(path.Root("source"), "Source file not found", missingUploadedSource(source.ValueString(), state.md5.ValueString())+" terraform apply fails until the file is back.")
+			u.planUpload(ctx, resp, true)
 			return localSource{}, false
 		}
-		// terraform destroy plans the configuration first, and the protocol
-		// does not say it is a destroy: unless the command line shows a
-		// plain plan or apply, the plan warns and the apply fails naming
-		// the file.
-		resp.Diagnostics.AddAttributeWarning(path.Root("source"), "Source file not found", detail+" terraform apply fails until the file is back.")
-		u.planUpload(ctx, resp, true)
-		return localSource{}, false
 	}
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
@@ -266,14 +303,14 @@ func (u *uploadResource) planSource(ctx context.Context, req resource.ModifyPlan
 	if !creating {
 		priorID = state.id.ValueString()
 	}
-	key := uploadKey(priorID, name)
+	key := uploadKey(k.typeName, priorID, name)
 	cache := sourceCache()
 	pending, hasPending := cache.Planned(abs, key)
 	finalMD5 := ""
 	if hasPending && isFinalPlan(pending) {
 		finalMD5 = pending.MD5
 	}
-	src := localSource{Path: source.ValueString(), Abs: abs, Name: name, Entries: -1, key: key}
+	src := localSource{Path: source.ValueString(), Abs: abs, Name: name, NameSet: !configName.IsNull(), Entries: -1, key: key}
 	rec, read, fed, err := sourceRecord(abs, id, prior, hasPrior, finalMD5, spec.newCheck(src))
 	if err != nil {
 		resp.Diagnostics.AddAttributeError(path.Root("source"), "Cannot read source file", err.Error())
@@ -289,13 +326,15 @@ func (u *uploadResource) planSource(ctx context.Context, req resource.ModifyPlan
 	nameChanged := !creating && state.name.ValueString() != name
 	uploads := creating || nameChanged || argsChanged || state.md5.ValueString() != src.MD5
 	src.Uploads = uploads
+	src.rules = u.checkRules(resp.Plan.Raw, name)
 	// What is uploaded now was never checked; what stays was checked when
-	// it was uploaded. The final plan during apply does not check again
-	// content a plan already checked under the same name (a whole read of
-	// a 5 GB file), unless the check also counts entries for the plan.
-	checkedBefore := hasPending && pending.MD5 == src.MD5 && spec.Count == nil
+	// this resource uploaded it. A plan does not check again content that
+	// passed the same rules (a whole read of a 5 GB file, in the final plan
+	// during apply above all), unless the check also counts entries for
+	// the plan.
+	checkedBefore := spec.Count == nil && cache.HasPassed(abs, src.rules, rec)
 	if uploads && !checkedBefore {
-		resp.Diagnostics.Append(checkSource(spec, &src, fed)...)
+		resp.Diagnostics.Append(checkSource(spec, &src, rec, fed)...)
 		if resp.Diagnostics.HasError() {
 			return src, false
 		}
@@ -327,15 +366,32 @@ func (u *uploadResource) planSource(ctx context.Context, req resource.ModifyPlan
 	return src, true
 }
 
-// feedFile writes the content of the file at abs to w.
-func feedFile(abs string, w io.Writer) error {
-	f, err := os.Open(abs)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	_, err = io.CopyBuffer(w, struct{ io.Reader }{f}, make([]byte, 64<<10))
-	return err
+// missingUploadedSource explains a plain plan of an uploaded resource whose
+// source is gone: an error, so a plan job fails where the file went
+// missing rather than an apply job later.
+func missingUploadedSource(source, md5 string) string {
+	return fmt.Sprintf("%s does not exist, so it cannot be compared with the upload recorded in state (md5 %s). Restore the file, or remove the resource from the configuration: terraform destroy works without the file.", source, md5)
+}
+
+// savedPlanApply reports whether the provider runs under terraform apply
+// of a saved plan (terraform apply PLANFILE), as far as the command line
+// tells.
+func savedPlanApply() bool {
+	_, args := terraformProcess()
+	cmd, _ := subcommand(args)
+	return cmd == "apply" && appliesSavedPlan(args)
+}
+
+// savedPlanMissingSource explains a source missing when a saved plan is
+// applied: Terraform does not read data sources again then, so files they
+// wrote at plan time exist only where the plan ran (a CI job that carried
+// the plan file but not the generated folder).
+func savedPlanMissingSource(source string) string {
+	return fmt.Sprintf("%s does not exist in this working directory, yet the saved plan being applied was made with it. "+
+		"Terraform does not read data sources again when it applies a saved plan, so a file generated at plan time "+
+		"(an audience_id_list output_path, an export's output_dir) exists only in the working directory where terraform plan ran. "+
+		"Carry that whole working directory, generated files included, from the plan job to the apply job, as HCP Terraform does "+
+		"(or run plan and apply in one job); then plan again: resources this apply completed before stopping stay applied, and a new plan continues from them.", source)
 }
 
 func statErr(abs string) error {
@@ -352,9 +408,12 @@ func (spec uploadSpec) newCheck(src localSource) func() contentCheck {
 }
 
 // checkSource runs the spec's checks on a source whose content or name is
-// new to this plan. fed, when not nil, is the content check that already
-// saw the content while it was hashed; otherwise the check reads the file.
-func checkSource(spec uploadSpec, src *localSource, fed contentCheck) diag.Diagnostics {
+// new to this plan; rec is the record planning took of it. fed, when not
+// nil, is the content check that already saw the content while rec was
+// hashed; otherwise the check reads the file, and its read must see the
+// content rec describes. A source that passes is recorded as passed under
+// src.rules.
+func checkSource(spec uploadSpec, src *localSource, rec filestate.Record, fed contentCheck) diag.Diagnostics {
 	var diags diag.Diagnostics
 	if spec.Check != nil {
 		diags.Append(spec.Check(*src)...)
@@ -366,7 +425,11 @@ func checkSource(spec uploadSpec, src *localSource, fed contentCheck) diag.Diagn
 	if spec.Content != nil {
 		if fed == nil {
 			fed = spec.Content(*src)
-			if err := feedSource(src.Abs, fed); err != nil {
+			seen, err := feedSource(src.Abs, fed)
+			if err == nil && seen.Fingerprint != rec.Fingerprint {
+				err = fmt.Errorf("%s changed while it was planned: the content checked is not the content hashed (md5 %s). Run terraform plan again once nothing writes the file", src.Path, src.MD5)
+			}
+			if err != nil {
 				finish(fed)
 				diags.AddAttributeError(path.Root("source"), "Cannot read source file", err.Error())
 				return diags
@@ -383,6 +446,9 @@ func checkSource(spec uploadSpec, src *localSource, fed contentCheck) diag.Diagn
 		src.Entries = n
 	}
 	src.Checked = true
+	if !diags.HasError() {
+		sourceCache().RecordPassed(src.Abs, src.rules, rec)
+	}
 	return diags
 }
 
@@ -456,7 +522,9 @@ func (u *uploadResource) planned(ctx context.Context, plan tfsdk.Plan, priorID s
 	if name.IsUnknown() || name.IsNull() {
 		src.Name = filepath.Base(src.Path)
 	}
-	src.key = uploadKey(priorID, src.Name)
+	src.NameSet = src.Name != filepath.Base(src.Path)
+	src.key = uploadKey(u.kind.typeName, priorID, src.Name)
+	src.rules = u.checkRules(plan.Raw, src.Name)
 	if md5.IsUnknown() || md5.IsNull() {
 		rec, _, fed, err := sourceRecord(abs, id, filestate.Record{}, false, "", spec.newCheck(src))
 		if err != nil {
@@ -464,13 +532,17 @@ func (u *uploadResource) planned(ctx context.Context, plan tfsdk.Plan, priorID s
 			return src, diags
 		}
 		src.MD5, src.Size = rec.MD5, rec.Size
-		diags.Append(checkSource(spec, &src, fed)...)
+		diags.Append(checkSource(spec, &src, rec, fed)...)
 	}
 	return src, diags
 }
 
-// remember records, after apply, what the uploaded content was, so the
-// next plan of the unchanged file costs a stat.
+// remember records in private state, after apply, what the uploaded
+// content was (its MD5 and fingerprint), so a later plan decides
+// "unchanged" without MD5 wherever it runs: at the cost of a stat when the
+// file's identity is trusted, of a fingerprint pass otherwise (a fresh
+// clone). A file written just before the apply keeps its content record;
+// only its identity is withheld, being too recent to vouch for the bytes.
 func (u *uploadResource) remember(ctx context.Context, src localSource, private privateSetter) {
 	cache := sourceCache()
 	cache.Applied(src.Abs, src.key)
@@ -478,9 +550,14 @@ func (u *uploadResource) remember(ctx context.Context, src localSource, private 
 	if err != nil {
 		return
 	}
-	if rec, ok := cache.Lookup(src.Abs, id); ok && rec.MD5 == src.MD5 {
-		setRecord(ctx, private, rec)
+	rec, ok := cache.LookupContent(src.Abs, src.MD5, id)
+	if !ok {
+		return
 	}
+	if !rec.Matches(id) {
+		rec = rec.ContentOnly()
+	}
+	setRecord(ctx, private, rec)
 }
 
 // createTimeoutKey carries the resource's timeouts.create into uploadFailed.
@@ -510,4 +587,28 @@ func uploadFailed(ctx context.Context, platform string, err error, src localSour
 		diags.AddError(platform+" upload failed", fmt.Sprintf("Uploading %s (%s) failed: %s", src.Path, src.Name, err))
 	}
 	return diags
+}
+
+// nameError reports a name the platform refuses on the attribute it came
+// from, with advice that fits: change file_name when it is set, else
+// rename the file or set file_name (never "set file_name" when it is).
+func nameError(src localSource, title, problem, platform, ext string) diag.Diagnostics {
+	var diags diag.Diagnostics
+	if src.NameSet {
+		diags.AddAttributeError(path.Root("file_name"), title, problem+" Change file_name to a name that does.")
+		return diags
+	}
+	diags.AddAttributeError(path.Root("source"), title,
+		fmt.Sprintf("%s The name sent to %s is the base name of source (%s). Rename the file, or set file_name to the name %s should receive, such as %s.", problem, platform, src.Path, platform, suggestedName(src.Name, ext)))
+	return diags
+}
+
+// suggestedName is name with ext in place of its last extension (or after
+// the name, when there is none).
+func suggestedName(name, ext string) string {
+	base := filepath.Base(name)
+	if old := filepath.Ext(base); old != "" && old != base {
+		base = strings.TrimSuffix(base, old)
+	}
+	return base + ext
 }

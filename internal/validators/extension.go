@@ -55,18 +55,19 @@ func (v fileExtension) ValidateString(_ context.Context, req validator.StringReq
 		return
 	}
 	if msg := CheckFileName(req.ConfigValue.ValueString(), v.exts...); msg != "" {
-		resp.Diagnostics.AddAttributeError(req.Path, "Invalid file name", msg)
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid file name", fmt.Sprintf("%s Change %s to a name that does.", msg, req.Path))
 	}
 }
 
-// CheckFileName returns a message explaining what is wrong with name, or
-// "" when it is acceptable.
+// CheckFileName returns what is wrong with name, or "" when it is
+// acceptable. The caller says what to change: the name may be configured
+// or come from a file's.
 func CheckFileName(name string, exts ...string) string {
 	if name != filepath.Base(name) || strings.ContainsAny(name, `/\`) {
 		return fmt.Sprintf("%q must be a bare file name without directories.", name)
 	}
 	if !HasExtension(name, exts...) {
-		return fmt.Sprintf("%q must end in %s. Rename the file or set file_name.", name, ExtensionList(exts...))
+		return fmt.Sprintf("%q must end in %s.", name, ExtensionList(exts...))
 	}
 	return ""
 }

@@ -110,11 +110,11 @@ func CheckName(file, name string) error {
 	case !utf8.ValidString(name):
 		return &Error{File: file, Rule: RuleFileName, Problem: fmt.Sprintf("file name %q is not valid UTF-8", name)}
 	case n < 1 || n > MaxNameChars:
-		return &Error{File: file, Rule: RuleFileName, Problem: fmt.Sprintf("file name %q is %d characters long", name, n), Fix: "Choose a shorter file_name"}
+		return &Error{File: file, Rule: RuleFileName, Problem: fmt.Sprintf("file name %q is %d characters long", name, n), Fix: "Choose a shorter name"}
 	case strings.ContainsAny(name, `/\`):
 		return &Error{File: file, Rule: RuleFileName, Problem: fmt.Sprintf("file name %q contains a path separator", name), Fix: "Give a bare file name, without folders"}
 	case format(name) == "":
-		return &Error{File: file, Rule: RuleExtension, Problem: fmt.Sprintf("file name %q does not end in .zip, .txt or .csv", name), Fix: "Rename the file or set file_name"}
+		return &Error{File: file, Rule: RuleExtension, Problem: fmt.Sprintf("file name %q does not end in .zip, .txt or .csv", name)}
 	case strings.TrimSuffix(name, path.Ext(name)) == "":
 		return &Error{File: file, Rule: RuleFileName, Problem: fmt.Sprintf("file name %q has nothing before its extension", name)}
 	}
