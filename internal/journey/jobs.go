@@ -438,10 +438,8 @@ func (j *journey) jobDrift(ctx context.Context, st *step) (outcome, error) {
 	if err != nil {
 		return outcome{}, err
 	}
-	if res.code != 2 || !j.e.dataSourcesAlwaysDrift() {
-		if err := ok(res, "nothing drifted since the last apply, so the exit code is 0"); err != nil {
-			return outcome{}, err
-		}
+	if res.code != 0 && res.code != 2 {
+		return outcome{}, ok(res, "a drift job's plan with no fault")
 	}
 	show, err := j.cmd(ctx, dir, st.logLevel, "show", "-json", "drift.tfplan")
 	if err != nil {
@@ -464,6 +462,9 @@ func (j *journey) jobDrift(ctx context.Context, st *step) (outcome, error) {
 			addrs = append(addrs, d.Address)
 		}
 		return outcome{}, findf("a drift job finds drift in %v though nothing changed since the last apply:\n%s", addrs, planSummary(res.output))
+	}
+	if res.code == 2 && !j.e.dataSourcesAlwaysDrift() {
+		return outcome{}, findf("%s exits 2 though its resource_drift is empty and nothing changed since the last apply:\n%s", strings.Join(res.args, " "), planSummary(res.output))
 	}
 	return outcome{dir: dir, planOnly: true}, nil
 }
