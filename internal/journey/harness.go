@@ -293,6 +293,8 @@ var errorHead = regexp.MustCompile(`(?m)^[│ ]*Error: (.*)$`)
 
 var cliVersion = regexp.MustCompile(`(Terraform|OpenTofu) v([0-9]+)\.([0-9]+)[^\s]*`)
 
+func (e *env) openTofu() bool { return strings.HasPrefix(e.cliName, "OpenTofu") }
+
 // dataSourcesAlwaysDrift: Terraform 1.15 and newer count every data
 // source in state as changed by a refresh-only plan, whose exit code is
 // then 2 with "No changes".

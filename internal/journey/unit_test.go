@@ -228,3 +228,13 @@ func TestDataSourcesAlwaysDrift(t *testing.T) {
 		}
 	}
 }
+
+func TestTargetChanges(t *testing.T) {
+	out := "  # audience_mintegral_file.doctors will be updated in-place\n  ~ resource \"audience_mintegral_file\" \"doctors\" {"
+	if targetChanges(out, []string{"audience_mintegral_audience.console_1003"}) {
+		t.Error("a dependency's change counted as the target's")
+	}
+	if !targetChanges(out, []string{"audience_mintegral_file.doctors"}) {
+		t.Error("the target's own change not seen")
+	}
+}
