@@ -46,6 +46,12 @@ data "audience_id_list" "accounts" {
   column      = "_pid"
   output_path = "${path.module}/accounts.txt"
 }
+
+# A number a data source read, as an output (the documented pipeline has
+# one): refresh-only compares it too.
+output "devices" {
+  value = data.audience_id_list.idfa.entry_count
+}
 `,
 	"resource audience_mintegral_file": `
 resource "audience_mintegral_file" "ios" {
@@ -230,7 +236,10 @@ func TestAccCLI_plansCleanlyAndRefreshOnlyExitCodes(t *testing.T) {
 	resources["resource audience_mintegral_file"] = strings.ReplaceAll(resources["resource audience_mintegral_file"], "data.audience_id_list.idfa.output_path", `"${path.module}/idfa.txt"`)
 	resources["resource audience_tpns_account_package"] = strings.ReplaceAll(resources["resource audience_tpns_account_package"], "data.audience_id_list.accounts.output_path", `"${path.module}/accounts.txt"`)
 	writeConfig(resources)
-	tf.run(0, "plan", "-detailed-exitcode")
+	// Only the data source's output goes.
+	if out := tf.run(2, "plan", "-detailed-exitcode"); !strings.Contains(out, "Changes to Outputs") || strings.Contains(out, "will be ") {
+		t.Fatalf("the plan without data sources changes more than their output:\n%s", out)
+	}
 	tf.run(0, "apply", "-auto-approve")
 	if drift := tf.refreshOnly(0); len(drift) != 0 {
 		t.Fatalf("resource_drift %v, nothing changed", drift)

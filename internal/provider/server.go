@@ -59,6 +59,7 @@ type server struct {
 
 	typesOnce sync.Once
 	types     map[string]tftypes.Type // resource type name -> state type
+	dataTypes map[string]tftypes.Type // data source type name -> state type
 }
 
 // ReadResource implements tfprotov6.ResourceServer.
@@ -81,11 +82,42 @@ func (s *server) ReadResource(ctx context.Context, req *tfprotov6.ReadResourceRe
 	return resp, nil
 }
 
+// ReadDataSource implements tfprotov6.DataSourceServer. A data source's
+// state goes back as JSON too: Terraform 1.10 to 1.14 compare the outputs
+// a refresh-only plan computes from it with the stored outputs the same
+// way, so an output of a number a data source read (an ID list's
+// entry_count) counted as changed.
+func (s *server) ReadDataSource(ctx context.Context, req *tfprotov6.ReadDataSourceRequest) (*tfprotov6.ReadDataSourceResponse, error) {
+	resp, err := s.fullProviderServer.ReadDataSource(ctx, req)
+	if err != nil || resp == nil || resp.State == nil || len(resp.State.MsgPack) == 0 {
+		return resp, err
+	}
+	s.loadTypes(ctx)
+	typ, ok := s.dataTypes[req.TypeName]
+	if !ok {
+		return resp, nil
+	}
+	if encoded, err := stateAsJSON(resp.State, typ); err != nil {
+		tflog.Debug(ctx, "data source state kept as MessagePack", map[string]any{"data_source_type": req.TypeName, "reason": err.Error()})
+	} else {
+		resp.State = encoded
+	}
+	return resp, nil
+}
+
 // stateType returns the state type of a resource type, from the schema the
 // framework serves.
 func (s *server) stateType(ctx context.Context, typeName string) (tftypes.Type, bool) {
+	s.loadTypes(ctx)
+	typ, ok := s.types[typeName]
+	return typ, ok
+}
+
+// loadTypes reads the state types of every resource and data source from
+// the schema the framework serves, once.
+func (s *server) loadTypes(ctx context.Context) {
 	s.typesOnce.Do(func() {
-		s.types = map[string]tftypes.Type{}
+		s.types, s.dataTypes = map[string]tftypes.Type{}, map[string]tftypes.Type{}
 		resp, err := s.GetProviderSchema(ctx, &tfprotov6.GetProviderSchemaRequest{})
 		if err != nil || resp == nil {
 			return
@@ -93,9 +125,10 @@ func (s *server) stateType(ctx context.Context, typeName string) (tftypes.Type, 
 		for name, schema := range resp.ResourceSchemas {
 			s.types[name] = schema.ValueType()
 		}
+		for name, schema := range resp.DataSourceSchemas {
+			s.dataTypes[name] = schema.ValueType()
+		}
 	})
-	typ, ok := s.types[typeName]
-	return typ, ok
 }
 
 // stateAsJSON re-encodes a MessagePack state of type typ as the JSON

@@ -2,10 +2,12 @@ package provider
 
 import (
 	"bytes"
+	"context"
 	"math/big"
 	"reflect"
 	"testing"
 
+	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
 	"github.com/zclconf/go-cty/cty"
@@ -204,5 +206,74 @@ func TestWriteJSONTypeMatchesTerraform(t *testing.T) {
 	}
 	if !got.Equals(want) {
 		t.Fatalf("type %s reads as %#v, want %#v", b.Bytes(), got, want)
+	}
+}
+
+// stubDataServer answers ReadDataSource and GetProviderSchema itself and
+// leaves every other RPC to the framework's server.
+type stubDataServer struct {
+	fullProviderServer
+	schema *tfprotov6.Schema
+	state  *tfprotov6.DynamicValue
+}
+
+func (s *stubDataServer) GetProviderSchema(context.Context, *tfprotov6.GetProviderSchemaRequest) (*tfprotov6.GetProviderSchemaResponse, error) {
+	return &tfprotov6.GetProviderSchemaResponse{DataSourceSchemas: map[string]*tfprotov6.Schema{"audience_id_list": s.schema}}, nil
+}
+
+func (s *stubDataServer) ReadDataSource(context.Context, *tfprotov6.ReadDataSourceRequest) (*tfprotov6.ReadDataSourceResponse, error) {
+	return &tfprotov6.ReadDataSourceResponse{State: s.state}, nil
+}
+
+// An output of a number a data source read (entry_count) is compared with
+// the stored output by Terraform 1.10 to 1.14 as the refreshed state is:
+// the data source's state must decode as the state file does too.
+func TestDataSourceStateDecodesAsTheStateFile(t *testing.T) {
+	schema := &tfprotov6.Schema{Block: &tfprotov6.SchemaBlock{Attributes: []*tfprotov6.SchemaAttribute{
+		{Name: "id", Type: tftypes.String, Computed: true},
+		{Name: "entry_count", Type: tftypes.Number, Computed: true},
+	}}}
+	typ := schema.ValueType()
+	sent, err := tfprotov6.NewDynamicValue(typ, tftypes.NewValue(typ, map[string]tftypes.Value{
+		"id":          tftypes.NewValue(tftypes.String, "./exports/doctors_idfa.txt"),
+		"entry_count": tftypes.NewValue(tftypes.Number, big.NewFloat(11)),
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	inner, ok := providerserver.NewProtocol6(New("test")())().(fullProviderServer)
+	if !ok {
+		t.Fatal("the framework's server lacks an RPC")
+	}
+	srv := &server{fullProviderServer: &stubDataServer{fullProviderServer: inner, schema: schema, state: &sent}}
+	resp, err := srv.ReadDataSource(context.Background(), &tfprotov6.ReadDataSourceRequest{TypeName: "audience_id_list"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(resp.State.JSON) == 0 || len(resp.State.MsgPack) != 0 {
+		t.Fatalf("data source state sent as %d bytes of MessagePack, %d of JSON; want JSON", len(resp.State.MsgPack), len(resp.State.JSON))
+	}
+	ty := cty.Object(map[string]cty.Type{"id": cty.String, "entry_count": cty.Number})
+	read, err := ctyjson.Unmarshal(resp.State.JSON, ty)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, err := ctyjson.Marshal(read, ty)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prior, err := ctyjson.Unmarshal(stored, ty)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(read.GetAttr("entry_count"), prior.GetAttr("entry_count")) {
+		t.Fatal("entry_count decodes unlike the stored output: refresh-only would count it as changed")
+	}
+	asSent, err := ctymsgpack.Unmarshal(sent.MsgPack, ty)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if reflect.DeepEqual(asSent.GetAttr("entry_count"), prior.GetAttr("entry_count")) {
+		t.Log("MessagePack decodes as the state file does with this cty version: the JSON re-encoding is no longer needed")
 	}
 }

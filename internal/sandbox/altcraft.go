@@ -85,6 +85,57 @@ type altcraftState struct {
 	// failWith makes tasks started from now on end in failure with these
 	// errors.
 	failWith []string
+	// content overrides a source's profiles (SetAltcraftProfiles,
+	// EditAltcraftProfile); tasks export what it holds when they finish.
+	content map[altcraftSource]altcraftContent
+}
+
+// altcraftContent is what a source holds: how many profiles, and which of
+// them were edited (and how often) since the panel was set up.
+type altcraftContent struct {
+	profiles int
+	edits    map[int]int // profile index -> revision
+}
+
+// SetAltcraftProfiles changes how many profiles a source holds, as the
+// CRM gains or loses contacts: profiles beyond the old count are new ones,
+// fewer drops the newest. Export tasks finishing afterwards see the new
+// content. It fails for a source the panel does not have.
+func (s *Server) SetAltcraftProfiles(sourceType string, sourceID int64, profiles int) error {
+	return s.editAltcraftSource(sourceType, sourceID, func(c *altcraftContent) { c.profiles = max(profiles, 0) })
+}
+
+// EditAltcraftProfile changes profile i of a source (0-based) as an edit
+// in the CRM would: its fields are drawn anew, so it may enter or leave a
+// filtered export, or change its device ID or e-mail. Its _pid stays.
+func (s *Server) EditAltcraftProfile(sourceType string, sourceID int64, i int) error {
+	return s.editAltcraftSource(sourceType, sourceID, func(c *altcraftContent) { c.edits[i]++ })
+}
+
+// altcraftContentOf is what a source holds now; the caller holds
+// s.altcraft.mu.
+func (s *Server) altcraftContentOf(src altcraftSource) altcraftContent {
+	if c, ok := s.altcraft.content[src]; ok {
+		return c
+	}
+	return altcraftContent{profiles: altcraftSources[src]}
+}
+
+func (s *Server) editAltcraftSource(sourceType string, sourceID int64, edit func(*altcraftContent)) error {
+	src := altcraftSource{sourceType, sourceID}
+	if _, ok := altcraftSources[src]; !ok {
+		return fmt.Errorf("sandbox: Altcraft %s %d not found", sourceType, sourceID)
+	}
+	st := s.altcraft
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	c := s.altcraftContentOf(src)
+	if c.edits == nil {
+		c.edits = map[int]int{}
+	}
+	edit(&c)
+	st.content[src] = c
+	return nil
 }
 
 type altcraftTask struct {
@@ -124,7 +175,7 @@ func (s *Server) FailAltcraftTasks(errs ...string) {
 // registerAltcraft mounts the emulated Altcraft API under PrefixAltcraft:
 // the panel is {base}/altcraft, the API {panel}/api/v1.1/...
 func (s *Server) registerAltcraft(mux *http.ServeMux) {
-	s.altcraft = &altcraftState{tasks: map[string]*altcraftTask{}, holdAt: -1}
+	s.altcraft = &altcraftState{tasks: map[string]*altcraftTask{}, holdAt: -1, content: map[altcraftSource]altcraftContent{}}
 	mux.HandleFunc("POST "+PrefixAltcraft+"/api/v1.1/profiles/get_all", s.handleAltcraftGetAll)
 	mux.HandleFunc("POST "+PrefixAltcraft+"/api/v1.1/tasks/status", s.handleAltcraftTaskStatus)
 	mux.HandleFunc("GET "+PrefixAltcraft+"/api/download/{dir}/{name}", s.handleAltcraftDownload)
@@ -319,7 +370,7 @@ func (s *Server) finishAltcraftTask(t *altcraftTask) error {
 	}
 	h := md5.New()
 	cw := &altcraftCountWriter{w: io.MultiWriter(f, h)}
-	total, err := AltcraftExport(cw, t.source.Type, t.source.ID, t.filter)
+	total, err := writeAltcraftExport(cw, t.source, s.altcraftContentOf(t.source), t.filter)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -352,10 +403,16 @@ func (c *altcraftCountWriter) Write(b []byte) (int, error) {
 // pure function of its arguments, so tests can compute what a download
 // must contain. It returns the number of profiles written.
 func AltcraftExport(w io.Writer, sourceType string, sourceID int64, filter map[string]any) (int, error) {
-	n, ok := altcraftSources[altcraftSource{sourceType, sourceID}]
+	src := altcraftSource{sourceType, sourceID}
+	n, ok := altcraftSources[src]
 	if !ok {
 		return 0, fmt.Errorf("%s %d not found", sourceType, sourceID)
 	}
+	return writeAltcraftExport(w, src, altcraftContent{profiles: n}, filter)
+}
+
+// writeAltcraftExport writes the export of a source holding content.
+func writeAltcraftExport(w io.Writer, src altcraftSource, content altcraftContent, filter map[string]any) (int, error) {
 	want, err := altcraftFilter(filter)
 	if err != nil {
 		return 0, err
@@ -371,8 +428,8 @@ func AltcraftExport(w io.Writer, sourceType string, sourceID int64, filter map[s
 	}
 	total := 0
 rows:
-	for i := range n {
-		row := altcraftProfile(sourceType, sourceID, i)
+	for i := range content.profiles {
+		row := altcraftProfile(src.Type, src.ID, i, content.edits[i])
 		for j, c := range altcraftColumns {
 			if v, ok := want[c.Name]; ok && row[j] != v {
 				continue rows
@@ -390,11 +447,15 @@ rows:
 	return total, bw.Flush()
 }
 
-// altcraftProfile derives profile i of a source from a hash of its
-// coordinates, in altcraftColumns order.
-func altcraftProfile(sourceType string, sourceID int64, i int) []string {
+// altcraftProfile derives profile i of a source, at a revision (0 until
+// the profile is edited), from a hash of its coordinates, in
+// altcraftColumns order.
+func altcraftProfile(sourceType string, sourceID int64, i, revision int) []string {
 	h := fnv.New64a()
 	fmt.Fprintf(h, "%s/%d/%d", sourceType, sourceID, i)
+	if revision > 0 {
+		fmt.Fprintf(h, "/r%d", revision)
+	}
 	seed := h.Sum64()
 	// Each field draws from its own mixed hash so fields are independent.
 	draw := func(field uint64, n uint64) uint64 { return altcraftMix64(seed+field*0x9e3779b97f4a7c15) % n }

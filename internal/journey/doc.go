@@ -1,0 +1,27 @@
+// Package journey walks a team's audience pipeline through real Terraform
+// (or OpenTofu) and the sandbox, one simulated CI job after another, in the
+// spirit of Jepsen and FoundationDB's simulation testing: a seeded
+// generator picks what happens between jobs (days pass, the CRM export
+// changes, commits edit, move or add files, a console-made audience is
+// imported, faults hit the platforms) and what each job runs (apply, plan
+// then apply of the saved plan, the saved plan applied in another
+// checkout, -target, destroy, a drift check). After every step it checks
+// invariants against the sandbox's records, not against the provider's
+// word: a successful apply is followed by an empty plan; the platforms
+// hold exactly what state names, and nothing an ad platform must never
+// get; a failed step leaves state the next run converges from; no secret
+// reaches a log line, an error or state.
+//
+// Every job starts from a fresh copy of the repository (generated folders
+// absent, new inodes), with state in a local backend outside the checkout
+// and the provider's cache directory kept or wiped at random, and runs the
+// provider binary built the way a release is, installed by `init` from a
+// filesystem mirror, so each command starts a real provider process under
+// the CLI the way a user's does.
+//
+// Run it with `make journey SEED=N STEPS=M TF=/path/to/terraform-or-tofu`;
+// the same seed replays the same journey, faults and their targets
+// included. A failure prints the seed, the steps so far, the broken
+// invariant and the last command's output, and leaves the run's directory
+// (its path is printed) for inspection.
+package journey

@@ -1,0 +1,395 @@
+package journey
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/audiencekit/terraform-provider-audience/internal/sandbox"
+)
+
+// initialRepo is the repository the team starts from: the pipeline, and
+// some of the variants.
+func (j *journey) initialRepo() *repo {
+	r := &repo{
+		statePath:   filepath.Join(j.cfg.Dir, "state", "terraform.tfstate"),
+		listDir:     pick(j.rng, "exports", "build/lists"),
+		devicesPath: "audiences/android_gaid.txt",
+		devicesArea: 1,
+	}
+	if j.rng.IntN(2) == 0 {
+		r.devices = true
+		r.deviceIDs = newDeviceIDs(j.rng, 20+j.rng.IntN(40))
+	}
+	r.crmShared = j.rng.IntN(3) == 0
+	r.idfaShared = j.rng.IntN(4) == 0
+	return r
+}
+
+func pick[T any](rng *rand.Rand, items ...T) T { return items[rng.IntN(len(items))] }
+
+// weighted picks a name by weight; names with weight 0 are never picked.
+func weighted(rng *rand.Rand, choices map[string]int) string {
+	total := 0
+	names := sortedKeys(choices)
+	for _, n := range names {
+		total += choices[n]
+	}
+	x := rng.IntN(total)
+	for _, n := range names {
+		if x < choices[n] {
+			return n
+		}
+		x -= choices[n]
+	}
+	panic("unreachable")
+}
+
+// commit writes the repository as the team's main branch holds it now.
+func (j *journey) commit() error { return j.repo.write(j.repoDir) }
+
+// pick draws the next step. Every draw comes from the seeded generator
+// and depends only on the journey's model, never on timing, so a seed
+// replays the same steps with the same faults.
+func (j *journey) pick() *step {
+	st := &step{logLevel: pick(j.rng, "INFO", "DEBUG"), wipeCache: j.rng.IntN(5) < 2}
+	if j.n == 1 || j.recover {
+		st.job = "apply"
+		return st
+	}
+	st.events = j.pickEvents()
+	uploading := !j.settled
+	for _, e := range st.events {
+		uploading = uploading || !strings.HasPrefix(e.desc, "+")
+	}
+	jobs := map[string]int{
+		"apply": 30, "plan-apply": 14, "saved-plan": 8, "pr-plan": 6, "target": 6, "destroy": 4, "mistake": 4,
+	}
+	if j.repo.devices {
+		jobs["edit-after-plan"] = 6
+	}
+	// Simulated time moves the audiences' stored times, which a
+	// refresh-only plan rightly reports as changed outside Terraform: a
+	// drift check runs only when no time passed since the last apply.
+	if j.converged && !j.timePassed && len(st.events) == 0 {
+		jobs["drift"] = 6
+	}
+	st.job = weighted(j.rng, jobs)
+	switch st.job {
+	case "saved-plan":
+		st.variant = pick(j.rng, "carry workdir", "fresh checkout")
+	case "target":
+		st.target = pick(j.rng, j.repo.managed()...)
+	case "destroy":
+		st.variant = weighted(j.rng, map[string]int{"destroy": 3, "apply -destroy": 2, "destroy -target": 2})
+		if st.variant == "destroy -target" {
+			var audiences []string
+			for _, a := range j.repo.managed() {
+				if strings.HasPrefix(a, "audience_mintegral_audience.") {
+					audiences = append(audiences, a)
+				}
+			}
+			st.target = pick(j.rng, audiences...)
+		}
+	case "mistake":
+		st.variant = pick(j.rng, "crm", "gzip")
+	}
+	switch st.job {
+	case "apply", "plan-apply", "saved-plan", "target", "destroy":
+		switch x := j.rng.IntN(100); {
+		case x < 6:
+			st.persistent = true
+			st.faults = []sandbox.Fault{j.persistentFault(uploading)}
+		case x < 45:
+			for range 1 + j.rng.IntN(2) {
+				st.faults = append(st.faults, j.transientFault(uploading))
+			}
+		}
+	}
+	return st
+}
+
+// pickEvents draws what happens between the last job and this one.
+func (j *journey) pickEvents() []event {
+	var evs []event
+	if j.rng.IntN(100) >= 45 {
+		d := []time.Duration{time.Hour, 6 * time.Hour, 13 * time.Hour, 25 * time.Hour, 72 * time.Hour}[weightedIndex(j.rng, 2, 2, 3, 3, 1)]
+		evs = append(evs, event{fmt.Sprintf("+%s", shortDuration(d)), func(context.Context) error {
+			j.timePassed = true
+			j.e.sb.Advance(d)
+			return nil
+		}})
+	}
+	if j.rng.IntN(100) < 30 {
+		evs = append(evs, j.exportChange())
+	}
+	if j.rng.IntN(100) < 35 {
+		evs = append(evs, j.repoCommit())
+	}
+	return evs
+}
+
+func weightedIndex(rng *rand.Rand, weights ...int) int {
+	total := 0
+	for _, w := range weights {
+		total += w
+	}
+	x := rng.IntN(total)
+	for i, w := range weights {
+		if x < w {
+			return i
+		}
+		x -= w
+	}
+	return len(weights) - 1
+}
+
+func shortDuration(d time.Duration) string {
+	return strings.TrimSuffix(strings.TrimSuffix(d.String(), "0s"), "0m")
+}
+
+// exportChange: the CRM's segment gains, loses or edits profiles.
+func (j *journey) exportChange() event {
+	switch j.rng.IntN(3) {
+	case 0:
+		k := 1 + j.rng.IntN(30)
+		j.profiles += k
+		n := j.profiles
+		return event{fmt.Sprintf("export +%d profiles", k), func(context.Context) error {
+			j.converged, j.settled = false, false
+			return j.e.sb.SetAltcraftProfiles("segment", 7, n)
+		}}
+	case 1:
+		k := 1 + j.rng.IntN(10)
+		j.profiles = max(j.profiles-k, 200)
+		n := j.profiles
+		return event{fmt.Sprintf("export -%d profiles", k), func(context.Context) error {
+			j.converged, j.settled = false, false
+			return j.e.sb.SetAltcraftProfiles("segment", 7, n)
+		}}
+	default:
+		var idx []int
+		for range 1 + j.rng.IntN(5) {
+			idx = append(idx, j.rng.IntN(j.profiles))
+		}
+		return event{fmt.Sprintf("export edits profiles %v", idx), func(context.Context) error {
+			j.converged, j.settled = false, false
+			for _, i := range idx {
+				if err := j.e.sb.EditAltcraftProfile("segment", 7, i); err != nil {
+					return err
+				}
+			}
+			return nil
+		}}
+	}
+}
+
+// repoCommit draws a commit to the repository. Commits that need an
+// upload clear settled; every commit clears converged.
+func (j *journey) repoCommit() event {
+	r := j.repo
+	choices := map[string]int{"toggle devices": 2, "toggle crm": 2, "toggle idfa backup": 2, "toggle fd direct": 2, "move lists": 1}
+	if r.fdDirect {
+		choices["edit banner"] = 1
+		choices["edit events"] = 1
+	}
+	if r.devices {
+		choices["edit devices"] = 3
+		choices["move devices"] = 2
+		choices["devices area"] = 1
+	}
+	if len(r.imports) < 2 {
+		choices["console import"] = 2
+	}
+	for _, im := range r.imports {
+		if im.importBlock && j.console[im.taID] != nil && j.console[im.taID].adopted {
+			choices["drop import blocks"] = 1
+		}
+	}
+	c := weighted(j.rng, choices)
+	needsUpload := true
+	var edit func()
+	switch c {
+	case "toggle devices":
+		if r.devices {
+			edit = func() { r.devices = false }
+			needsUpload = false
+			c = "remove devices"
+		} else {
+			ids := newDeviceIDs(j.rng, 20+j.rng.IntN(40))
+			area := 1 + weightedIndex(j.rng, 3, 1)
+			edit = func() { r.devices, r.deviceIDs, r.devicesArea = true, ids, area }
+			c = fmt.Sprintf("add devices (%d IDs, area %d)", len(ids), area)
+		}
+	case "toggle crm":
+		on := !r.crmShared
+		edit = func() { r.crmShared = on }
+		needsUpload = on
+		c = map[bool]string{true: "add crm uploads", false: "remove crm uploads"}[on]
+	case "toggle idfa backup":
+		on := !r.idfaShared
+		edit = func() { r.idfaShared = on }
+		needsUpload = on
+		c = map[bool]string{true: "add idfa backup", false: "remove idfa backup"}[on]
+	case "toggle fd direct":
+		on := !r.fdDirect
+		n := 3 + j.rng.IntN(10)
+		edit = func() { r.fdDirect, r.events = on, n }
+		needsUpload = on
+		c = map[bool]string{true: "add fd events and banner", false: "remove fd events and banner"}[on]
+	case "edit banner":
+		edit = func() { r.bannerRev++ }
+	case "edit events":
+		edit = func() { r.events++ }
+	case "move lists":
+		to := map[string]string{"exports": "build/lists", "build/lists": "exports"}[r.listDir]
+		edit = func() { r.listDir = to }
+		needsUpload = false
+		c = "lists move to " + to
+	case "edit devices":
+		add := newDeviceIDs(j.rng, 1+j.rng.IntN(5))
+		drop := j.rng.IntN(4)
+		edit = func() {
+			r.deviceIDs = append(r.deviceIDs[max(min(drop, len(r.deviceIDs)-5), 0):], add...)
+		}
+		c = fmt.Sprintf("edit devices (+%d -%d)", len(add), drop)
+	case "move devices":
+		// A move keeps the base name, which is the file_name Mintegral
+		// sees: nothing is uploaded. A rename changes it: uploaded again.
+		dir := pick(j.rng, "audiences", "lists/android", "audiences/gaid")
+		if dir == filepath.Dir(r.devicesPath) {
+			dir = "moved"
+		}
+		name := filepath.Base(r.devicesPath)
+		rename := j.rng.IntN(3) == 0
+		if rename {
+			name = pick(j.rng, "gaid.txt", "android.txt", "android_gaid.csv")
+			if name == filepath.Base(r.devicesPath) {
+				name = "devices_" + name
+			}
+		}
+		to := dir + "/" + name
+		edit = func() { r.devicesPath = to }
+		needsUpload = rename
+		c = map[bool]string{true: "devices renamed to ", false: "devices move to "}[rename] + to
+	case "devices area":
+		to := 3 - r.devicesArea
+		edit = func() { r.devicesArea = to }
+		c = fmt.Sprintf("devices area %d", to)
+	case "console import":
+		// Made in the console a day ago, or a minute ago (its update
+		// window still running when the configuration sends its files).
+		age := pick(j.rng, 24*time.Hour, time.Minute)
+		return event{fmt.Sprintf("console audience (made %s ago) imported", shortDuration(age)), func(context.Context) error {
+			j.converged = false
+			prefix := fmt.Sprintf("console-ios-%d-", len(j.console)+1)
+			ids, err := j.e.sb.SeedMintegralAudiences(1, sandbox.MintegralSeed{NamePrefix: prefix, Platform: 2, DeviceType: 2, Age: age})
+			if err != nil {
+				return err
+			}
+			for _, a := range j.e.sb.MintegralAudiences() {
+				if a.ID == ids[0] {
+					j.console[a.ID] = &consoleAudience{dataPath: a.Files[0].DataPath}
+					j.repo.imports = append(j.repo.imports, importedAudience{taID: a.ID, name: a.Name, importBlock: true})
+				}
+			}
+			return j.commit()
+		}}
+	case "drop import blocks":
+		edit = func() {
+			for i := range r.imports {
+				r.imports[i].importBlock = false
+			}
+		}
+		needsUpload = false
+	}
+	// The model changes now, so the job drawn next sees the commit; the
+	// repository is written when the step runs.
+	edit()
+	return event{c, func(context.Context) error {
+		j.converged = false
+		if needsUpload {
+			j.settled = false
+		}
+		return j.commit()
+	}}
+}
+
+var (
+	faultTargets = []struct {
+		method, prefix string
+		kinds          []string
+	}{
+		{"GET", "/mintegral/api/open/v1/audience/presigned-upload-data", []string{"503", "429", "drop", "delay", "cut answer"}},
+		{"PUT", "/s3/" + sandbox.BucketMintegralS3 + "/", []string{"503", "429", "reset", "drop", "delay"}},
+		{"POST", "/oss/" + sandbox.BucketMintegralOSS, []string{"503", "429", "reset", "drop", "delay"}},
+		{"POST", "/mintegral/api/open/v1/audience", []string{"503", "429", "drop", "delay"}},
+		{"PUT", "/mintegral/api/open/v1/audience", []string{"503", "429", "drop", "delay"}},
+		{"DELETE", "/mintegral/api/open/v1/audience", []string{"503", "429", "drop", "delay"}},
+		{"GET", "/mintegral/api/open/v1/audience", []string{"503", "429", "drop", "delay", "cut answer"}},
+		{"POST", "/tpns/v3/push/package/upload", []string{"503", "429", "reset", "drop", "delay"}},
+		{"POST", "/altcraft/api/v1.1/profiles/get_all", []string{"503", "429", "drop", "delay"}},
+		{"POST", "/altcraft/api/v1.1/tasks/status", []string{"503", "429", "drop", "delay"}},
+		{"GET", "/altcraft/api/download/", []string{"503", "429", "drop", "delay", "cut answer"}},
+		{"POST", "/futuredemand/api/v3/storage/presigned-url", []string{"503", "429", "drop", "delay"}},
+		{"PUT", "/s3/" + sandbox.BucketFutureDemand + "/", []string{"503", "429", "reset", "drop", "delay"}},
+		{"POST", "/futuredemand/cr/api/events/bulk_upload", []string{"503", "429", "reset", "drop", "delay"}},
+		{"POST", "/futuredemand/api/media", []string{"503", "429", "reset", "drop", "delay"}},
+		{"POST", "/openim/object/initiate_form_data", []string{"503", "429", "drop", "delay"}},
+		{"POST", "/s3/" + sandbox.BucketOpenIM, []string{"503", "429", "reset", "drop", "delay"}},
+		{"POST", "/openim/object/complete_form_data", []string{"503", "429", "drop", "delay"}},
+	}
+)
+
+// transientFault is a fault the provider must ride out: retries and
+// read-backs make the job succeed.
+func (j *journey) transientFault(uploading bool) sandbox.Fault {
+	t := faultTargets[j.pickTarget(uploading)]
+	f := sandbox.Fault{Method: t.method, PathPrefix: t.prefix}
+	// A lost answer after the server acted is the fault that tells
+	// whether a call is safe to repeat: it comes twice as often.
+	kinds := t.kinds
+	if slices.Contains(kinds, "drop") {
+		kinds = append(slices.Clone(kinds), "drop")
+	}
+	switch pick(j.rng, kinds...) {
+	case "503":
+		f.Status, f.Count = 503, 1+j.rng.IntN(2)
+	case "429":
+		f.Status, f.RetryAfter = 429, "1"
+	case "reset":
+		f.ResetAfterBytes = int64(1 + j.rng.IntN(100))
+	case "cut answer":
+		f.ResetAfterResponseBytes = int64(1 + j.rng.IntN(40))
+	case "drop":
+		f.DropResponse = true
+	case "delay":
+		f.Delay = time.Duration(200+j.rng.IntN(1800)) * time.Millisecond
+	}
+	return f
+}
+
+// pickTarget draws a fault target. When the step may upload (something
+// waits to be uploaded, or changed just now), the calls that write are
+// three times as likely, so faults land where the job works.
+func (j *journey) pickTarget(uploading bool) int {
+	weights := make([]int, len(faultTargets))
+	for i, t := range faultTargets {
+		weights[i] = 1
+		if uploading && t.method != "GET" && !strings.HasPrefix(t.prefix, "/altcraft/") {
+			weights[i] = 3
+		}
+	}
+	return weightedIndex(j.rng, weights...)
+}
+
+// persistentFault outlasts every retry: the job may fail, and the next
+// clean run must converge.
+func (j *journey) persistentFault(uploading bool) sandbox.Fault {
+	t := faultTargets[j.pickTarget(uploading)]
+	return sandbox.Fault{Method: t.method, PathPrefix: t.prefix, Status: 503, Count: 1000}
+}
