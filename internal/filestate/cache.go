@@ -33,7 +33,8 @@ const keep = 4
 // pendingTTL bounds how long a plan that was never applied is remembered.
 const pendingTTL = 24 * time.Hour
 
-// Pending is a plan that chose to upload content, waiting for its apply.
+// Pending is a plan that chose to change a resource (to upload its
+// content, or only to record a moved source), waiting for its apply.
 type Pending struct {
 	MD5    string `json:"md5"`
 	AtUnix int64  `json:"at"`

@@ -70,6 +70,29 @@ resource "audience_mintegral_file" "f" { source = "${path.module}/devices.txt" }
 	expect(tf(true, "plan"), "update in-place", md5hex("idfa\n5\n"))
 	tf(true, "apply", "-auto-approve")
 
+	// A plan that only moves the source uploads nothing, and still the
+	// apply of that plan refuses content edited after it (found by the
+	// journey, seed 1002).
+	config := func(source string) {
+		writeFile(t, dir, "main.tf", `terraform {
+  required_providers {
+    audience = { source = "audiencekit/audience" }
+  }
+}
+resource "audience_mintegral_file" "f" { source = "${path.module}/`+source+`" }
+`)
+	}
+	writeFile(t, mkdir(t, dir, "lists"), "devices.txt", "idfa\n5\n")
+	config("lists/devices.txt")
+	expect(tf(true, "plan", "-out=tfplan"), `~ source = "./devices.txt" -> "./lists/devices.txt"`)
+	writeFile(t, dir, "lists/devices.txt", "idfa\n6\n")
+	uploads = srv.Requests(sandbox.PrefixS3)
+	expect(tf(false, "apply", "tfplan"), "source changed since plan: planned md5 "+md5hex("idfa\n5\n")+", now "+md5hex("idfa\n6\n"))
+	if n := srv.Requests(sandbox.PrefixS3); n != uploads {
+		t.Fatalf("%d uploads after a refused apply", n-uploads)
+	}
+	config("devices.txt")
+
 	// A missing source fails plan naming the file; destroy works and warns.
 	if err := os.Remove(filepath.Join(dir, "devices.txt")); err != nil {
 		t.Fatal(err)

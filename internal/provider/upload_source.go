@@ -358,7 +358,10 @@ func (u *uploadResource) planSource(ctx context.Context, req resource.ModifyPlan
 			fmt.Sprintf("%s: source changed since plan: planned md5 %s, now %s; run terraform plan again.", src.Path, pending.MD5, src.MD5))
 		return src, false
 	}
-	if uploads {
+	// Any change Terraform will apply (an upload, or only a moved source
+	// or a new argument) is planned again during apply, so the content it
+	// was planned with is remembered for that final plan to compare.
+	if uploads || !creating && !resp.Plan.Raw.Equal(req.State.Raw) {
 		cache.Plan(abs, src.key, src.MD5, planOrigin())
 	} else {
 		cache.Applied(abs, src.key)
