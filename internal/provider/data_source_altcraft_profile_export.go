@@ -23,6 +23,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/audiencekit/terraform-provider-audience/internal/client/altcraft"
+	"github.com/audiencekit/terraform-provider-audience/internal/client/transfer"
 )
 
 var (
@@ -299,7 +300,7 @@ func (d *AltcraftProfileExportDataSource) Read(ctx context.Context, req datasour
 
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	tflog.Info(ctx, "exporting Altcraft profiles", map[string]any{"source_type": cfg.SourceType.ValueString(), "source_id": cfg.SourceID.ValueInt64(), "output_dir": outputDir})
+	tflog.Info(ctx, "exporting Altcraft profiles", transfer.LogFields(map[string]any{"source_type": cfg.SourceType.ValueString(), "source_id": cfg.SourceID.ValueInt64(), "output_dir": outputDir}))
 	res, err := client.Export(ctx, altcraft.ExportRequest{
 		SourceType:    cfg.SourceType.ValueString(),
 		SourceID:      cfg.SourceID.ValueInt64(),

@@ -15,6 +15,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/audiencekit/terraform-provider-audience/internal/client/mintegral"
+	"github.com/audiencekit/terraform-provider-audience/internal/client/transfer"
 )
 
 var (
@@ -131,7 +132,7 @@ func (d *MintegralAudiencesDataSource) Read(ctx context.Context, req datasource.
 		resp.Diagnostics.AddError("Listing Mintegral audiences failed", err.Error())
 		return
 	}
-	tflog.Debug(ctx, "listed Mintegral audiences", map[string]any{"count": len(list)})
+	tflog.Debug(ctx, "listed Mintegral audiences", transfer.LogFields(map[string]any{"count": len(list)}))
 	cfg.Audiences = make([]mintegralAudienceSummaryModel, len(list))
 	for i, a := range list {
 		cfg.Audiences[i] = mintegralAudienceSummaryModel{

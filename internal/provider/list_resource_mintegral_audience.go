@@ -16,6 +16,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/audiencekit/terraform-provider-audience/internal/client/mintegral"
+	"github.com/audiencekit/terraform-provider-audience/internal/client/transfer"
 )
 
 var (
@@ -112,7 +113,7 @@ func (l *MintegralAudienceListResource) List(ctx context.Context, req list.ListR
 			}
 			return true
 		})
-		tflog.Debug(ctx, "listed Mintegral audiences for terraform query", map[string]any{"count": sent})
+		tflog.Debug(ctx, "listed Mintegral audiences for terraform query", transfer.LogFields(map[string]any{"count": sent}))
 		if err != nil && !stopped {
 			var d diag.Diagnostics
 			d.AddError("Listing Mintegral audiences failed", err.Error())

@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -44,6 +45,9 @@ type settingSpec struct {
 	// URL, checked when the platform is used, so a value without its
 	// scheme fails the plan instead of the first request.
 	URL bool
+	// Example is a good value to show when the URL rule fails (default:
+	// Default).
+	Example string
 	// Validate, if set, checks a non-empty value when the platform is
 	// used, before the URL rule, so it can explain a value better. Its
 	// error says what is expected; the caller adds where the value came
@@ -170,7 +174,7 @@ func (f *settingSpec) validate(value string) error {
 		}
 	}
 	if f.URL {
-		return checkEndpointURL(value, f.Default)
+		return checkEndpointURL(value, cmp.Or(f.Example, f.Default))
 	}
 	return nil
 }

@@ -56,7 +56,8 @@ func (d *providerData) futureDemandClient(resourceType string) (*futuredemand.Cl
 		Username:    user.Value,
 		Password:    pass.Value,
 		PartnerID:   s.value("partner_id"),
-		// The CR and media bases are checked by the resources that use them.
+		// Both bases passed the URL rule above; only events ingests need the CR
+		// API, and futureDemandCRAPI says so when it is missing.
 		CRAPIEndpoint: s.value("cr_api_endpoint"),
 		MediaEndpoint: s.value("media_endpoint"),
 	}, d.transferOptions(s.get("endpoint"))), nil

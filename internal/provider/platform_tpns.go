@@ -1,9 +1,7 @@
 package provider
 
 import (
-	"errors"
 	"fmt"
-	"net/url"
 	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -23,7 +21,7 @@ var tpnsPlatform = &platformSpec{
 			Description: "Service access point of the application: `guangzhou`, `shanghai`, `hongkong` or `singapore`.",
 		},
 		{
-			Name: "endpoint", EnvVar: "TPNS_ENDPOINT", Required: true, URL: true, Validate: validTPNSEndpoint,
+			Name: "endpoint", EnvVar: "TPNS_ENDPOINT", Required: true, URL: true, Example: tpns.RegionEndpoints[tpns.DefaultRegion],
 			Description: "API base URL; overrides the one derived from `region`.",
 		},
 	},
@@ -39,13 +37,6 @@ var tpnsPlatform = &platformSpec{
 func validTPNSRegion(region string) error {
 	if _, err := tpns.EndpointFor(region); err != nil {
 		return fmt.Errorf("use one of %s, or set tpns.endpoint", strings.Join(tpns.Regions(), ", "))
-	}
-	return nil
-}
-
-func validTPNSEndpoint(endpoint string) error {
-	if u, err := url.Parse(endpoint); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return errors.New("it must be an http(s) URL such as " + tpns.RegionEndpoints[tpns.DefaultRegion] + "; or unset it and choose tpns.region")
 	}
 	return nil
 }

@@ -141,7 +141,7 @@ func (r *FutureDemandIngestResource) ValidateConfig(ctx context.Context, req res
 	if needValue.IsNull() {
 		resp.Diagnostics.AddAttributeError(path.Root(need), "Missing "+need, fmt.Sprintf("kind = %q needs %s.", m.Kind.ValueString(), need))
 	}
-	if !otherValue.IsNull() {
+	if !otherValue.IsNull() && !otherValue.IsUnknown() {
 		resp.Diagnostics.AddAttributeError(path.Root(other), "Unexpected "+other, fmt.Sprintf("kind = %q takes %s, not %s; remove %s.", m.Kind.ValueString(), need, other, other))
 	}
 	if !m.EID.IsNull() && !m.EID.IsUnknown() {
@@ -195,7 +195,7 @@ func checkIngestSource(src localSource, kind string) diag.Diagnostics {
 	ext := ingestExtensions[kind]
 	if !strings.EqualFold(filepath.Ext(src.Name), ext) {
 		diags.Append(nameError(src, "Invalid Future Demand ingest file name",
-			fmt.Sprintf("%s: kind = %q takes a %s file, and the name sent, %q, does not end in %s.", src.Path, kind, ext, src.Name, ext), "Future Demand", ext)...)
+			fmt.Sprintf("%s: kind = %q takes a %s file, and the name sent, %q, does not end in %s.", src.Path, kind, ext, src.Name, ext), "Future Demand", suggestedName(src.Name, ext))...)
 		return diags
 	}
 	f, err := os.Open(src.Abs)

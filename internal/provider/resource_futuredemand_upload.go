@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"time"
@@ -146,17 +147,22 @@ func (r *FutureDemandUploadResource) Schema(ctx context.Context, _ resource.Sche
 // checkFutureDemandSource checks the name sent to the API: the object key
 // ends with it, so it must be a plain file name.
 func checkFutureDemandSource(src localSource) diag.Diagnostics {
-	var diags diag.Diagnostics
-	at := path.Root("file_name")
+	var problem string
 	switch {
 	case strings.ContainsAny(src.Name, `/\`):
-		diags.AddAttributeError(at, "Invalid Future Demand file name", fmt.Sprintf("%q contains a path separator; file_name must be a plain file name such as audience.csv.", src.Name))
+		problem = fmt.Sprintf("%q contains a path separator; Future Demand takes a plain file name.", src.Name)
 	case strings.IndexFunc(src.Name, unicode.IsControl) >= 0:
-		diags.AddAttributeError(at, "Invalid Future Demand file name", fmt.Sprintf("%q contains control characters; use a plain file name such as audience.csv.", src.Name))
+		problem = fmt.Sprintf("%q contains control characters; Future Demand takes a plain file name.", src.Name)
 	case len(src.Name) > 255 || src.Name == "" || src.Name == "." || src.Name == "..":
-		diags.AddAttributeError(at, "Invalid Future Demand file name", fmt.Sprintf("%q is not a usable file name: use 1 to 255 bytes, such as audience.csv.", src.Name))
+		problem = fmt.Sprintf("%q is not a usable file name: Future Demand takes 1 to 255 bytes.", src.Name)
+	default:
+		return nil
 	}
-	return diags
+	ext := filepath.Ext(src.Name)
+	if strings.IndexFunc(ext, unicode.IsControl) >= 0 || strings.ContainsAny(ext, `/\`) || len(ext) > 16 {
+		ext = ".csv"
+	}
+	return nameError(src, "Invalid Future Demand file name", problem, "Future Demand", "audience"+ext)
 }
 
 // planMethod checks the multipart sizes and decides upload_method, so the

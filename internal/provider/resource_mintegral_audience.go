@@ -30,6 +30,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/audiencekit/terraform-provider-audience/internal/client/mintegral"
+	"github.com/audiencekit/terraform-provider-audience/internal/client/transfer"
 )
 
 var (
@@ -502,7 +503,7 @@ func (r *MintegralAudienceResource) Create(ctx context.Context, req resource.Cre
 	defer cancel()
 
 	spec := mintegral.AudienceSpec{Name: plan.Name.ValueString(), AreaType: int(plan.AreaType.ValueInt64()), Platform: plan.Platform.ValueString(), Files: files}
-	tflog.Info(ctx, "creating Mintegral audience", map[string]any{"name": spec.Name, "platform": spec.Platform, "area_type": spec.AreaType})
+	tflog.Info(ctx, "creating Mintegral audience", transfer.LogFields(map[string]any{"name": spec.Name, "platform": spec.Platform, "area_type": spec.AreaType}))
 	id, err := client.CreateAudience(ctx, spec)
 	if err != nil {
 		resp.Diagnostics.AddError("Creating the Mintegral audience failed", audienceErrorDetail(ctx, err, "create audience "+strconv.Quote(spec.Name), "timeouts.create"))
@@ -555,7 +556,7 @@ func (r *MintegralAudienceResource) Read(ctx context.Context, req resource.ReadR
 		return
 	}
 	if a == nil {
-		tflog.Warn(ctx, "Mintegral audience no longer exists; removing it from state", map[string]any{"ta_id": id})
+		tflog.Warn(ctx, "Mintegral audience no longer exists; removing it from state", transfer.LogFields(map[string]any{"ta_id": id}))
 		resp.State.RemoveResource(ctx)
 		return
 	}
@@ -582,10 +583,10 @@ func (r *MintegralAudienceResource) Update(ctx context.Context, req resource.Upd
 	planned := plannedDeviceTypes(ctx, plan.Files, &resp.Diagnostics)
 	switch {
 	case plan.Files.IsNull():
-		tflog.Info(ctx, "the Mintegral audience's files are left to Mintegral", map[string]any{"ta_id": id})
+		tflog.Info(ctx, "the Mintegral audience's files are left to Mintegral", transfer.LogFields(map[string]any{"ta_id": id}))
 		resp.Diagnostics.Append(writeApplied(ctx, resp.Private, nil)...)
 	case !needsSend(ctx, state, plan, planned, applied):
-		tflog.Info(ctx, "the configured files are what Mintegral holds; nothing is sent", map[string]any{"ta_id": id})
+		tflog.Info(ctx, "the configured files are what Mintegral holds; nothing is sent", transfer.LogFields(map[string]any{"ta_id": id}))
 		files, _ := appliedFiles(ctx, plan.Files)
 		resp.Diagnostics.Append(writeApplied(ctx, resp.Private, &mintegralApplied{Files: files})...)
 	case !r.updatable(state):
@@ -625,7 +626,7 @@ func (r *MintegralAudienceResource) send(ctx context.Context, state mintegralAud
 
 	id := state.TaID.ValueInt64()
 	lastUpdated, _ := time.Parse(time.RFC3339, state.UpdatedAt.ValueString())
-	tflog.Info(ctx, "updating the files of a Mintegral audience", map[string]any{"ta_id": id, "files": len(files)})
+	tflog.Info(ctx, "updating the files of a Mintegral audience", transfer.LogFields(map[string]any{"ta_id": id, "files": len(files)}))
 	if err := client.UpdateAudience(ctx, id, files, lastUpdated); err != nil {
 		resp.Diagnostics.AddError("Updating the Mintegral audience failed", audienceErrorDetail(ctx, err, fmt.Sprintf("update audience %q (ta_id %d)", state.Name.ValueString(), id), "timeouts.update"))
 		return
@@ -641,7 +642,11 @@ func (r *MintegralAudienceResource) send(ctx context.Context, state mintegralAud
 		resp.Diagnostics.AddError("Mintegral audience disappeared", fmt.Sprintf("Audience %d was updated, but Mintegral's list no longer shows it; it may have been deleted in Mintegral's console.", id))
 		return
 	}
-	plan.DeviceTypes = stringList(a.DeviceTypes)
+	// A known planned list is what the files name; only an unknown one
+	// (the device types change) takes Mintegral's read-back.
+	if plan.DeviceTypes.IsUnknown() {
+		plan.DeviceTypes = stringList(a.DeviceTypes)
+	}
 	plan.setTimes(a)
 	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
 }

@@ -112,7 +112,7 @@ func (r *MintegralFileResource) Schema(ctx context.Context, _ resource.SchemaReq
 func checkMintegralSource(src localSource) diag.Diagnostics {
 	var diags diag.Diagnostics
 	if msg := validators.CheckFileName(src.Name, mintegralExtensions...); msg != "" {
-		diags.Append(nameError(src, "Invalid Mintegral file name", msg, "Mintegral", ".txt")...)
+		diags.Append(nameError(src, "Invalid Mintegral file name", msg, "Mintegral", suggestedName(src.Name, ".txt"))...)
 		return diags
 	}
 	if validators.HasExtension(src.Name, ".gz") || validators.HasExtension(src.Path, ".gz") {

@@ -143,7 +143,7 @@ func checkTPNSPackage(src localSource, typ tpnspackage.Type) (int64, diag.Diagno
 		// the configuration knows.
 		problem := *perr
 		problem.Fix = ""
-		diags.Append(nameError(src, "Invalid TPNS package", problem.Error()+".", "TPNS", ".txt")...)
+		diags.Append(nameError(src, "Invalid TPNS package", problem.Error()+".", "TPNS", suggestedName(src.Name, ".txt"))...)
 		return 0, diags
 	}
 	diags.AddAttributeError(path.Root("source"), "Invalid TPNS package", err.Error()+".")

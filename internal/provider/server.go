@@ -151,7 +151,10 @@ func stateAsJSON(state *tfprotov6.DynamicValue, typ tftypes.Type) (*tfprotov6.Dy
 
 // writeJSONValue writes val, whose schema type is typ, as JSON.
 func writeJSONValue(b *bytes.Buffer, val tftypes.Value, typ tftypes.Type) error {
-	if typ.Is(tftypes.DynamicPseudoType) && !val.IsNull() {
+	if !val.IsKnown() {
+		return fmt.Errorf("unknown value in state")
+	}
+	if typ.Is(tftypes.DynamicPseudoType) && !val.IsNull() && !val.Type().Is(tftypes.DynamicPseudoType) {
 		// A dynamic value carries its own type, as Terraform stores it.
 		b.WriteString(`{"value":`)
 		if err := writeJSONValue(b, val, val.Type()); err != nil {
@@ -163,9 +166,6 @@ func writeJSONValue(b *bytes.Buffer, val tftypes.Value, typ tftypes.Type) error 
 		}
 		b.WriteByte('}')
 		return nil
-	}
-	if !val.IsKnown() {
-		return fmt.Errorf("unknown value in state")
 	}
 	if val.IsNull() {
 		b.WriteString("null")

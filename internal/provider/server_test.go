@@ -179,6 +179,16 @@ func TestStateAsJSONLeavesNullAndMismatchedStates(t *testing.T) {
 	}
 }
 
+// An unknown dynamic value (which a state should never hold) is an
+// error, not an endless descent into its own dynamic type.
+func TestWriteJSONValueRefusesAnUnknownDynamicValue(t *testing.T) {
+	var b bytes.Buffer
+	val := tftypes.NewValue(tftypes.DynamicPseudoType, tftypes.UnknownValue)
+	if err := writeJSONValue(&b, val, tftypes.DynamicPseudoType); err == nil {
+		t.Fatalf("an unknown dynamic value was written as %s", b.String())
+	}
+}
+
 // Types travel in Terraform's own JSON form, optional attributes included.
 func TestWriteJSONTypeMatchesTerraform(t *testing.T) {
 	typ := tftypes.Object{

@@ -111,7 +111,7 @@ func fixedSpec(spec uploadSpec) func(context.Context, tfsdk.Plan) (uploadSpec, d
 	return func(context.Context, tfsdk.Plan) (uploadSpec, diag.Diagnostics) { return spec, nil }
 }
 
-// uploadResource is the skeleton the four upload resources embed.
+// uploadResource is the skeleton every upload resource embeds.
 type uploadResource struct {
 	kind uploadKind
 	data *providerData
@@ -148,7 +148,7 @@ func (u *uploadResource) ModifyPlan(ctx context.Context, req resource.ModifyPlan
 func (u *uploadResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
 	ctx = u.data.logContext(ctx)
 	resp.State.Raw = req.Plan.Raw.Copy()
-	resp.Diagnostics.Append(u.apply(ctx, req.Plan, &resp.State, resp.Private, newUpload)...)
+	resp.Diagnostics.Append(u.apply(ctx, req.Plan, req.Config, &resp.State, resp.Private, newUpload)...)
 	if resp.Diagnostics.HasError() {
 		resp.State.RemoveResource(ctx)
 	}
@@ -162,7 +162,7 @@ func (u *uploadResource) Update(ctx context.Context, req resource.UpdateRequest,
 	var priorID types.String
 	resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("id"), &priorID)...)
 	if !u.uploadNeeded(ctx, req.Plan, req.State, &resp.Diagnostics) {
-		src, diags := u.planned(ctx, req.Plan, priorID.ValueString())
+		src, diags := u.planned(ctx, req.Plan, req.Config, priorID.ValueString())
 		resp.Diagnostics.Append(diags...)
 		if resp.Diagnostics.HasError() {
 			return
@@ -173,7 +173,7 @@ func (u *uploadResource) Update(ctx context.Context, req resource.UpdateRequest,
 		return
 	}
 	newState := tfsdk.State{Schema: req.Plan.Schema, Raw: req.Plan.Raw.Copy()}
-	diags := u.apply(ctx, req.Plan, &newState, resp.Private, priorID.ValueString())
+	diags := u.apply(ctx, req.Plan, req.Config, &newState, resp.Private, priorID.ValueString())
 	resp.Diagnostics.Append(diags...)
 	if !diags.HasError() {
 		resp.State = newState
@@ -182,14 +182,14 @@ func (u *uploadResource) Update(ctx context.Context, req resource.UpdateRequest,
 
 // apply uploads the planned file and fills state. An update uploads the
 // same way a create does, so both use timeouts.create.
-func (u *uploadResource) apply(ctx context.Context, plan tfsdk.Plan, state *tfsdk.State, private privateSetter, priorID string) diag.Diagnostics {
+func (u *uploadResource) apply(ctx context.Context, plan tfsdk.Plan, config tfsdk.Config, state *tfsdk.State, private privateSetter, priorID string) diag.Diagnostics {
 	var diags diag.Diagnostics
 	var t timeouts.Value
 	diags.Append(plan.GetAttribute(ctx, path.Root("timeouts"), &t)...)
 	timeout, d := t.Create(ctx, u.kind.createTimeout)
 	diags.Append(d...)
 	diags.Append(u.kind.client(u.data)...)
-	src, d := u.planned(ctx, plan, priorID)
+	src, d := u.planned(ctx, plan, config, priorID)
 	diags.Append(d...)
 	if diags.HasError() {
 		return diags

@@ -503,12 +503,13 @@ func (u *uploadResource) uploadNeeded(ctx context.Context, plan tfsdk.Plan, stat
 
 // planned returns the source as planned. If planning could not hash it
 // (source was unknown), it is checked and hashed now, with the same checks.
-func (u *uploadResource) planned(ctx context.Context, plan tfsdk.Plan, priorID string) (localSource, diag.Diagnostics) {
+func (u *uploadResource) planned(ctx context.Context, plan tfsdk.Plan, config tfsdk.Config, priorID string) (localSource, diag.Diagnostics) {
 	var diags diag.Diagnostics
-	var source, name, md5 types.String
+	var source, name, configName, md5 types.String
 	var size types.Int64
 	diags.Append(plan.GetAttribute(ctx, path.Root("source"), &source)...)
 	diags.Append(plan.GetAttribute(ctx, path.Root(u.kind.nameAttribute), &name)...)
+	diags.Append(config.GetAttribute(ctx, path.Root(u.kind.nameAttribute), &configName)...)
 	diags.Append(plan.GetAttribute(ctx, path.Root("file_md5"), &md5)...)
 	diags.Append(plan.GetAttribute(ctx, path.Root("file_size"), &size)...)
 	spec, d := u.kind.spec(ctx, plan)
@@ -525,7 +526,7 @@ func (u *uploadResource) planned(ctx context.Context, plan tfsdk.Plan, priorID s
 	if name.IsUnknown() || name.IsNull() {
 		src.Name = filepath.Base(src.Path)
 	}
-	src.NameSet = src.Name != filepath.Base(src.Path)
+	src.NameSet = !configName.IsNull()
 	src.key = uploadKey(u.kind.typeName, priorID, src.Name)
 	src.rules = u.checkRules(plan.Raw, src.Name)
 	if md5.IsUnknown() || md5.IsNull() {
@@ -594,15 +595,16 @@ func uploadFailed(ctx context.Context, platform string, err error, src localSour
 
 // nameError reports a name the platform refuses on the attribute it came
 // from, with advice that fits: change file_name when it is set, else
-// rename the file or set file_name (never "set file_name" when it is).
-func nameError(src localSource, title, problem, platform, ext string) diag.Diagnostics {
+// rename the file or set file_name to a name such as suggestion (never
+// "set file_name" when it is).
+func nameError(src localSource, title, problem, platform, suggestion string) diag.Diagnostics {
 	var diags diag.Diagnostics
 	if src.NameSet {
 		diags.AddAttributeError(path.Root("file_name"), title, problem+" Change file_name to a name that does.")
 		return diags
 	}
 	diags.AddAttributeError(path.Root("source"), title,
-		fmt.Sprintf("%s The name sent to %s is the base name of source (%s). Rename the file, or set file_name to the name %s should receive, such as %s.", problem, platform, src.Path, platform, suggestedName(src.Name, ext)))
+		fmt.Sprintf("%s The name sent to %s is the base name of source (%s). Rename the file, or set file_name to the name %s should receive, such as %s.", problem, platform, src.Path, platform, suggestion))
 	return diags
 }
 
