@@ -356,7 +356,7 @@ func (j *journey) checkWorld(o outcome) error {
 			unmanaged[id] = true
 		}
 	}
-	check := &platformCheck{sb: sb, checkout: o.dir, unmanaged: unmanaged, console: console, state: state}
+	check := &platformCheck{sb: sb, strict: strict, checkout: o.dir, unmanaged: unmanaged, console: console, state: state}
 	if !o.applied {
 		check.checkout = "" // a failed or plan-only job's files are not what state holds
 	}
@@ -368,7 +368,7 @@ func (j *journey) checkWorld(o outcome) error {
 			check.only[t] = true
 		}
 	}
-	if err := check.run(strict); err != nil {
+	if err := check.run(); err != nil {
 		return err
 	}
 	if strict {
