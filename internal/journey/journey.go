@@ -3,6 +3,7 @@ package journey
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -230,8 +231,21 @@ type outcome struct {
 	notStored string
 }
 
-// do runs one step and checks the invariants.
+// do runs one step and checks the invariants. The step after a failed one
+// is a clean apply with no fault: any finding in it means the failed step
+// left state the next run does not converge from.
 func (j *journey) do(ctx context.Context, st *step) error {
+	recovering := j.recover
+	j.recover = false
+	err := j.doStep(ctx, st)
+	var f *finding
+	if recovering && errors.As(err, &f) {
+		return findf("the clean run after a failed step did not converge: %v", err)
+	}
+	return err
+}
+
+func (j *journey) doStep(ctx context.Context, st *step) error {
 	j.e.takeRequests()
 	for _, ev := range st.events {
 		if err := ev.apply(ctx); err != nil {
@@ -250,15 +264,10 @@ func (j *journey) do(ctx context.Context, st *step) error {
 	for _, f := range st.faults {
 		j.e.sb.AddFault(f)
 	}
-	recovering := j.recover
-	j.recover = false
 	o, err := j.runJob(ctx, st)
 	j.e.sb.ClearFaults()
 	if err != nil {
 		return err
-	}
-	if recovering && o.failed {
-		return findf("the clean run after a failed step failed too: state did not converge")
 	}
 	reqs := j.e.takeRequests()
 	if wasSettled && !o.failed && st.job != "destroy" && st.job != "mistake" {
@@ -266,14 +275,14 @@ func (j *journey) do(ctx context.Context, st *step) error {
 			return findf("nothing new to upload since the last converged apply, yet the job sent %d upload request(s): %s", len(w), strings.Join(w, ", "))
 		}
 	}
-	if o.planOnly {
-		if w := append(uploadWrites(reqs), audienceWrites(reqs)...); len(w) > 0 {
-			return findf("a plan sent %d write request(s), which only an apply may: %s", len(w), strings.Join(w, ", "))
-		}
-	}
 	if o.mintegralQuiet {
 		if w := mintegralUploads(reqs); len(w) > 0 {
-			return findf("a plan that must fail before any request sent %d Mintegral upload request(s): %s", len(w), strings.Join(w, ", "))
+			return findf("a Mintegral file its plan must refuse before any request, yet the job sent %d Mintegral upload request(s): %s", len(w), strings.Join(w, ", "))
+		}
+	}
+	if o.planOnly {
+		if w := append(uploadWrites(reqs), audienceWrites(reqs)...); len(w) > 0 {
+			return findf("a job that only planned (or whose every command failed at plan) sent %d write request(s), which only an apply may: %s", len(w), strings.Join(w, ", "))
 		}
 	}
 	if o.applied {
