@@ -78,7 +78,7 @@ type step struct {
 	job        string
 	variant    string
 	target     string
-	faults     []sandbox.Fault
+	faults     []stepFault
 	persistent bool // a fault outlasts every retry: the job may fail
 	wipeCache  bool
 	logLevel   string
@@ -151,9 +151,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			break
 		}
 		st := j.pick()
-		line := fmt.Sprintf("#%d %s", j.n, st)
 		start := time.Now()
 		err := j.do(ctx, st)
+		line := fmt.Sprintf("#%d %s", j.n, st) // with the faults as bound
 		outcome := "ok"
 		switch {
 		case err != nil:
@@ -261,8 +261,11 @@ func (j *journey) doStep(ctx context.Context, st *step) error {
 		return err
 	}
 	wasSettled := j.settled
+	if err := j.bindFaults(st); err != nil {
+		return err
+	}
 	for _, f := range st.faults {
-		j.e.sb.AddFault(f)
+		j.e.sb.AddFault(f.Fault)
 	}
 	o, err := j.runJob(ctx, st)
 	j.e.sb.ClearFaults()
@@ -395,6 +398,33 @@ func (j *journey) checkWorld(o outcome) error {
 				j.postponed = true
 			}
 		}
+	}
+	return nil
+}
+
+// bindFaults gives each aimed fault of the step what tells its resource's
+// requests apart: a Mintegral file's file name; an audience's ta_id when
+// state has it (reads by ta_ids), else its name (the look-up before a
+// create).
+func (j *journey) bindFaults(st *step) error {
+	state, _, err := readState(j.repo.statePath)
+	if err != nil {
+		return err
+	}
+	for i, f := range st.faults {
+		switch f.aim {
+		case aimFileName:
+			f.Query = "file_name=" + j.repo.fileName(f.on)
+		case aimKeySuffix:
+			f.PathSuffix = "/" + j.repo.fileName(f.on)
+		case aimAudience:
+			if r, ok := state[f.on]; ok {
+				f.Query = fmt.Sprintf("ta_ids=%d", r.num("ta_id"))
+			} else {
+				f.Query = "ta_name=" + j.repo.audienceName(f.on)
+			}
+		}
+		st.faults[i] = f
 	}
 	return nil
 }
