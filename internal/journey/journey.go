@@ -273,6 +273,9 @@ func (j *journey) doStep(ctx context.Context, st *step) error {
 		return err
 	}
 	reqs := j.e.takeRequests()
+	if err := j.scanArtifacts(); err != nil {
+		return err
+	}
 	if wasSettled && !o.failed && st.job != "destroy" && st.job != "mistake" {
 		if w := uploadWrites(reqs); len(w) > 0 {
 			return findf("nothing new to upload since the last converged apply, yet the job sent %d upload request(s): %s", len(w), strings.Join(w, ", "))
@@ -341,7 +344,7 @@ func (j *journey) checkWorld(o outcome) error {
 	if err != nil {
 		return findf("%v", err)
 	}
-	if leaks := j.e.scanner.scanText("state", string(raw)); len(leaks) > 0 {
+	if leaks := j.e.scanner.scanDecoded("state", raw, 3); len(leaks) > 0 {
 		return findf("a secret is in state: %s", leaks[0])
 	}
 	for _, r := range state {
@@ -397,6 +400,50 @@ func (j *journey) checkWorld(o outcome) error {
 			if raw, ok := r.Private[appliedKey]; ok && json.Unmarshal(raw, &applied) == nil && applied.Pending {
 				j.postponed = true
 			}
+		}
+	}
+	return nil
+}
+
+// scanArtifacts looks for secrets in what the commands left on disk
+// besides their output, logs and state: saved plans in the checkouts, and
+// the provider's cache directories (XDG_CACHE_HOME, and each checkout's
+// .terraform/audience-sources when that one is used).
+func (j *journey) scanArtifacts() error {
+	var files []string
+	collect := func(root string, keep func(path string) bool) error {
+		err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+			switch {
+			case err != nil:
+				return err
+			case d.IsDir() && d.Name() == "providers" && filepath.Base(filepath.Dir(p)) == ".terraform":
+				return filepath.SkipDir // the provider and CLI binaries
+			case d.Type().IsRegular() && keep(p):
+				files = append(files, p)
+			}
+			return nil
+		})
+		if errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+		return err
+	}
+	if err := collect(j.cache, func(string) bool { return true }); err != nil {
+		return err
+	}
+	sources := string(filepath.Separator) + filepath.Join(".terraform", "audience-sources") + string(filepath.Separator)
+	if err := collect(filepath.Join(j.cfg.Dir, "ci"), func(p string) bool {
+		return isPlanFile(p) || strings.Contains(p, sources)
+	}); err != nil {
+		return err
+	}
+	for _, f := range files {
+		leaks, err := j.e.scanner.scanArtifact(f)
+		if err != nil {
+			return err
+		}
+		if len(leaks) > 0 {
+			return findf("a secret in a file the CLI or provider left: %s", leaks[0])
 		}
 	}
 	return nil

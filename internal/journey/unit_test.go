@@ -1,6 +1,7 @@
 package journey
 
 import (
+	"archive/zip"
 	"bytes"
 	"compress/gzip"
 	"encoding/base64"
@@ -159,6 +160,46 @@ func TestSecretScanner(t *testing.T) {
 		if leaks := s.scanText("test", line); len(leaks) > 0 {
 			t.Errorf("a leak found in clean %q: %v", line, leaks)
 		}
+	}
+}
+
+// Secrets are found where they hide: in private state (base64 of JSON
+// whose values are base64, a value base64 again), in a saved plan's zip
+// entries, and on a line longer than any buffer.
+func TestSecretScannerDecodesAndUnzips(t *testing.T) {
+	c := sandbox.DefaultCredentials()
+	s := newSecretScanner(c)
+	b64 := func(v string) string { return base64.StdEncoding.EncodeToString([]byte(v)) }
+	inner := `{"token":"` + b64("api_key="+c.MintegralAPIKey) + `"}`
+	state := `{"resources":[{"instances":[{"private":"` + privateState(t, map[string]string{"source": inner}) + `"}]}]}`
+	if leaks := s.scanDecoded("state", []byte(state), 3); len(leaks) == 0 {
+		t.Error("no leak found in private state")
+	}
+	clean := `{"resources":[{"instances":[{"private":"` + privateState(t, map[string]string{"source": `{"md5":"0123456789abcdef0123456789abcdef"}`}) + `"}]}]}`
+	if leaks := s.scanDecoded("state", []byte(clean), 3); len(leaks) > 0 {
+		t.Errorf("a leak found in clean private state: %v", leaks)
+	}
+
+	dir := t.TempDir()
+	plan := filepath.Join(dir, "drift.tfplan")
+	var zb bytes.Buffer
+	zw := zip.NewWriter(&zb)
+	w, _ := zw.Create("tfplan")
+	_, _ = w.Write([]byte("\x00\x01binary " + c.OpenIMToken + "\x00"))
+	_ = zw.Close()
+	if err := os.WriteFile(plan, zb.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if leaks, err := s.scanArtifact(plan); err != nil || len(leaks) == 0 {
+		t.Errorf("saved plan: leaks %v, err %v", leaks, err)
+	}
+
+	long := filepath.Join(dir, "long.log")
+	if err := os.WriteFile(long, []byte(strings.Repeat("x", 17<<20)+" "+c.AltcraftToken+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if leaks, err := s.scanFile(long); err != nil || len(leaks) == 0 {
+		t.Errorf("a 17 MB line: leaks %v, err %v", leaks, err)
 	}
 }
 
