@@ -10,7 +10,8 @@
 // word: a successful apply is followed by an empty plan; the platforms
 // hold exactly what state names, and nothing an ad platform must never
 // get; a failed step leaves state the next run converges from; no secret
-// reaches a log line, an error or state.
+// reaches a log line, an error, state, a saved plan or the provider's
+// cache.
 //
 // Every job starts from a fresh copy of the repository (generated folders
 // absent, new inodes), with state in a local backend outside the checkout
