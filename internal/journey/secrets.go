@@ -206,7 +206,7 @@ func (s *secretScanner) scanArtifact(path string) ([]leak, error) {
 		if err != nil {
 			return nil, fmt.Errorf("saved plan %s: %w", path, err)
 		}
-		defer zr.Close()
+		defer func() { _ = zr.Close() }()
 		var leaks []leak
 		for _, f := range zr.File {
 			rc, err := f.Open()
