@@ -86,7 +86,9 @@ func main() {
 
 // faultKeyHelp lists every key sandbox.ParseFault reads (main_test.go
 // checks the two agree).
-const faultKeyHelp = `    status=503                  answer with this HTTP status instead of handling the request
+const faultKeyHelp = `    suffix=/a.txt               the path must also end with this (an object key's file name)
+    query=file_name=a.txt       the request's query parameter must have exactly this value
+    status=503                  answer with this HTTP status instead of handling the request
     retry-after=2               with status: the Retry-After header (seconds, or a quoted HTTP date)
     count=2                     how many matching requests it hits (default 1)
     reset-after=4096            read this many request-body bytes, then reset the connection

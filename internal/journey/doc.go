@@ -10,7 +10,8 @@
 // word: a successful apply is followed by an empty plan; the platforms
 // hold exactly what state names, and nothing an ad platform must never
 // get; a failed step leaves state the next run converges from; no secret
-// reaches a log line, an error or state.
+// reaches a log line, an error, state, a saved plan or the provider's
+// cache.
 //
 // Every job starts from a fresh copy of the repository (generated folders
 // absent, new inodes), with state in a local backend outside the checkout
@@ -20,8 +21,18 @@
 // the CLI the way a user's does.
 //
 // Run it with `make journey SEED=N STEPS=M TF=/path/to/terraform-or-tofu`;
-// the same seed replays the same journey, faults and their targets
-// included. A failure prints the seed, the steps so far, the broken
+// the same seed draws the same steps, faults and resources the faults are
+// aimed at. Faults on a Mintegral file's upload (the file_name parameter,
+// the object key's file name) and on reading an audience (ta_ids, or
+// ta_name before a create) hit only that resource's requests. The other
+// faults match a method and path prefix, which cannot tell resources
+// apart when several make the same call in one apply (an audience's
+// create, update or delete, named in the body; OpenIM's calls and form
+// uploads, and Mintegral's OSS form upload, keyed in the form): Terraform
+// runs resources in parallel, so a replay may hit another of them.
+// Timing is not replayed either (retry backoff, delays, Retry-After, the
+// real time between steps), nor the sandbox's random object keys; a
+// failure a replay does not show at once may need a few. A failure prints the seed, the steps so far, the broken
 // invariant and the last command's output, and leaves the run's directory
 // (its path is printed) for inspection.
 package journey

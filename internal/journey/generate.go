@@ -103,10 +103,10 @@ func (j *journey) pick() *step {
 		switch x := j.rng.IntN(100); {
 		case x < 6:
 			st.persistent = true
-			st.faults = []sandbox.Fault{j.persistentFault(uploading)}
+			st.faults = []stepFault{j.persistentFault(uploading)}
 		case x < 45:
-			for range 1 + j.rng.IntN(2) {
-				st.faults = append(st.faults, j.transientFault(uploading))
+			for i := range 1 + j.rng.IntN(2) {
+				st.faults = append(st.faults, j.transientFault(uploading, i))
 			}
 		}
 	}
@@ -319,40 +319,94 @@ func (j *journey) repoCommit() event {
 	}}
 }
 
+// How a fault is aimed at one resource when several resources make the
+// same call in one apply, which Terraform runs in parallel.
+const (
+	aimFileName  = "file_name" // a Mintegral file: the file_name query parameter
+	aimKeySuffix = "key"       // a Mintegral file: the object key ends with its file name
+	aimAudience  = "audience"  // an audience read: ta_ids (in state) or ta_name
+)
+
 var (
 	faultTargets = []struct {
 		method, prefix string
 		kinds          []string
+		aim            string // "": the path cannot tell resources apart, or one resource makes the call
 	}{
-		{"GET", "/mintegral/api/open/v1/audience/presigned-upload-data", []string{"503", "429", "drop", "delay", "cut answer"}},
-		{"PUT", "/s3/" + sandbox.BucketMintegralS3 + "/", []string{"503", "429", "reset", "drop", "delay"}},
-		{"POST", "/oss/" + sandbox.BucketMintegralOSS, []string{"503", "429", "reset", "drop", "delay"}},
-		{"POST", "/mintegral/api/open/v1/audience", []string{"503", "429", "drop", "delay"}},
-		{"PUT", "/mintegral/api/open/v1/audience", []string{"503", "429", "drop", "delay"}},
-		{"DELETE", "/mintegral/api/open/v1/audience", []string{"503", "429", "drop", "delay"}},
-		{"GET", "/mintegral/api/open/v1/audience", []string{"503", "429", "drop", "delay", "cut answer"}},
-		{"POST", "/tpns/v3/push/package/upload", []string{"503", "429", "reset", "drop", "delay"}},
-		{"POST", "/altcraft/api/v1.1/profiles/get_all", []string{"503", "429", "drop", "delay"}},
-		{"POST", "/altcraft/api/v1.1/tasks/status", []string{"503", "429", "drop", "delay"}},
-		{"GET", "/altcraft/api/download/", []string{"503", "429", "drop", "delay", "cut answer"}},
-		{"POST", "/futuredemand/api/v3/storage/presigned-url", []string{"503", "429", "drop", "delay"}},
-		{"PUT", "/s3/" + sandbox.BucketFutureDemand + "/", []string{"503", "429", "reset", "drop", "delay"}},
-		{"POST", "/futuredemand/cr/api/events/bulk_upload", []string{"503", "429", "reset", "drop", "delay"}},
-		{"POST", "/futuredemand/api/media", []string{"503", "429", "reset", "drop", "delay"}},
-		{"POST", "/openim/object/initiate_form_data", []string{"503", "429", "drop", "delay"}},
-		{"POST", "/s3/" + sandbox.BucketOpenIM, []string{"503", "429", "reset", "drop", "delay"}},
-		{"POST", "/openim/object/complete_form_data", []string{"503", "429", "drop", "delay"}},
+		{"GET", "/mintegral/api/open/v1/audience/presigned-upload-data", []string{"503", "429", "drop", "delay", "cut answer"}, aimFileName},
+		{"PUT", "/s3/" + sandbox.BucketMintegralS3 + "/", []string{"503", "429", "reset", "drop", "delay"}, aimKeySuffix},
+		{"POST", "/oss/" + sandbox.BucketMintegralOSS, []string{"503", "429", "reset", "drop", "delay"}, ""},
+		{"POST", "/mintegral/api/open/v1/audience", []string{"503", "429", "drop", "delay"}, ""},
+		{"PUT", "/mintegral/api/open/v1/audience", []string{"503", "429", "drop", "delay"}, ""},
+		{"DELETE", "/mintegral/api/open/v1/audience", []string{"503", "429", "drop", "delay"}, ""},
+		{"GET", "/mintegral/api/open/v1/audience", []string{"503", "429", "drop", "delay", "cut answer"}, aimAudience},
+		{"POST", "/tpns/v3/push/package/upload", []string{"503", "429", "reset", "drop", "delay"}, ""},
+		{"POST", "/altcraft/api/v1.1/profiles/get_all", []string{"503", "429", "drop", "delay"}, ""},
+		{"POST", "/altcraft/api/v1.1/tasks/status", []string{"503", "429", "drop", "delay"}, ""},
+		{"GET", "/altcraft/api/download/", []string{"503", "429", "drop", "delay", "cut answer"}, ""},
+		{"POST", "/futuredemand/api/v3/storage/presigned-url", []string{"503", "429", "drop", "delay"}, ""},
+		{"PUT", "/s3/" + sandbox.BucketFutureDemand + "/", []string{"503", "429", "reset", "drop", "delay"}, ""},
+		{"POST", "/futuredemand/cr/api/events/bulk_upload", []string{"503", "429", "reset", "drop", "delay"}, ""},
+		{"POST", "/futuredemand/api/media", []string{"503", "429", "reset", "drop", "delay"}, ""},
+		{"POST", "/openim/object/initiate_form_data", []string{"503", "429", "drop", "delay"}, ""},
+		{"POST", "/s3/" + sandbox.BucketOpenIM, []string{"503", "429", "reset", "drop", "delay"}, ""},
+		{"POST", "/openim/object/complete_form_data", []string{"503", "429", "drop", "delay"}, ""},
 	}
 )
 
+// stepFault is a fault with the resource it is aimed at, whose file name
+// or ta_id the fault is given when the step runs (bind).
+type stepFault struct {
+	sandbox.Fault
+	aim string // aimFileName, aimKeySuffix, aimAudience or ""
+	on  string // the resource's address, when aimed
+}
+
+func (f stepFault) String() string {
+	if f.on == "" {
+		return f.Fault.String()
+	}
+	return f.Fault.String() + " on " + f.on
+}
+
+// aimAt draws the resource the i-th fault of the step hits among those
+// the configuration holds. It draws from its own generator, seeded by the
+// seed and the step, so aiming leaves the journey's other draws as they
+// were.
+func (j *journey) aimAt(t int, i int) stepFault {
+	ft := faultTargets[t]
+	f := stepFault{Fault: sandbox.Fault{Method: ft.method, PathPrefix: ft.prefix}, aim: ft.aim}
+	var on []string
+	switch ft.aim {
+	case aimFileName, aimKeySuffix:
+		on = []string{addrDoctorsFile}
+		if j.repo.devices {
+			on = append(on, addrGAIDFile)
+		}
+	case aimAudience:
+		on = []string{addrDoctorsAudience}
+		if j.repo.devices {
+			on = append(on, addrAndroidAudience)
+		}
+		for _, im := range j.repo.imports {
+			on = append(on, im.address())
+		}
+	default:
+		return f
+	}
+	rng := rand.New(rand.NewPCG(j.cfg.Seed^0x243f6a8885a308d3, uint64(j.n)<<8|uint64(i)))
+	f.on = pick(rng, on...)
+	return f
+}
+
 // transientFault is a fault the provider must ride out: retries and
 // read-backs make the job succeed.
-func (j *journey) transientFault(uploading bool) sandbox.Fault {
-	t := faultTargets[j.pickTarget(uploading)]
-	f := sandbox.Fault{Method: t.method, PathPrefix: t.prefix}
+func (j *journey) transientFault(uploading bool, i int) stepFault {
+	t := j.pickTarget(uploading)
+	f := j.aimAt(t, i)
 	// A lost answer after the server acted is the fault that tells
 	// whether a call is safe to repeat: it comes twice as often.
-	kinds := t.kinds
+	kinds := faultTargets[t].kinds
 	if slices.Contains(kinds, "drop") {
 		kinds = append(slices.Clone(kinds), "drop")
 	}
@@ -389,7 +443,8 @@ func (j *journey) pickTarget(uploading bool) int {
 
 // persistentFault outlasts every retry: the job may fail, and the next
 // clean run must converge.
-func (j *journey) persistentFault(uploading bool) sandbox.Fault {
-	t := faultTargets[j.pickTarget(uploading)]
-	return sandbox.Fault{Method: t.method, PathPrefix: t.prefix, Status: 503, Count: 1000}
+func (j *journey) persistentFault(uploading bool) stepFault {
+	f := j.aimAt(j.pickTarget(uploading), 0)
+	f.Status, f.Count = 503, 1000
+	return f
 }

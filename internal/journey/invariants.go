@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/audiencekit/terraform-provider-audience/internal/sandbox"
 )
@@ -21,8 +22,9 @@ import (
 // The invariants read the sandbox's records and the state file; they never
 // take the provider's word for what happened.
 
-// Mintegral's wire numbers (PLATFORMS.md), kept apart from the client's
-// table so a wrong table there shows here.
+// Mintegral's wire numbers, as Mintegral's audience API documentation
+// lists them, kept apart from the client's table so a wrong table there
+// shows here.
 var (
 	mintegralPlatforms   = map[string]int{"android": 1, "ios": 2, "mix": 3}
 	mintegralDeviceTypes = map[string]int{"IMEI": 1, "IDFA": 2, "GAID": 3, "OAID": 4, "IMEI_MD5": 6, "IDFA_MD5": 7, "GAID_MD5": 8, "OAID_MD5": 9}
@@ -130,6 +132,7 @@ func checkNoDuplicateAudiences(sb *sandbox.Server) error {
 // names must exist as state says (after a failed step).
 type platformCheck struct {
 	sb        *sandbox.Server
+	strict    bool             // state is what the last apply converged to
 	checkout  string           // where local sources are compared; "" skips
 	only      map[string]bool  // when set, the addresses whose local source is compared (a targeted apply)
 	unmanaged map[int64]bool   // console-made audiences not (yet) in state
@@ -137,7 +140,8 @@ type platformCheck struct {
 	state     map[string]stateResource
 }
 
-func (c *platformCheck) run(strict bool) error {
+func (c *platformCheck) run() error {
+	strict := c.strict
 	for _, addr := range sortedKeys(c.state) {
 		r := c.state[addr]
 		var err error
@@ -210,23 +214,42 @@ func (c *platformCheck) tpns(r stateResource) error {
 	return findf("%s: state names TPNS upload %d, which TPNS never accepted", r.Addr, id)
 }
 
+// openIM: state's url is the object's address for its name, and the
+// newest confirmed upload under that name (the one the url serves) holds
+// state's content.
 func (c *platformCheck) openIM(r stateResource) error {
 	name := r.str("name")
-	var seen []string
+	if want := c.sb.URL() + sandbox.PrefixOpenIM + "/object/" + name; r.str("url") != want {
+		return findf("%s: state's url is %q; OpenIM serves %q at %q", r.Addr, r.str("url"), name, want)
+	}
+	var newest *sandbox.Object
+	var newestAt time.Time
 	for _, o := range c.sb.OpenIMObjects() {
 		if o.Name != name {
 			continue
 		}
 		obj, err := c.sb.Store().Get(o.Bucket, o.Key)
 		if err != nil {
-			continue
+			return findf("%s: OpenIM confirmed %s/%s, which storage does not hold: %v", r.Addr, o.Bucket, o.Key, err)
 		}
-		if obj.MD5 == r.str("file_md5") {
-			return c.local(r)
+		// Each upload has its own key, stored once: the file's time is
+		// when the upload arrived, and uploads of one name are sequential.
+		fi, err := os.Stat(obj.Path)
+		if err != nil {
+			return err
 		}
-		seen = append(seen, obj.MD5)
+		if newest == nil || fi.ModTime().After(newestAt) {
+			newest, newestAt = &obj, fi.ModTime()
+		}
 	}
-	return findf("%s: no confirmed OpenIM object %q has md5 %s (the platform holds %v)", r.Addr, name, r.str("file_md5"), seen)
+	switch {
+	case newest == nil:
+		return findf("%s: OpenIM has no confirmed object %q", r.Addr, name)
+	case newest.MD5 != r.str("file_md5") || newest.Size != r.num("file_size"):
+		return findf("%s: the newest confirmed OpenIM object %q (%s) has md5 %s (%d bytes), state says %s (%d bytes)",
+			r.Addr, name, newest.Key, newest.MD5, newest.Size, r.str("file_md5"), r.num("file_size"))
+	}
+	return c.local(r)
 }
 
 // ingest: the last ingest of the resource's kind and event type is the
@@ -271,6 +294,11 @@ func (c *platformCheck) local(r stateResource) error {
 	}
 	sum, err := md5File(p)
 	if errors.Is(err, os.ErrNotExist) {
+		if c.strict {
+			// The apply and the plan after it ran in this checkout: its
+			// committed and generated files are all there.
+			return findf("%s: the local file %s is missing after a successful apply and plan in the checkout", r.Addr, r.str("source"))
+		}
 		return nil
 	}
 	if err != nil {
@@ -311,10 +339,11 @@ func (c *platformCheck) audience(r stateResource, strict bool) error {
 	if slices.Equal(have, want) {
 		return nil
 	}
-	// An imported audience's files are adopted from the configuration
-	// without a request (Mintegral's list cannot tell its data paths), so
-	// Mintegral keeps the console's file until the next real update.
-	if dp, ok := c.console[id]; ok && len(got.Files) == 1 && got.Files[0].DataPath == dp {
+	// An imported audience's first apply sends its configured files in
+	// one update; while the 12-hour window holds that update back, the
+	// pending record cannot name what Mintegral holds (its list does not
+	// return data paths), which is still the console's file.
+	if dp, ok := c.console[id]; ok && why != "state" && len(got.Files) == 1 && got.Files[0].DataPath == dp && len(want) == 0 {
 		return nil
 	}
 	return findf("%s: Mintegral's audience %d holds files %v, %s names %v", r.Addr, id, have, why, want)

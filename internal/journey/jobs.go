@@ -54,15 +54,38 @@ func ok(res *cmdResult, why string) error {
 	return nil
 }
 
-// mustFail insists a command failed and its errors match pattern.
+// mustFail insists a command failed and its errors match pattern, which
+// is matched against the output with the diagnostics' line wrapping and
+// box drawing undone (words separated by single spaces).
 func mustFail(res *cmdResult, pattern *regexp.Regexp, why string) error {
 	if res.code == 0 {
 		return findf("%s succeeded, but must fail: %s", strings.Join(res.args, " "), why)
 	}
-	if !pattern.MatchString(res.output) {
+	if !pattern.MatchString(unwrap(res.output)) {
 		return findf("%s failed as it must (%s), but its error does not say so (want /%s/): %s", strings.Join(res.args, " "), why, pattern, errorSummary(res.output))
 	}
 	return nil
+}
+
+// unwrap joins the CLI's output into one line: the CLI wraps a
+// diagnostic's text to its width, so a phrase may span lines.
+func unwrap(out string) string {
+	var words []string
+	for _, l := range strings.Split(out, "\n") {
+		words = append(words, strings.Fields(strings.TrimLeft(l, "│╷╵ "))...)
+	}
+	return strings.Join(words, " ")
+}
+
+// diagnostic is the unwrapped text of the error diagnostic with summary
+// that names the resource addr ("with addr,"), or "".
+func diagnostic(out, summary, addr string) string {
+	for _, d := range strings.Split(unwrap(out), "Error: ")[1:] {
+		if strings.HasPrefix(d, summary+" with "+addr+",") {
+			return d
+		}
+	}
+	return ""
 }
 
 // judge decides a command that may meet a persistent fault: success, or
@@ -283,12 +306,24 @@ func (j *journey) jobSavedPlan(ctx context.Context, st *step) (outcome, error) {
 		return outcome{}, err
 	}
 	if st.variant == "fresh checkout" && len(generated) > 0 {
-		why := `(?i)saved plan|plan file|working directory`
+		// The provider's own error on a generated upload, not Terraform's
+		// about a stale or unreadable plan file.
+		why := fmt.Sprintf("the plan uploads generated files (%s) that a fresh checkout lacks", strings.Join(generated, ", "))
+		pattern := `Error: Source file not found`
 		if st.persistent {
-			why += `|503` // the fault may stop it first
+			pattern += `|503` // the fault may stop it first
 		}
-		err := mustFail(res, regexp.MustCompile(why),
-			fmt.Sprintf("the plan uploads generated files (%s) that a fresh checkout lacks", strings.Join(generated, ", ")))
+		err := mustFail(res, regexp.MustCompile(pattern), why)
+		if err == nil && strings.Contains(unwrap(res.output), "Error: Source file not found") {
+			missing := regexp.MustCompile(`does not exist in this working directory, yet the saved plan being applied was made with it`)
+			found := false
+			for _, addr := range generated {
+				found = found || missing.MatchString(diagnostic(res.output, "Source file not found", addr))
+			}
+			if !found {
+				err = findf("%s failed (%s), but no generated upload's error says its file is missing from this working directory (want /%s/): %s", strings.Join(res.args, " "), why, missing, errorSummary(res.output))
+			}
+		}
 		return outcome{dir: applyDir, failed: true}, err
 	}
 	failed, err := j.judge(res, st)
@@ -398,7 +433,14 @@ func (j *journey) jobMistake(ctx context.Context, st *step) (outcome, error) {
 	if err := j.commit(); err != nil {
 		return outcome{}, err
 	}
-	names := regexp.MustCompile(regexp.QuoteMeta(filepath.Base(name)))
+	// The provider's own refusal, on the Mintegral resource, naming the
+	// file.
+	summary, addr := "Not a one-column Mintegral audience file", addrMistakeCRM
+	detail := regexp.MustCompile(regexp.QuoteMeta(filepath.Base(name)) + `, line 1: the line has \d+ comma-separated columns, and the file must have a single column`)
+	if st.variant == "gzip" {
+		summary, addr = "Source is not valid gzip", addrMistakeGzip
+		detail = regexp.MustCompile(regexp.QuoteMeta(filepath.Base(name)) + `: the gzip file is truncated or corrupt`)
+	}
 	dir := j.ci("main")
 	runs := [][]string{{"plan"}, {"plan"}, {"apply", "-auto-approve"}}
 	for i, args := range runs {
@@ -417,8 +459,12 @@ func (j *journey) jobMistake(ctx context.Context, st *step) (outcome, error) {
 		if err != nil {
 			return outcome{}, err
 		}
-		if err := mustFail(res, names, fmt.Sprintf("run %d of a Mintegral file on %s, which breaks Mintegral's rules", i+1, name)); err != nil {
+		why := fmt.Sprintf("run %d of a Mintegral file on %s, which breaks Mintegral's rules", i+1, name)
+		if err := mustFail(res, regexp.MustCompile(regexp.QuoteMeta("Error: "+summary)), why); err != nil {
 			return outcome{}, err
+		}
+		if d := diagnostic(res.output, summary, addr); !detail.MatchString(d) {
+			return outcome{}, findf("%s failed (%s), but no %q error on %s says so (want /%s/): %s", strings.Join(res.args, " "), why, summary, addr, detail, errorSummary(res.output))
 		}
 	}
 	return outcome{dir: dir, mintegralQuiet: true, planOnly: true}, nil

@@ -3,6 +3,7 @@ package journey
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -77,7 +78,7 @@ type step struct {
 	job        string
 	variant    string
 	target     string
-	faults     []sandbox.Fault
+	faults     []stepFault
 	persistent bool // a fault outlasts every retry: the job may fail
 	wipeCache  bool
 	logLevel   string
@@ -150,9 +151,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			break
 		}
 		st := j.pick()
-		line := fmt.Sprintf("#%d %s", j.n, st)
 		start := time.Now()
 		err := j.do(ctx, st)
+		line := fmt.Sprintf("#%d %s", j.n, st) // with the faults as bound
 		outcome := "ok"
 		switch {
 		case err != nil:
@@ -230,8 +231,21 @@ type outcome struct {
 	notStored string
 }
 
-// do runs one step and checks the invariants.
+// do runs one step and checks the invariants. The step after a failed one
+// is a clean apply with no fault: any finding in it means the failed step
+// left state the next run does not converge from.
 func (j *journey) do(ctx context.Context, st *step) error {
+	recovering := j.recover
+	j.recover = false
+	err := j.doStep(ctx, st)
+	var f *finding
+	if recovering && errors.As(err, &f) {
+		return findf("the clean run after a failed step did not converge: %v", err)
+	}
+	return err
+}
+
+func (j *journey) doStep(ctx context.Context, st *step) error {
 	j.e.takeRequests()
 	for _, ev := range st.events {
 		if err := ev.apply(ctx); err != nil {
@@ -247,33 +261,34 @@ func (j *journey) do(ctx context.Context, st *step) error {
 		return err
 	}
 	wasSettled := j.settled
-	for _, f := range st.faults {
-		j.e.sb.AddFault(f)
+	if err := j.bindFaults(st); err != nil {
+		return err
 	}
-	recovering := j.recover
-	j.recover = false
+	for _, f := range st.faults {
+		j.e.sb.AddFault(f.Fault)
+	}
 	o, err := j.runJob(ctx, st)
 	j.e.sb.ClearFaults()
 	if err != nil {
 		return err
 	}
-	if recovering && o.failed {
-		return findf("the clean run after a failed step failed too: state did not converge")
-	}
 	reqs := j.e.takeRequests()
+	if err := j.scanArtifacts(); err != nil {
+		return err
+	}
 	if wasSettled && !o.failed && st.job != "destroy" && st.job != "mistake" {
 		if w := uploadWrites(reqs); len(w) > 0 {
 			return findf("nothing new to upload since the last converged apply, yet the job sent %d upload request(s): %s", len(w), strings.Join(w, ", "))
 		}
 	}
-	if o.planOnly {
-		if w := append(uploadWrites(reqs), audienceWrites(reqs)...); len(w) > 0 {
-			return findf("a plan sent %d write request(s), which only an apply may: %s", len(w), strings.Join(w, ", "))
-		}
-	}
 	if o.mintegralQuiet {
 		if w := mintegralUploads(reqs); len(w) > 0 {
-			return findf("a plan that must fail before any request sent %d Mintegral upload request(s): %s", len(w), strings.Join(w, ", "))
+			return findf("a Mintegral file its plan must refuse before any request, yet the job sent %d Mintegral upload request(s): %s", len(w), strings.Join(w, ", "))
+		}
+	}
+	if o.planOnly {
+		if w := append(uploadWrites(reqs), audienceWrites(reqs)...); len(w) > 0 {
+			return findf("a job that only planned (or whose every command failed at plan) sent %d write request(s), which only an apply may: %s", len(w), strings.Join(w, ", "))
 		}
 	}
 	if o.applied {
@@ -329,7 +344,7 @@ func (j *journey) checkWorld(o outcome) error {
 	if err != nil {
 		return findf("%v", err)
 	}
-	if leaks := j.e.scanner.scanText("state", string(raw)); len(leaks) > 0 {
+	if leaks := j.e.scanner.scanDecoded("state", raw, 3); len(leaks) > 0 {
 		return findf("a secret is in state: %s", leaks[0])
 	}
 	for _, r := range state {
@@ -356,7 +371,7 @@ func (j *journey) checkWorld(o outcome) error {
 			unmanaged[id] = true
 		}
 	}
-	check := &platformCheck{sb: sb, checkout: o.dir, unmanaged: unmanaged, console: console, state: state}
+	check := &platformCheck{sb: sb, strict: strict, checkout: o.dir, unmanaged: unmanaged, console: console, state: state}
 	if !o.applied {
 		check.checkout = "" // a failed or plan-only job's files are not what state holds
 	}
@@ -368,7 +383,7 @@ func (j *journey) checkWorld(o outcome) error {
 			check.only[t] = true
 		}
 	}
-	if err := check.run(strict); err != nil {
+	if err := check.run(); err != nil {
 		return err
 	}
 	if strict {
@@ -386,6 +401,77 @@ func (j *journey) checkWorld(o outcome) error {
 				j.postponed = true
 			}
 		}
+	}
+	return nil
+}
+
+// scanArtifacts looks for secrets in what the commands left on disk
+// besides their output, logs and state: saved plans in the checkouts, and
+// the provider's cache directories (XDG_CACHE_HOME, and each checkout's
+// .terraform/audience-sources when that one is used).
+func (j *journey) scanArtifacts() error {
+	var files []string
+	collect := func(root string, keep func(path string) bool) error {
+		err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+			switch {
+			case err != nil:
+				return err
+			case d.IsDir() && d.Name() == "providers" && filepath.Base(filepath.Dir(p)) == ".terraform":
+				return filepath.SkipDir // the provider and CLI binaries
+			case d.Type().IsRegular() && keep(p):
+				files = append(files, p)
+			}
+			return nil
+		})
+		if errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+		return err
+	}
+	if err := collect(j.cache, func(string) bool { return true }); err != nil {
+		return err
+	}
+	sources := string(filepath.Separator) + filepath.Join(".terraform", "audience-sources") + string(filepath.Separator)
+	if err := collect(filepath.Join(j.cfg.Dir, "ci"), func(p string) bool {
+		return isPlanFile(p) || strings.Contains(p, sources)
+	}); err != nil {
+		return err
+	}
+	for _, f := range files {
+		leaks, err := j.e.scanner.scanArtifact(f)
+		if err != nil {
+			return err
+		}
+		if len(leaks) > 0 {
+			return findf("a secret in a file the CLI or provider left: %s", leaks[0])
+		}
+	}
+	return nil
+}
+
+// bindFaults gives each aimed fault of the step what tells its resource's
+// requests apart: a Mintegral file's file name; an audience's ta_id when
+// state has it (reads by ta_ids), else its name (the look-up before a
+// create).
+func (j *journey) bindFaults(st *step) error {
+	state, _, err := readState(j.repo.statePath)
+	if err != nil {
+		return err
+	}
+	for i, f := range st.faults {
+		switch f.aim {
+		case aimFileName:
+			f.Query = "file_name=" + j.repo.fileName(f.on)
+		case aimKeySuffix:
+			f.PathSuffix = "/" + j.repo.fileName(f.on)
+		case aimAudience:
+			if r, ok := state[f.on]; ok {
+				f.Query = fmt.Sprintf("ta_ids=%d", r.num("ta_id"))
+			} else {
+				f.Query = "ta_name=" + j.repo.audienceName(f.on)
+			}
+		}
+		st.faults[i] = f
 	}
 	return nil
 }

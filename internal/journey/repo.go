@@ -97,6 +97,14 @@ const (
 	exportDir  = "exports"
 )
 
+// What the pipeline names its IDFA list and its audience (loadPipeline
+// checks both).
+const (
+	doctorsListName     = "doctors_idfa.txt"
+	doctorsAudienceName = "crm-doctors-ios"
+	androidAudienceName = "android-gaid"
+)
+
 // PipelineExample is the documented pipeline the team's repository holds,
 // relative to the module root.
 const PipelineExample = "examples/data-sources/audience_altcraft_profile_export/pipeline.tf"
@@ -113,6 +121,7 @@ func loadPipeline(moduleRoot string) (string, error) {
 	}
 	text := string(raw)
 	for _, want := range []string{pipelineLists, `output_dir     = "${path.root}/exports"`,
+		`"${path.root}/exports/` + doctorsListName + `"`, `name     = "` + doctorsAudienceName + `"`,
 		`resource "audience_mintegral_file" "doctors"`, `resource "audience_mintegral_audience" "doctors"`,
 		`resource "audience_tpns_account_package" "doctors"`, `data "audience_id_list" "doctors_idfa"`} {
 		if !strings.Contains(text, want) {
@@ -155,6 +164,31 @@ func (r *repo) managed() []string {
 		out = append(out, im.address())
 	}
 	return out
+}
+
+// fileName is the file_name a Mintegral file resource uploads under: its
+// source's base name.
+func (r *repo) fileName(addr string) string {
+	if addr == addrGAIDFile {
+		return filepath.Base(r.devicesPath)
+	}
+	return doctorsListName
+}
+
+// audienceName is the name of the audience at addr.
+func (r *repo) audienceName(addr string) string {
+	switch addr {
+	case addrDoctorsAudience:
+		return doctorsAudienceName
+	case addrAndroidAudience:
+		return androidAudienceName
+	}
+	for _, im := range r.imports {
+		if im.address() == addr {
+			return im.name
+		}
+	}
+	return ""
 }
 
 func (im importedAudience) address() string {
@@ -272,7 +306,7 @@ resource "audience_mintegral_file" "gaid" {
 }
 
 resource "audience_mintegral_audience" "android" {
-  name      = "android-gaid"
+  name      = %q
   platform  = "android"
   area_type = %d
   files = [{
@@ -280,7 +314,7 @@ resource "audience_mintegral_audience" "android" {
     data_path   = audience_mintegral_file.gaid.data_path
   }]
 }
-`, r.devicesPath, r.devicesArea, r.devicesArea)
+`, r.devicesPath, r.devicesArea, androidAudienceName, r.devicesArea)
 	}
 	if r.crmShared {
 		p(`

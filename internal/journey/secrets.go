@@ -1,15 +1,18 @@
 package journey
 
 import (
+	"archive/zip"
 	"bufio"
 	"encoding/base64"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/audiencekit/terraform-provider-audience/internal/sandbox"
 )
@@ -96,10 +99,18 @@ func (s *secretScanner) extendTokens() {
 
 // scanText reports the leaks in text, named where.
 func (s *secretScanner) scanText(where, text string) []leak {
-	return s.scan(where, strings.NewReader(text))
+	s.extendTokens()
+	var leaks []leak
+	for n, line := range strings.Split(text, "\n") {
+		if leaks = s.scanLine(fmt.Sprintf("%s:%d", where, n+1), line, leaks); len(leaks) > 20 {
+			break
+		}
+	}
+	return leaks
 }
 
-// scanFile reports the leaks in a file; a missing file has none.
+// scanFile reports the leaks in a file, read line by line with no limit
+// on a line's length; a missing file has none.
 func (s *secretScanner) scanFile(path string) ([]leak, error) {
 	f, err := os.Open(path)
 	if os.IsNotExist(err) {
@@ -109,37 +120,118 @@ func (s *secretScanner) scanFile(path string) ([]leak, error) {
 		return nil, err
 	}
 	defer f.Close()
-	return s.scan(path, f), nil
-}
-
-func (s *secretScanner) scan(where string, r io.Reader) []leak {
 	s.extendTokens()
 	var leaks []leak
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 16<<20)
-	for n := 1; sc.Scan(); n++ {
-		line := sc.Text()
-		at := fmt.Sprintf("%s:%d", where, n)
-		for v, what := range s.literals {
-			if i := strings.Index(line, v); i >= 0 {
-				leaks = append(leaks, leak{at, what, around(line, i, len(v))})
-			}
-		}
-		for _, m := range signedMaterial {
-			if loc := m.re.FindStringIndex(line); loc != nil {
-				leaks = append(leaks, leak{at, m.what, around(line, loc[0], loc[1]-loc[0])})
-			}
-		}
-		for _, loc := range hex32.FindAllStringIndex(line, -1) {
-			if s.tokens[line[loc[0]:loc[1]]] {
-				leaks = append(leaks, leak{at, "a Mintegral token", around(line, loc[0], 32)})
-			}
-		}
-		if len(leaks) > 20 {
+	r := bufio.NewReader(f)
+	for n := 1; len(leaks) <= 20; n++ {
+		line, err := r.ReadString('\n')
+		leaks = s.scanLine(fmt.Sprintf("%s:%d", path, n), line, leaks)
+		if err == io.EOF {
 			break
+		}
+		if err != nil {
+			return leaks, fmt.Errorf("reading %s for secrets: %w", path, err)
+		}
+	}
+	return leaks, nil
+}
+
+// scanLine adds the leaks in one line to leaks.
+func (s *secretScanner) scanLine(at, line string, leaks []leak) []leak {
+	for v, what := range s.literals {
+		if i := strings.Index(line, v); i >= 0 {
+			leaks = append(leaks, leak{at, what, around(line, i, len(v))})
+		}
+	}
+	for _, m := range signedMaterial {
+		if loc := m.re.FindStringIndex(line); loc != nil {
+			leaks = append(leaks, leak{at, m.what, around(line, loc[0], loc[1]-loc[0])})
+		}
+	}
+	for _, loc := range hex32.FindAllStringIndex(line, -1) {
+		if s.tokens[line[loc[0]:loc[1]]] {
+			leaks = append(leaks, leak{at, "a Mintegral token", around(line, loc[0], 32)})
 		}
 	}
 	return leaks
+}
+
+// base64Run is a run of base64 (standard or URL alphabet) long enough to
+// hide a secret.
+var base64Run = regexp.MustCompile(`[A-Za-z0-9+/_-]{16,}={0,2}`)
+
+// scanDecoded scans data, and the text each base64 run in it decodes to,
+// down to depth levels: state's private data is base64 of JSON whose
+// values are base64 again, and a value may be base64 of its own.
+func (s *secretScanner) scanDecoded(where string, data []byte, depth int) []leak {
+	leaks := s.scanText(where, string(data))
+	if depth == 0 {
+		return leaks
+	}
+	for _, run := range base64Run.FindAll(data, -1) {
+		if text, ok := decodeBase64Text(run); ok {
+			leaks = append(leaks, s.scanDecoded(fmt.Sprintf("%s, base64 %.20s… decoded", where, run), text, depth-1)...)
+		}
+	}
+	return leaks
+}
+
+// decodeBase64Text decodes run in any base64 alphabet and padding, if it
+// decodes to text.
+func decodeBase64Text(run []byte) ([]byte, bool) {
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		out, err := enc.DecodeString(string(run))
+		if err != nil || !utf8.Valid(out) {
+			continue
+		}
+		text := true
+		for _, r := range string(out) {
+			if r < 0x20 && r != '\n' && r != '\r' && r != '\t' || r == 0x7f {
+				text = false
+				break
+			}
+		}
+		if text {
+			return out, true
+		}
+	}
+	return nil, false
+}
+
+// scanArtifact scans a file a command left: a saved plan (a zip file)
+// entry by entry, anything else whole, decoding base64 in both.
+func (s *secretScanner) scanArtifact(path string) ([]leak, error) {
+	if isPlanFile(path) {
+		zr, err := zip.OpenReader(path)
+		if err != nil {
+			return nil, fmt.Errorf("saved plan %s: %w", path, err)
+		}
+		defer func() { _ = zr.Close() }()
+		var leaks []leak
+		for _, f := range zr.File {
+			rc, err := f.Open()
+			if err != nil {
+				return nil, fmt.Errorf("saved plan %s: %s: %w", path, f.Name, err)
+			}
+			data, err := io.ReadAll(rc)
+			_ = rc.Close()
+			if err != nil {
+				return nil, fmt.Errorf("saved plan %s: %s: %w", path, f.Name, err)
+			}
+			leaks = append(leaks, s.scanDecoded(path+"!"+f.Name, data, 3)...)
+		}
+		return leaks, nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return s.scanDecoded(path, data, 3), nil
+}
+
+func isPlanFile(path string) bool {
+	base := filepath.Base(path)
+	return base == "tfplan" || strings.HasSuffix(base, ".tfplan")
 }
 
 // around cuts a line to the secret and some context.

@@ -1,6 +1,7 @@
 package journey
 
 import (
+	"archive/zip"
 	"bytes"
 	"compress/gzip"
 	"encoding/base64"
@@ -58,11 +59,72 @@ func TestGeneratorCoversEveryKind(t *testing.T) {
 		"add devices", "remove devices", "edit devices", "devices move to", "devices renamed to", "devices area", "lists move to",
 		"add crm uploads", "remove crm uploads", "add fd events and banner", "remove fd events and banner", "edit banner", "edit events", "add idfa backup", "console audience (made 24h ago) imported", "console audience (made 1m ago) imported",
 		"status=503", "retry-after=", "reset-after=", "reset-response-after=", "drop", "delay=", "count=1000",
+		"on audience_mintegral_file.doctors", "on audience_mintegral_file.gaid", "on audience_mintegral_audience.android",
 		"/tpns/", "/futuredemand/cr/api/events", "/futuredemand/api/media", "/mintegral/", "/oss/", "/s3/futuredemand", "/s3/openim", "/openim/", "/altcraft/", "/futuredemand/",
 	} {
 		if !strings.Contains(all, want) {
 			t.Errorf("2000 steps of seed 7 never drew %q", want)
 		}
+	}
+}
+
+// An aimed fault is given its resource's file name or ta_id; a fault
+// whose path cannot tell resources apart stays as drawn.
+func TestBindFaults(t *testing.T) {
+	dir := t.TempDir()
+	st := map[string]any{"version": 4, "resources": []any{
+		map[string]any{"mode": "managed", "type": "audience_mintegral_audience", "name": "doctors", "instances": []any{map[string]any{
+			"attributes": map[string]any{"ta_id": 1007}}}},
+	}}
+	raw, _ := json.Marshal(st)
+	statePath := filepath.Join(dir, "terraform.tfstate")
+	if err := os.WriteFile(statePath, raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	j := &journey{repo: &repo{statePath: statePath, devices: true, devicesPath: "lists/android/gaid.txt"}}
+	f := func(aim, on string) stepFault {
+		return stepFault{Fault: sandbox.Fault{Method: "GET", PathPrefix: "/p", Status: 503}, aim: aim, on: on}
+	}
+	s := &step{faults: []stepFault{
+		f(aimFileName, addrDoctorsFile), f(aimKeySuffix, addrGAIDFile), f(aimAudience, addrDoctorsAudience), f(aimAudience, addrAndroidAudience), f("", ""),
+	}}
+	if err := j.bindFaults(s); err != nil {
+		t.Fatal(err)
+	}
+	got := []string{s.faults[0].Query, s.faults[1].PathSuffix, s.faults[2].Query, s.faults[3].Query, s.faults[4].Query + s.faults[4].PathSuffix}
+	want := []string{"file_name=doctors_idfa.txt", "/gaid.txt", "ta_ids=1007", "ta_name=android-gaid", ""}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("bound %q, want %q", got, want)
+	}
+}
+
+// The refusals are found in the CLI's wrapped diagnostics, on the right
+// resource.
+func TestDiagnostic(t *testing.T) {
+	out := `Error: Not a one-column Mintegral audience file
+
+│   with audience_mintegral_file.crm,
+│   on main.tf line 80, in resource "audience_mintegral_file" "crm":
+│   80:   source = "${path.root}/crm/customers.csv"
+│
+│ /tmp/ci/main/crm/customers.csv, line 1: the line has 10 comma-separated
+│ columns, and the file must have a single column. Upload one device ID
+│ per line
+╵
+╷
+│ Error: Source file not found
+│
+│   with audience_mintegral_file.doctors,
+`
+	d := diagnostic(out, "Not a one-column Mintegral audience file", addrMistakeCRM)
+	if !strings.Contains(d, "customers.csv, line 1: the line has 10 comma-separated columns, and the file must have a single column") {
+		t.Errorf("diagnostic = %q", d)
+	}
+	if strings.Contains(d, "Source file not found") {
+		t.Errorf("the next diagnostic leaked in: %q", d)
+	}
+	if d := diagnostic(out, "Not a one-column Mintegral audience file", addrDoctorsFile); d != "" {
+		t.Errorf("found on the wrong resource: %q", d)
 	}
 }
 
@@ -98,6 +160,46 @@ func TestSecretScanner(t *testing.T) {
 		if leaks := s.scanText("test", line); len(leaks) > 0 {
 			t.Errorf("a leak found in clean %q: %v", line, leaks)
 		}
+	}
+}
+
+// Secrets are found where they hide: in private state (base64 of JSON
+// whose values are base64, a value base64 again), in a saved plan's zip
+// entries, and on a line longer than any buffer.
+func TestSecretScannerDecodesAndUnzips(t *testing.T) {
+	c := sandbox.DefaultCredentials()
+	s := newSecretScanner(c)
+	b64 := func(v string) string { return base64.StdEncoding.EncodeToString([]byte(v)) }
+	inner := `{"token":"` + b64("api_key="+c.MintegralAPIKey) + `"}`
+	state := `{"resources":[{"instances":[{"private":"` + privateState(t, map[string]string{"source": inner}) + `"}]}]}`
+	if leaks := s.scanDecoded("state", []byte(state), 3); len(leaks) == 0 {
+		t.Error("no leak found in private state")
+	}
+	clean := `{"resources":[{"instances":[{"private":"` + privateState(t, map[string]string{"source": `{"md5":"0123456789abcdef0123456789abcdef"}`}) + `"}]}]}`
+	if leaks := s.scanDecoded("state", []byte(clean), 3); len(leaks) > 0 {
+		t.Errorf("a leak found in clean private state: %v", leaks)
+	}
+
+	dir := t.TempDir()
+	plan := filepath.Join(dir, "drift.tfplan")
+	var zb bytes.Buffer
+	zw := zip.NewWriter(&zb)
+	w, _ := zw.Create("tfplan")
+	_, _ = w.Write([]byte("\x00\x01binary " + c.OpenIMToken + "\x00"))
+	_ = zw.Close()
+	if err := os.WriteFile(plan, zb.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if leaks, err := s.scanArtifact(plan); err != nil || len(leaks) == 0 {
+		t.Errorf("saved plan: leaks %v, err %v", leaks, err)
+	}
+
+	long := filepath.Join(dir, "long.log")
+	if err := os.WriteFile(long, []byte(strings.Repeat("x", 17<<20)+" "+c.AltcraftToken+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if leaks, err := s.scanFile(long); err != nil || len(leaks) == 0 {
+		t.Errorf("a 17 MB line: leaks %v, err %v", leaks, err)
 	}
 }
 

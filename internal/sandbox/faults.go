@@ -24,6 +24,8 @@ const AdminFaultsPath = "/_sandbox/faults"
 type Fault struct {
 	Method          string        // "" matches any method
 	PathPrefix      string        // matched against r.URL.Path as the sandbox sees it, platform mount prefix included (e.g. "/mintegral/api/open/v1/audience", "/s3/")
+	PathSuffix      string        // if set: the path must also end with it (an object key's file name, "/a.txt")
+	Query           string        // if set, "name=value": the request's query parameter name must have exactly that value
 	Count           int           // how many matching requests it hits; 0 means 1
 	Status          int           // if set: answer with this HTTP status instead of handling the request
 	RetryAfter      string        // with Status: Retry-After header value ("2" or an HTTP date)
@@ -41,6 +43,9 @@ type Fault struct {
 func (f Fault) Validate() error {
 	if !strings.HasPrefix(f.PathPrefix, "/") {
 		return fmt.Errorf("path prefix %q must start with /", f.PathPrefix)
+	}
+	if name, _, ok := strings.Cut(f.Query, "="); f.Query != "" && (!ok || name == "") {
+		return fmt.Errorf("query %q must be name=value", f.Query)
 	}
 	if f.Count < 0 {
 		return fmt.Errorf("count %d must not be negative", f.Count)
@@ -89,6 +94,12 @@ func (f Fault) String() string {
 		method = "*"
 	}
 	parts := []string{method, f.PathPrefix}
+	if f.PathSuffix != "" {
+		parts = append(parts, "suffix="+strconv.Quote(f.PathSuffix))
+	}
+	if f.Query != "" {
+		parts = append(parts, "query="+strconv.Quote(f.Query))
+	}
 	if f.Status != 0 {
 		parts = append(parts, "status="+strconv.Itoa(f.Status))
 	}
@@ -118,7 +129,9 @@ func (f Fault) String() string {
 //
 //	[METHOD] /path/prefix key=value...
 //
-// METHOD is an HTTP method or * (any; also when left out). Keys: status=503,
+// METHOD is an HTTP method or * (any; also when left out). Keys:
+// suffix=/a.txt (the path's end too), query=file_name=a.txt (a query
+// parameter's exact value), status=503,
 // retry-after=2 (quote a value with spaces, e.g. an HTTP date), count=2,
 // reset-after=1024 (bytes of request body), reset-response-after=1024
 // (bytes of the answer's body), drop (no value), delay=1.5s.
@@ -142,6 +155,16 @@ func ParseFault(spec string) (Fault, error) {
 		key, value, hasValue := strings.Cut(field, "=")
 		var err error
 		switch key {
+		case "suffix":
+			f.PathSuffix = value
+			if value == "" {
+				err = errors.New("empty value")
+			}
+		case "query":
+			f.Query = value
+			if value == "" {
+				err = errors.New("empty value")
+			}
 		case "status":
 			f.Status, err = strconv.Atoi(value)
 		case "retry-after":
@@ -163,7 +186,7 @@ func ParseFault(spec string) (Fault, error) {
 		case "delay":
 			f.Delay, err = time.ParseDuration(value)
 		default:
-			err = errors.New("unknown key; known: status, retry-after, count, reset-after, reset-response-after, drop, delay")
+			err = errors.New("unknown key; known: suffix, query, status, retry-after, count, reset-after, reset-response-after, drop, delay")
 		}
 		if err != nil {
 			return Fault{}, fmt.Errorf("fault %q: %s: %w", spec, field, err)
@@ -225,7 +248,10 @@ func (p *pendingFault) matches(r *http.Request) bool {
 	if p.pathContains != "" {
 		return strings.Contains(r.URL.Path, p.pathContains)
 	}
-	return strings.HasPrefix(r.URL.Path, p.PathPrefix)
+	if name, value, _ := strings.Cut(p.Query, "="); p.Query != "" && r.URL.Query().Get(name) != value {
+		return false
+	}
+	return strings.HasPrefix(r.URL.Path, p.PathPrefix) && strings.HasSuffix(r.URL.Path, p.PathSuffix)
 }
 
 // AddFault queues a fault; faults are tried in the order they were added
@@ -399,6 +425,8 @@ func (d discardingWriter) Write(b []byte) (int, error) { return len(b), nil }
 type faultJSON struct {
 	Method          string `json:"method,omitempty"`
 	PathPrefix      string `json:"path_prefix"`
+	PathSuffix      string `json:"path_suffix,omitempty"`
+	Query           string `json:"query,omitempty"`
 	Count           int    `json:"count,omitempty"`
 	Status          int    `json:"status,omitempty"`
 	RetryAfter      string `json:"retry_after,omitempty"`
@@ -411,7 +439,7 @@ type faultJSON struct {
 
 func toFaultJSON(f Fault) faultJSON {
 	j := faultJSON{
-		Method: f.Method, PathPrefix: f.PathPrefix, Count: f.Count, Status: f.Status, RetryAfter: f.RetryAfter,
+		Method: f.Method, PathPrefix: f.PathPrefix, PathSuffix: f.PathSuffix, Query: f.Query, Count: f.Count, Status: f.Status, RetryAfter: f.RetryAfter,
 		ResetAfterBytes: f.ResetAfterBytes, DropResponse: f.DropResponse, ResetAfterResponseBytes: f.ResetAfterResponseBytes,
 	}
 	if f.Delay > 0 {
@@ -422,7 +450,7 @@ func toFaultJSON(f Fault) faultJSON {
 
 func (j faultJSON) fault() (Fault, error) {
 	f := Fault{
-		Method: strings.ToUpper(j.Method), PathPrefix: j.PathPrefix, Count: j.Count, Status: j.Status, RetryAfter: j.RetryAfter,
+		Method: strings.ToUpper(j.Method), PathPrefix: j.PathPrefix, PathSuffix: j.PathSuffix, Query: j.Query, Count: j.Count, Status: j.Status, RetryAfter: j.RetryAfter,
 		ResetAfterBytes: j.ResetAfterBytes, DropResponse: j.DropResponse, ResetAfterResponseBytes: j.ResetAfterResponseBytes,
 	}
 	if j.Delay != "" {

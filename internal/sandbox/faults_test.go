@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"syscall"
@@ -195,6 +196,8 @@ func TestParseFault(t *testing.T) {
 		{"POST /openim/object/complete_form_data drop", Fault{Method: "POST", PathPrefix: "/openim/object/complete_form_data", DropResponse: true}},
 		{"GET /altcraft/ delay=1.5s status=503", Fault{Method: "GET", PathPrefix: "/altcraft/", Delay: 1500 * time.Millisecond, Status: 503}},
 		{"GET /altcraft/api/download/ reset-response-after=100", Fault{Method: "GET", PathPrefix: "/altcraft/api/download/", ResetAfterResponseBytes: 100}},
+		{"PUT /s3/b/ suffix=/a.txt drop", Fault{Method: "PUT", PathPrefix: "/s3/b/", PathSuffix: "/a.txt", DropResponse: true}},
+		{"GET /mintegral/ query=file_name=a.txt status=503", Fault{Method: "GET", PathPrefix: "/mintegral/", Query: "file_name=a.txt", Status: 503}},
 	} {
 		got, err := ParseFault(tc.spec)
 		if err != nil {
@@ -220,11 +223,37 @@ func TestParseFault(t *testing.T) {
 		"GET /a/ reset-response-after=1 reset-after=1": "exclude each other",
 		"PUT /s3/ reset-after=10 drop=1":               "drop takes no value",
 		"PUT /s3/ colour=red":                          "unknown key",
+		"PUT /s3/ query=a status=503":                  "must be name=value",
+		"PUT /s3/ query==1 status=503":                 "must be name=value",
+		"PUT /s3/ suffix= status=503":                  "empty value",
 		`PUT /s3/ retry-after="1`:                      "unterminated quote",
 	} {
 		_, err := ParseFault(spec)
 		if err == nil || !strings.Contains(err.Error(), wantErr) {
 			t.Errorf("%q: err = %v, want it to contain %q", spec, err, wantErr)
+		}
+	}
+}
+
+// A suffix or query narrows a fault to one object or one call among
+// requests that share the prefix.
+func TestFaultSuffixAndQuery(t *testing.T) {
+	for _, tc := range []struct {
+		f    Fault
+		url  string
+		hits bool
+	}{
+		{Fault{PathPrefix: "/s3/b/", PathSuffix: "/a.txt", Status: 503}, "/s3/b/k/1/a.txt", true},
+		{Fault{PathPrefix: "/s3/b/", PathSuffix: "/a.txt", Status: 503}, "/s3/b/k/1/data.txt", false},
+		{Fault{PathPrefix: "/s3/b/", PathSuffix: "/a.txt", Status: 503}, "/s3/c/k/1/a.txt", false},
+		{Fault{PathPrefix: "/m/", Query: "file_name=a.txt", Status: 503}, "/m/p?file_name=a.txt&x=1", true},
+		{Fault{PathPrefix: "/m/", Query: "file_name=a.txt", Status: 503}, "/m/p?file_name=b.txt", false},
+		{Fault{PathPrefix: "/m/", Query: "ta_ids=3", Status: 503}, "/m/p?ta_ids=31", false},
+		{Fault{PathPrefix: "/m/", Query: "ta_ids=3", Status: 503}, "/m/p", false},
+	} {
+		p := &pendingFault{Fault: tc.f, remaining: 1}
+		if got := p.matches(httptest.NewRequest(http.MethodGet, tc.url, nil)); got != tc.hits {
+			t.Errorf("%s on %s: matches %v, want %v", tc.f, tc.url, got, tc.hits)
 		}
 	}
 }
@@ -247,6 +276,9 @@ func TestAdminFaultsEndpoint(t *testing.T) {
 	if resp := post(`GET /altcraft/ status=429 retry-after=2`); resp.StatusCode != http.StatusCreated {
 		t.Fatalf("text fault: HTTP %d", resp.StatusCode)
 	}
+	if resp := post(`{"path_prefix":"/m/","path_suffix":"/a.txt","query":"x=1","status":500}`); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("JSON fault with suffix and query: HTTP %d", resp.StatusCode)
+	}
 	if resp := post(`{"path_prefix":"/s3/","bogus":1}`); resp.StatusCode != http.StatusBadRequest {
 		t.Fatalf("unknown field: HTTP %d, want 400", resp.StatusCode)
 	}
@@ -256,9 +288,10 @@ func TestAdminFaultsEndpoint(t *testing.T) {
 	want := []Fault{
 		{Method: "PUT", PathPrefix: "/s3/", Status: 503, Count: 2, Delay: 10 * time.Millisecond},
 		{Method: "GET", PathPrefix: "/altcraft/", Status: 429, RetryAfter: "2", Count: 1},
+		{PathPrefix: "/m/", PathSuffix: "/a.txt", Query: "x=1", Status: 500, Count: 1},
 	}
 	got := s.PendingFaults()
-	if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
+	if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] || got[2] != want[2] {
 		t.Fatalf("pending %+v, want %+v", got, want)
 	}
 

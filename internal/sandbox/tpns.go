@@ -16,7 +16,7 @@ import (
 // (POST /v3/push/package/upload, seed 001). Auth is HTTP Basic with the
 // AccessID and SecretKey; errors are body-level retCode/errMsg pairs.
 
-// Body-level codes the emulated TPNS API answers with (PLATFORMS.md).
+// Body-level codes the emulated TPNS API answers with (Tencent Cloud TPNS API documentation).
 const (
 	TPNSCodeOK           = 0
 	TPNSCodeParseError   = 1008001

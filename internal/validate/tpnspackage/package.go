@@ -28,7 +28,7 @@ const (
 	Token   Type = "token"
 )
 
-// Platform limits (seed 001 and PLATFORMS.md).
+// Platform limits, as the TPNS account package API documentation states them.
 const (
 	MaxNameChars    = 100
 	MaxFileSize     = 100 << 20 // "within 100 MB"
