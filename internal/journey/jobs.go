@@ -100,11 +100,36 @@ func (j *journey) judge(res *cmdResult, st *step) (failed bool, err error) {
 		}
 		return true, nil
 	}
+	if lostAnswerOnVisibleWrite(st) {
+		// The provider must not send it again (every row creates an event)
+		// and has nothing to read back: it fails saying so, and the next
+		// apply sends the file again.
+		if !regexp.MustCompile(`may have taken effect, so it was not sent again`).MatchString(unwrap(res.output)) {
+			return true, findf("%s failed after an events ingest's answer was lost, but not for it: %s", strings.Join(res.args, " "), errorSummary(res.output))
+		}
+		return true, nil
+	}
 	why := "no fault outlasted the retries"
 	if len(st.faults) > 0 {
 		why = "every injected fault was transient"
 	}
 	return false, ok(res, why)
+}
+
+// visibleWrites are the calls whose duplicate the platform's users see and
+// that cannot be read back: after a lost answer the client does not send
+// them again.
+var visibleWrites = map[string]bool{"POST /futuredemand/cr/api/events/bulk_upload": true}
+
+// lostAnswerOnVisibleWrite reports whether the step drops the answer of a
+// call in visibleWrites, which the job may then fail on.
+func lostAnswerOnVisibleWrite(st *step) bool {
+	for _, f := range st.faults {
+		if f.DropResponse && visibleWrites[f.Method+" "+f.PathPrefix] {
+			return true
+		}
+	}
+	return false
 }
 
 // fresh checks out the repository at dir, as a CI runner's clone, and
