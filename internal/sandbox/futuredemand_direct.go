@@ -1,6 +1,8 @@
 package sandbox
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -51,6 +53,8 @@ const (
 
 // FutureDemandEventTypes are the event_type values the CR API takes.
 var FutureDemandEventTypes = []string{"prisma", "fdlive"}
+
+var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
 
 // futureDemandEventColumns are the columns an events file must have.
 var futureDemandEventColumns = []string{"title", "start_date_time", "city", "venue"}
@@ -250,11 +254,16 @@ func (s *Server) handleFDEventsUpload(w http.ResponseWriter, r *http.Request, pa
 		return err
 	}); err != nil {
 		var missing missingColumns
-		if errors.As(err, &missing) {
+		var parse *csv.ParseError
+		switch {
+		case errors.As(err, &missing):
 			fdDetail(w, http.StatusOK, missing...)
-			return false
+		case errors.As(err, &parse):
+			// The file is the caller's fault, whatever the check above let by.
+			fdDetail(w, http.StatusOK, "FILE_INVALID_CSV")
+		default:
+			fdEnvelope(w, http.StatusInternalServerError, "INTERNAL_ERROR", "internal")
 		}
-		fdEnvelope(w, http.StatusInternalServerError, "INTERNAL_ERROR", "internal")
 		return false
 	}
 	if len(rowErrors) > 0 {
@@ -279,14 +288,20 @@ func (m missingColumns) Error() string { return strings.Join(m, ", ") }
 // eventRowErrors applies the events template's rules to every row of a
 // file already known to be UTF-8 CSV with a header row.
 func eventRowErrors(r io.Reader) ([]string, error) {
-	cr := csv.NewReader(r)
+	br := bufio.NewReader(r)
+	// A byte order mark is allowed, as CheckEvents allows it; left in, it
+	// would make a quoted first column a bare quote.
+	if head, _ := br.Peek(len(utf8BOM)); bytes.Equal(head, utf8BOM) {
+		_, _ = br.Discard(len(utf8BOM))
+	}
+	cr := csv.NewReader(br)
 	header, err := cr.Read()
 	if err != nil {
 		return nil, err
 	}
 	col := map[string]int{}
 	for i, h := range header {
-		col[strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\uFEFF")))] = i
+		col[strings.ToLower(strings.TrimSpace(h))] = i
 	}
 	var missing missingColumns
 	for _, c := range futureDemandEventColumns {
