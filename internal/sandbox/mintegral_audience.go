@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"mime"
 	"net/http"
 	"os"
@@ -135,15 +136,32 @@ func (s *Server) loadMintegral() error {
 	return nil
 }
 
-// saveLocked writes the state to its file atomically (a temporary file
-// renamed over it), so a sandbox killed mid-write leaves the previous
-// state, never half of one. The caller holds st.mu.
+// saveLocked writes the state to its file. The caller holds st.mu.
 func (st *mintegralAudienceState) saveLocked() error {
+	return st.writeLocked(st.audiences, st.nextID)
+}
+
+// commitLocked saves audiences and nextID and only then makes them the
+// state, so an audience call that answers an error has changed nothing.
+// The caller holds st.mu and passes a new map, not st.audiences edited.
+func (st *mintegralAudienceState) commitLocked(audiences map[int64]*MintegralAudience, nextID int64) error {
+	if err := st.writeLocked(audiences, nextID); err != nil {
+		return err
+	}
+	st.audiences, st.nextID = audiences, nextID
+	return nil
+}
+
+// writeLocked writes audiences, nextID and the issued data_paths to the
+// state file atomically (a temporary file renamed over it), so a sandbox
+// killed mid-write leaves the previous state, never half of one. The
+// caller holds st.mu.
+func (st *mintegralAudienceState) writeLocked(audiences map[int64]*MintegralAudience, nextID int64) error {
 	if st.file == "" {
 		return nil
 	}
-	saved := mintegralSaved{NextID: st.nextID, Issued: st.issued}
-	for _, a := range st.audiences {
+	saved := mintegralSaved{NextID: nextID, Issued: st.issued}
+	for _, a := range audiences {
 		saved.Audiences = append(saved.Audiences, a)
 	}
 	slices.SortFunc(saved.Audiences, func(a, b *MintegralAudience) int { return int(a.ID - b.ID) })
@@ -285,6 +303,7 @@ func (s *Server) SeedMintegralAudiences(n int, seed MintegralSeed) ([]int64, err
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	st.init()
+	audiences, nextID := maps.Clone(st.audiences), st.nextID
 	ids := make([]int64, n)
 	for i := range n {
 		platform := seed.Platform
@@ -295,15 +314,18 @@ func (s *Server) SeedMintegralAudiences(n int, seed MintegralSeed) ([]int64, err
 		if deviceType == 0 {
 			deviceType = map[int]int{1: 3, 2: 2, 3: 3}[platform]
 		}
-		st.nextID++
-		st.audiences[st.nextID] = &MintegralAudience{
-			ID: st.nextID, Name: fmt.Sprintf("%s%04d", seed.NamePrefix, i+1), AreaType: seed.AreaType, Platform: platform,
+		nextID++
+		audiences[nextID] = &MintegralAudience{
+			ID: nextID, Name: fmt.Sprintf("%s%04d", seed.NamePrefix, i+1), AreaType: seed.AreaType, Platform: platform,
 			Files:   []MintegralAudienceFile{{DeviceType: deviceType, DataPath: dataPath}},
 			Created: created, Updated: created,
 		}
-		ids[i] = st.nextID
+		ids[i] = nextID
 	}
-	return ids, st.saveLocked()
+	if err := st.commitLocked(audiences, nextID); err != nil {
+		return nil, err
+	}
+	return ids, nil
 }
 
 // storeConsoleFile stores the file a console upload leaves in the area's
@@ -451,14 +473,14 @@ func (s *Server) handleMintegralAudienceCreate(w http.ResponseWriter, r *http.Re
 	now := s.now()
 	st := &s.mintegralAudience
 	st.mu.Lock()
-	st.nextID++
 	a := &MintegralAudience{
-		ID: st.nextID, Name: req.Name, AreaType: req.AreaType, Platform: req.Platform,
+		ID: st.nextID + 1, Name: req.Name, AreaType: req.AreaType, Platform: req.Platform,
 		// Create publishes at once, which starts the update window.
 		Files: req.DataPath, Created: now, Updated: now,
 	}
-	st.audiences[a.ID] = a
-	err := st.saveLocked()
+	audiences := maps.Clone(st.audiences)
+	audiences[a.ID] = a
+	err := st.commitLocked(audiences, a.ID)
 	st.mu.Unlock()
 	if err != nil {
 		writeMintegral(w, MintegralCodeInternal, "internal error", nil)
@@ -501,8 +523,11 @@ func (s *Server) handleMintegralAudienceUpdate(w http.ResponseWriter, r *http.Re
 	st.mu.Lock()
 	var err error
 	if a, ok = st.audiences[req.ID]; ok {
-		a.Files, a.Updated = req.DataPath, now
-		err = st.saveLocked()
+		changed := *a
+		changed.Files, changed.Updated = req.DataPath, now
+		audiences := maps.Clone(st.audiences)
+		audiences[req.ID] = &changed
+		err = st.commitLocked(audiences, st.nextID)
 	}
 	st.mu.Unlock()
 	if err != nil {
@@ -532,10 +557,11 @@ func (s *Server) handleMintegralAudienceDelete(w http.ResponseWriter, r *http.Re
 			return
 		}
 	}
+	audiences := maps.Clone(st.audiences)
 	for _, id := range req.IDs {
-		delete(st.audiences, id)
+		delete(audiences, id)
 	}
-	if err := st.saveLocked(); err != nil {
+	if err := st.commitLocked(audiences, st.nextID); err != nil {
 		writeMintegral(w, MintegralCodeInternal, "internal error", nil)
 		return
 	}
