@@ -9,6 +9,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/url"
 	"os"
 	"slices"
 	"strconv"
@@ -373,12 +374,16 @@ func (s *Server) handleFDMedia(w http.ResponseWriter, _ *http.Request, partner s
 		fdEnvelope(w, http.StatusBadRequest, "VALIDATION_ERROR", "validation.failed", fdValidation{"CONTENT_TYPE_MISMATCH", "file"})
 		return false
 	}
-	key := fmt.Sprintf("partners/%s/%s/%s", partner, randomHex(8), file.FileName)
+	dir := randomHex(8)
+	key := fmt.Sprintf("partners/%s/%s/%s", partner, dir, file.FileName)
+	// Each segment escaped, so a name with "?", "#", "%" or a space stays
+	// in the url's path.
+	path := fmt.Sprintf("partners/%s/%s/%s", url.PathEscape(partner), dir, url.PathEscape(file.FileName))
 	if _, err := s.store.Commit(file.Path, Object{Bucket: BucketFDMedia, Key: key, Size: file.Size, MD5: file.MD5, ContentType: file.Type}); err != nil {
 		fdEnvelope(w, http.StatusInternalServerError, "INTERNAL_ERROR", "internal")
 		return false
 	}
-	m := FutureDemandMedia{URL: s.baseURL + fdMediaCDN + key, Key: key, Type: media.Kind, ContentType: file.Type, FileName: file.FileName, Partner: partner, Size: file.Size, MD5: file.MD5, At: s.now().UTC()}
+	m := FutureDemandMedia{URL: s.baseURL + fdMediaCDN + path, Key: key, Type: media.Kind, ContentType: file.Type, FileName: file.FileName, Partner: partner, Size: file.Size, MD5: file.MD5, At: s.now().UTC()}
 	st := s.futuredemand
 	st.mu.Lock()
 	st.media = append(st.media, m)

@@ -176,13 +176,19 @@ func (c *Client) UploadMedia(ctx context.Context, r MediaRequest) (*MediaResult,
 }
 
 // mediaIDFromURL names a media object by the path of its url, which is
-// where the object is stored.
+// where the object is stored, unescaped. A query or a fragment is no part
+// of it, and a presigned url's signature must not become an id.
 func mediaIDFromURL(raw string) string {
 	u, err := url.Parse(raw)
-	if err != nil || strings.Trim(u.Path, "/") == "" {
+	if err != nil {
+		raw, _, _ = strings.Cut(raw, "#")
+		raw, _, _ = strings.Cut(raw, "?")
 		return raw
 	}
-	return strings.Trim(u.Path, "/")
+	if p := strings.Trim(u.Path, "/"); p != "" {
+		return p
+	}
+	return transfer.RedactURL(raw)
 }
 
 // directUpload is one file posted to the API as the multipart field

@@ -360,3 +360,45 @@ func TestDirectUploadLogsInAgainAfter401(t *testing.T) {
 		t.Fatalf("%d media", n)
 	}
 }
+
+func TestMediaIDFromURL(t *testing.T) {
+	for raw, want := range map[string]string{
+		"https://cdn.example.com/partners/42/ab/banner.png":                        "partners/42/ab/banner.png",
+		"https://cdn.example.com/partners/42/ab/my%20banner%3F%231.png":            "partners/42/ab/my banner?#1.png",
+		"https://cdn.example.com/partners/42/ab/banner.png?X-Amz-Signature=s3cr3t": "partners/42/ab/banner.png",
+		"https://cdn.example.com/partners/42/ab/banner.png#top":                    "partners/42/ab/banner.png",
+		"https://cdn.example.com/?X-Amz-Signature=s3cr3t":                          "https://cdn.example.com/",
+		"https://cdn.example.com/%zz/banner.png?X-Amz-Signature=s3cr3t":            "https://cdn.example.com/%zz/banner.png",
+	} {
+		if got := mediaIDFromURL(raw); got != want {
+			t.Errorf("mediaIDFromURL(%q) = %q, want %q", raw, got, want)
+		}
+	}
+}
+
+// A file name that is not a plain URL path segment is escaped in the url,
+// which serves the object, and the id is the stored path.
+func TestUploadMediaOfANameToEscape(t *testing.T) {
+	srv := startSandbox(t, nil)
+	c := newDirectClient(srv, &recorder{})
+	name := "summer sale?#100%.png"
+	content := pngBytes(1 << 10)
+	p, sum := writeBytes(t, "banner.png", content)
+	res, err := c.UploadMedia(context.Background(), MediaRequest{Path: p, FileName: name, ContentType: "image/png", FileMD5: sum})
+	if err != nil {
+		t.Fatal(err)
+	}
+	media := srv.FutureDemandMediaObjects()
+	if len(media) != 1 || res.MediaID != "futuredemand-media/"+media[0].Key || !strings.HasSuffix(res.MediaID, "/"+name) || strings.ContainsAny(res.URL, " ?#") {
+		t.Fatalf("result %+v, sandbox media %+v", res, media)
+	}
+	resp, err := http.Get(res.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	got, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK || !bytes.Equal(got, content) {
+		t.Fatalf("the media url answers HTTP %d with %d bytes, want the %d uploaded", resp.StatusCode, len(got), len(content))
+	}
+}
