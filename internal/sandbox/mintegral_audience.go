@@ -266,6 +266,9 @@ type MintegralSeed struct {
 	// Age is how long ago they were created and last updated (default 24
 	// hours: past the update window).
 	Age time.Duration
+	// SkipExisting leaves out the names an audience already has, so
+	// seeding again on the same directory adds only what is missing.
+	SkipExisting bool
 }
 
 // seedDeviceIDs is the content of a seeded audience's file: a header and
@@ -274,7 +277,7 @@ const seedDeviceIDs = "device_id\n38400000-8cf0-11bd-b23e-10b96e40000d\n6d92078a
 
 // SeedMintegralAudiences creates n audiences the way Mintegral's console
 // does: each is built from a stored file whose data_path no API client
-// was ever given. It returns their ta_ids, in order.
+// was ever given. It returns the ta_ids it created, in order.
 func (s *Server) SeedMintegralAudiences(n int, seed MintegralSeed) ([]int64, error) {
 	if seed.NamePrefix == "" {
 		seed.NamePrefix = "console-audience-"
@@ -294,18 +297,40 @@ func (s *Server) SeedMintegralAudiences(n int, seed MintegralSeed) ([]int64, err
 	if seed.DeviceType != 0 && !slices.Contains(mintegralDeviceTypes, seed.DeviceType) {
 		return nil, fmt.Errorf("sandbox: %d is not a Mintegral device type", seed.DeviceType)
 	}
+	st := &s.mintegralAudience
+	name := func(i int) string { return fmt.Sprintf("%s%04d", seed.NamePrefix, i+1) }
+	missing := func() []int {
+		taken := map[string]bool{}
+		if seed.SkipExisting {
+			for _, a := range st.audiences {
+				taken[a.Name] = true
+			}
+		}
+		var out []int
+		for i := range n {
+			if !taken[name(i)] {
+				out = append(out, i)
+			}
+		}
+		return out
+	}
+	st.mu.Lock()
+	st.init()
+	todo := len(missing())
+	st.mu.Unlock()
+	if todo == 0 {
+		return nil, nil
+	}
 	dataPath, err := s.storeConsoleFile(seed.AreaType)
 	if err != nil {
 		return nil, err
 	}
 	created := s.now().Add(-seed.Age)
-	st := &s.mintegralAudience
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	st.init()
 	audiences, nextID := maps.Clone(st.audiences), st.nextID
-	ids := make([]int64, n)
-	for i := range n {
+	var ids []int64
+	for _, i := range missing() {
 		platform := seed.Platform
 		if platform == 0 {
 			platform = i%3 + 1
@@ -316,11 +341,11 @@ func (s *Server) SeedMintegralAudiences(n int, seed MintegralSeed) ([]int64, err
 		}
 		nextID++
 		audiences[nextID] = &MintegralAudience{
-			ID: nextID, Name: fmt.Sprintf("%s%04d", seed.NamePrefix, i+1), AreaType: seed.AreaType, Platform: platform,
+			ID: nextID, Name: name(i), AreaType: seed.AreaType, Platform: platform,
 			Files:   []MintegralAudienceFile{{DeviceType: deviceType, DataPath: dataPath}},
 			Created: created, Updated: created,
 		}
-		ids[i] = nextID
+		ids = append(ids, nextID)
 	}
 	if err := st.commitLocked(audiences, nextID); err != nil {
 		return nil, err
