@@ -21,7 +21,7 @@ import (
 // The invariants read the sandbox's records and the state file; they never
 // take the provider's word for what happened.
 
-// Mintegral's wire numbers (PLATFORMS.md), kept apart from the client's
+// Mintegral's wire numbers (the Open API documentation), kept apart from the client's
 // table so a wrong table there shows here.
 var (
 	mintegralPlatforms   = map[string]int{"android": 1, "ios": 2, "mix": 3}

@@ -19,9 +19,9 @@ import (
 	"github.com/audiencekit/terraform-provider-audience/internal/validate/fdfiles"
 )
 
-// Future Demand's direct multipart uploads (seed 002 and the developer
-// kit's pages "Cookbook / File uploads", "Lookout / Sales uploads" and
-// "Lookout / Bulk event upload"):
+// Future Demand's direct multipart uploads (the developer kit's pages
+// "Cookbook / File uploads", "Lookout / Sales uploads" and "Lookout / Bulk
+// event upload"):
 //   - POST {api}/ingest/transaction_summary/from_excel?eid= takes an .xlsx
 //     workbook in the field "file";
 //   - POST {cr_api}/events/bulk_upload?event_type= (a second host, the CR

@@ -8,9 +8,9 @@ import (
 
 // Wire shapes of the Future Demand client API.
 //
-// Login follows the vendor's documentation (seed 002). The storage calls'
-// JSON bodies are NOT published by the vendor: they follow the contract in
-// DESIGN.md ("Future Demand storage contract"). Everything that may have to
+// Login follows the vendor's client API documentation. The storage calls'
+// JSON bodies are NOT published by the vendor: they are assumed here, after
+// the documented flow (presigned PUT, presigned S3 multipart). Everything that may have to
 // be corrected when the vendor publishes them lives in this file: paths,
 // field names and the error body.
 //
