@@ -58,9 +58,7 @@ func (e *APIError) Error() string {
 }
 
 func (e *APIError) hint() string {
-	// Quoted values and URLs are the request's own data (a data_path
-	// holds the access key), not words of the platform's complaint.
-	m := strings.ToLower(quotedOrURL.ReplaceAllString(e.Message, ""))
+	m := e.complaint()
 	switch {
 	case e.DataPathRejected():
 		return "Mintegral does not know that data_path for this account and area, or its upload never completed: upload the file again for a new data_path"
@@ -74,11 +72,18 @@ func (e *APIError) hint() string {
 
 var quotedOrURL = regexp.MustCompile(`"[^"]*"|[a-z0-9]+://\S+`)
 
+// complaint is the message without quoted values and URLs, lower case:
+// those are the request's own data (a data_path holds the access key and
+// may hold any word), not words of the platform's complaint.
+func (e *APIError) complaint() string {
+	return strings.ToLower(quotedOrURL.ReplaceAllString(e.Message, ""))
+}
+
 // DataPathRejected reports whether Mintegral refused an audience's file
 // by its data_path (unknown to it, from the other area, or never
 // uploaded), as opposed to the request's credentials or other fields.
 func (e *APIError) DataPathRejected() bool {
-	m := strings.ToLower(e.Message)
+	m := e.complaint()
 	return strings.Contains(m, "data_path") && (strings.Contains(m, "upload") || strings.Contains(m, "not returned") || strings.Contains(m, "area_type"))
 }
 
