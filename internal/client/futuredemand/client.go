@@ -43,6 +43,11 @@ type Settings struct {
 	// MediaEndpoint overrides the base URL of POST /media (by default
 	// Endpoint without its version segment; see MediaBase).
 	MediaEndpoint string
+	// CRAPIEndpointSetting and MediaEndpointSetting say where the user
+	// sets CRAPIEndpoint and MediaEndpoint, for errors when that host
+	// cannot be reached, as transfer.Options.EndpointSetting does for
+	// Endpoint. Empty names no setting.
+	CRAPIEndpointSetting, MediaEndpointSetting string
 }
 
 // Client talks to the Future Demand client API. It is safe for
@@ -63,10 +68,10 @@ type Client struct {
 // New returns a client for the account s.
 func New(s Settings, o transfer.Options) *Client {
 	cr, media := o, o
-	cr.EndpointSetting = "futuredemand.cr_api_endpoint (FUTUREDEMAND_CR_API_ENDPOINT)"
+	cr.EndpointSetting = s.CRAPIEndpointSetting
 	if s.MediaEndpoint != "" {
-		media.EndpointSetting = "futuredemand.media_endpoint (FUTUREDEMAND_MEDIA_ENDPOINT)"
-	}
+		media.EndpointSetting = s.MediaEndpointSetting
+	} // else the media base derives from Endpoint, whose setting o names
 	return &Client{
 		Settings: s,
 		http:     transfer.NewPlatform("Future Demand", o),

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -400,5 +401,45 @@ func TestUploadMediaOfANameToEscape(t *testing.T) {
 	got, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != http.StatusOK || !bytes.Equal(got, content) {
 		t.Fatalf("the media url answers HTTP %d with %d bytes, want the %d uploaded", resp.StatusCode, len(got), len(content))
+	}
+}
+
+// An unreachable CR API or media host names the setting the caller gave
+// for it, never the main endpoint's.
+func TestUnreachableHostNamesItsOwnSetting(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := "http://" + ln.Addr().String()
+	_ = ln.Close() // nothing listens there now: connections are refused
+	srv := startSandbox(t, nil)
+	base := newClient(srv, &recorder{}).Settings
+	events, sum := writeBytes(t, "events.csv", []byte(eventsCSV))
+	png, pngSum := writeBytes(t, "banner.png", pngBytes(100))
+	for _, tc := range []struct {
+		name      string
+		cr, media string // settings given
+		wantCR    string // the CR error names this
+		wantMedia string
+		mainTold  string
+	}{
+		{"named", "the CR setting", "the media setting", "check the CR setting", "check the media setting", "the main setting"},
+		{"unnamed", "", "", "", "", "the main setting"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := base
+			s.CRAPIEndpoint, s.MediaEndpoint = down, down
+			s.CRAPIEndpointSetting, s.MediaEndpointSetting = tc.cr, tc.media
+			c := New(s, transfer.Options{EndpointSetting: tc.mainTold, Retry: transfer.Retry{Attempts: 1}})
+			_, err := c.Ingest(context.Background(), IngestRequest{Kind: KindEvents, EventType: "prisma", Path: events, FileName: "events.csv", FileMD5: sum})
+			if err == nil || !strings.Contains(err.Error(), tc.wantCR) || strings.Contains(err.Error(), tc.mainTold) {
+				t.Errorf("CR API: err = %v, want %q and not %q", err, tc.wantCR, tc.mainTold)
+			}
+			_, err = c.UploadMedia(context.Background(), MediaRequest{Path: png, FileName: "banner.png", ContentType: "image/png", FileMD5: pngSum})
+			if err == nil || !strings.Contains(err.Error(), tc.wantMedia) || strings.Contains(err.Error(), tc.mainTold) {
+				t.Errorf("media: err = %v, want %q and not %q", err, tc.wantMedia, tc.mainTold)
+			}
+		})
 	}
 }

@@ -83,9 +83,9 @@ func (e *APIError) hint() string {
 	case e.Code == 1002:
 		return "the token's user may not upload this object; non-admin users must name objects <userID>/..."
 	case e.Code == 1001:
-		return "the server rejected the request's arguments; check name, content_type and group"
+		return "the server rejected the request's arguments; check the object's name, content type and group"
 	case e.Code == 90007:
-		return "the stored object does not match the file; the file may have changed during the upload: plan again"
+		return "the stored object does not match the file; the file may have changed during the upload: upload it again"
 	case e.Code == 500:
 		return "the server failed internally; try again later"
 	}
