@@ -172,7 +172,8 @@ func (c *Client) keep(tok *tokenResponse) string {
 
 func (c *Client) authCall(ctx context.Context, path string, in any) (*tokenResponse, error) {
 	var tok tokenResponse
-	if err := c.do(ctx, http.MethodPost, path, "", false, in, &tok); err != nil {
+	// A second login or refresh issues one more token nobody uses.
+	if err := c.do(ctx, http.MethodPost, path, "", false, transfer.DuplicateHarmless, in, &tok); err != nil {
 		return nil, err
 	}
 	if tok.AccessToken == "" {
@@ -185,12 +186,13 @@ func (c *Client) authCall(ctx context.Context, path string, in any) (*tokenRespo
 }
 
 // call sends a storage API call with the Bearer token, partner and upload
-// type headers, retrying 429 and 5xx, and decodes the JSON answer.
-func (c *Client) call(ctx context.Context, method, path, uploadType string, in, out any) error {
-	return c.do(ctx, method, path, uploadType, true, in, out)
+// type headers, retrying 429 and 5xx as dup allows, and decodes the JSON
+// answer.
+func (c *Client) call(ctx context.Context, method, path, uploadType string, dup transfer.Duplicate, in, out any) error {
+	return c.do(ctx, method, path, uploadType, true, dup, in, out)
 }
 
-func (c *Client) do(ctx context.Context, method, path, uploadType string, authed bool, in, out any) error {
+func (c *Client) do(ctx context.Context, method, path, uploadType string, authed bool, dup transfer.Duplicate, in, out any) error {
 	if err := c.check(); err != nil {
 		return err
 	}
@@ -212,12 +214,8 @@ func (c *Client) do(ctx context.Context, method, path, uploadType string, authed
 			h.Set("Authorization", "Bearer "+tok)
 			h.Set(headerUploadType, uploadType)
 		}
-		// No call here is held back after an ambiguous failure: a second
-		// login or presigned URL costs nothing, and a second multipart
-		// upload session holds no parts (S3 lifecycle rules clear it);
-		// the complete and abort calls name the upload they act on.
 		resp, err := c.http.Call(ctx, transfer.APIRequest{
-			Method: method, URL: strings.TrimRight(c.Endpoint, "/") + path, Header: h, Body: body,
+			Method: method, URL: strings.TrimRight(c.Endpoint, "/") + path, Header: h, Body: body, Duplicate: dup,
 		})
 		if err != nil {
 			return err

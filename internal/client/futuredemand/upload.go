@@ -132,7 +132,8 @@ func (c *Client) Upload(ctx context.Context, r UploadRequest) (*UploadResult, er
 
 func (c *Client) uploadPresigned(ctx context.Context, r UploadRequest, file *transfer.File) (*UploadResult, error) {
 	var info presignedURLResponse
-	if err := c.call(ctx, http.MethodPost, pathPresignedURL, r.UploadType, presignedURLRequest{FileName: r.FileName, ContentType: storageContentTyp}, &info); err != nil {
+	// A second copy is a URL for another key, which nobody uses.
+	if err := c.call(ctx, http.MethodPost, pathPresignedURL, r.UploadType, transfer.DuplicateHarmless, presignedURLRequest{FileName: r.FileName, ContentType: storageContentTyp}, &info); err != nil {
 		return nil, err
 	}
 	if info.URL == "" || info.ObjectKey == "" {
@@ -161,7 +162,9 @@ func (c *Client) uploadPresigned(ctx context.Context, r UploadRequest, file *tra
 func (c *Client) uploadMultipart(ctx context.Context, r UploadRequest, file *transfer.File) (*UploadResult, error) {
 	count := transfer.PartCount(file.Size, r.PartSize)
 	var up multipartCreateResponse
-	err := c.call(ctx, http.MethodPost, pathMultipart, r.UploadType, multipartCreateRequest{
+	// A second copy is an upload session that holds no parts, which the
+	// bucket's lifecycle rules clear.
+	err := c.call(ctx, http.MethodPost, pathMultipart, r.UploadType, transfer.DuplicateHarmless, multipartCreateRequest{
 		FileName: r.FileName, FileSize: file.Size, PartSize: r.PartSize, PartCount: count,
 	}, &up)
 	if err != nil {
@@ -194,7 +197,9 @@ func (c *Client) uploadMultipart(ctx context.Context, r UploadRequest, file *tra
 		done.Parts = append(done.Parts, wirePartETag{PartNumber: p.Number, ETag: p.ETag})
 	}
 	var out multipartCompleteResponse
-	if err := c.call(ctx, http.MethodPut, pathMultipart, r.UploadType, done, &out); err != nil {
+	// The complete names the upload and its parts: a second copy stores
+	// the same object under the same key.
+	if err := c.call(ctx, http.MethodPut, pathMultipart, r.UploadType, transfer.DuplicateHarmless, done, &out); err != nil {
 		return nil, c.abort(ctx, r.UploadType, up, err)
 	}
 	key := out.ObjectKey
@@ -210,6 +215,7 @@ func (c *Client) abort(ctx context.Context, uploadType string, up multipartCreat
 	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
 	defer cancel()
 	c.http.Log().Info(actx, "aborting Future Demand multipart upload", map[string]any{"upload_id": up.UploadID, "object_key": up.ObjectKey, "error": cause.Error()})
-	err := c.call(actx, http.MethodDelete, pathMultipart, uploadType, multipartAbortRequest{UploadID: up.UploadID, ObjectKey: up.ObjectKey}, nil)
+	// The abort names the upload: a second copy discards nothing more.
+	err := c.call(actx, http.MethodDelete, pathMultipart, uploadType, transfer.DuplicateHarmless, multipartAbortRequest{UploadID: up.UploadID, ObjectKey: up.ObjectKey}, nil)
 	return &AbortedError{UploadID: up.UploadID, Err: cause, AbortErr: err}
 }

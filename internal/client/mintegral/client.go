@@ -164,10 +164,9 @@ type envelope struct {
 }
 
 // call sends one Open API request: the token headers, a JSON body when
-// body is not nil, and the envelope decoded into out (which may be nil).
-// A body-level failure is an *APIError; POST creates, so it is repeated
-// only when the server certainly did not act on it.
-func (c *Client) call(ctx context.Context, method, path string, query url.Values, body, out any) error {
+// body is not nil, and the envelope decoded into out (which may be nil);
+// dup is what a second copy costs. A body-level failure is an *APIError.
+func (c *Client) call(ctx context.Context, method, path string, dup transfer.Duplicate, query url.Values, body, out any) error {
 	u := strings.TrimRight(c.Endpoint, "/") + path
 	if len(query) > 0 {
 		u += "?" + query.Encode()
@@ -178,7 +177,7 @@ func (c *Client) call(ctx context.Context, method, path string, query url.Values
 	h.Set("timestamp", ts)
 	h.Set("token", Token(c.APIKey, ts))
 	h.Set("Accept", "application/json")
-	req := transfer.APIRequest{Method: method, URL: u, Header: h, Creates: method == http.MethodPost}
+	req := transfer.APIRequest{Method: method, URL: u, Header: h, Duplicate: dup}
 	if body != nil {
 		raw, err := json.Marshal(body)
 		if err != nil {
@@ -219,7 +218,8 @@ func (c *Client) PresignedUploadData(ctx context.Context, areaType int, fileName
 	q.Set("file_md5", fileMD5)
 	var info UploadInfo
 	asked := c.http.Now() // the ttl runs from when the information was issued
-	if err := c.call(ctx, http.MethodGet, "/api/open/v1/audience/presigned-upload-data", q, nil, &info); err != nil {
+	// A second copy only issues upload information nobody uses.
+	if err := c.call(ctx, http.MethodGet, "/api/open/v1/audience/presigned-upload-data", transfer.DuplicateHarmless, q, nil, &info); err != nil {
 		return nil, err
 	}
 	info.Received = asked

@@ -408,13 +408,14 @@ type APIRequest struct {
 	URL    string // may carry a token in its query; never logged or returned in errors
 	Header http.Header
 	Body   []byte
-	// Creates marks a request whose duplicate users would see (a second
-	// audience): it is retried only when the server certainly did not act
-	// on it (429, 503, or the connection failed before the request was
-	// written). Otherwise its failure is returned at once and Ambiguous
-	// reports it. Leave it unset for requests whose duplicate is harmless
-	// (an upload session, an export task), and say why next to the call.
-	Creates bool
+	// Duplicate must say what a second copy of the request costs, next
+	// to the call. DuplicateVisible (a second audience) is sent again only
+	// when the server certainly did not act on it (429, 503, or the
+	// connection failed before the request was written); otherwise its
+	// failure comes back at once and Ambiguous reports it.
+	// DuplicateHarmless (a read, an upload session, an export task) is
+	// sent again after any transient failure.
+	Duplicate Duplicate
 	// EachAttempt, when set, is called before every attempt to set
 	// headers that must be new each time (OpenIM's operationID).
 	EachAttempt func(http.Header)
@@ -434,7 +435,10 @@ type APIResponse struct {
 // limit. Answers with other statuses than 429 and 5xx come back for the
 // platform to read its envelope; see StatusError.
 func (p *Platform) Call(ctx context.Context, r APIRequest) (*APIResponse, error) {
-	ex := &exchange{service: serviceAPI, repeatable: !r.Creates, limit: p.apiTimeout, eachAttempt: r.EachAttempt}
+	if r.Duplicate == duplicateUndeclared {
+		return nil, fmt.Errorf("%s API call %s %s: the caller did not declare what a duplicate costs (APIRequest.Duplicate)", p.name, r.Method, RedactURL(r.URL))
+	}
+	ex := &exchange{service: serviceAPI, repeatable: r.Duplicate != DuplicateVisible, limit: p.apiTimeout, eachAttempt: r.EachAttempt}
 	var out APIResponse
 	ex.handle = func(resp *http.Response) error {
 		if Transient(resp.StatusCode) {
