@@ -7,9 +7,11 @@ import (
 	"crypto/md5"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -441,5 +443,45 @@ func TestUnreachableHostNamesItsOwnSetting(t *testing.T) {
 				t.Errorf("media: err = %v, want %q and not %q", err, tc.wantMedia, tc.mainTold)
 			}
 		})
+	}
+}
+
+// A refusal listing thousands of rows, far more than 64 KiB, is read as
+// a refusal with every code.
+func TestIngestEventsRefusalOfManyRows(t *testing.T) {
+	srv := startSandbox(t, nil)
+	c := newDirectClient(srv, &recorder{})
+	var b strings.Builder
+	b.WriteString("title,start_date_time,city,venue\n")
+	const rows = 4000
+	for i := range rows {
+		fmt.Fprintf(&b, "Event %d,someday,Berlin,Arena\n", i)
+	}
+	p, sum := writeBytes(t, "events.csv", []byte(b.String()))
+	_, err := c.Ingest(context.Background(), IngestRequest{Kind: KindEvents, EventType: "prisma", Path: p, FileName: "events.csv", FileMD5: sum})
+	var refused *RefusedError
+	if !errors.As(err, &refused) || len(refused.Codes) != rows || refused.Codes[rows-1] != fmt.Sprintf("ROW_%d_INVALID_DATE", rows) || refused.Cut {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+// An answer longer than the limit is a refusal with the codes read before
+// the cut, and says more followed.
+func TestIngestAnswerCutShort(t *testing.T) {
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		_, _ = io.WriteString(w, `[400, [`)
+		for i := 1; i <= 40000; i++ {
+			fmt.Fprintf(w, `{"errCode": "ROW_%d_INVALID_DATE"},`, i)
+		}
+		_, _ = io.WriteString(w, `{"errCode": "ROW_40001_INVALID_DATE"}]]`)
+	}))
+	t.Cleanup(api.Close)
+	c := New(Settings{Endpoint: api.URL, CRAPIEndpoint: api.URL, AccessToken: "token", PartnerID: "42"}, transfer.Options{HTTP: api.Client()})
+	p, sum := writeBytes(t, "events.csv", []byte(eventsCSV))
+	_, err := c.Ingest(context.Background(), IngestRequest{Kind: KindEvents, EventType: "prisma", Path: p, FileName: "events.csv", FileMD5: sum})
+	var refused *RefusedError
+	if !errors.As(err, &refused) || !refused.Cut || len(refused.Codes) < 1000 || refused.Codes[0] != "ROW_1_INVALID_DATE" || !strings.Contains(err.Error(), "more codes followed") {
+		t.Fatalf("err = %v", err)
 	}
 }

@@ -3,6 +3,7 @@ package futuredemand
 import (
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"strings"
 )
 
@@ -106,6 +107,19 @@ func refusal(body []byte) []string {
 	}
 	for _, v := range doc.ValidationErrors {
 		codes = append(codes, v.Code)
+	}
+	return codes
+}
+
+// codeField finds, in an answer cut short (so not JSON), the codes of the
+// shapes refusal reads: "errCode", "name" and "code".
+var codeField = regexp.MustCompile(`"(?:errCode|name|code)"\s*:\s*"([^"\\]*)"`)
+
+// readableCodes lists the codes found in the readable part of an answer.
+func readableCodes(body []byte) []string {
+	var codes []string
+	for _, m := range codeField.FindAllSubmatch(body, -1) {
+		codes = append(codes, string(m[1]))
 	}
 	return codes
 }

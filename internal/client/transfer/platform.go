@@ -303,12 +303,13 @@ func (p *Platform) checkRetry(ctx context.Context, ex *exchange, resp *http.Resp
 		}
 		reason = "HTTP " + strconv.Itoa(resp.StatusCode)
 	case ex.retryIf != nil:
-		b, _ := ReadSmall(resp.Body, 64<<10)
-		_ = resp.Body.Close()
-		resp.Body = io.NopCloser(bytes.NewReader(b))
-		if !ex.retryIf(resp.StatusCode, b) {
+		b, _ := ReadSmall(resp.Body, AnswerLimit+1)
+		// Put back what was read, so the answer's reader sees all of it.
+		resp.Body = readCloser{io.MultiReader(bytes.NewReader(b), resp.Body), resp.Body}
+		if !ex.retryIf(resp.StatusCode, b[:min(len(b), AnswerLimit)]) {
 			return false
 		}
+		_ = resp.Body.Close()
 		reason = "the platform asked to try again"
 	default:
 		return false
@@ -326,6 +327,11 @@ func (p *Platform) checkRetry(ctx context.Context, ex *exchange, resp *http.Resp
 		"op": ex.op, "attempt": ex.attempt + 1, "of": p.retry.Attempts, "wait": ex.wait.String(), "reason": reason,
 	})
 	return true
+}
+
+type readCloser struct {
+	io.Reader
+	io.Closer
 }
 
 // retryAfter parses a Retry-After value (seconds or an HTTP date), capped.
@@ -422,7 +428,7 @@ type APIRequest struct {
 }
 
 // APIResponse is an API answer that was not retried: any status but
-// 429 and 5xx. Its body is read (up to 1 MiB) within the API limit.
+// 429 and 5xx. Its body is read (up to AnswerLimit) within the API limit.
 type APIResponse struct {
 	Op       string // method and redacted URL
 	Status   int
@@ -444,7 +450,7 @@ func (p *Platform) Call(ctx context.Context, r APIRequest) (*APIResponse, error)
 		if Transient(resp.StatusCode) {
 			return nil // checkRetry already saw it; the error reads it
 		}
-		b, err := ReadSmall(resp.Body, 1<<20)
+		b, err := ReadSmall(resp.Body, AnswerLimit)
 		_ = resp.Body.Close()
 		out.Body = b
 		return err
