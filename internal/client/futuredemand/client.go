@@ -86,6 +86,9 @@ type APIError struct {
 	Status  int
 	Code    string
 	Message string
+	// afterUnclear: an earlier attempt may have acted, and this answer
+	// may describe what it left (transfer.APIResponse.AfterUnclear).
+	afterUnclear bool
 }
 
 func (e *APIError) Error() string {
@@ -233,6 +236,6 @@ func (c *Client) do(ctx context.Context, method, path, uploadType string, authed
 			continue // the login token was revoked or expired early: log in again once
 		}
 		code, msg := errorMessage(resp.Body)
-		return &APIError{Op: op, Status: resp.Status, Code: code, Message: msg}
+		return &APIError{Op: op, Status: resp.Status, Code: code, Message: msg, afterUnclear: resp.AfterUnclear}
 	}
 }

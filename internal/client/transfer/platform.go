@@ -185,6 +185,8 @@ type exchange struct {
 	timedOut  atomic.Bool // the current attempt hit limit
 	wait      time.Duration
 	ambiguous bool
+	// resentUnclear: a retried attempt may have been acted on.
+	resentUnclear bool
 }
 
 type exchangeKey struct{}
@@ -295,11 +297,17 @@ func (p *Platform) checkRetry(ctx context.Context, ex *exchange, resp *http.Resp
 			ex.ambiguous = true // the server may have acted; the caller decides
 			return false
 		}
+		if ex.wrote.Load() {
+			ex.resentUnclear = true
+		}
 		reason = stripURL(err).Error()
 	case Transient(resp.StatusCode):
 		if !ex.repeatable && !notActedOn(resp.StatusCode) {
 			ex.ambiguous = true
 			return false
+		}
+		if !notActedOn(resp.StatusCode) {
+			ex.resentUnclear = true
 		}
 		reason = "HTTP " + strconv.Itoa(resp.StatusCode)
 	case ex.retryIf != nil:
@@ -435,6 +443,11 @@ type APIResponse struct {
 	Header   http.Header
 	Body     []byte
 	Attempts int
+	// AfterUnclear: an earlier attempt was sent in full and its answer
+	// lost, or it was answered 500, 502 or 504, so the server may have
+	// acted on it before this answer, which then describes what that
+	// attempt left (e.g. a 404 for what it consumed).
+	AfterUnclear bool
 }
 
 // Call sends an API request with the retry policy and the per-request API
@@ -463,7 +476,7 @@ func (p *Platform) Call(ctx context.Context, r APIRequest) (*APIResponse, error)
 	if err != nil {
 		return nil, err
 	}
-	out.Op, out.Status, out.Header, out.Attempts = ex.op, resp.StatusCode, resp.Header, ex.attempt
+	out.Op, out.Status, out.Header, out.Attempts, out.AfterUnclear = ex.op, resp.StatusCode, resp.Header, ex.attempt, ex.resentUnclear
 	return &out, nil
 }
 

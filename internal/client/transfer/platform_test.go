@@ -145,3 +145,25 @@ func TestCallerDeadlineIsReportedAsStopped(t *testing.T) {
 		t.Fatalf("err = %#v", err)
 	}
 }
+
+// An answer after a resend says whether an earlier attempt may have been
+// acted on: after a lost answer or a 500 it may, after a 429 or 503 not.
+func TestAnswerAfterAnUnclearAttemptSaysSo(t *testing.T) {
+	srv, _ := dropFirstAnswer(t)
+	resp, err := testPlatform(srv.Client()).Call(context.Background(), APIRequest{Method: http.MethodPut, URL: srv.URL, Body: []byte(`{}`), Duplicate: DuplicateHarmless})
+	if err != nil || resp.Attempts != 2 || !resp.AfterUnclear {
+		t.Fatalf("lost answer: %+v %v; want a second attempt after an unclear one", resp, err)
+	}
+	for status, unclear := range map[int]bool{500: true, 502: true, 504: true, 429: false, 503: false} {
+		srv, _ := statusServer(t, status)
+		resp, err := testPlatform(srv.Client()).Call(context.Background(), APIRequest{Method: http.MethodPut, URL: srv.URL, Body: []byte(`{}`), Duplicate: DuplicateHarmless})
+		if err != nil || resp.Attempts != 2 || resp.AfterUnclear != unclear {
+			t.Errorf("%d: %+v %v; want AfterUnclear %v", status, resp, err, unclear)
+		}
+	}
+	srv, _ = statusServer(t)
+	resp, err = testPlatform(srv.Client()).Call(context.Background(), APIRequest{Method: http.MethodPut, URL: srv.URL, Body: []byte(`{}`), Duplicate: DuplicateHarmless})
+	if err != nil || resp.AfterUnclear {
+		t.Fatalf("first answer: %+v %v", resp, err)
+	}
+}
