@@ -23,7 +23,7 @@ func main() {
 	verbose := flag.Bool("v", false, "log every request: method, path (never the query string), status, bytes in and out, duration")
 	updateWindow := flag.Duration("mintegral-update-window", sandbox.MintegralUpdateWindow,
 		"how long after a change a Mintegral audience refuses another update; shorter than 12h to try updates by hand (reported times shift to match)")
-	seed := flag.Int("seed-mintegral-audiences", 0, "create this many audiences as if made in Mintegral's console (for terraform query), on every start")
+	seed := flag.Int("seed-mintegral-audiences", 0, "keep this many audiences as if made in Mintegral's console (for terraform query): a start creates those -dir does not hold yet")
 	var faults faultFlags
 	flag.Var(&faults, "fault", "inject a fault, e.g. 'PUT /s3/ status=503 count=2'; repeatable. Keys:\n"+faultKeyHelp)
 	flag.Parse()
@@ -50,10 +50,9 @@ func main() {
 	for _, f := range faults {
 		srv.AddFault(f)
 	}
-	if *seed > 0 {
-		if _, err := srv.SeedMintegralAudiences(*seed, sandbox.MintegralSeed{}); err != nil {
-			log.Fatal(err)
-		}
+	added, err := seedConsoleAudiences(srv, *seed)
+	if err != nil {
+		log.Fatal(err)
 	}
 	if err := srv.Start(*addr); err != nil {
 		log.Fatal(err)
@@ -69,7 +68,7 @@ func main() {
 		fmt.Printf("Mintegral audiences accept an update %s after the last change\n", *updateWindow)
 	}
 	if *seed > 0 {
-		fmt.Printf("%d console-made Mintegral audiences added\n", *seed)
+		fmt.Printf("%d console-made Mintegral audiences added (%d were already in %s)\n", added, *seed-added, *dir)
 	}
 	for _, f := range faults {
 		fmt.Printf("fault queued: %s\n", f)
@@ -82,6 +81,17 @@ func main() {
 	signal.Notify(stop, os.Interrupt, syscall.SIGTERM)
 	<-stop
 	_ = srv.Close()
+}
+
+// seedConsoleAudiences makes sure n console-made audiences exist, creating
+// only the ones a previous start on the same directory did not, and
+// returns how many it created.
+func seedConsoleAudiences(srv *sandbox.Server, n int) (int, error) {
+	if n <= 0 {
+		return 0, nil
+	}
+	ids, err := srv.SeedMintegralAudiences(n, sandbox.MintegralSeed{SkipExisting: true})
+	return len(ids), err
 }
 
 // faultKeyHelp lists every key sandbox.ParseFault reads (main_test.go

@@ -42,3 +42,26 @@ func TestFaultKeyHelpListsEveryKey(t *testing.T) {
 		}
 	}
 }
+
+// Seeding on every start of the same directory keeps n console audiences,
+// not n more each time.
+func TestSeedingAgainOnTheSameDirAddsNothing(t *testing.T) {
+	dir := t.TempDir()
+	for start, want := range []int{3, 0, 1} {
+		srv, err := sandbox.New(sandbox.Config{Dir: dir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 3
+		if start == 2 {
+			n = 4
+		}
+		added, err := seedConsoleAudiences(srv, n)
+		if err != nil || added != want {
+			t.Fatalf("start %d: added %d, %v; want %d", start+1, added, err, want)
+		}
+		if got := len(srv.MintegralAudiences()); got != n {
+			t.Fatalf("start %d: %d audiences, want %d", start+1, got, n)
+		}
+	}
+}

@@ -205,7 +205,7 @@ func TestAccFutureDemandMedia_planTimeRefusals(t *testing.T) {
 	}
 	steps := []acc.TestStep{
 		{Config: mediaConfig(text, ""), ExpectError: wrapped("Invalid Future Demand media", text+": its content is not an image or a video", "it looks like text", "rule: media is an image or a video, by its content")},
-		{Config: mediaConfig(png, `content_type = "video/mp4"`), ExpectError: wrapped("Content type does not match the media", `content_type is "video/mp4", but the content is an image (image/png)`)},
+		{Config: mediaConfig(png, `content_type = "video/mp4"`), ExpectError: wrapped("Content type does not match the media", `the declared content type is "video/mp4", but the content is an image (image/png)`)},
 		{Config: mediaConfig(png, `content_type = "text/csv"`), ExpectError: wrapped(`"text/csv" is not of type image or video`)},
 		{Config: mediaConfig(large, ""), ExpectError: wrapped("Source file too large", "52428801 bytes")},
 	}

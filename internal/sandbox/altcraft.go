@@ -98,9 +98,11 @@ type altcraftContent struct {
 }
 
 // SetAltcraftProfiles changes how many profiles a source holds, as the
-// CRM gains or loses contacts: profiles beyond the old count are new ones,
-// fewer drops the newest. Export tasks finishing afterwards see the new
-// content. It fails for a source the panel does not have.
+// CRM gains or loses contacts: fewer drops the newest, more adds profiles
+// at the end. A profile is its position, so growing back after shrinking
+// restores the dropped profiles as they were, edits included. Export
+// tasks finishing afterwards see the new content. It fails for a source
+// the panel does not have.
 func (s *Server) SetAltcraftProfiles(sourceType string, sourceID int64, profiles int) error {
 	return s.editAltcraftSource(sourceType, sourceID, func(c *altcraftContent) { c.profiles = max(profiles, 0) })
 }

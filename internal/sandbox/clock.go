@@ -4,7 +4,8 @@ import "time"
 
 // Advance makes d pass for everything the sandbox remembers: every stored
 // timestamp moves d into the past (Mintegral audiences' creation and last
-// update, so the 12-hour window runs out; Future Demand tokens' expiry).
+// update, so the 12-hour window runs out; Future Demand tokens' expiry and
+// the times of its ingests and media).
 // The server's clock itself stays the wall clock, because clients sign
 // requests with theirs: Mintegral's token check compares the timestamp
 // header with the server's now, and presigned URLs carry their signing
@@ -25,6 +26,12 @@ func (s *Server) Advance(d time.Duration) {
 	fd.mu.Lock()
 	for tok, exp := range fd.tokens {
 		fd.tokens[tok] = exp.Add(-d)
+	}
+	for i := range fd.ingests {
+		fd.ingests[i].At = fd.ingests[i].At.Add(-d)
+	}
+	for i := range fd.media {
+		fd.media[i].At = fd.media[i].At.Add(-d)
 	}
 	fd.mu.Unlock()
 }

@@ -48,3 +48,19 @@ func TestAdvanceExpiresFutureDemandTokens(t *testing.T) {
 		t.Fatal("a token is still valid after it expired")
 	}
 }
+
+func TestAdvanceMovesFutureDemandIngestAndMediaTimes(t *testing.T) {
+	s := startSandbox(t)
+	at := s.now().UTC()
+	s.recordIngest(FutureDemandIngest{Kind: "events", At: at})
+	s.futuredemand.mu.Lock()
+	s.futuredemand.media = append(s.futuredemand.media, FutureDemandMedia{At: at})
+	s.futuredemand.mu.Unlock()
+	s.Advance(3 * time.Hour)
+	if got := s.FutureDemandIngests()[0].At; !got.Equal(at.Add(-3 * time.Hour)) {
+		t.Errorf("ingest at %s, want 3 hours before %s", got, at)
+	}
+	if got := s.FutureDemandMediaObjects()[0].At; !got.Equal(at.Add(-3 * time.Hour)) {
+		t.Errorf("media at %s, want 3 hours before %s", got, at)
+	}
+}

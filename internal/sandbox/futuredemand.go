@@ -15,10 +15,12 @@ import (
 	"unicode"
 )
 
-// Future Demand client API emulation (seed 002 and the storage contract in
-// DESIGN.md): username/password login with refresh, Bearer auth with the
-// partner and upload-type headers on every storage call, single presigned
-// PUT, and presigned S3 multipart (initiate, parts, complete, abort).
+// Future Demand client API emulation, after the vendor's client API
+// documentation (the storage calls' bodies, which it does not publish, are
+// assumed as the client assumes them): username/password login with
+// refresh, Bearer auth with the partner and upload-type headers on every
+// storage call, single presigned PUT, and presigned S3 multipart
+// (initiate, parts, complete, abort).
 // Errors are JSON {"detail": "..."} with the HTTP status telling the kind.
 
 // FutureDemandTokenTTL is the lifetime of a token issued by /auth

@@ -1,12 +1,15 @@
 package sandbox
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
 	"mime"
 	"net/http"
+	"net/url"
 	"os"
 	"slices"
 	"strconv"
@@ -16,9 +19,9 @@ import (
 	"github.com/audiencekit/terraform-provider-audience/internal/validate/fdfiles"
 )
 
-// Future Demand's direct multipart uploads (seed 002 and the developer
-// kit's pages "Cookbook / File uploads", "Lookout / Sales uploads" and
-// "Lookout / Bulk event upload"):
+// Future Demand's direct multipart uploads (the developer kit's pages
+// "Cookbook / File uploads", "Lookout / Sales uploads" and "Lookout / Bulk
+// event upload"):
 //   - POST {api}/ingest/transaction_summary/from_excel?eid= takes an .xlsx
 //     workbook in the field "file";
 //   - POST {cr_api}/events/bulk_upload?event_type= (a second host, the CR
@@ -51,6 +54,8 @@ const (
 
 // FutureDemandEventTypes are the event_type values the CR API takes.
 var FutureDemandEventTypes = []string{"prisma", "fdlive"}
+
+var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
 
 // futureDemandEventColumns are the columns an events file must have.
 var futureDemandEventColumns = []string{"title", "start_date_time", "city", "venue"}
@@ -250,11 +255,16 @@ func (s *Server) handleFDEventsUpload(w http.ResponseWriter, r *http.Request, pa
 		return err
 	}); err != nil {
 		var missing missingColumns
-		if errors.As(err, &missing) {
+		var parse *csv.ParseError
+		switch {
+		case errors.As(err, &missing):
 			fdDetail(w, http.StatusOK, missing...)
-			return false
+		case errors.As(err, &parse):
+			// The file is the caller's fault, whatever the check above let by.
+			fdDetail(w, http.StatusOK, "FILE_INVALID_CSV")
+		default:
+			fdEnvelope(w, http.StatusInternalServerError, "INTERNAL_ERROR", "internal")
 		}
-		fdEnvelope(w, http.StatusInternalServerError, "INTERNAL_ERROR", "internal")
 		return false
 	}
 	if len(rowErrors) > 0 {
@@ -279,14 +289,20 @@ func (m missingColumns) Error() string { return strings.Join(m, ", ") }
 // eventRowErrors applies the events template's rules to every row of a
 // file already known to be UTF-8 CSV with a header row.
 func eventRowErrors(r io.Reader) ([]string, error) {
-	cr := csv.NewReader(r)
+	br := bufio.NewReader(r)
+	// A byte order mark is allowed, as CheckEvents allows it; left in, it
+	// would make a quoted first column a bare quote.
+	if head, _ := br.Peek(len(utf8BOM)); bytes.Equal(head, utf8BOM) {
+		_, _ = br.Discard(len(utf8BOM))
+	}
+	cr := csv.NewReader(br)
 	header, err := cr.Read()
 	if err != nil {
 		return nil, err
 	}
 	col := map[string]int{}
 	for i, h := range header {
-		col[strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\uFEFF")))] = i
+		col[strings.ToLower(strings.TrimSpace(h))] = i
 	}
 	var missing missingColumns
 	for _, c := range futureDemandEventColumns {
@@ -358,12 +374,16 @@ func (s *Server) handleFDMedia(w http.ResponseWriter, _ *http.Request, partner s
 		fdEnvelope(w, http.StatusBadRequest, "VALIDATION_ERROR", "validation.failed", fdValidation{"CONTENT_TYPE_MISMATCH", "file"})
 		return false
 	}
-	key := fmt.Sprintf("partners/%s/%s/%s", partner, randomHex(8), file.FileName)
+	dir := randomHex(8)
+	key := fmt.Sprintf("partners/%s/%s/%s", partner, dir, file.FileName)
+	// Each segment escaped, so a name with "?", "#", "%" or a space stays
+	// in the url's path.
+	path := fmt.Sprintf("partners/%s/%s/%s", url.PathEscape(partner), dir, url.PathEscape(file.FileName))
 	if _, err := s.store.Commit(file.Path, Object{Bucket: BucketFDMedia, Key: key, Size: file.Size, MD5: file.MD5, ContentType: file.Type}); err != nil {
 		fdEnvelope(w, http.StatusInternalServerError, "INTERNAL_ERROR", "internal")
 		return false
 	}
-	m := FutureDemandMedia{URL: s.baseURL + fdMediaCDN + key, Key: key, Type: media.Kind, ContentType: file.Type, FileName: file.FileName, Partner: partner, Size: file.Size, MD5: file.MD5, At: s.now().UTC()}
+	m := FutureDemandMedia{URL: s.baseURL + fdMediaCDN + path, Key: key, Type: media.Kind, ContentType: file.Type, FileName: file.FileName, Partner: partner, Size: file.Size, MD5: file.MD5, At: s.now().UTC()}
 	st := s.futuredemand
 	st.mu.Lock()
 	st.media = append(st.media, m)

@@ -3,7 +3,9 @@ package sandbox
 import (
 	"archive/zip"
 	"bytes"
+	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -204,5 +206,34 @@ func TestFDDirectTakesAndRecords(t *testing.T) {
 	ins, media := h.s.FutureDemandIngests(), h.s.FutureDemandMediaObjects()
 	if len(ins) != 2 || ins[0].EID != "evt_9" || ins[1].EventType != "fdlive" || ins[1].Rows != 1 || len(media) != 1 || media[0].Size != int64(len(pngHead)) {
 		t.Fatalf("ingests %+v media %+v", ins, media)
+	}
+}
+
+// An events file may start with a byte order mark, also before a quoted
+// header, as the client check allows; it is taken, not a 500.
+func TestFDEventsTakeAByteOrderMark(t *testing.T) {
+	h := newFDHarness(t)
+	url := h.s.URL() + PrefixFutureDemand + "/cr/api/events/bulk_upload?event_type=prisma"
+	for _, file := range []string{
+		"\uFEFFtitle,start_date_time,city,venue\nA,2026-05-01T20:00:00Z,Berlin,Arena\n",
+		"\uFEFF\"title\",\"start_date_time\",\"city\",\"venue\"\nA,2026-05-01T20:00:00Z,Berlin,Arena\n",
+	} {
+		body, ct := form(t, part{"file", "events.csv", "text/csv", []byte(file)})
+		status, _, out := h.post(url, body, ct, nil)
+		if arr, ok := out.([]any); status != 200 || !ok || len(arr) != 2 || arr[0] != float64(200) {
+			t.Fatalf("%q: HTTP %d %v", file, status, out)
+		}
+	}
+	if n := len(h.s.FutureDemandIngests()); n != 2 {
+		t.Fatalf("%d ingests, want 2", n)
+	}
+}
+
+// A file the row check cannot parse is the caller's invalid CSV.
+func TestFDEventRowErrorsParseErrorIsTheFiles(t *testing.T) {
+	_, err := eventRowErrors(strings.NewReader("title,start_date_time,city,venue\nA\"b,2026-05-01T20:00:00Z,Berlin,Arena\n"))
+	var parse *csv.ParseError
+	if !errors.As(err, &parse) {
+		t.Fatalf("error %v (%T), want a *csv.ParseError", err, err)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"mime"
 	"net/http"
 	"os"
@@ -135,15 +136,32 @@ func (s *Server) loadMintegral() error {
 	return nil
 }
 
-// saveLocked writes the state to its file atomically (a temporary file
-// renamed over it), so a sandbox killed mid-write leaves the previous
-// state, never half of one. The caller holds st.mu.
+// saveLocked writes the state to its file. The caller holds st.mu.
 func (st *mintegralAudienceState) saveLocked() error {
+	return st.writeLocked(st.audiences, st.nextID)
+}
+
+// commitLocked saves audiences and nextID and only then makes them the
+// state, so an audience call that answers an error has changed nothing.
+// The caller holds st.mu and passes a new map, not st.audiences edited.
+func (st *mintegralAudienceState) commitLocked(audiences map[int64]*MintegralAudience, nextID int64) error {
+	if err := st.writeLocked(audiences, nextID); err != nil {
+		return err
+	}
+	st.audiences, st.nextID = audiences, nextID
+	return nil
+}
+
+// writeLocked writes audiences, nextID and the issued data_paths to the
+// state file atomically (a temporary file renamed over it), so a sandbox
+// killed mid-write leaves the previous state, never half of one. The
+// caller holds st.mu.
+func (st *mintegralAudienceState) writeLocked(audiences map[int64]*MintegralAudience, nextID int64) error {
 	if st.file == "" {
 		return nil
 	}
-	saved := mintegralSaved{NextID: st.nextID, Issued: st.issued}
-	for _, a := range st.audiences {
+	saved := mintegralSaved{NextID: nextID, Issued: st.issued}
+	for _, a := range audiences {
 		saved.Audiences = append(saved.Audiences, a)
 	}
 	slices.SortFunc(saved.Audiences, func(a, b *MintegralAudience) int { return int(a.ID - b.ID) })
@@ -248,6 +266,9 @@ type MintegralSeed struct {
 	// Age is how long ago they were created and last updated (default 24
 	// hours: past the update window).
 	Age time.Duration
+	// SkipExisting leaves out the names an audience already has, so
+	// seeding again on the same directory adds only what is missing.
+	SkipExisting bool
 }
 
 // seedDeviceIDs is the content of a seeded audience's file: a header and
@@ -256,7 +277,7 @@ const seedDeviceIDs = "device_id\n38400000-8cf0-11bd-b23e-10b96e40000d\n6d92078a
 
 // SeedMintegralAudiences creates n audiences the way Mintegral's console
 // does: each is built from a stored file whose data_path no API client
-// was ever given. It returns their ta_ids, in order.
+// was ever given. It returns the ta_ids it created, in order.
 func (s *Server) SeedMintegralAudiences(n int, seed MintegralSeed) ([]int64, error) {
 	if seed.NamePrefix == "" {
 		seed.NamePrefix = "console-audience-"
@@ -276,17 +297,40 @@ func (s *Server) SeedMintegralAudiences(n int, seed MintegralSeed) ([]int64, err
 	if seed.DeviceType != 0 && !slices.Contains(mintegralDeviceTypes, seed.DeviceType) {
 		return nil, fmt.Errorf("sandbox: %d is not a Mintegral device type", seed.DeviceType)
 	}
+	st := &s.mintegralAudience
+	name := func(i int) string { return fmt.Sprintf("%s%04d", seed.NamePrefix, i+1) }
+	missing := func() []int {
+		taken := map[string]bool{}
+		if seed.SkipExisting {
+			for _, a := range st.audiences {
+				taken[a.Name] = true
+			}
+		}
+		var out []int
+		for i := range n {
+			if !taken[name(i)] {
+				out = append(out, i)
+			}
+		}
+		return out
+	}
+	st.mu.Lock()
+	st.init()
+	todo := len(missing())
+	st.mu.Unlock()
+	if todo == 0 {
+		return nil, nil
+	}
 	dataPath, err := s.storeConsoleFile(seed.AreaType)
 	if err != nil {
 		return nil, err
 	}
 	created := s.now().Add(-seed.Age)
-	st := &s.mintegralAudience
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	st.init()
-	ids := make([]int64, n)
-	for i := range n {
+	audiences, nextID := maps.Clone(st.audiences), st.nextID
+	var ids []int64
+	for _, i := range missing() {
 		platform := seed.Platform
 		if platform == 0 {
 			platform = i%3 + 1
@@ -295,15 +339,18 @@ func (s *Server) SeedMintegralAudiences(n int, seed MintegralSeed) ([]int64, err
 		if deviceType == 0 {
 			deviceType = map[int]int{1: 3, 2: 2, 3: 3}[platform]
 		}
-		st.nextID++
-		st.audiences[st.nextID] = &MintegralAudience{
-			ID: st.nextID, Name: fmt.Sprintf("%s%04d", seed.NamePrefix, i+1), AreaType: seed.AreaType, Platform: platform,
+		nextID++
+		audiences[nextID] = &MintegralAudience{
+			ID: nextID, Name: name(i), AreaType: seed.AreaType, Platform: platform,
 			Files:   []MintegralAudienceFile{{DeviceType: deviceType, DataPath: dataPath}},
 			Created: created, Updated: created,
 		}
-		ids[i] = st.nextID
+		ids = append(ids, nextID)
 	}
-	return ids, st.saveLocked()
+	if err := st.commitLocked(audiences, nextID); err != nil {
+		return nil, err
+	}
+	return ids, nil
 }
 
 // storeConsoleFile stores the file a console upload leaves in the area's
@@ -451,14 +498,14 @@ func (s *Server) handleMintegralAudienceCreate(w http.ResponseWriter, r *http.Re
 	now := s.now()
 	st := &s.mintegralAudience
 	st.mu.Lock()
-	st.nextID++
 	a := &MintegralAudience{
-		ID: st.nextID, Name: req.Name, AreaType: req.AreaType, Platform: req.Platform,
+		ID: st.nextID + 1, Name: req.Name, AreaType: req.AreaType, Platform: req.Platform,
 		// Create publishes at once, which starts the update window.
 		Files: req.DataPath, Created: now, Updated: now,
 	}
-	st.audiences[a.ID] = a
-	err := st.saveLocked()
+	audiences := maps.Clone(st.audiences)
+	audiences[a.ID] = a
+	err := st.commitLocked(audiences, a.ID)
 	st.mu.Unlock()
 	if err != nil {
 		writeMintegral(w, MintegralCodeInternal, "internal error", nil)
@@ -501,8 +548,11 @@ func (s *Server) handleMintegralAudienceUpdate(w http.ResponseWriter, r *http.Re
 	st.mu.Lock()
 	var err error
 	if a, ok = st.audiences[req.ID]; ok {
-		a.Files, a.Updated = req.DataPath, now
-		err = st.saveLocked()
+		changed := *a
+		changed.Files, changed.Updated = req.DataPath, now
+		audiences := maps.Clone(st.audiences)
+		audiences[req.ID] = &changed
+		err = st.commitLocked(audiences, st.nextID)
 	}
 	st.mu.Unlock()
 	if err != nil {
@@ -532,10 +582,11 @@ func (s *Server) handleMintegralAudienceDelete(w http.ResponseWriter, r *http.Re
 			return
 		}
 	}
+	audiences := maps.Clone(st.audiences)
 	for _, id := range req.IDs {
-		delete(st.audiences, id)
+		delete(audiences, id)
 	}
-	if err := st.saveLocked(); err != nil {
+	if err := st.commitLocked(audiences, st.nextID); err != nil {
 		writeMintegral(w, MintegralCodeInternal, "internal error", nil)
 		return
 	}

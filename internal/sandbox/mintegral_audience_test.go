@@ -376,3 +376,49 @@ func TestSeedMintegralAudiences(t *testing.T) {
 		t.Fatal("device type 5 was accepted")
 	}
 }
+
+// An audience call whose change cannot be saved answers an error and
+// changes nothing: no audience is created, updated or deleted in memory.
+func TestAudienceCallsThatCannotSaveChangeNothing(t *testing.T) {
+	s := startSandbox(t)
+	dp := uploadedDataPath(t, s, "1", true)
+	a := audienceCall(t, s, http.MethodPost, nil, createBody("kept", 1, 2, MintegralAudienceFile{DeviceType: 2, DataPath: dp}))
+	if a.Code != MintegralCodeOK {
+		t.Fatalf("create: %+v", a)
+	}
+	s.Advance(13 * time.Hour)
+	before := s.MintegralAudiences()
+	next := uploadedDataPath(t, s, "1", true)
+	st := &s.mintegralAudience
+	st.mu.Lock()
+	saved := st.file
+	st.file = filepath.Join(t.TempDir(), "missing", mintegralStateFile) // no such directory: every save fails
+	st.mu.Unlock()
+
+	if a := audienceCall(t, s, http.MethodPost, nil, createBody("lost", 1, 2, MintegralAudienceFile{DeviceType: 2, DataPath: dp})); a.Code != MintegralCodeInternal {
+		t.Fatalf("create: %+v", a)
+	}
+	update := map[string]any{"ta_id": before[0].ID, "data_path": []MintegralAudienceFile{{DeviceType: 2, DataPath: next}}}
+	if a := audienceCall(t, s, http.MethodPut, nil, update); a.Code != MintegralCodeInternal {
+		t.Fatalf("update: %+v", a)
+	}
+	if a := audienceCall(t, s, http.MethodDelete, nil, map[string]any{"ta_id": []int64{before[0].ID}}); a.Code != MintegralCodeInternal {
+		t.Fatalf("delete: %+v", a)
+	}
+	if after := s.MintegralAudiences(); fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Fatalf("audiences changed by failed calls:\n%+v\nwant\n%+v", after, before)
+	}
+
+	// Saving again, the next create takes the next id, as if the failed
+	// one never happened.
+	st.mu.Lock()
+	st.file = saved
+	st.mu.Unlock()
+	a = audienceCall(t, s, http.MethodPost, nil, createBody("second", 1, 2, MintegralAudienceFile{DeviceType: 2, DataPath: dp}))
+	var created struct {
+		ID int64 `json:"ta_id"`
+	}
+	if a.Code != MintegralCodeOK || json.Unmarshal(a.Data, &created) != nil || created.ID != before[0].ID+1 {
+		t.Fatalf("create after saving works again: %+v (want ta_id %d)", a, before[0].ID+1)
+	}
+}

@@ -13,10 +13,12 @@ import (
 )
 
 // Tencent Cloud TPNS emulation: the account package upload API
-// (POST /v3/push/package/upload, seed 001). Auth is HTTP Basic with the
+// (POST /v3/push/package/upload, as Tencent Cloud's TPNS API documentation
+// describes it). Auth is HTTP Basic with the
 // AccessID and SecretKey; errors are body-level retCode/errMsg pairs.
 
-// Body-level codes the emulated TPNS API answers with (Tencent Cloud TPNS API documentation).
+// Body-level codes the emulated TPNS API answers with (the TPNS API
+// documentation's error code table).
 const (
 	TPNSCodeOK           = 0
 	TPNSCodeParseError   = 1008001

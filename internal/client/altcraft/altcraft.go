@@ -155,11 +155,8 @@ type Task struct {
 }
 
 // call posts a JSON request with the token in the body and decodes `data`
-// of a successful answer into out. Every call is sent again after a
-// failure that leaves open whether the panel acted: a second get_all
-// starts an export task nobody polls, which finishes on its own and costs
-// nothing the user sees; the status call only reads.
-func (c *Client) call(ctx context.Context, method string, params map[string]any, out any) error {
+// of a successful answer into out; dup is what a second copy costs.
+func (c *Client) call(ctx context.Context, method string, dup transfer.Duplicate, params map[string]any, out any) error {
 	body := map[string]any{"token": c.token}
 	for k, v := range params {
 		body[k] = v
@@ -172,7 +169,7 @@ func (c *Client) call(ctx context.Context, method string, params map[string]any,
 	h.Set("Content-Type", "application/json")
 	h.Set("Accept", "application/json")
 	resp, err := c.http.Call(ctx, transfer.APIRequest{
-		Method: http.MethodPost, URL: c.panel.String() + "/api/v1.1/" + method, Header: h, Body: raw,
+		Method: http.MethodPost, URL: c.panel.String() + "/api/v1.1/" + method, Header: h, Body: raw, Duplicate: dup,
 	})
 	if err != nil {
 		return err
@@ -225,7 +222,9 @@ func (c *Client) StartExport(ctx context.Context, r ExportRequest) (string, erro
 	var data struct {
 		TaskID string `json:"task_id"`
 	}
-	if err := c.call(ctx, methodStartExport, params, &data); err != nil {
+	// A second get_all after a lost answer starts an export task nobody
+	// polls, which finishes on its own and costs nothing the user sees.
+	if err := c.call(ctx, methodStartExport, transfer.DuplicateHarmless, params, &data); err != nil {
 		return "", err
 	}
 	if data.TaskID == "" {
@@ -248,7 +247,8 @@ func (c *Client) Status(ctx context.Context, taskID string) (*Task, error) {
 			URLs     stringList        `json:"urls"`
 		} `json:"result"`
 	}
-	if err := c.call(ctx, "tasks/status", map[string]any{"task_id": taskID}, &data); err != nil {
+	// The status call only reads.
+	if err := c.call(ctx, "tasks/status", transfer.DuplicateHarmless, map[string]any{"task_id": taskID}, &data); err != nil {
 		return nil, err
 	}
 	t := &Task{ID: taskID, Status: data.Status}

@@ -43,6 +43,11 @@ type Settings struct {
 	// MediaEndpoint overrides the base URL of POST /media (by default
 	// Endpoint without its version segment; see MediaBase).
 	MediaEndpoint string
+	// CRAPIEndpointSetting and MediaEndpointSetting say where the user
+	// sets CRAPIEndpoint and MediaEndpoint, for errors when that host
+	// cannot be reached, as transfer.Options.EndpointSetting does for
+	// Endpoint. Empty names no setting.
+	CRAPIEndpointSetting, MediaEndpointSetting string
 }
 
 // Client talks to the Future Demand client API. It is safe for
@@ -63,10 +68,10 @@ type Client struct {
 // New returns a client for the account s.
 func New(s Settings, o transfer.Options) *Client {
 	cr, media := o, o
-	cr.EndpointSetting = "futuredemand.cr_api_endpoint (FUTUREDEMAND_CR_API_ENDPOINT)"
+	cr.EndpointSetting = s.CRAPIEndpointSetting
 	if s.MediaEndpoint != "" {
-		media.EndpointSetting = "futuredemand.media_endpoint (FUTUREDEMAND_MEDIA_ENDPOINT)"
-	}
+		media.EndpointSetting = s.MediaEndpointSetting
+	} // else the media base derives from Endpoint, whose setting o names
 	return &Client{
 		Settings: s,
 		http:     transfer.NewPlatform("Future Demand", o),
@@ -81,6 +86,9 @@ type APIError struct {
 	Status  int
 	Code    string
 	Message string
+	// afterUnclear: an earlier attempt may have acted, and this answer
+	// may describe what it left (transfer.APIResponse.AfterUnclear).
+	afterUnclear bool
 }
 
 func (e *APIError) Error() string {
@@ -167,7 +175,8 @@ func (c *Client) keep(tok *tokenResponse) string {
 
 func (c *Client) authCall(ctx context.Context, path string, in any) (*tokenResponse, error) {
 	var tok tokenResponse
-	if err := c.do(ctx, http.MethodPost, path, "", false, in, &tok); err != nil {
+	// A second login or refresh issues one more token nobody uses.
+	if err := c.do(ctx, http.MethodPost, path, "", false, transfer.DuplicateHarmless, in, &tok); err != nil {
 		return nil, err
 	}
 	if tok.AccessToken == "" {
@@ -180,12 +189,13 @@ func (c *Client) authCall(ctx context.Context, path string, in any) (*tokenRespo
 }
 
 // call sends a storage API call with the Bearer token, partner and upload
-// type headers, retrying 429 and 5xx, and decodes the JSON answer.
-func (c *Client) call(ctx context.Context, method, path, uploadType string, in, out any) error {
-	return c.do(ctx, method, path, uploadType, true, in, out)
+// type headers, retrying 429 and 5xx as dup allows, and decodes the JSON
+// answer.
+func (c *Client) call(ctx context.Context, method, path, uploadType string, dup transfer.Duplicate, in, out any) error {
+	return c.do(ctx, method, path, uploadType, true, dup, in, out)
 }
 
-func (c *Client) do(ctx context.Context, method, path, uploadType string, authed bool, in, out any) error {
+func (c *Client) do(ctx context.Context, method, path, uploadType string, authed bool, dup transfer.Duplicate, in, out any) error {
 	if err := c.check(); err != nil {
 		return err
 	}
@@ -207,12 +217,8 @@ func (c *Client) do(ctx context.Context, method, path, uploadType string, authed
 			h.Set("Authorization", "Bearer "+tok)
 			h.Set(headerUploadType, uploadType)
 		}
-		// No call here is held back after an ambiguous failure: a second
-		// login or presigned URL costs nothing, and a second multipart
-		// upload session holds no parts (S3 lifecycle rules clear it);
-		// the complete and abort calls name the upload they act on.
 		resp, err := c.http.Call(ctx, transfer.APIRequest{
-			Method: method, URL: strings.TrimRight(c.Endpoint, "/") + path, Header: h, Body: body,
+			Method: method, URL: strings.TrimRight(c.Endpoint, "/") + path, Header: h, Body: body, Duplicate: dup,
 		})
 		if err != nil {
 			return err
@@ -230,6 +236,6 @@ func (c *Client) do(ctx context.Context, method, path, uploadType string, authed
 			continue // the login token was revoked or expired early: log in again once
 		}
 		code, msg := errorMessage(resp.Body)
-		return &APIError{Op: op, Status: resp.Status, Code: code, Message: msg}
+		return &APIError{Op: op, Status: resp.Status, Code: code, Message: msg, afterUnclear: resp.AfterUnclear}
 	}
 }

@@ -459,3 +459,69 @@ func TestCheckSizes(t *testing.T) {
 		}
 	}
 }
+
+const fdMultipartPath = sandbox.PrefixFutureDemand + "/api/v3/storage/multipart-upload"
+
+// The complete stores the object and its answer is lost: the resend finds
+// the upload gone (404). The error says the object is most likely stored
+// and that nothing was aborted, never that the parts were discarded.
+func TestMultipartCompleteAnswerLostAfterActing(t *testing.T) {
+	srv := startSandbox(t, nil)
+	srv.AddFault(sandbox.Fault{Method: http.MethodPut, PathPrefix: fdMultipartPath, DropResponse: true})
+	rc := &recorder{}
+	c := newClient(srv, rc)
+	size := int64(MinPartSize + 1)
+	path, sum := writeData(t, size)
+	_, err := c.Upload(context.Background(), UploadRequest{Path: path, FileName: "big.csv", FileMD5: sum, MultipartThreshold: MinPartSize, PartSize: MinPartSize})
+	var unconfirmed *UnconfirmedError
+	if !errors.As(err, &unconfirmed) {
+		t.Fatalf("err = %v, want an unconfirmed complete", err)
+	}
+	assertStored(t, srv, unconfirmed.ObjectKey, sum, size)
+	for _, w := range []string{"HTTP 404", "object_key " + unconfirmed.ObjectKey + " is most likely stored", "nothing was aborted"} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error %q does not say %q", err, w)
+		}
+	}
+	if strings.Contains(err.Error(), "discarded") || rc.count(http.MethodPut, "/storage/multipart-upload") != 2 || rc.count(http.MethodDelete, "/storage/multipart-upload") != 0 {
+		t.Errorf("%d completes and %d aborts; err %v", rc.count(http.MethodPut, "/storage/multipart-upload"), rc.count(http.MethodDelete, "/storage/multipart-upload"), err)
+	}
+}
+
+// Every answer to the complete is lost, the first having stored the
+// object: the abort finds the upload gone and the error says the object
+// may be stored, not that the abort failed or the parts were discarded.
+func TestMultipartCompleteNeverAnsweredAfterActing(t *testing.T) {
+	srv := startSandbox(t, nil)
+	srv.AddFault(sandbox.Fault{Method: http.MethodPut, PathPrefix: fdMultipartPath, DropResponse: true, Count: 5})
+	c := newClient(srv, &recorder{})
+	size := int64(MinPartSize + 1)
+	path, sum := writeData(t, size)
+	_, err := c.Upload(context.Background(), UploadRequest{Path: path, FileName: "big.csv", FileMD5: sum, MultipartThreshold: MinPartSize, PartSize: MinPartSize})
+	var ab *AbortedError
+	if !errors.As(err, &ab) || !ab.Gone || ab.ByAbort || ab.AbortErr != nil {
+		t.Fatalf("err = %v, want an abort that found the upload gone", err)
+	}
+	assertStored(t, srv, ab.ObjectKey, sum, size)
+	if !strings.Contains(err.Error(), "most likely stored it as object_key "+ab.ObjectKey) || strings.Contains(err.Error(), "discarded") || strings.Contains(err.Error(), "failed too") {
+		t.Errorf("error %q", err)
+	}
+}
+
+// The abort discards the parts and its answer is lost: the resend's 404
+// means the abort is done.
+func TestMultipartAbortAnswerLostAfterActing(t *testing.T) {
+	srv := startSandbox(t, nil)
+	srv.AddFault(sandbox.Fault{Method: http.MethodDelete, PathPrefix: fdMultipartPath, DropResponse: true})
+	srv.InjectFault(http.MethodPut, "/storage/multipart-upload", 1, http.StatusUnprocessableEntity, `{"detail":"injected complete failure"}`)
+	c := newClient(srv, &recorder{})
+	path, sum := writeData(t, MinPartSize+1)
+	_, err := c.Upload(context.Background(), UploadRequest{Path: path, FileName: "big.csv", FileMD5: sum, MultipartThreshold: MinPartSize, PartSize: MinPartSize})
+	var ab *AbortedError
+	if !errors.As(err, &ab) || ab.AbortErr != nil || ab.Gone || !strings.Contains(err.Error(), "was aborted") {
+		t.Fatalf("err = %v, want the upload aborted", err)
+	}
+	if srv.PendingMultipartUploads() != 0 || srv.AbortedMultipartUploads() != 1 {
+		t.Errorf("pending %d aborted %d", srv.PendingMultipartUploads(), srv.AbortedMultipartUploads())
+	}
+}

@@ -86,6 +86,9 @@ type RefusedError struct {
 	File   string
 	Status int
 	Codes  []string
+	// Cut: the answer was longer than transfer.AnswerLimit; Codes are
+	// those read before the cut.
+	Cut bool
 }
 
 func (e *RefusedError) Error() string {
@@ -95,6 +98,9 @@ func (e *RefusedError) Error() string {
 	if len(codes) > shown {
 		more = fmt.Sprintf(" and %d more", len(codes)-shown)
 		codes = codes[:shown]
+	}
+	if e.Cut {
+		more += fmt.Sprintf(" (the answer was longer than %d bytes: more codes followed)", transfer.AnswerLimit)
 	}
 	return fmt.Sprintf("Future Demand %s answered HTTP %d but refused %s: %s%s", e.Op, e.Status, e.File, strings.Join(codes, ", "), more)
 }
@@ -137,6 +143,13 @@ func (c *Client) Ingest(ctx context.Context, r IngestRequest) (*IngestResult, er
 	if err != nil {
 		return nil, err
 	}
+	if res.Cut {
+		// Only a refusal listing very many rows is that long.
+		if codes := readableCodes(res.Body); len(codes) > 0 {
+			return nil, &RefusedError{Op: d.op(), File: r.FileName, Status: res.Status, Codes: codes, Cut: true}
+		}
+		return nil, fmt.Errorf("Future Demand %s: HTTP %d with an answer longer than %d bytes: %s", d.op(), res.Status, transfer.AnswerLimit, shorten(string(res.Body)))
+	}
 	body := strings.TrimSpace(string(res.Body))
 	if body != "" && !json.Valid(res.Body) {
 		return nil, fmt.Errorf("Future Demand %s: HTTP %d with an answer that is not JSON: %s", d.op(), res.Status, shorten(body))
@@ -176,13 +189,19 @@ func (c *Client) UploadMedia(ctx context.Context, r MediaRequest) (*MediaResult,
 }
 
 // mediaIDFromURL names a media object by the path of its url, which is
-// where the object is stored.
+// where the object is stored, unescaped. A query or a fragment is no part
+// of it, and a presigned url's signature must not become an id.
 func mediaIDFromURL(raw string) string {
 	u, err := url.Parse(raw)
-	if err != nil || strings.Trim(u.Path, "/") == "" {
+	if err != nil {
+		raw, _, _ = strings.Cut(raw, "#")
+		raw, _, _ = strings.Cut(raw, "?")
 		return raw
 	}
-	return strings.Trim(u.Path, "/")
+	if p := strings.Trim(u.Path, "/"); p != "" {
+		return p
+	}
+	return transfer.RedactURL(raw)
 }
 
 // directUpload is one file posted to the API as the multipart field

@@ -7,8 +7,11 @@ import (
 	"crypto/md5"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -358,5 +361,127 @@ func TestDirectUploadLogsInAgainAfter401(t *testing.T) {
 	}
 	if n := len(srv.FutureDemandMediaObjects()); n != 1 {
 		t.Fatalf("%d media", n)
+	}
+}
+
+func TestMediaIDFromURL(t *testing.T) {
+	for raw, want := range map[string]string{
+		"https://cdn.example.com/partners/42/ab/banner.png":                        "partners/42/ab/banner.png",
+		"https://cdn.example.com/partners/42/ab/my%20banner%3F%231.png":            "partners/42/ab/my banner?#1.png",
+		"https://cdn.example.com/partners/42/ab/banner.png?X-Amz-Signature=s3cr3t": "partners/42/ab/banner.png",
+		"https://cdn.example.com/partners/42/ab/banner.png#top":                    "partners/42/ab/banner.png",
+		"https://cdn.example.com/?X-Amz-Signature=s3cr3t":                          "https://cdn.example.com/",
+		"https://cdn.example.com/%zz/banner.png?X-Amz-Signature=s3cr3t":            "https://cdn.example.com/%zz/banner.png",
+	} {
+		if got := mediaIDFromURL(raw); got != want {
+			t.Errorf("mediaIDFromURL(%q) = %q, want %q", raw, got, want)
+		}
+	}
+}
+
+// A file name that is not a plain URL path segment is escaped in the url,
+// which serves the object, and the id is the stored path.
+func TestUploadMediaOfANameToEscape(t *testing.T) {
+	srv := startSandbox(t, nil)
+	c := newDirectClient(srv, &recorder{})
+	name := "summer sale?#100%.png"
+	content := pngBytes(1 << 10)
+	p, sum := writeBytes(t, "banner.png", content)
+	res, err := c.UploadMedia(context.Background(), MediaRequest{Path: p, FileName: name, ContentType: "image/png", FileMD5: sum})
+	if err != nil {
+		t.Fatal(err)
+	}
+	media := srv.FutureDemandMediaObjects()
+	if len(media) != 1 || res.MediaID != "futuredemand-media/"+media[0].Key || !strings.HasSuffix(res.MediaID, "/"+name) || strings.ContainsAny(res.URL, " ?#") {
+		t.Fatalf("result %+v, sandbox media %+v", res, media)
+	}
+	resp, err := http.Get(res.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	got, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK || !bytes.Equal(got, content) {
+		t.Fatalf("the media url answers HTTP %d with %d bytes, want the %d uploaded", resp.StatusCode, len(got), len(content))
+	}
+}
+
+// An unreachable CR API or media host names the setting the caller gave
+// for it, never the main endpoint's.
+func TestUnreachableHostNamesItsOwnSetting(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := "http://" + ln.Addr().String()
+	_ = ln.Close() // nothing listens there now: connections are refused
+	srv := startSandbox(t, nil)
+	base := newClient(srv, &recorder{}).Settings
+	events, sum := writeBytes(t, "events.csv", []byte(eventsCSV))
+	png, pngSum := writeBytes(t, "banner.png", pngBytes(100))
+	for _, tc := range []struct {
+		name      string
+		cr, media string // settings given
+		wantCR    string // the CR error names this
+		wantMedia string
+		mainTold  string
+	}{
+		{"named", "the CR setting", "the media setting", "check the CR setting", "check the media setting", "the main setting"},
+		{"unnamed", "", "", "", "", "the main setting"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := base
+			s.CRAPIEndpoint, s.MediaEndpoint = down, down
+			s.CRAPIEndpointSetting, s.MediaEndpointSetting = tc.cr, tc.media
+			c := New(s, transfer.Options{EndpointSetting: tc.mainTold, Retry: transfer.Retry{Attempts: 1}})
+			_, err := c.Ingest(context.Background(), IngestRequest{Kind: KindEvents, EventType: "prisma", Path: events, FileName: "events.csv", FileMD5: sum})
+			if err == nil || !strings.Contains(err.Error(), tc.wantCR) || strings.Contains(err.Error(), tc.mainTold) {
+				t.Errorf("CR API: err = %v, want %q and not %q", err, tc.wantCR, tc.mainTold)
+			}
+			_, err = c.UploadMedia(context.Background(), MediaRequest{Path: png, FileName: "banner.png", ContentType: "image/png", FileMD5: pngSum})
+			if err == nil || !strings.Contains(err.Error(), tc.wantMedia) || strings.Contains(err.Error(), tc.mainTold) {
+				t.Errorf("media: err = %v, want %q and not %q", err, tc.wantMedia, tc.mainTold)
+			}
+		})
+	}
+}
+
+// A refusal listing thousands of rows, far more than 64 KiB, is read as
+// a refusal with every code.
+func TestIngestEventsRefusalOfManyRows(t *testing.T) {
+	srv := startSandbox(t, nil)
+	c := newDirectClient(srv, &recorder{})
+	var b strings.Builder
+	b.WriteString("title,start_date_time,city,venue\n")
+	const rows = 4000
+	for i := range rows {
+		fmt.Fprintf(&b, "Event %d,someday,Berlin,Arena\n", i)
+	}
+	p, sum := writeBytes(t, "events.csv", []byte(b.String()))
+	_, err := c.Ingest(context.Background(), IngestRequest{Kind: KindEvents, EventType: "prisma", Path: p, FileName: "events.csv", FileMD5: sum})
+	var refused *RefusedError
+	if !errors.As(err, &refused) || len(refused.Codes) != rows || refused.Codes[rows-1] != fmt.Sprintf("ROW_%d_INVALID_DATE", rows) || refused.Cut {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+// An answer longer than the limit is a refusal with the codes read before
+// the cut, and says more followed.
+func TestIngestAnswerCutShort(t *testing.T) {
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		_, _ = io.WriteString(w, `[400, [`)
+		for i := 1; i <= 40000; i++ {
+			fmt.Fprintf(w, `{"errCode": "ROW_%d_INVALID_DATE"},`, i)
+		}
+		_, _ = io.WriteString(w, `{"errCode": "ROW_40001_INVALID_DATE"}]]`)
+	}))
+	t.Cleanup(api.Close)
+	c := New(Settings{Endpoint: api.URL, CRAPIEndpoint: api.URL, AccessToken: "token", PartnerID: "42"}, transfer.Options{HTTP: api.Client()})
+	p, sum := writeBytes(t, "events.csv", []byte(eventsCSV))
+	_, err := c.Ingest(context.Background(), IngestRequest{Kind: KindEvents, EventType: "prisma", Path: p, FileName: "events.csv", FileMD5: sum})
+	var refused *RefusedError
+	if !errors.As(err, &refused) || !refused.Cut || len(refused.Codes) < 1000 || refused.Codes[0] != "ROW_1_INVALID_DATE" || !strings.Contains(err.Error(), "more codes followed") {
+		t.Fatalf("err = %v", err)
 	}
 }

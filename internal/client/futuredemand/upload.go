@@ -55,21 +55,48 @@ type UploadResult struct {
 }
 
 // AbortedError is a multipart upload that failed and was aborted (or
-// whose abort failed too).
+// whose abort failed too, or found it gone).
 type AbortedError struct {
-	UploadID string
-	Err      error // why the upload failed
-	AbortErr error // nil when the abort succeeded
+	UploadID  string
+	ObjectKey string
+	Err       error // why the upload failed
+	AbortErr  error // nil when the abort succeeded or found the upload gone
+	// Gone: the abort found no such upload after a complete that may have
+	// acted, so the object may be stored. ByAbort: an abort attempt whose
+	// answer was lost may have discarded it instead.
+	Gone, ByAbort bool
 }
 
 func (e *AbortedError) Error() string {
-	if e.AbortErr != nil {
+	switch {
+	case e.AbortErr != nil:
 		return fmt.Sprintf("%v; aborting multipart upload %s with DELETE %s failed too: %v; its parts may use storage until the bucket's lifecycle rules remove them", e.Err, e.UploadID, pathMultipart, e.AbortErr)
+	case e.Gone && e.ByAbort:
+		return fmt.Sprintf("%v; the multipart upload %s is gone (DELETE %s answered 404): an earlier complete attempt may have stored it as object_key %s, or an earlier abort attempt discarded it, and the API has no call to tell which", e.Err, e.UploadID, pathMultipart, e.ObjectKey)
+	case e.Gone:
+		return fmt.Sprintf("%v; the multipart upload %s is gone (DELETE %s answered 404): an earlier complete attempt whose answer was lost most likely stored it as object_key %s, which the API has no call to confirm", e.Err, e.UploadID, pathMultipart, e.ObjectKey)
 	}
 	return fmt.Sprintf("%v; the multipart upload %s was aborted (DELETE %s) and its parts discarded", e.Err, e.UploadID, pathMultipart)
 }
 
 func (e *AbortedError) Unwrap() error { return e.Err }
+
+// UnconfirmedError is a multipart upload whose complete was answered 404
+// after an attempt whose answer was lost: completing the upload is what
+// makes the API forget it, so the object is most likely stored, but the
+// API offers no call to look it up. The upload is not aborted: there is
+// nothing left to abort.
+type UnconfirmedError struct {
+	UploadID  string
+	ObjectKey string
+	Err       error // the complete's 404
+}
+
+func (e *UnconfirmedError) Error() string {
+	return fmt.Sprintf("%v; an earlier attempt of this complete was sent and its answer lost, and completing is what removes an upload, so object_key %s is most likely stored, but the API has no call to confirm it; nothing was aborted", e.Err, e.ObjectKey)
+}
+
+func (e *UnconfirmedError) Unwrap() error { return e.Err }
 
 // ChooseMethod says how a file of size bytes is uploaded.
 func ChooseMethod(size, threshold int64) string {
@@ -132,7 +159,8 @@ func (c *Client) Upload(ctx context.Context, r UploadRequest) (*UploadResult, er
 
 func (c *Client) uploadPresigned(ctx context.Context, r UploadRequest, file *transfer.File) (*UploadResult, error) {
 	var info presignedURLResponse
-	if err := c.call(ctx, http.MethodPost, pathPresignedURL, r.UploadType, presignedURLRequest{FileName: r.FileName, ContentType: storageContentTyp}, &info); err != nil {
+	// A second copy is a URL for another key, which nobody uses.
+	if err := c.call(ctx, http.MethodPost, pathPresignedURL, r.UploadType, transfer.DuplicateHarmless, presignedURLRequest{FileName: r.FileName, ContentType: storageContentTyp}, &info); err != nil {
 		return nil, err
 	}
 	if info.URL == "" || info.ObjectKey == "" {
@@ -161,7 +189,9 @@ func (c *Client) uploadPresigned(ctx context.Context, r UploadRequest, file *tra
 func (c *Client) uploadMultipart(ctx context.Context, r UploadRequest, file *transfer.File) (*UploadResult, error) {
 	count := transfer.PartCount(file.Size, r.PartSize)
 	var up multipartCreateResponse
-	err := c.call(ctx, http.MethodPost, pathMultipart, r.UploadType, multipartCreateRequest{
+	// A second copy is an upload session that holds no parts, which the
+	// bucket's lifecycle rules clear.
+	err := c.call(ctx, http.MethodPost, pathMultipart, r.UploadType, transfer.DuplicateHarmless, multipartCreateRequest{
 		FileName: r.FileName, FileSize: file.Size, PartSize: r.PartSize, PartCount: count,
 	}, &up)
 	if err != nil {
@@ -187,15 +217,26 @@ func (c *Client) uploadMultipart(ctx context.Context, r UploadRequest, file *tra
 		Label:  "Future Demand multipart upload of " + r.FileName,
 	})
 	if err != nil {
-		return nil, c.abort(ctx, r.UploadType, up, err)
+		return nil, c.abort(ctx, r.UploadType, up, err, false)
 	}
 	done := multipartCompleteRequest{UploadID: up.UploadID, ObjectKey: up.ObjectKey}
 	for _, p := range res.Parts {
 		done.Parts = append(done.Parts, wirePartETag{PartNumber: p.Number, ETag: p.ETag})
 	}
 	var out multipartCompleteResponse
-	if err := c.call(ctx, http.MethodPut, pathMultipart, r.UploadType, done, &out); err != nil {
-		return nil, c.abort(ctx, r.UploadType, up, err)
+	// The complete names the upload and its parts: while the upload is
+	// open, a second copy stores the same object under the same key. The
+	// first copy to land closes it, and the API then forgets it (as S3
+	// does), so a copy sent after a lost answer may find it gone.
+	if err := c.call(ctx, http.MethodPut, pathMultipart, r.UploadType, transfer.DuplicateHarmless, done, &out); err != nil {
+		var ae *APIError
+		if errors.As(err, &ae) && ae.Status == http.StatusNotFound && ae.afterUnclear {
+			return nil, &UnconfirmedError{UploadID: up.UploadID, ObjectKey: up.ObjectKey, Err: err}
+		}
+		// Only an API answer to this very attempt says the complete did
+		// not act (a failure without one, or after 5xx, leaves it open).
+		completeMayHaveActed := !errors.As(err, &ae) || ae.afterUnclear
+		return nil, c.abort(ctx, r.UploadType, up, err, completeMayHaveActed)
 	}
 	key := out.ObjectKey
 	if key == "" {
@@ -206,10 +247,24 @@ func (c *Client) uploadMultipart(ctx context.Context, r UploadRequest, file *tra
 
 // abort discards a failed multipart upload. It runs even when ctx was
 // cancelled (Ctrl-C), with its own deadline, so the parts are freed.
-func (c *Client) abort(ctx context.Context, uploadType string, up multipartCreateResponse, cause error) error {
+// completeMayHaveActed says a complete was sent that may have stored the
+// object, so an upload found gone may be stored rather than lost.
+func (c *Client) abort(ctx context.Context, uploadType string, up multipartCreateResponse, cause error, completeMayHaveActed bool) error {
 	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
 	defer cancel()
 	c.http.Log().Info(actx, "aborting Future Demand multipart upload", map[string]any{"upload_id": up.UploadID, "object_key": up.ObjectKey, "error": cause.Error()})
-	err := c.call(actx, http.MethodDelete, pathMultipart, uploadType, multipartAbortRequest{UploadID: up.UploadID, ObjectKey: up.ObjectKey}, nil)
-	return &AbortedError{UploadID: up.UploadID, Err: cause, AbortErr: err}
+	// The abort names the upload: a second copy discards nothing more,
+	// and finds the upload gone (404) if the first one landed.
+	err := c.call(actx, http.MethodDelete, pathMultipart, uploadType, transfer.DuplicateHarmless, multipartAbortRequest{UploadID: up.UploadID, ObjectKey: up.ObjectKey}, nil)
+	ab := &AbortedError{UploadID: up.UploadID, ObjectKey: up.ObjectKey, Err: cause, AbortErr: err}
+	var ae *APIError
+	if errors.As(err, &ae) && ae.Status == http.StatusNotFound {
+		switch {
+		case completeMayHaveActed:
+			ab.AbortErr, ab.Gone, ab.ByAbort = nil, true, ae.afterUnclear
+		case ae.afterUnclear:
+			ab.AbortErr = nil // an earlier attempt of this abort discarded it
+		}
+	}
+	return ab
 }

@@ -3,14 +3,15 @@ package futuredemand
 import (
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"strings"
 )
 
 // Wire shapes of the Future Demand client API.
 //
-// Login follows the vendor's documentation (seed 002). The storage calls'
-// JSON bodies are NOT published by the vendor: they follow the contract in
-// DESIGN.md ("Future Demand storage contract"). Everything that may have to
+// Login follows the vendor's client API documentation. The storage calls'
+// JSON bodies are NOT published by the vendor: they are assumed here, after
+// the documented flow (presigned PUT, presigned S3 multipart). Everything that may have to
 // be corrected when the vendor publishes them lives in this file: paths,
 // field names and the error body.
 //
@@ -106,6 +107,19 @@ func refusal(body []byte) []string {
 	}
 	for _, v := range doc.ValidationErrors {
 		codes = append(codes, v.Code)
+	}
+	return codes
+}
+
+// codeField finds, in an answer cut short (so not JSON), the codes of the
+// shapes refusal reads: "errCode", "name" and "code".
+var codeField = regexp.MustCompile(`"(?:errCode|name|code)"\s*:\s*"([^"\\]*)"`)
+
+// readableCodes lists the codes found in the readable part of an answer.
+func readableCodes(body []byte) []string {
+	var codes []string
+	for _, m := range codeField.FindAllSubmatch(body, -1) {
+		codes = append(codes, string(m[1]))
 	}
 	return codes
 }

@@ -290,7 +290,8 @@ func (c *Client) EachAudiencePage(ctx context.Context, filter AudienceFilter, yi
 	for page := 1; ; page++ {
 		q.Set("page", strconv.Itoa(page))
 		var p listPage
-		if err := c.call(ctx, http.MethodGet, audiencePath, q, nil, &p); err != nil {
+		// Listing only reads.
+		if err := c.call(ctx, http.MethodGet, audiencePath, transfer.DuplicateHarmless, q, nil, &p); err != nil {
 			return fmt.Errorf("listing Mintegral audiences (page %d): %w", page, err)
 		}
 		list := make([]Audience, len(p.List))
@@ -369,7 +370,9 @@ func (c *Client) CreateAudience(ctx context.Context, spec AudienceSpec) (int64, 
 		var out struct {
 			ID int64 `json:"ta_id"`
 		}
-		err := c.call(ctx, http.MethodPost, audiencePath, nil, body, &out)
+		// A second copy is a second audience the user would see: not sent
+		// again while the first may have landed; it is looked up below.
+		err := c.call(ctx, http.MethodPost, audiencePath, transfer.DuplicateVisible, nil, body, &out)
 		if err == nil {
 			if out.ID == 0 {
 				return 0, errors.New("mintegral: create audience answered without a ta_id")
@@ -433,7 +436,10 @@ func (c *Client) UpdateAudience(ctx context.Context, id int64, files []AudienceF
 		ID       int64      `json:"ta_id"`
 		DataPath []wireFile `json:"data_path"`
 	}{id, wf}
-	err = c.call(ctx, http.MethodPut, audiencePath, nil, body, nil)
+	// A second copy sets the same files on the same audience; if the
+	// first landed, the 12-hour rule refuses it and the read-back below
+	// finds the update applied.
+	err = c.call(ctx, http.MethodPut, audiencePath, transfer.DuplicateHarmless, nil, body, nil)
 	if err == nil || ctx.Err() != nil {
 		return err
 	}
@@ -455,7 +461,9 @@ func (c *Client) DeleteAudience(ctx context.Context, id int64) error {
 	body := struct {
 		IDs []int64 `json:"ta_id"`
 	}{[]int64{id}}
-	err := c.call(ctx, http.MethodDelete, audiencePath, nil, body, nil)
+	// A second copy finds the audience gone; the read-back below takes
+	// that for success.
+	err := c.call(ctx, http.MethodDelete, audiencePath, transfer.DuplicateHarmless, nil, body, nil)
 	if err == nil {
 		return nil
 	}

@@ -58,9 +58,7 @@ func (e *APIError) Error() string {
 }
 
 func (e *APIError) hint() string {
-	// Quoted values and URLs are the request's own data (a data_path
-	// holds the access key), not words of the platform's complaint.
-	m := strings.ToLower(quotedOrURL.ReplaceAllString(e.Message, ""))
+	m := e.complaint()
 	switch {
 	case e.DataPathRejected():
 		return "Mintegral does not know that data_path for this account and area, or its upload never completed: upload the file again for a new data_path"
@@ -74,11 +72,18 @@ func (e *APIError) hint() string {
 
 var quotedOrURL = regexp.MustCompile(`"[^"]*"|[a-z0-9]+://\S+`)
 
+// complaint is the message without quoted values and URLs, lower case:
+// those are the request's own data (a data_path holds the access key and
+// may hold any word), not words of the platform's complaint.
+func (e *APIError) complaint() string {
+	return strings.ToLower(quotedOrURL.ReplaceAllString(e.Message, ""))
+}
+
 // DataPathRejected reports whether Mintegral refused an audience's file
 // by its data_path (unknown to it, from the other area, or never
 // uploaded), as opposed to the request's credentials or other fields.
 func (e *APIError) DataPathRejected() bool {
-	m := strings.ToLower(e.Message)
+	m := e.complaint()
 	return strings.Contains(m, "data_path") && (strings.Contains(m, "upload") || strings.Contains(m, "not returned") || strings.Contains(m, "area_type"))
 }
 
@@ -159,10 +164,9 @@ type envelope struct {
 }
 
 // call sends one Open API request: the token headers, a JSON body when
-// body is not nil, and the envelope decoded into out (which may be nil).
-// A body-level failure is an *APIError; POST creates, so it is repeated
-// only when the server certainly did not act on it.
-func (c *Client) call(ctx context.Context, method, path string, query url.Values, body, out any) error {
+// body is not nil, and the envelope decoded into out (which may be nil);
+// dup is what a second copy costs. A body-level failure is an *APIError.
+func (c *Client) call(ctx context.Context, method, path string, dup transfer.Duplicate, query url.Values, body, out any) error {
 	u := strings.TrimRight(c.Endpoint, "/") + path
 	if len(query) > 0 {
 		u += "?" + query.Encode()
@@ -173,7 +177,7 @@ func (c *Client) call(ctx context.Context, method, path string, query url.Values
 	h.Set("timestamp", ts)
 	h.Set("token", Token(c.APIKey, ts))
 	h.Set("Accept", "application/json")
-	req := transfer.APIRequest{Method: method, URL: u, Header: h, Creates: method == http.MethodPost}
+	req := transfer.APIRequest{Method: method, URL: u, Header: h, Duplicate: dup}
 	if body != nil {
 		raw, err := json.Marshal(body)
 		if err != nil {
@@ -214,7 +218,8 @@ func (c *Client) PresignedUploadData(ctx context.Context, areaType int, fileName
 	q.Set("file_md5", fileMD5)
 	var info UploadInfo
 	asked := c.http.Now() // the ttl runs from when the information was issued
-	if err := c.call(ctx, http.MethodGet, "/api/open/v1/audience/presigned-upload-data", q, nil, &info); err != nil {
+	// A second copy only issues upload information nobody uses.
+	if err := c.call(ctx, http.MethodGet, "/api/open/v1/audience/presigned-upload-data", transfer.DuplicateHarmless, q, nil, &info); err != nil {
 		return nil, err
 	}
 	info.Received = asked

@@ -83,9 +83,9 @@ func (e *APIError) hint() string {
 	case e.Code == 1002:
 		return "the token's user may not upload this object; non-admin users must name objects <userID>/..."
 	case e.Code == 1001:
-		return "the server rejected the request's arguments; check name, content_type and group"
+		return "the server rejected the request's arguments; check the object's name, content type and group"
 	case e.Code == 90007:
-		return "the stored object does not match the file; the file may have changed during the upload: plan again"
+		return "the stored object does not match the file; the file may have changed during the upload: upload it again"
 	case e.Code == 500:
 		return "the server failed internally; try again later"
 	}
@@ -130,12 +130,9 @@ type envelope struct {
 	Data    json.RawMessage `json:"data"`
 }
 
-// call POSTs a JSON body to an API path and decodes data into out. Both
-// calls are sent again after a failure that leaves open whether OpenIM
-// acted, because a duplicate costs nothing: a second initiate_form_data is
-// an upload session nobody posts to, which expires; a second
-// complete_form_data confirms the same object under the same name.
-func (c *Client) call(ctx context.Context, op string, body, out any) error {
+// call POSTs a JSON body to an API path and decodes data into out; dup is
+// what a second copy costs.
+func (c *Client) call(ctx context.Context, op string, dup transfer.Duplicate, body, out any) error {
 	raw, err := json.Marshal(body)
 	if err != nil {
 		return err
@@ -149,7 +146,7 @@ func (c *Client) call(ctx context.Context, op string, body, out any) error {
 		h.Set("operationID", opID)
 		c.http.Log().Debug(ctx, "OpenIM API call", map[string]any{"op": op, "operationID": opID})
 	}
-	resp, err := c.http.Call(ctx, transfer.APIRequest{Method: http.MethodPost, URL: strings.TrimRight(c.Endpoint, "/") + "/" + op, Header: h, Body: raw, EachAttempt: newID})
+	resp, err := c.http.Call(ctx, transfer.APIRequest{Method: http.MethodPost, URL: strings.TrimRight(c.Endpoint, "/") + "/" + op, Header: h, Body: raw, EachAttempt: newID, Duplicate: dup})
 	if err != nil {
 		return err
 	}
@@ -193,7 +190,9 @@ type formUploadJSON struct {
 // InitiateFormData asks for an upload form for one object.
 func (c *Client) InitiateFormData(ctx context.Context, in InitiateRequest) (*FormUpload, error) {
 	var d formUploadJSON
-	if err := c.call(ctx, "object/initiate_form_data", in, &d); err != nil {
+	// A second initiate_form_data after a lost answer is an upload session
+	// nobody posts to, which expires.
+	if err := c.call(ctx, "object/initiate_form_data", transfer.DuplicateHarmless, in, &d); err != nil {
 		return nil, err
 	}
 	const op = "OpenIM object/initiate_form_data"
@@ -282,7 +281,9 @@ func (c *Client) CompleteFormData(ctx context.Context, id string) (string, error
 	var d struct {
 		URL string `json:"url"`
 	}
-	if err := c.call(ctx, "object/complete_form_data", map[string]string{"id": id}, &d); err != nil {
+	// A second complete_form_data confirms the same object under the same
+	// name.
+	if err := c.call(ctx, "object/complete_form_data", transfer.DuplicateHarmless, map[string]string{"id": id}, &d); err != nil {
 		return "", err
 	}
 	if d.URL == "" {

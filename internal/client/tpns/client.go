@@ -111,7 +111,7 @@ func Explain(code int) string {
 	case CodeEmptyFile:
 		return "the uploaded file is empty"
 	case CodeRateLimited:
-		return "rate limit exceeded: wait a moment and apply again"
+		return "rate limit exceeded: wait a moment and try again"
 	case CodeKeyMismatch:
 		return "AccessID and secret key do not match: check tpns.secret_key (TPNS_SECRET_KEY) belongs to tpns.access_id (TPNS_ACCESS_ID)"
 	}

@@ -52,9 +52,9 @@ type FormPost struct {
 
 // Duplicate is what a second copy of a request costs when the server may
 // have acted on the first: the request was sent in full and the answer was
-// lost, or the server answered 500, 502 or 504. Each upload to a
-// platform's API declares it next to the call, so the decision is made
-// per call by the one who knows the platform.
+// lost, or the server answered 500, 502 or 504. Every API call and every
+// upload to a platform's API declares it next to the call, so the
+// decision is made per call by the one who knows the platform.
 type Duplicate int
 
 const (

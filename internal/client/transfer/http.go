@@ -30,14 +30,29 @@ func ReadSmall(r io.Reader, limit int64) ([]byte, error) {
 	return buf.Bytes(), err
 }
 
+// AnswerLimit is how much of an answer an API call or an upload keeps.
+// An API's refusal may list every refused row of a large file.
+const AnswerLimit = 1 << 20
+
+// readAnswer reads at most AnswerLimit bytes of an answer and reports
+// whether there was more.
+func readAnswer(r io.Reader) (body []byte, cut bool, err error) {
+	b, err := ReadSmall(r, AnswerLimit+1)
+	if len(b) > AnswerLimit {
+		return b[:AnswerLimit], true, err
+	}
+	return b, false, err
+}
+
 // Result is what a successful upload request returned.
 type Result struct {
 	Status int
 	ETag   string // as sent by the server, quotes included
 	Header http.Header
-	// Body holds at most 64 KiB of the response, for APIs that answer
-	// uploads with JSON.
+	// Body holds at most AnswerLimit bytes of the response, for APIs
+	// that answer uploads with JSON; Cut says the answer was longer.
 	Body []byte
+	Cut  bool
 }
 
 // source is what an upload streams on each attempt: a whole File, or one
@@ -78,9 +93,9 @@ func (p *Platform) send(ctx context.Context, u upload, progress *Progress) (*Res
 	var res Result
 	read := false
 	readBody := func(resp *http.Response) error {
-		b, err := ReadSmall(resp.Body, 64<<10)
+		b, cut, err := readAnswer(resp.Body)
 		_ = resp.Body.Close()
-		res.Body, read = b, true
+		res.Body, res.Cut, read = b, cut, true
 		return err
 	}
 	ex.handle = readBody

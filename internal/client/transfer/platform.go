@@ -185,6 +185,8 @@ type exchange struct {
 	timedOut  atomic.Bool // the current attempt hit limit
 	wait      time.Duration
 	ambiguous bool
+	// resentUnclear: a retried attempt may have been acted on.
+	resentUnclear bool
 }
 
 type exchangeKey struct{}
@@ -295,20 +297,27 @@ func (p *Platform) checkRetry(ctx context.Context, ex *exchange, resp *http.Resp
 			ex.ambiguous = true // the server may have acted; the caller decides
 			return false
 		}
+		if ex.wrote.Load() {
+			ex.resentUnclear = true
+		}
 		reason = stripURL(err).Error()
 	case Transient(resp.StatusCode):
 		if !ex.repeatable && !notActedOn(resp.StatusCode) {
 			ex.ambiguous = true
 			return false
 		}
+		if !notActedOn(resp.StatusCode) {
+			ex.resentUnclear = true
+		}
 		reason = "HTTP " + strconv.Itoa(resp.StatusCode)
 	case ex.retryIf != nil:
-		b, _ := ReadSmall(resp.Body, 64<<10)
-		_ = resp.Body.Close()
-		resp.Body = io.NopCloser(bytes.NewReader(b))
-		if !ex.retryIf(resp.StatusCode, b) {
+		b, _ := ReadSmall(resp.Body, AnswerLimit+1)
+		// Put back what was read, so the answer's reader sees all of it.
+		resp.Body = readCloser{io.MultiReader(bytes.NewReader(b), resp.Body), resp.Body}
+		if !ex.retryIf(resp.StatusCode, b[:min(len(b), AnswerLimit)]) {
 			return false
 		}
+		_ = resp.Body.Close()
 		reason = "the platform asked to try again"
 	default:
 		return false
@@ -326,6 +335,11 @@ func (p *Platform) checkRetry(ctx context.Context, ex *exchange, resp *http.Resp
 		"op": ex.op, "attempt": ex.attempt + 1, "of": p.retry.Attempts, "wait": ex.wait.String(), "reason": reason,
 	})
 	return true
+}
+
+type readCloser struct {
+	io.Reader
+	io.Closer
 }
 
 // retryAfter parses a Retry-After value (seconds or an HTTP date), capped.
@@ -408,39 +422,48 @@ type APIRequest struct {
 	URL    string // may carry a token in its query; never logged or returned in errors
 	Header http.Header
 	Body   []byte
-	// Creates marks a request whose duplicate users would see (a second
-	// audience): it is retried only when the server certainly did not act
-	// on it (429, 503, or the connection failed before the request was
-	// written). Otherwise its failure is returned at once and Ambiguous
-	// reports it. Leave it unset for requests whose duplicate is harmless
-	// (an upload session, an export task), and say why next to the call.
-	Creates bool
+	// Duplicate must say what a second copy of the request costs, next
+	// to the call. DuplicateVisible (a second audience) is sent again only
+	// when the server certainly did not act on it (429, 503, or the
+	// connection failed before the request was written); otherwise its
+	// failure comes back at once and Ambiguous reports it.
+	// DuplicateHarmless (a read, an upload session, an export task) is
+	// sent again after any transient failure.
+	Duplicate Duplicate
 	// EachAttempt, when set, is called before every attempt to set
 	// headers that must be new each time (OpenIM's operationID).
 	EachAttempt func(http.Header)
 }
 
 // APIResponse is an API answer that was not retried: any status but
-// 429 and 5xx. Its body is read (up to 1 MiB) within the API limit.
+// 429 and 5xx. Its body is read (up to AnswerLimit) within the API limit.
 type APIResponse struct {
 	Op       string // method and redacted URL
 	Status   int
 	Header   http.Header
 	Body     []byte
 	Attempts int
+	// AfterUnclear: an earlier attempt was sent in full and its answer
+	// lost, or it was answered 500, 502 or 504, so the server may have
+	// acted on it before this answer, which then describes what that
+	// attempt left (e.g. a 404 for what it consumed).
+	AfterUnclear bool
 }
 
 // Call sends an API request with the retry policy and the per-request API
 // limit. Answers with other statuses than 429 and 5xx come back for the
 // platform to read its envelope; see StatusError.
 func (p *Platform) Call(ctx context.Context, r APIRequest) (*APIResponse, error) {
-	ex := &exchange{service: serviceAPI, repeatable: !r.Creates, limit: p.apiTimeout, eachAttempt: r.EachAttempt}
+	if r.Duplicate == duplicateUndeclared {
+		return nil, fmt.Errorf("%s API call %s %s: the caller did not declare what a duplicate costs (APIRequest.Duplicate)", p.name, r.Method, RedactURL(r.URL))
+	}
+	ex := &exchange{service: serviceAPI, repeatable: r.Duplicate != DuplicateVisible, limit: p.apiTimeout, eachAttempt: r.EachAttempt}
 	var out APIResponse
 	ex.handle = func(resp *http.Response) error {
 		if Transient(resp.StatusCode) {
 			return nil // checkRetry already saw it; the error reads it
 		}
-		b, err := ReadSmall(resp.Body, 1<<20)
+		b, err := ReadSmall(resp.Body, AnswerLimit)
 		_ = resp.Body.Close()
 		out.Body = b
 		return err
@@ -453,7 +476,7 @@ func (p *Platform) Call(ctx context.Context, r APIRequest) (*APIResponse, error)
 	if err != nil {
 		return nil, err
 	}
-	out.Op, out.Status, out.Header, out.Attempts = ex.op, resp.StatusCode, resp.Header, ex.attempt
+	out.Op, out.Status, out.Header, out.Attempts, out.AfterUnclear = ex.op, resp.StatusCode, resp.Header, ex.attempt, ex.resentUnclear
 	return &out, nil
 }
 

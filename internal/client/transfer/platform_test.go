@@ -36,7 +36,7 @@ func TestRetriesAreLoggedWithOpAttemptAndWait(t *testing.T) {
 	srv, calls := statusServer(t, http.StatusServiceUnavailable, http.StatusBadGateway)
 	log := &recordLogger{}
 	p := NewPlatform("Test", Options{HTTP: srv.Client(), Log: log, Retry: Retry{Base: time.Millisecond, Max: 2 * time.Millisecond}})
-	resp, err := p.Call(context.Background(), APIRequest{Method: http.MethodGet, URL: srv.URL + "/v1/things?token=s3cr3t"})
+	resp, err := p.Call(context.Background(), APIRequest{Method: http.MethodGet, URL: srv.URL + "/v1/things?token=s3cr3t", Duplicate: DuplicateHarmless})
 	if err != nil || resp.Status != http.StatusOK || calls.Load() != 3 || resp.Attempts != 3 {
 		t.Fatalf("resp %+v, err %v, calls %d", resp, err, calls.Load())
 	}
@@ -73,7 +73,7 @@ func TestRetryAfterIsHonouredUpToTheCap(t *testing.T) {
 	srv, calls := statusServer(t, http.StatusTooManyRequests)
 	p = NewPlatform("Test", Options{HTTP: srv.Client()})
 	start := time.Now()
-	if _, err := p.Call(context.Background(), APIRequest{Method: http.MethodGet, URL: srv.URL, Header: http.Header{"X-Test-Retry-After": {"1"}}}); err != nil {
+	if _, err := p.Call(context.Background(), APIRequest{Method: http.MethodGet, URL: srv.URL, Header: http.Header{"X-Test-Retry-After": {"1"}}, Duplicate: DuplicateHarmless}); err != nil {
 		t.Fatal(err)
 	}
 	if waited := time.Since(start); calls.Load() != 2 || waited < time.Second {
@@ -87,7 +87,7 @@ func TestCreatesAreRepeatedOnlyWhenTheServerDidNotAct(t *testing.T) {
 	for status, repeated := range map[int]bool{429: true, 503: true, 500: false, 502: false, 504: false} {
 		srv, calls := statusServer(t, status)
 		p := NewPlatform("Test", Options{HTTP: srv.Client(), Retry: Retry{Base: time.Millisecond}})
-		_, err := p.Call(context.Background(), APIRequest{Method: http.MethodPost, URL: srv.URL, Body: []byte(`{}`), Creates: true})
+		_, err := p.Call(context.Background(), APIRequest{Method: http.MethodPost, URL: srv.URL, Body: []byte(`{}`), Duplicate: DuplicateVisible})
 		if repeated {
 			if err != nil || calls.Load() != 2 {
 				t.Errorf("%d: err %v after %d calls; want a retry", status, err, calls.Load())
@@ -101,12 +101,23 @@ func TestCreatesAreRepeatedOnlyWhenTheServerDidNotAct(t *testing.T) {
 	}
 }
 
+// A call that does not say what a duplicate costs is refused before it is
+// sent, as an upload to an API is.
+func TestCallWithoutDuplicateDeclaredIsRefused(t *testing.T) {
+	srv, calls := statusServer(t, 200)
+	p := NewPlatform("Test", Options{HTTP: srv.Client()})
+	_, err := p.Call(context.Background(), APIRequest{Method: http.MethodPost, URL: srv.URL + "/x?token=s3cr3t", Body: []byte(`{}`)})
+	if err == nil || !strings.Contains(err.Error(), "APIRequest.Duplicate") || strings.Contains(err.Error(), "s3cr3t") || calls.Load() != 0 {
+		t.Fatalf("err %v after %d calls; want a refusal before sending", err, calls.Load())
+	}
+}
+
 // A request that is safe to repeat is retried on every transient status,
 // and gives up after the attempts with platform, status and count.
 func TestPermanentFaultGivesUpAfterTheAttempts(t *testing.T) {
 	srv, calls := statusServer(t, 502, 502, 502, 502, 502, 502)
 	p := NewPlatform("Test", Options{HTTP: srv.Client(), Retry: Retry{Base: time.Millisecond}})
-	_, err := p.Call(context.Background(), APIRequest{Method: http.MethodGet, URL: srv.URL + "/x"})
+	_, err := p.Call(context.Background(), APIRequest{Method: http.MethodGet, URL: srv.URL + "/x", Duplicate: DuplicateHarmless})
 	var he *HTTPError
 	if !errors.As(err, &he) || he.Attempts != 5 || calls.Load() != 5 || Ambiguous(err) {
 		t.Fatalf("err %#v after %d calls", err, calls.Load())
@@ -132,5 +143,27 @@ func TestCallerDeadlineIsReportedAsStopped(t *testing.T) {
 	var se *StoppedError
 	if !errors.As(err, &se) || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err = %#v", err)
+	}
+}
+
+// An answer after a resend says whether an earlier attempt may have been
+// acted on: after a lost answer or a 500 it may, after a 429 or 503 not.
+func TestAnswerAfterAnUnclearAttemptSaysSo(t *testing.T) {
+	srv, _ := dropFirstAnswer(t)
+	resp, err := testPlatform(srv.Client()).Call(context.Background(), APIRequest{Method: http.MethodPut, URL: srv.URL, Body: []byte(`{}`), Duplicate: DuplicateHarmless})
+	if err != nil || resp.Attempts != 2 || !resp.AfterUnclear {
+		t.Fatalf("lost answer: %+v %v; want a second attempt after an unclear one", resp, err)
+	}
+	for status, unclear := range map[int]bool{500: true, 502: true, 504: true, 429: false, 503: false} {
+		srv, _ := statusServer(t, status)
+		resp, err := testPlatform(srv.Client()).Call(context.Background(), APIRequest{Method: http.MethodPut, URL: srv.URL, Body: []byte(`{}`), Duplicate: DuplicateHarmless})
+		if err != nil || resp.Attempts != 2 || resp.AfterUnclear != unclear {
+			t.Errorf("%d: %+v %v; want AfterUnclear %v", status, resp, err, unclear)
+		}
+	}
+	srv, _ = statusServer(t)
+	resp, err = testPlatform(srv.Client()).Call(context.Background(), APIRequest{Method: http.MethodPut, URL: srv.URL, Body: []byte(`{}`), Duplicate: DuplicateHarmless})
+	if err != nil || resp.AfterUnclear {
+		t.Fatalf("first answer: %+v %v", resp, err)
 	}
 }

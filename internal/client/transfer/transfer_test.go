@@ -270,3 +270,32 @@ func TestDirectFormDuplicatePolicy(t *testing.T) {
 		t.Fatalf("undeclared: err=%v after %d requests", err, received.Load())
 	}
 }
+
+// An API's answer to an upload is kept up to AnswerLimit, also when the
+// platform reads it for a retry first; a longer one is cut and says so.
+func TestFormAnswerKeptUpToTheLimit(t *testing.T) {
+	path, sum := tempFile(t, "acc-1\n")
+	for _, size := range []int{200 << 10, AnswerLimit + 10} {
+		answer := `["` + strings.Repeat("x", size-4) + `"]`
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_, _ = io.Copy(io.Discard, r.Body)
+			_, _ = io.WriteString(w, answer)
+		}))
+		t.Cleanup(srv.Close)
+		for _, retryIf := range []func(int, []byte) bool{nil, func(int, []byte) bool { return false }} {
+			res, err := testPlatform(srv.Client()).PostForm(context.Background(), FormPost{
+				URL: srv.URL, FileField: "file", FileName: "a.txt", File: open(t, path, sum), ToAPI: true, Duplicate: DuplicateHarmless, RetryIf: retryIf,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, cut := answer, false
+			if size > AnswerLimit {
+				want, cut = answer[:AnswerLimit], true
+			}
+			if string(res.Body) != want || res.Cut != cut {
+				t.Errorf("answer of %d bytes (retryIf %v): kept %d bytes, cut %v; want %d, %v", len(answer), retryIf != nil, len(res.Body), res.Cut, len(want), cut)
+			}
+		}
+	}
+}

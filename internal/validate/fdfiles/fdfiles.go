@@ -25,7 +25,7 @@ const (
 	RuleEventsLine    = "a row of an events file is at most 1 MiB"
 	RuleMediaType     = "media is an image or a video, by its content"
 	RuleMediaSize     = "media is at most 50 MiB"
-	RuleMediaDeclared = "content_type names the kind of the content (image/… for an image, video/… for a video)"
+	RuleMediaDeclared = "a declared content type names the kind of the content (image/… for an image, video/… for a video)"
 )
 
 // Error is a broken rule, located as precisely as the format allows: the

@@ -170,11 +170,24 @@ func TestCheckMedia(t *testing.T) {
 		t.Fatalf("declared image type: %+v %v", m, err)
 	}
 	_, err = CheckMedia(sized{png, 1000}, 1000, "banner.png", "video/mp4")
-	wantRule(t, err, RuleMediaDeclared, `content_type is "video/mp4", but the content is an image (image/png)`)
+	wantRule(t, err, RuleMediaDeclared, `the declared content type is "video/mp4", but the content is an image (image/png)`)
+	noTerraformNames(t, err)
 	_, err = CheckMedia(sized{png, MaxMediaSize + 1}, MaxMediaSize+1, "banner.png", "")
 	wantRule(t, err, RuleMediaSize, "banner.png: the file is 52428801 bytes")
+	noTerraformNames(t, err)
 	_, err = CheckMedia(sized{[]byte("not an image\n"), 13}, 13, "banner.png", "")
 	wantRule(t, err, RuleMediaType, "banner.png: its content is not an image or a video", "it looks like text", "JPEG, PNG")
 	_, err = CheckMedia(sized{[]byte("%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj"), 20}, 20, "brief.pdf", "")
 	wantRule(t, err, RuleMediaType, "application/pdf")
+}
+
+// The checker knows nothing of Terraform: its errors name no resource or
+// argument (the provider adds those).
+func noTerraformNames(t *testing.T, err error) {
+	t.Helper()
+	for _, name := range []string{"audience_", "content_type", "terraform", "apply"} {
+		if err != nil && strings.Contains(strings.ToLower(err.Error()), name) {
+			t.Errorf("%q names %q", err, name)
+		}
+	}
 }

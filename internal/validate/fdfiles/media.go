@@ -91,7 +91,7 @@ func isoMedia(head []byte) (Media, bool) {
 func CheckMedia(r io.ReaderAt, size int64, file, declared string) (Media, error) {
 	if size > MaxMediaSize {
 		return Media{}, &Error{File: file, Rule: RuleMediaSize, Problem: fmt.Sprintf("the file is %d bytes, more than %d (50 MiB)", size, MaxMediaSize),
-			Fix: "Compress the creative, or send large files with audience_futuredemand_upload (presigned multipart)"}
+			Fix: "Compress the creative, or send a larger file to Future Demand storage, which takes large files by presigned multipart upload"}
 	}
 	head := make([]byte, sniffLen)
 	n, err := r.ReadAt(head, 0)
@@ -109,8 +109,8 @@ func CheckMedia(r io.ReaderAt, size int64, file, declared string) (Media, error)
 	}
 	kind := declaredKind(declared)
 	if kind != m.Kind {
-		return Media{}, &Error{File: file, Rule: RuleMediaDeclared, Problem: fmt.Sprintf("content_type is %q, but the content is %s %s (%s)", declared, article(m.Kind), m.Kind, m.ContentType),
-			Fix: "Remove content_type to send the type found in the file, or set a " + m.Kind + "/… type"}
+		return Media{}, &Error{File: file, Rule: RuleMediaDeclared, Problem: fmt.Sprintf("the declared content type is %q, but the content is %s %s (%s)", declared, article(m.Kind), m.Kind, m.ContentType),
+			Fix: "Declare a " + m.Kind + "/… type, or none to send the type found in the file"}
 	}
 	m.ContentType = declared
 	return m, nil

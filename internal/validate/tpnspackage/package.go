@@ -28,7 +28,8 @@ const (
 	Token   Type = "token"
 )
 
-// Platform limits, as the TPNS account package API documentation states them.
+// Platform limits (Tencent Cloud's TPNS documentation of the package
+// upload).
 const (
 	MaxNameChars    = 100
 	MaxFileSize     = 100 << 20 // "within 100 MB"
