@@ -58,7 +58,9 @@ func (d *providerData) futureDemandClient(resourceType string) (*futuredemand.Cl
 		PartnerID:   s.value("partner_id"),
 		// Both bases passed the URL rule above; only events ingests need the CR
 		// API, and futureDemandCRAPI says so when it is missing.
-		CRAPIEndpoint: s.value("cr_api_endpoint"),
-		MediaEndpoint: s.value("media_endpoint"),
+		CRAPIEndpoint:        s.value("cr_api_endpoint"),
+		MediaEndpoint:        s.value("media_endpoint"),
+		CRAPIEndpointSetting: s.get("cr_api_endpoint").where(),
+		MediaEndpointSetting: s.get("media_endpoint").where(),
 	}, d.transferOptions(s.get("endpoint"))), nil
 }

@@ -180,13 +180,18 @@ const apiTimeoutEnv = "AUDIENCE_API_TIMEOUT"
 // transferOptions is how a platform client reaches the network: the shared
 // client, the tflog bridge, the API limit, and the setting to name when
 // the platform's endpoint cannot be reached.
+// where names the attribute and the environment variable that set s.
+func (s setting) where() string {
+	return fmt.Sprintf("%s (%s)", s.Attribute, s.EnvVar)
+}
+
 func (d *providerData) transferOptions(endpoint setting) transfer.Options {
 	limit, _ := time.ParseDuration(os.Getenv(apiTimeoutEnv)) // validated in Configure
 	return transfer.Options{
 		HTTP:              d.http,
 		Log:               tflogLogger{},
 		APITimeout:        limit,
-		EndpointSetting:   fmt.Sprintf("%s (%s)", endpoint.Attribute, endpoint.EnvVar),
+		EndpointSetting:   endpoint.where(),
 		APITimeoutSetting: fmt.Sprintf("the %s environment variable, e.g. %s=5m", apiTimeoutEnv, apiTimeoutEnv),
 	}
 }
