@@ -191,7 +191,7 @@ func (c *Client) authCall(ctx context.Context, path string, in any) (*tokenRespo
 // call sends a storage API call with the Bearer token, partner and upload
 // type headers, retrying 429 and 5xx as dup allows, and decodes the JSON
 // answer.
-func (c *Client) call(ctx context.Context, method, path, uploadType string, dup transfer.Duplicate, in, out any) error {
+func (c *Client) call(ctx context.Context, method, path, uploadType string, dup transfer.Duplicate, in, out any) error { //nolint:unparam // every call declares what a duplicate costs, next to it
 	return c.do(ctx, method, path, uploadType, true, dup, in, out)
 }
 
