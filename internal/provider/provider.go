@@ -177,14 +177,14 @@ func (d *providerData) logContext(ctx context.Context) context.Context {
 // apiTimeoutEnv raises or lowers the per-request limit of API calls.
 const apiTimeoutEnv = "AUDIENCE_API_TIMEOUT"
 
-// transferOptions is how a platform client reaches the network: the shared
-// client, the tflog bridge, the API limit, and the setting to name when
-// the platform's endpoint cannot be reached.
 // where names the attribute and the environment variable that set s.
 func (s setting) where() string {
 	return fmt.Sprintf("%s (%s)", s.Attribute, s.EnvVar)
 }
 
+// transferOptions is how a platform client reaches the network: the shared
+// client, the tflog bridge, the API limit, and the setting to name when
+// the platform's endpoint cannot be reached.
 func (d *providerData) transferOptions(endpoint setting) transfer.Options {
 	limit, _ := time.ParseDuration(os.Getenv(apiTimeoutEnv)) // validated in Configure
 	return transfer.Options{
