@@ -50,6 +50,24 @@ type Passed struct {
 	MD5         string `json:"md5"`
 	Fingerprint string `json:"fingerprint"`
 	AtUnix      int64  `json:"at"`
+	// Entries is how many entries the check counted; absent when it
+	// counts none.
+	Entries *int64 `json:"entries,omitempty"`
+	// Warnings are what the check reported without failing, so a plan
+	// that trusts the verdict still shows them.
+	Warnings []Note `json:"warnings,omitempty"`
+}
+
+// Verdict is what a passed check found besides passing.
+type Verdict struct {
+	Entries  int64 // -1 when the check counts none
+	Warnings []Note
+}
+
+// Note is one warning of a check.
+type Note struct {
+	Summary string `json:"summary"`
+	Detail  string `json:"detail"`
 }
 
 // keepPassed bounds the passed checks kept per path: a few resources of
@@ -226,17 +244,24 @@ func (c *Cache) Planned(abs, key string) (Pending, bool) {
 }
 
 // RecordPassed records that the content rec describes passed the check
-// named rules. Only a passed check is recorded: a failed one runs again.
-func (c *Cache) RecordPassed(abs, rules string, rec Record) {
+// named rules, with what it found. Only a passed check is recorded: a
+// failed one runs again.
+func (c *Cache) RecordPassed(abs, rules string, rec Record, v Verdict) {
 	if rec.MD5 == "" || rec.Fingerprint == "" {
 		return
 	}
+	p := Passed{Rules: rules, MD5: rec.MD5, Fingerprint: rec.Fingerprint, Warnings: v.Warnings}
+	if v.Entries >= 0 {
+		n := v.Entries
+		p.Entries = &n
+	}
 	c.update(abs, func(st *pathState) bool {
 		now := time.Now()
-		st.Passed = slices.DeleteFunc(st.Passed, func(p Passed) bool {
-			return p.Rules == rules && p.MD5 == rec.MD5 && p.Fingerprint == rec.Fingerprint || now.Sub(time.Unix(p.AtUnix, 0)) > pendingTTL
+		p.AtUnix = now.Unix()
+		st.Passed = slices.DeleteFunc(st.Passed, func(old Passed) bool {
+			return old.Rules == rules && old.MD5 == rec.MD5 && old.Fingerprint == rec.Fingerprint || now.Sub(time.Unix(old.AtUnix, 0)) > pendingTTL
 		})
-		st.Passed = append([]Passed{{Rules: rules, MD5: rec.MD5, Fingerprint: rec.Fingerprint, AtUnix: now.Unix()}}, st.Passed...)
+		st.Passed = append([]Passed{p}, st.Passed...)
 		if len(st.Passed) > keepPassed {
 			st.Passed = st.Passed[:keepPassed]
 		}
@@ -249,15 +274,25 @@ func (c *Cache) RecordPassed(abs, rules string, rec Record) {
 // check passed under other rules (another platform's, another name) does
 // not count.
 func (c *Cache) HasPassed(abs, rules string, rec Record) bool {
+	_, ok := c.PassedVerdict(abs, rules, rec)
+	return ok
+}
+
+// PassedVerdict is HasPassed with what the passed check found.
+func (c *Cache) PassedVerdict(abs, rules string, rec Record) (Verdict, bool) {
 	if rec.MD5 == "" || rec.Fingerprint == "" {
-		return false
+		return Verdict{}, false
 	}
 	for _, p := range c.load(abs).Passed {
 		if p.Rules == rules && p.MD5 == rec.MD5 && p.Fingerprint == rec.Fingerprint && time.Since(time.Unix(p.AtUnix, 0)) <= pendingTTL {
-			return true
+			v := Verdict{Entries: -1, Warnings: p.Warnings}
+			if p.Entries != nil {
+				v.Entries = *p.Entries
+			}
+			return v, true
 		}
 	}
-	return false
+	return Verdict{}, false
 }
 
 // Applied forgets the pending plan for key.

@@ -101,7 +101,7 @@ func TestCacheRecordsPassedChecksByRulesAndContent(t *testing.T) {
 	if c.HasPassed(abs, "audience_mintegral_file", rec) {
 		t.Fatal("nothing passed yet")
 	}
-	c.RecordPassed(abs, "audience_futuredemand_upload", rec)
+	c.RecordPassed(abs, "audience_futuredemand_upload", rec, Verdict{Entries: -1})
 	if c.HasPassed(abs, "audience_mintegral_file", rec) {
 		t.Fatal("a check passed under other rules must not count")
 	}
@@ -116,12 +116,12 @@ func TestCacheRecordsPassedChecksByRulesAndContent(t *testing.T) {
 	if c.HasPassed("/work/exports/other.csv", "audience_futuredemand_upload", rec) {
 		t.Fatal("another path must not count")
 	}
-	c.RecordPassed(abs, "incomplete", Record{MD5: "md5a"})
+	c.RecordPassed(abs, "incomplete", Record{MD5: "md5a"}, Verdict{Entries: -1})
 	if c.HasPassed(abs, "incomplete", Record{MD5: "md5a"}) {
 		t.Fatal("a record without a fingerprint proves no content")
 	}
 	for i := range keepPassed {
-		c.RecordPassed(abs, fmt.Sprintf("rules %d", i), rec)
+		c.RecordPassed(abs, fmt.Sprintf("rules %d", i), rec, Verdict{Entries: -1})
 	}
 	if c.HasPassed(abs, "audience_futuredemand_upload", rec) {
 		t.Fatalf("only the %d newest passed checks are kept", keepPassed)
@@ -176,7 +176,7 @@ func TestCacheConcurrentUpdatesOfOnePathKeepEveryEntry(t *testing.T) {
 	for i := range n {
 		wg.Go(func() {
 			c.Plan(abs, fmt.Sprintf("key %d", i), "md5a", i)
-			c.RecordPassed(abs, fmt.Sprintf("rules %d", i), rec)
+			c.RecordPassed(abs, fmt.Sprintf("rules %d", i), rec, Verdict{Entries: -1})
 		})
 	}
 	wg.Wait()

@@ -60,6 +60,7 @@ func (p *AudienceProvider) Schema(_ context.Context, _ provider.SchemaRequest, r
 	for _, pl := range platforms {
 		attrs[pl.Attribute] = pl.schema()
 	}
+	attrs[listGuardAttribute] = providerListGuardSchema()
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "Keeps audience lists as code: uploads device-ID, account and push-token files to ad and push platforms, " +
 			"and brings profile exports back as data sources. Every setting falls back to an environment variable, so the provider block may be empty. " +
@@ -82,6 +83,9 @@ func (p *AudienceProvider) Configure(ctx context.Context, req provider.Configure
 		resp.Diagnostics.Append(diags...)
 		data.settings[pl.Attribute] = pl.resolve(block)
 	}
+	guard, diags := providerListGuard(ctx, req.Config)
+	resp.Diagnostics.Append(diags...)
+	data.listGuard = guard
 	if v := os.Getenv(apiTimeoutEnv); v != "" {
 		if d, err := time.ParseDuration(v); err != nil || d <= 0 {
 			resp.Diagnostics.AddError("Invalid "+apiTimeoutEnv, fmt.Sprintf("%s is %q; set it to a positive duration such as 90s or 5m, or unset it for the default of %s.", apiTimeoutEnv, v, transfer.DefaultAPITimeout))
@@ -132,6 +136,8 @@ type providerData struct {
 	version  string
 	http     *http.Client
 	settings map[string]platformSettings // by platformSpec.Attribute
+	// listGuard is the provider block's list_guard over the defaults.
+	listGuard listGuard
 }
 
 // platform returns p's settings for a resource of resourceType, or errors

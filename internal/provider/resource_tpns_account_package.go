@@ -46,10 +46,10 @@ func NewTPNSAccountPackageResource() resource.Resource {
 		nameAttribute: "file_name",
 		platformArgs:  []string{"package_type"},
 		handles:       map[string]attr.Value{"id": types.StringUnknown(), "upload_id": types.Int64Unknown()},
+		entries:       "accounts or tokens",
 		createTimeout: 30 * time.Minute,
 		client:        credentialsOf((*providerData).tpnsClient, tpnsAccountPackageType),
 		spec:          r.spec,
-		planMore:      r.planEntryCount,
 		upload:        r.upload,
 	}
 	return r
@@ -70,6 +70,7 @@ type tpnsAccountPackageModel struct {
 	FileMD5     types.String   `tfsdk:"file_md5"`
 	FileSize    types.Int64    `tfsdk:"file_size"`
 	EntryCount  types.Int64    `tfsdk:"entry_count"`
+	ListGuard   types.Object   `tfsdk:"list_guard"`
 	Timeouts    timeouts.Value `tfsdk:"timeouts"`
 }
 
@@ -104,13 +105,11 @@ func (r *TPNSAccountPackageResource) Schema(ctx context.Context, _ resource.Sche
 				MarkdownDescription: "The `uploadId` TPNS returned, to pass as `upload_id` to the push API (`audience_type = \"package_account_push\"`); known after apply when the package is uploaded again.",
 				PlanModifiers:       []planmodifier.Int64{int64planmodifier.UseStateForUnknown()},
 			},
-			"file_md5":  fileMD5Schema(),
-			"file_size": fileSizeSchema(),
-			"entry_count": schema.Int64Attribute{
-				Computed:            true,
-				MarkdownDescription: "Number of accounts or tokens in the package, counted at plan time.",
-			},
-			"timeouts": timeouts.Attributes(ctx, timeouts.Opts{Create: true}),
+			"file_md5":    fileMD5Schema(),
+			"file_size":   fileSizeSchema(),
+			"entry_count": entryCountSchema("accounts or tokens"),
+			"list_guard":  resourceListGuardSchema(),
+			"timeouts":    timeouts.Attributes(ctx, timeouts.Opts{Create: true}),
 		},
 	}
 }
@@ -119,9 +118,15 @@ func (r *TPNSAccountPackageResource) Schema(ctx context.Context, _ resource.Sche
 func (r *TPNSAccountPackageResource) spec(ctx context.Context, plan tfsdk.Plan) (uploadSpec, diag.Diagnostics) {
 	var typValue types.String
 	diags := plan.GetAttribute(ctx, path.Root("package_type"), &typValue)
-	typ, _ := packageType(typValue)
+	typ, typKnown := packageType(typValue)
 	return uploadSpec{MaxSize: tpnspackage.MaxFileSize, Count: func(src localSource) (int64, diag.Diagnostics) {
-		return checkTPNSPackage(src, typ)
+		n, d := checkTPNSPackage(src, typ)
+		if !typKnown {
+			// Checked with the account rule, which every token meets:
+			// the apply counts with the real rule.
+			n = -1
+		}
+		return n, d
 	}}, diags
 }
 
@@ -163,22 +168,6 @@ func packageType(v types.String) (tpnspackage.Type, bool) {
 	return t, true
 }
 
-// planEntryCount plans entry_count: counted when the package was checked
-// with a known rule, kept from state when the content did not change.
-func (r *TPNSAccountPackageResource) planEntryCount(ctx context.Context, src localSource, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
-	var typValue types.String
-	resp.Diagnostics.Append(req.Plan.GetAttribute(ctx, path.Root("package_type"), &typValue)...)
-	_, typKnown := packageType(typValue)
-	count := types.Int64Unknown()
-	switch {
-	case src.Checked && typKnown:
-		count = types.Int64Value(src.Entries)
-	case !src.Checked && !req.State.Raw.IsNull():
-		resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("entry_count"), &count)...)
-	}
-	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("entry_count"), count)...)
-}
-
 // upload sends the package by direct multipart upload.
 func (r *TPNSAccountPackageResource) upload(ctx context.Context, d *providerData, src localSource, state *tfsdk.State) diag.Diagnostics {
 	var m tpnsAccountPackageModel
@@ -189,20 +178,6 @@ func (r *TPNSAccountPackageResource) upload(ctx context.Context, d *providerData
 		return diags
 	}
 	typ, _ := packageType(m.PackageType)
-	if m.EntryCount.IsUnknown() {
-		// package_type or source was not known at plan: count with the
-		// real rule now, unless the apply just checked the source.
-		entries := src.Entries
-		if !src.Checked {
-			var d diag.Diagnostics
-			entries, d = checkTPNSPackage(src, typ)
-			diags.Append(d...)
-			if diags.HasError() {
-				return diags
-			}
-		}
-		m.EntryCount = types.Int64Value(entries)
-	}
 	tflog.Info(ctx, "uploading package to TPNS", map[string]any{"source": src.Path, "file_name": src.Name, "package_type": string(typ), "size": transfer.LogBytes(src.Size), "entries": strconv.FormatInt(m.EntryCount.ValueInt64(), 10)})
 	res, err := client.UploadPackage(ctx, tpns.UploadRequest{Path: src.Abs, FileName: src.Name, FileMD5: src.MD5})
 	if err != nil {

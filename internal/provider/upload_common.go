@@ -79,7 +79,11 @@ type uploadKind struct {
 	platformArgs []string
 	// handles are the computed attributes the platform returns, unknown
 	// in a plan that uploads.
-	handles       map[string]attr.Value
+	handles map[string]attr.Value
+	// entries, for a list upload, names what its lines hold ("device
+	// IDs"): the resource has entry_count and list_guard, counted and
+	// judged at plan by the skeleton.
+	entries       string
 	createTimeout time.Duration
 	// client checks the platform's credentials.
 	client func(d *providerData) diag.Diagnostics
@@ -95,6 +99,8 @@ type uploadKind struct {
 	// which starts as the plan with source, name, md5 and size filled.
 	upload func(ctx context.Context, d *providerData, src localSource, state *tfsdk.State) diag.Diagnostics
 }
+
+func (k uploadKind) countsEntries() bool { return k.entries != "" }
 
 // credentialsOf adapts a providerData client accessor, such as
 // (*providerData).mintegralClient, to uploadKind.client.
@@ -139,16 +145,59 @@ func (u *uploadResource) ModifyPlan(ctx context.Context, req resource.ModifyPlan
 	if !ok || resp.Diagnostics.HasError() {
 		return
 	}
+	if u.kind.countsEntries() {
+		u.planEntries(ctx, src, req, resp)
+	}
 	if u.kind.planMore != nil {
 		u.kind.planMore(ctx, src, req, resp)
 	}
+}
+
+// planEntries plans entry_count (counted when new content was checked,
+// kept from state while the content stays) and judges a counted list
+// against the platform's last count with the list guard.
+func (u *uploadResource) planEntries(ctx context.Context, src localSource, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	prior := types.Int64Null()
+	if !req.State.Raw.IsNull() {
+		resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("entry_count"), &prior)...)
+	}
+	count := types.Int64Unknown()
+	switch {
+	case src.Entries >= 0:
+		count = types.Int64Value(src.Entries)
+	case !src.Uploads && !req.State.Raw.IsNull():
+		count = prior
+	}
+	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("entry_count"), count)...)
+	if src.Uploads && src.Entries >= 0 {
+		guard, diags := u.guard(ctx, req.Config.GetAttribute)
+		resp.Diagnostics.Append(diags...)
+		resp.Diagnostics.Append(guard.judge(u.kind.typeName, src.Path, knownOr(prior, -1), src.Entries)...)
+	}
+}
+
+// guard is the resource's list_guard over the provider's.
+func (u *uploadResource) guard(ctx context.Context, get func(context.Context, path.Path, any) diag.Diagnostics) (listGuard, diag.Diagnostics) {
+	base := defaultListGuard
+	if u.data != nil {
+		base = u.data.listGuard
+	}
+	m, diags := readListGuard(ctx, get)
+	return m.over(base), diags
+}
+
+func knownOr(v types.Int64, fallback int64) int64 {
+	if v.IsNull() || v.IsUnknown() {
+		return fallback
+	}
+	return v.ValueInt64()
 }
 
 // Create implements resource.Resource.
 func (u *uploadResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
 	ctx = u.data.logContext(ctx)
 	resp.State.Raw = req.Plan.Raw.Copy()
-	resp.Diagnostics.Append(u.apply(ctx, req.Plan, req.Config, &resp.State, resp.Private, newUpload)...)
+	resp.Diagnostics.Append(u.apply(ctx, req.Plan, req.Config, &resp.State, resp.Private, newUpload, -1)...)
 	if resp.Diagnostics.HasError() {
 		resp.State.RemoveResource(ctx)
 	}
@@ -172,8 +221,14 @@ func (u *uploadResource) Update(ctx context.Context, req resource.UpdateRequest,
 		u.remember(ctx, src, resp.Private)
 		return
 	}
+	priorEntries := int64(-1)
+	if u.kind.countsEntries() {
+		var prior types.Int64
+		resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("entry_count"), &prior)...)
+		priorEntries = knownOr(prior, -1)
+	}
 	newState := tfsdk.State{Schema: req.Plan.Schema, Raw: req.Plan.Raw.Copy()}
-	diags := u.apply(ctx, req.Plan, req.Config, &newState, resp.Private, priorID.ValueString())
+	diags := u.apply(ctx, req.Plan, req.Config, &newState, resp.Private, priorID.ValueString(), priorEntries)
 	resp.Diagnostics.Append(diags...)
 	if !diags.HasError() {
 		resp.State = newState
@@ -181,8 +236,9 @@ func (u *uploadResource) Update(ctx context.Context, req resource.UpdateRequest,
 }
 
 // apply uploads the planned file and fills state. An update uploads the
-// same way a create does, so both use timeouts.create.
-func (u *uploadResource) apply(ctx context.Context, plan tfsdk.Plan, config tfsdk.Config, state *tfsdk.State, private privateSetter, priorID string) diag.Diagnostics {
+// same way a create does, so both use timeouts.create. priorEntries is
+// the platform's count for a list upload (-1: none known).
+func (u *uploadResource) apply(ctx context.Context, plan tfsdk.Plan, config tfsdk.Config, state *tfsdk.State, private privateSetter, priorID string, priorEntries int64) diag.Diagnostics {
 	var diags diag.Diagnostics
 	var t timeouts.Value
 	diags.Append(plan.GetAttribute(ctx, path.Root("timeouts"), &t)...)
@@ -197,6 +253,9 @@ func (u *uploadResource) apply(ctx context.Context, plan tfsdk.Plan, config tfsd
 	diags.Append(state.SetAttribute(ctx, path.Root(u.kind.nameAttribute), src.Name)...)
 	diags.Append(state.SetAttribute(ctx, path.Root("file_md5"), src.MD5)...)
 	diags.Append(state.SetAttribute(ctx, path.Root("file_size"), src.Size)...)
+	if u.kind.countsEntries() {
+		diags.Append(u.applyEntries(ctx, plan, config, state, &src, priorEntries)...)
+	}
 	if diags.HasError() {
 		return diags
 	}
@@ -207,6 +266,37 @@ func (u *uploadResource) apply(ctx context.Context, plan tfsdk.Plan, config tfsd
 		return diags
 	}
 	u.remember(ctx, src, private)
+	return diags
+}
+
+// applyEntries fills entry_count when the plan could not count (the
+// source was known only at apply), judging the list as a plan would have.
+func (u *uploadResource) applyEntries(ctx context.Context, plan tfsdk.Plan, config tfsdk.Config, state *tfsdk.State, src *localSource, priorEntries int64) diag.Diagnostics {
+	var planned types.Int64
+	diags := plan.GetAttribute(ctx, path.Root("entry_count"), &planned)
+	if !planned.IsUnknown() || diags.HasError() {
+		return diags
+	}
+	if src.Entries < 0 {
+		spec, d := u.kind.spec(ctx, plan)
+		diags.Append(d...)
+		if diags.HasError() {
+			return diags
+		}
+		rec, err := hashSource(src.Abs, true)
+		if err != nil {
+			diags.AddAttributeError(path.Root("source"), "Cannot read source file", err.Error())
+			return diags
+		}
+		diags.Append(checkSource(spec, src, rec, nil)...)
+		if diags.HasError() {
+			return diags
+		}
+	}
+	guard, d := u.guard(ctx, config.GetAttribute)
+	diags.Append(d...)
+	diags.Append(guard.judge(u.kind.typeName, src.Path, priorEntries, src.Entries)...)
+	diags.Append(state.SetAttribute(ctx, path.Root("entry_count"), src.Entries)...)
 	return diags
 }
 

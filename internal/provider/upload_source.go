@@ -249,10 +249,6 @@ func (u *uploadResource) planSource(ctx context.Context, req resource.ModifyPlan
 		u.planUpload(ctx, resp, !creating)
 		return localSource{}, false
 	}
-	name := configName.ValueString()
-	if configName.IsNull() {
-		name = filepath.Base(source.ValueString())
-	}
 	spec, diags := k.spec(ctx, req.Plan)
 	resp.Diagnostics.Append(diags...)
 	if diags.HasError() {
@@ -265,6 +261,7 @@ func (u *uploadResource) planSource(ctx context.Context, req resource.ModifyPlan
 		resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("file_md5"), &state.md5)...)
 		resp.Diagnostics.Append(req.State.GetAttribute(ctx, namePath, &state.name)...)
 	}
+	name := defaultName(configName, source.ValueString(), state.name)
 	abs, id, diags := statSource(spec, source.ValueString())
 	if diags.HasError() && filestate.IsNotExist(statErr(abs)) {
 		switch {
@@ -332,13 +329,22 @@ func (u *uploadResource) planSource(ctx context.Context, req resource.ModifyPlan
 	// passed the same rules (a whole read of a 5 GB file, in the final plan
 	// during apply above all), unless the check also counts entries for
 	// the plan.
-	checkedBefore := spec.Count == nil && cache.HasPassed(abs, src.rules, rec)
-	if uploads && !checkedBefore {
+	verdict, checkedBefore := cache.PassedVerdict(abs, src.rules, rec)
+	checkedBefore = checkedBefore && spec.Count == nil && (!u.kind.countsEntries() || verdict.Entries >= 0)
+	switch {
+	case uploads && !checkedBefore:
 		resp.Diagnostics.Append(checkSource(spec, &src, rec, fed)...)
 		if resp.Diagnostics.HasError() {
 			return src, false
 		}
-	} else {
+	case uploads:
+		// What the check found still shows in this plan.
+		finish(fed)
+		src.Entries = verdict.Entries
+		for _, n := range verdict.Warnings {
+			resp.Diagnostics.AddAttributeWarning(path.Root("source"), n.Summary, n.Detail)
+		}
+	default:
 		finish(fed)
 	}
 	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, namePath, types.StringValue(name))...)
@@ -442,6 +448,9 @@ func checkSource(spec uploadSpec, src *localSource, rec filestate.Record, fed co
 		if diags.HasError() {
 			return diags
 		}
+		if c, ok := fed.(entryCounter); ok {
+			src.Entries = c.Entries()
+		}
 	}
 	if spec.Count != nil {
 		n, d := spec.Count(*src)
@@ -450,9 +459,52 @@ func checkSource(spec uploadSpec, src *localSource, rec filestate.Record, fed co
 	}
 	src.Checked = true
 	if !diags.HasError() {
-		sourceCache().RecordPassed(src.Abs, src.rules, rec)
+		sourceCache().RecordPassed(src.Abs, src.rules, rec, filestate.Verdict{Entries: src.Entries, Warnings: warningNotes(diags)})
 	}
 	return diags
+}
+
+// entryCounter is a content check that counts a list's entries (a header
+// row excluded); Entries is valid once Finish passed.
+type entryCounter interface {
+	Entries() int64
+}
+
+// warningNotes keeps the warnings of a passed check for plans that trust
+// its verdict instead of checking again.
+func warningNotes(diags diag.Diagnostics) []filestate.Note {
+	var notes []filestate.Note
+	for _, d := range diags.Warnings() {
+		notes = append(notes, filestate.Note{Summary: d.Summary(), Detail: d.Detail()})
+	}
+	return notes
+}
+
+// defaultName is the name sent to the platform when the configuration
+// sets none: the base name of source, except that a source renamed to a
+// name of the same kind (extension) keeps the name the platform has, so a
+// rename is not new content: nothing is uploaded for it, and the
+// platform's handle (a Mintegral data_path holds the name) stays.
+func defaultName(config types.String, source string, prior types.String) string {
+	if !config.IsNull() {
+		return config.ValueString()
+	}
+	base := filepath.Base(source)
+	if kept := prior.ValueString(); kept != "" && nameKind(kept) == nameKind(base) {
+		return kept
+	}
+	return base
+}
+
+// nameKind is what the platforms read from a name: its extension, with
+// the one under a compression suffix (".txt.gz").
+func nameKind(name string) string {
+	name = strings.ToLower(name)
+	ext := filepath.Ext(name)
+	if ext == ".gz" || ext == ".zip" {
+		ext = filepath.Ext(strings.TrimSuffix(name, ext)) + ext
+	}
+	return ext
 }
 
 // planUpload marks file_md5, file_size and (for an update) the handle
