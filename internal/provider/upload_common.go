@@ -32,7 +32,7 @@ import (
 func sourceSchema() schema.StringAttribute {
 	return schema.StringAttribute{
 		Required: true,
-		MarkdownDescription: "Path of the local file to upload. New content is uploaded again as an in-place update; a new path holding the same content uploads nothing. " +
+		MarkdownDescription: "Path of the local file to upload. New content is uploaded again as an in-place update; a new path holding the same content (another folder or another name) uploads nothing. " +
 			"A plan of an unchanged file costs a `stat`: the provider remembers what it hashed and reads the file again only when its size, times or inode moved.",
 	}
 }
@@ -41,7 +41,7 @@ func uploadNameSchema(description string) schema.StringAttribute {
 	return schema.StringAttribute{
 		Optional:            true,
 		Computed:            true,
-		MarkdownDescription: description + " Defaults to the base name of `source`. Changing it uploads the file again (an in-place update).",
+		MarkdownDescription: description + " Defaults to the base name of `source` at the first upload; a `source` renamed later keeps the name the platform has (a rename is not new content), unless the new name has another extension. Changing it uploads the file again (an in-place update).",
 	}
 }
 
