@@ -22,7 +22,7 @@ func (j *journey) initialRepo() *repo {
 		devicesArea: 1,
 	}
 	if j.rng.IntN(2) == 0 {
-		r.devices = true
+		r.devices, r.devicesName = true, filepath.Base(r.devicesPath)
 		r.deviceIDs = newDeviceIDs(j.rng, 20+j.rng.IntN(40))
 	}
 	r.crmShared = j.rng.IntN(3) == 0
@@ -222,7 +222,7 @@ func (j *journey) repoCommit() event {
 		} else {
 			ids := newDeviceIDs(j.rng, 20+j.rng.IntN(40))
 			area := 1 + weightedIndex(j.rng, 3, 1)
-			edit = func() { r.devices, r.deviceIDs, r.devicesArea = true, ids, area }
+			edit = func() { r.devices, r.deviceIDs, r.devicesArea, r.devicesName = true, ids, area, filepath.Base(r.devicesPath) }
 			c = fmt.Sprintf("add devices (%d IDs, area %d)", len(ids), area)
 		}
 	case "toggle crm":
@@ -258,8 +258,9 @@ func (j *journey) repoCommit() event {
 		}
 		c = fmt.Sprintf("edit devices (+%d -%d)", len(add), drop)
 	case "move devices":
-		// A move keeps the base name, which is the file_name Mintegral
-		// sees: nothing is uploaded. A rename changes it: uploaded again.
+		// A move or a rename to a name of the same kind (.txt to .txt)
+		// keeps the file_name Mintegral has: nothing is uploaded. A
+		// rename to another kind (.csv) is uploaded under the new name.
 		dir := pick(j.rng, "audiences", "lists/android", "audiences/gaid")
 		if dir == filepath.Dir(r.devicesPath) {
 			dir = "moved"
@@ -273,8 +274,14 @@ func (j *journey) repoCommit() event {
 			}
 		}
 		to := dir + "/" + name
-		edit = func() { r.devicesPath = to }
-		needsUpload = rename
+		newKind := filepath.Ext(name) != filepath.Ext(r.fileName(addrGAIDFile))
+		edit = func() {
+			r.devicesPath = to
+			if newKind {
+				r.devicesName = name
+			}
+		}
+		needsUpload = newKind
 		c = map[bool]string{true: "devices renamed to ", false: "devices move to "}[rename] + to
 	case "devices area":
 		to := 3 - r.devicesArea

@@ -34,6 +34,10 @@ type repo struct {
 	// and the Android audience.
 	devices     bool
 	devicesPath string // relative to the root module
+	// devicesName is the file_name Mintegral has for the list: the base
+	// name of its first source; a rename to a name of the same kind keeps
+	// it (a rename is not new content).
+	devicesName string
 	devicesArea int    // area_type of the file and its audience
 	deviceIDs   []string
 
@@ -167,9 +171,12 @@ func (r *repo) managed() []string {
 }
 
 // fileName is the file_name a Mintegral file resource uploads under: its
-// source's base name.
+// first source's base name.
 func (r *repo) fileName(addr string) string {
 	if addr == addrGAIDFile {
+		if r.devicesName != "" {
+			return r.devicesName
+		}
 		return filepath.Base(r.devicesPath)
 	}
 	return doctorsListName
