@@ -238,7 +238,7 @@ func TestCheckEventsSameWhateverTheCuts(t *testing.T) {
 			}
 			for _, cut := range readtest.Cuts() {
 				n, cerr := CheckEvents(cut.Wrap(strings.NewReader(c.in)), "e.csv")
-				if n != rows || errText(cerr) != errText(err) {
+				if n != rows || readtest.ErrText(cerr) != readtest.ErrText(err) {
 					t.Fatalf("%s: rows %d, err %v; one whole read: %d, %v", cut.Name, n, cerr, rows, err)
 				}
 			}

@@ -28,7 +28,7 @@ func FuzzCheckEvents(f *testing.F) {
 		n1, err1 := CheckEvents(bytes.NewReader(in), "f.csv")
 		for _, cut := range readtest.Cuts() {
 			n2, err2 := CheckEvents(cut.Wrap(bytes.NewReader(in)), "f.csv")
-			if n1 != n2 || errText(err1) != errText(err2) {
+			if n1 != n2 || readtest.ErrText(err1) != readtest.ErrText(err2) {
 				t.Fatalf("whole reads: %d, %v; %s: %d, %v", n1, err1, cut.Name, n2, err2)
 			}
 		}

@@ -37,13 +37,13 @@ func TestTextReaderSameWhateverTheCuts(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			whole, wholeErr := readtest.ReadAll(newTextReader(strings.NewReader(c.in)), 64<<10)
-			if string(whole) != c.out || !strings.HasPrefix(errText(wholeErr), c.err) || (c.err == "") != (wholeErr == nil) {
+			if string(whole) != c.out || !strings.HasPrefix(readtest.ErrText(wholeErr), c.err) || (c.err == "") != (wholeErr == nil) {
 				t.Fatalf("one whole read: %q, %v; want %q, %q", whole, wholeErr, c.out, c.err)
 			}
 			for _, cut := range readtest.Cuts() {
 				for _, size := range readtest.CallerSizes {
 					got, err := readtest.ReadAll(newTextReader(cut.Wrap(strings.NewReader(c.in))), size)
-					if !bytes.Equal(got, whole) || errText(err) != errText(wholeErr) {
+					if !bytes.Equal(got, whole) || readtest.ErrText(err) != readtest.ErrText(wholeErr) {
 						t.Fatalf("%s, caller buffer of %d bytes: %d bytes, %v; one whole read: %d bytes, %v", cut.Name, size, len(got), err, len(whole), wholeErr)
 					}
 				}
@@ -118,11 +118,4 @@ func (e *emptyReads) Read(p []byte) (int, error) {
 	}
 	e.left = 0
 	return e.r.Read(p)
-}
-
-func errText(err error) string {
-	if err == nil {
-		return ""
-	}
-	return err.Error()
 }

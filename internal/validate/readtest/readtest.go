@@ -86,3 +86,11 @@ func ReadAll(r io.Reader, size int) ([]byte, error) {
 		}
 	}
 }
+
+// ErrText is err's message, "" for nil, to compare two answers.
+func ErrText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}

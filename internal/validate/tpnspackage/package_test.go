@@ -179,7 +179,7 @@ func TestCheckRowsSameWhateverTheCuts(t *testing.T) {
 			}
 			for _, cut := range readtest.Cuts() {
 				n, cerr := CheckRows(cut.Wrap(strings.NewReader(in)), "f", "", csv, Account)
-				if n != rows || errText(cerr) != errText(err) {
+				if n != rows || readtest.ErrText(cerr) != readtest.ErrText(err) {
 					t.Fatalf("%.40q, csv %v, %s: %d, %v; one whole read: %d, %v", in, csv, cut.Name, n, cerr, rows, err)
 				}
 			}

@@ -305,13 +305,13 @@ func TestCheckedReaderSameWhateverTheCuts(t *testing.T) {
 				return readtest.ReadAll(&checkedReader{r: r, want: c.want, crc: c.crc, h: crc32.NewIEEE()}, size)
 			}
 			whole, wholeErr := read(func(r io.Reader) io.Reader { return r }, 64<<10)
-			if c.out != nil && !bytes.Equal(whole, c.out) || !strings.HasPrefix(errText(wholeErr), c.err) || (c.err == "") != (wholeErr == nil) {
+			if c.out != nil && !bytes.Equal(whole, c.out) || !strings.HasPrefix(readtest.ErrText(wholeErr), c.err) || (c.err == "") != (wholeErr == nil) {
 				t.Fatalf("one whole read: %d bytes, %v; want %d bytes, %q", len(whole), wholeErr, len(c.out), c.err)
 			}
 			for _, cut := range readtest.Cuts() {
 				for _, size := range readtest.CallerSizes {
 					got, err := read(cut.Wrap, size)
-					if !bytes.Equal(got, whole) || errText(err) != errText(wholeErr) {
+					if !bytes.Equal(got, whole) || readtest.ErrText(err) != readtest.ErrText(wholeErr) {
 						t.Fatalf("%s, caller buffer of %d bytes: %d bytes, %v; one whole read: %d bytes, %v", cut.Name, size, len(got), err, len(whole), wholeErr)
 					}
 				}
@@ -327,14 +327,7 @@ func TestCheckedReaderErrorSticks(t *testing.T) {
 	if n, err := cr.Read(buf); n != 3 || err == nil {
 		t.Fatalf("first read: %d, %v", n, err)
 	}
-	if n, err := cr.Read(buf); n != 0 || !strings.Contains(errText(err), "more than its declared 3 bytes") {
+	if n, err := cr.Read(buf); n != 0 || !strings.Contains(readtest.ErrText(err), "more than its declared 3 bytes") {
 		t.Fatalf("read after the error: %d, %v", n, err)
 	}
-}
-
-func errText(err error) string {
-	if err == nil {
-		return ""
-	}
-	return err.Error()
 }
