@@ -23,19 +23,28 @@ type Cut struct {
 func Cuts() []Cut {
 	cuts := []Cut{
 		{"whole", func(r io.Reader) io.Reader { return r }},
-		{"one byte", iotest.OneByteReader},
 		{"half", iotest.HalfReader},
 		{"data with EOF", iotest.DataErrReader},
 		{"one byte, data with EOF", func(r io.Reader) io.Reader { return iotest.DataErrReader(iotest.OneByteReader(r)) }},
+	}
+	cuts = append(cuts, FewCuts()...)
+	for n := 1; n <= 8; n++ {
+		cuts = append(cuts, Cut{fmt.Sprintf("pieces of %d", n), func(r io.Reader) io.Reader { return &Pieces{R: r, Sizes: []int{n}} }})
+	}
+	return cuts
+}
+
+// FewCuts lists the cuts of Cuts that differ most (single bytes, halves
+// with the end reported with the last bytes, irregular sizes), for fuzz
+// targets: they run on many inputs and must stay fast.
+func FewCuts() []Cut {
+	return []Cut{
+		{"one byte", iotest.OneByteReader},
 		{"half, data with EOF", func(r io.Reader) io.Reader { return iotest.DataErrReader(iotest.HalfReader(r)) }},
 		{"irregular", func(r io.Reader) io.Reader {
 			return &Pieces{R: r, Sizes: []int{3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5, 8, 9, 7}}
 		}},
 	}
-	for n := 1; n <= 8; n++ {
-		cuts = append(cuts, Cut{fmt.Sprintf("pieces of %d", n), func(r io.Reader) io.Reader { return &Pieces{R: r, Sizes: []int{n}} }})
-	}
-	return cuts
 }
 
 // Pieces reads R in pieces of at most Sizes[0], Sizes[1], ... bytes,
