@@ -358,16 +358,17 @@ func (c *checkedReader) Read(p []byte) (int, error) {
 		p = p[:left+1] // one more byte than declared shows an overrun
 	}
 	n, err := c.r.Read(p)
-	if over := c.n + uint64(n); over > c.want {
+	overrun := c.n+uint64(n) > c.want
+	if overrun {
 		// The bytes up to the declared size go on, as they would through
 		// a smaller buffer; the error follows them.
 		n = int(c.want - c.n)
-		c.err = &corruptEntry{fmt.Sprintf("the entry holds more than its declared %d bytes", c.want)}
 	}
 	c.n += uint64(n)
 	c.h.Write(p[:n])
 	switch {
-	case c.err != nil:
+	case overrun:
+		c.err = &corruptEntry{fmt.Sprintf("the entry holds more than its declared %d bytes", c.want)}
 	case errors.Is(err, io.EOF) && c.n != c.want:
 		c.err = &corruptEntry{fmt.Sprintf("the entry holds %d bytes, not its declared %d", c.n, c.want)}
 	case errors.Is(err, io.EOF) && c.h.Sum32() != c.crc:
