@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/audiencekit/terraform-provider-audience/internal/validate/readtest"
 )
 
 // damagedGzip is a valid gzip list cut or altered in every way a copy or a
@@ -95,4 +97,38 @@ func mustGunzip(t *testing.T, r io.Reader) io.Reader {
 		t.Fatal(err)
 	}
 	return g
+}
+
+// The gzip reader hands on the same bytes, then the same error, whatever
+// the size of the reads of the file and of the caller's buffer.
+func TestGunzipSameWhateverTheCuts(t *testing.T) {
+	text := "idfa\n" + strings.Repeat("Köln,6D92078A-8246-4BA4-AE5B-76104861E7DC\n", 500)
+	cases := damagedGzip(t)
+	cases["good"] = struct {
+		content []byte
+		want    string
+	}{gzipBytes(t, text), ""}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			read := func(cut func(io.Reader) io.Reader, size int) ([]byte, error) {
+				g, err := newGunzip(cut(bytes.NewReader(tc.content)), "f.gz")
+				if err != nil {
+					return nil, err
+				}
+				return readtest.ReadAll(g, size)
+			}
+			whole, wholeErr := read(func(r io.Reader) io.Reader { return r }, 64<<10)
+			if !strings.Contains(readtest.ErrText(wholeErr), tc.want) || (tc.want == "") != (wholeErr == nil) || (tc.want == "" && string(whole) != text) {
+				t.Fatalf("one whole read: %v; want %q", wholeErr, tc.want)
+			}
+			for _, cut := range readtest.Cuts() {
+				for _, size := range readtest.CallerSizes {
+					got, err := read(cut.Wrap, size)
+					if !bytes.Equal(got, whole) || readtest.ErrText(err) != readtest.ErrText(wholeErr) {
+						t.Fatalf("%s, caller buffer of %d bytes: %d bytes, %v; one whole read: %d bytes, %v", cut.Name, size, len(got), err, len(whole), wholeErr)
+					}
+				}
+			}
+		})
+	}
 }

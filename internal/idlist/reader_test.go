@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/audiencekit/terraform-provider-audience/internal/validate/readtest"
 )
 
 type record struct {
@@ -15,7 +17,12 @@ type record struct {
 
 func readAll(t *testing.T, in string) ([]record, error) {
 	t.Helper()
-	r := NewReader(strings.NewReader(in))
+	return readCut(strings.NewReader(in))
+}
+
+// readCut reads every record of in.
+func readCut(in io.Reader) ([]record, error) {
+	r := NewReader(in)
 	var out []record
 	for {
 		fields, line, err := r.Read()
@@ -95,5 +102,28 @@ func TestReaderMalformedRowsNameTheLine(t *testing.T) {
 				t.Fatalf("got line %d %q, want line %d containing %q", se.Line, se.Problem, tc.line, tc.problem)
 			}
 		})
+	}
+}
+
+// The reader finds the same records, then the same error, whatever the
+// size of its input's reads.
+func TestReaderSameWhateverTheCuts(t *testing.T) {
+	long := strings.Repeat("€", 1500) // a field across the buffers' ends
+	for _, in := range []string{
+		"a,b\n1,2\n",
+		"\xEF\xBB\xBFidfa;email\r\n\"x;\r\ny\";Köln\r\n" + long + ";" + long + "\n",
+		"\"a\nb\"\tc\n1\t2;3\n",
+		"a,b\n" + long + ",x\n\"3,4\n5,6\n",
+		"a,b\n1,x\"y\n",
+		"a\n" + strings.Repeat("é", MaxRecordBytes/2+5) + "\n",
+		"a\n\"" + strings.Repeat("x\n", MaxRecordBytes/2+10) + "\"\n",
+	} {
+		whole, wholeErr := readAll(t, in)
+		for _, cut := range readtest.Cuts() {
+			got, err := readCut(cut.Wrap(strings.NewReader(in)))
+			if !reflect.DeepEqual(got, whole) || readtest.ErrText(err) != readtest.ErrText(wholeErr) {
+				t.Fatalf("%.30q, %s: %d records, %v; one whole read: %d records, %v", in, cut.Name, len(got), err, len(whole), wholeErr)
+			}
+		}
 	}
 }

@@ -29,8 +29,8 @@ func CheckEvents(r io.Reader, file string) (int64, error) {
 	if head, _ := br.Peek(len(utf8BOM)); string(head) == string(utf8BOM) {
 		_, _ = br.Discard(len(utf8BOM))
 	}
-	text := &textReader{r: br, file: file, line: 1}
-	cr := csv.NewReader(text)
+	text := &textCheck{file: file, line: 1}
+	cr := csv.NewReader(newHoldReader(br, text.scan))
 	cr.ReuseRecord = true
 	header, err := cr.Read()
 	if errors.Is(err, io.EOF) {
@@ -142,56 +142,24 @@ func csvError(file string, err error, rec []string, width int) error {
 	return e
 }
 
-// textReader passes a file through while checking that it is UTF-8 and
-// that no line is longer than MaxEventsLineBytes, counting lines and
-// columns so a problem is reported where it is. It hands on only whole,
-// valid characters, and the bytes before a problem before the problem
-// itself, so what the CSV reader sees, and which error comes first, does
-// not depend on how the file's reads are cut.
-type textReader struct {
-	r       io.Reader
-	file    string
-	line    int64
-	col     int    // bytes of the current line handed on so far
-	pending []byte // the start of a character cut by the end of a read
-	err     error
-}
-
-func (t *textReader) Read(p []byte) (int, error) {
-	if t.err != nil {
-		return 0, t.err
-	}
-	k := copy(p, t.pending)
-	t.pending = append(t.pending[:0], t.pending[k:]...)
-	n, err := 0, error(nil)
-	if len(t.pending) == 0 {
-		n, err = t.r.Read(p[k:])
-	}
-	n += k
-	eof := errors.Is(err, io.EOF)
-	good, serr := t.scan(p[:n], eof && len(t.pending) == 0)
-	switch {
-	case serr != nil:
-		t.err = serr
-	case err != nil && !eof:
-		t.err = err
-	default:
-		t.pending = append(t.pending, p[good:n]...)
-		if eof && len(t.pending) == 0 {
-			t.err = io.EOF
-		}
-	}
-	if good > 0 || t.err == nil {
-		return good, nil
-	}
-	return 0, t.err
+// textCheck checks the text of a file as a holdReader passes it on: that
+// it is UTF-8 and that no line is longer than MaxEventsLineBytes, counting
+// lines and columns so a problem is reported where it is. It accepts only
+// whole, valid characters, and the bytes before a problem before the
+// problem itself, so what the CSV reader sees, and which error comes
+// first, does not depend on how the file's reads are cut.
+type textCheck struct {
+	file string
+	line int64
+	col  int // bytes of the current line accepted so far
 }
 
 // scan returns how many bytes of b are whole, valid characters on lines
 // within the limit, and the problem found after them, if any. Bytes of a
 // character cut by the end of b are left for the next read, unless the
-// file ends there.
-func (t *textReader) scan(b []byte, atEOF bool) (int, error) {
+// file ends there. Those bytes are not counted: the next call sees them
+// again, completed.
+func (t *textCheck) scan(b []byte, atEOF bool) (int, error) {
 	i := 0
 	for i < len(b) {
 		c := b[i]
@@ -225,7 +193,7 @@ func (t *textReader) scan(b []byte, atEOF bool) (int, error) {
 
 // invalid reports a byte that does not start a UTF-8 character, at the
 // current position.
-func (t *textReader) invalid() error {
+func (t *textCheck) invalid() error {
 	return &Error{File: t.file, Line: t.line, Column: t.col + 1, Rule: RuleEventsUTF8, Problem: "the bytes here are not UTF-8 (the file was saved in another encoding, such as Windows-1252 or Latin-1)",
 		Fix: "Save it as \"CSV UTF-8 (comma delimited)\", or convert it, e.g. iconv -f WINDOWS-1252 -t UTF-8"}
 }

@@ -3,9 +3,13 @@ package fdfiles
 import (
 	"archive/zip"
 	"bytes"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"testing/iotest"
+
+	"github.com/audiencekit/terraform-provider-audience/internal/validate/readtest"
 )
 
 func zipOf(t *testing.T, names ...string) []byte {
@@ -189,5 +193,55 @@ func noTerraformNames(t *testing.T, err error) {
 		if err != nil && strings.Contains(strings.ToLower(err.Error()), name) {
 			t.Errorf("%q names %q", err, name)
 		}
+	}
+}
+
+// Issue #27: a long field of non-ASCII text, read from a file, made the
+// reader return nothing until the CSV reader gave up ("multiple Read calls
+// return no data or error").
+func TestCheckEventsLongNonASCIIField(t *testing.T) {
+	line := strings.Repeat("a", 3900) + strings.Repeat("€", 300)
+	path := filepath.Join(t.TempDir(), "e.csv")
+	if err := os.WriteFile(path, []byte("title,city\n"+line+",Köln\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if n, err := CheckEvents(f, "e.csv"); n != 1 || err != nil {
+		t.Fatalf("rows %d, err %v", n, err)
+	}
+}
+
+// The events check answers the same whatever the cuts of the file's reads.
+func TestCheckEventsSameWhateverTheCuts(t *testing.T) {
+	long := strings.Repeat("a", 3900) + strings.Repeat("€", 300)
+	for name, c := range map[string]struct {
+		in   string
+		rows int64
+		rule string
+	}{
+		"issue 27":                  {"title,city\n" + long + ",Köln\n", 1, ""},
+		"issue 27 with a bom":       {"\xEF\xBB\xBFtitle,city\r\n" + long + ",Köln\r\n" + long + ",\"" + long + "\"\r\n", 2, ""},
+		"four-byte characters":      {"title\na" + strings.Repeat("😀", 1100) + "\n", 1, ""},
+		"latin-1 after a long row":  {"title,city\n" + long + ",Köln\nPlay,K\xf6ln\n", 1, RuleEventsUTF8},
+		"cut at the end":            {"title\n" + long + "\xe2\x82", 0, RuleEventsUTF8},
+		"short row after non-ascii": {"title,city\n" + long + ",Köln\n" + long + "\n", 1, RuleEventsCSV},
+		"bare quote after €":        {"title\n" + long + "\"x\n", 0, RuleEventsCSV},
+	} {
+		t.Run(name, func(t *testing.T) {
+			rows, err := CheckEvents(strings.NewReader(c.in), "e.csv")
+			if rows != c.rows || RuleOf(err) != c.rule || (err == nil) != (c.rule == "") {
+				t.Fatalf("one whole read: rows %d, err %v; want %d, rule %q", rows, err, c.rows, c.rule)
+			}
+			for _, cut := range readtest.Cuts() {
+				n, cerr := CheckEvents(cut.Wrap(strings.NewReader(c.in)), "e.csv")
+				if n != rows || readtest.ErrText(cerr) != readtest.ErrText(err) {
+					t.Fatalf("%s: rows %d, err %v; one whole read: %d, %v", cut.Name, n, cerr, rows, err)
+				}
+			}
+		})
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/audiencekit/terraform-provider-audience/internal/validate/readtest"
 )
 
 func check(t *testing.T, content, name string, typ Type) (Result, error) {
@@ -154,5 +156,33 @@ func TestParseType(t *testing.T) {
 	}
 	if _, err := ParseType("tokens"); err == nil {
 		t.Error("ParseType(tokens) must fail")
+	}
+}
+
+// The rows check answers the same whatever the cuts of its input's reads.
+func TestCheckRowsSameWhateverTheCuts(t *testing.T) {
+	long := strings.Repeat("€", 60) // 60 characters, 180 bytes
+	for _, in := range []string{
+		"alice\nbob\n",
+		"\xEF\xBB\xBF" + long + "\r\n" + long + "\n",
+		"\"a,b\"\n\"say \"\"hi\"\"\"\r\n",
+		strings.Repeat(long+"\n", 100) + "K\xf6ln\n",
+		strings.Repeat(long+"\n", 100) + strings.Repeat("€", MaxLineBytes) + "\n",
+		strings.Repeat(long+"\n", 100) + "\n",
+		long + "\n\"open\n",
+		long + "\xe2\x82",
+	} {
+		for _, csv := range []bool{false, true} {
+			rows, err := CheckRows(strings.NewReader(in), "f", "", csv, Account)
+			if err != nil && RuleOf(err) == "" {
+				t.Fatalf("%.40q: error without a rule: %v", in, err)
+			}
+			for _, cut := range readtest.Cuts() {
+				n, cerr := CheckRows(cut.Wrap(strings.NewReader(in)), "f", "", csv, Account)
+				if n != rows || readtest.ErrText(cerr) != readtest.ErrText(err) {
+					t.Fatalf("%.40q, csv %v, %s: %d, %v; one whole read: %d, %v", in, csv, cut.Name, n, cerr, rows, err)
+				}
+			}
+		}
 	}
 }

@@ -338,37 +338,46 @@ func (c *corruptEntry) Error() string { return c.msg }
 
 // checkedReader yields an entry's decompressed bytes, refusing more than
 // the declared size (so a zip bomb stops at a size already checked against
-// MaxUncompressedSize) and checking size and CRC-32 at the end.
+// MaxUncompressedSize) and checking size and CRC-32 at the end. Whatever
+// the size of the reads, it hands on the same bytes (at most the declared
+// size) and then the same error, which it keeps returning.
 type checkedReader struct {
 	r    io.Reader
 	want uint64
 	n    uint64
 	crc  uint32
 	h    hash.Hash32
+	err  error
 }
 
 func (c *checkedReader) Read(p []byte) (int, error) {
+	if c.err != nil {
+		return 0, c.err
+	}
 	if left := c.want - c.n; uint64(len(p)) > left+1 {
 		p = p[:left+1] // one more byte than declared shows an overrun
 	}
 	n, err := c.r.Read(p)
+	overrun := c.n+uint64(n) > c.want
+	if overrun {
+		// The bytes up to the declared size go on, as they would through
+		// a smaller buffer; the error follows them.
+		n = int(c.want - c.n)
+	}
 	c.n += uint64(n)
 	c.h.Write(p[:n])
-	if c.n > c.want {
-		return 0, &corruptEntry{fmt.Sprintf("the entry holds more than its declared %d bytes", c.want)}
-	}
-	if errors.Is(err, io.EOF) {
-		if c.n != c.want {
-			return n, &corruptEntry{fmt.Sprintf("the entry holds %d bytes, not its declared %d", c.n, c.want)}
-		}
-		if c.h.Sum32() != c.crc {
-			return n, &corruptEntry{"the entry's CRC-32 does not match its content"}
-		}
-		return n, io.EOF
-	}
-	if err != nil {
+	switch {
+	case overrun:
+		c.err = &corruptEntry{fmt.Sprintf("the entry holds more than its declared %d bytes", c.want)}
+	case errors.Is(err, io.EOF) && c.n != c.want:
+		c.err = &corruptEntry{fmt.Sprintf("the entry holds %d bytes, not its declared %d", c.n, c.want)}
+	case errors.Is(err, io.EOF) && c.h.Sum32() != c.crc:
+		c.err = &corruptEntry{"the entry's CRC-32 does not match its content"}
+	case errors.Is(err, io.EOF):
+		c.err = io.EOF
+	case err != nil:
 		// flate reports corrupt or truncated data as errors of its own.
-		return n, &corruptEntry{"the entry cannot be decompressed: " + err.Error()}
+		c.err = &corruptEntry{"the entry cannot be decompressed: " + err.Error()}
 	}
-	return n, nil
+	return n, c.err
 }

@@ -11,6 +11,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/audiencekit/terraform-provider-audience/internal/validate/readtest"
 )
 
 type zipItem struct {
@@ -257,5 +259,75 @@ func TestZipBomb(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), `zip entry "bomb.txt"`) {
 		t.Fatalf("error %q should name the entry", err)
+	}
+}
+
+// An entry's bytes, and the error after them, are the same whatever the
+// size of the reads of its data and of the reader's caller: before the
+// fix, an entry longer than declared handed on the declared bytes through
+// a small buffer and none through a large one.
+func TestCheckedReaderSameWhateverTheCuts(t *testing.T) {
+	content := []byte(strings.Repeat("alice\nbob\nKöln\n", 40))
+	deflated := func(b []byte) []byte {
+		var out bytes.Buffer
+		fw, _ := flate.NewWriter(&out, flate.BestCompression)
+		fw.Write(b)
+		fw.Close()
+		return out.Bytes()
+	}(content)
+	invalidBlock := []byte{0x07} // a final block of the reserved type 3
+	crc := crc32.ChecksumIEEE(content)
+	n := uint64(len(content))
+	for name, c := range map[string]struct {
+		data    []byte
+		deflate bool
+		want    uint64
+		crc     uint32
+		out     []byte
+		err     string
+	}{
+		"stored":                         {data: content, want: n, crc: crc, out: content},
+		"empty":                          {want: 0, crc: 0, out: nil},
+		"stored, longer than declared":   {data: content, want: 100, crc: crc, out: content[:100], err: "the entry holds more than its declared 100 bytes"},
+		"stored, shorter than declared":  {data: content, want: n + 5, crc: crc, out: content, err: fmt.Sprintf("the entry holds %d bytes, not its declared %d", n, n+5)},
+		"stored, bad crc":                {data: content, want: n, crc: crc + 1, out: content, err: "the entry's CRC-32 does not match its content"},
+		"deflated":                       {data: deflated, deflate: true, want: n, crc: crc, out: content},
+		"deflated, longer than declared": {data: deflated, deflate: true, want: 333, crc: crc, out: content[:333], err: "the entry holds more than its declared 333 bytes"},
+		"deflated, cut short":            {data: deflated[:len(deflated)/2], deflate: true, want: n, crc: crc, err: "the entry cannot be decompressed: unexpected EOF"},
+		"deflated, invalid block":        {data: invalidBlock, deflate: true, want: n, crc: crc, err: "the entry cannot be decompressed: flate: corrupt input before offset"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			read := func(cut func(io.Reader) io.Reader, size int) ([]byte, error) {
+				var r io.Reader = cut(bytes.NewReader(c.data))
+				if c.deflate {
+					r = flate.NewReader(r)
+				}
+				return readtest.ReadAll(&checkedReader{r: r, want: c.want, crc: c.crc, h: crc32.NewIEEE()}, size)
+			}
+			whole, wholeErr := read(func(r io.Reader) io.Reader { return r }, 64<<10)
+			if c.out != nil && !bytes.Equal(whole, c.out) || !strings.HasPrefix(readtest.ErrText(wholeErr), c.err) || (c.err == "") != (wholeErr == nil) {
+				t.Fatalf("one whole read: %d bytes, %v; want %d bytes, %q", len(whole), wholeErr, len(c.out), c.err)
+			}
+			for _, cut := range readtest.Cuts() {
+				for _, size := range readtest.CallerSizes {
+					got, err := read(cut.Wrap, size)
+					if !bytes.Equal(got, whole) || readtest.ErrText(err) != readtest.ErrText(wholeErr) {
+						t.Fatalf("%s, caller buffer of %d bytes: %d bytes, %v; one whole read: %d bytes, %v", cut.Name, size, len(got), err, len(whole), wholeErr)
+					}
+				}
+			}
+		})
+	}
+}
+
+// After its error, the reader keeps returning it and nothing else.
+func TestCheckedReaderErrorSticks(t *testing.T) {
+	cr := &checkedReader{r: strings.NewReader("alice\nbob\n"), want: 3, h: crc32.NewIEEE()}
+	buf := make([]byte, 64)
+	if n, err := cr.Read(buf); n != 3 || err == nil {
+		t.Fatalf("first read: %d, %v", n, err)
+	}
+	if n, err := cr.Read(buf); n != 0 || !strings.Contains(readtest.ErrText(err), "more than its declared 3 bytes") {
+		t.Fatalf("read after the error: %d, %v", n, err)
 	}
 }
