@@ -791,7 +791,9 @@ func (r *MintegralAudienceResource) Update(ctx context.Context, req resource.Upd
 		}
 		resp.Diagnostics.Append(writeApplied(ctx, resp.Private, held)...)
 		resp.Diagnostics.Append(writeHeldSince(ctx, resp.Private, since)...)
-		plan.MintegralFiles = heldFilesList(ctx, held, state.Files, state.DeviceTypes)
+		if plan.MintegralFiles.IsUnknown() { // known when the plan already held it: keep that
+			plan.MintegralFiles = heldFilesList(ctx, held, state.Files, state.DeviceTypes)
+		}
 	default:
 		r.send(ctx, state, &plan, resp)
 		return

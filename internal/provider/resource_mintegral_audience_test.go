@@ -400,12 +400,13 @@ func TestAccMintegralAudience_import(t *testing.T) {
 		Steps: []resource.TestStep{
 			{Config: config},
 			{
-				// terraform import: everything but files (Mintegral does not
-				// return data paths) matches the created state.
+				// terraform import: everything but files and mintegral_files
+				// (Mintegral does not return data paths) matches the created
+				// state.
 				ResourceName:            audienceAddr,
 				ImportState:             true,
 				ImportStateVerify:       true,
-				ImportStateVerifyIgnore: []string{"files", "timeouts"},
+				ImportStateVerifyIgnore: []string{"files", "mintegral_files", "timeouts"},
 			},
 			{
 				// An import {} block: the import reads what Mintegral
@@ -632,10 +633,15 @@ resource "audience_mintegral_audience" "managed" {
 						plancheck.ExpectResourceAction("audience_mintegral_audience.as_is", plancheck.ResourceActionNoop),
 						plancheck.ExpectResourceAction("audience_mintegral_audience.managed", plancheck.ResourceActionUpdate),
 						plancheck.ExpectUnknownValue("audience_mintegral_audience.managed", tfjsonpath.New("updated_at")),
+						// What Mintegral will hold: the files written by hand.
+						plancheck.ExpectKnownValue("audience_mintegral_audience.managed", tfjsonpath.New("mintegral_files").AtSliceIndex(0).AtMapKey("device_type"), knownvalue.StringExact("GAID")),
 					},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue("audience_mintegral_audience.as_is", tfjsonpath.New("files"), knownvalue.Null()),
+					// Terraform does not know the files an adopted audience holds.
+					statecheck.ExpectKnownValue("audience_mintegral_audience.as_is", tfjsonpath.New("mintegral_files"), knownvalue.Null()),
+					statecheck.CompareValuePairs("audience_mintegral_audience.managed", tfjsonpath.New("mintegral_files"), "audience_mintegral_audience.managed", tfjsonpath.New("files"), compare.ValuesSame()),
 					statecheck.ExpectKnownValue("audience_mintegral_audience.as_is", tfjsonpath.New("device_types"), knownvalue.ListExact([]knownvalue.Check{knownvalue.StringExact("GAID")})),
 				},
 				Check: func(s *terraform.State) error {
