@@ -2,8 +2,10 @@ package provider
 
 import (
 	"context"
+	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -38,9 +40,11 @@ type MintegralAudienceListResource struct {
 }
 
 type mintegralAudienceListModel struct {
-	Name     types.String `tfsdk:"name"`
-	Platform types.String `tfsdk:"platform"`
-	AreaType types.Int64  `tfsdk:"area_type"`
+	Name       types.String `tfsdk:"name"`
+	NamePrefix types.String `tfsdk:"name_prefix"`
+	Platform   types.String `tfsdk:"platform"`
+	AreaType   types.Int64  `tfsdk:"area_type"`
+	ExcludeIDs types.List   `tfsdk:"exclude_ids"`
 }
 
 // Metadata implements list.ListResource.
@@ -53,12 +57,26 @@ func (l *MintegralAudienceListResource) ListResourceConfigSchema(_ context.Conte
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "Lists the account's Mintegral audiences, every page of Mintegral's list, for `terraform query` (Terraform 1.14 and later). " +
 			"With `-generate-config-out`, Terraform writes an `import` block and a resource block for each; the files an audience was built from are left out, " +
-			"since Mintegral's list does not return their data paths. All filters are optional and combine.",
+			"since Mintegral's list does not return their data paths. All filters are optional and combine. " +
+			"Leave out the audiences this configuration already manages (`exclude_ids`, or a `name_prefix` only the others have): " +
+			"generated again, one would sit at two addresses, and destroying either deletes the live audience.",
 		Attributes: map[string]schema.Attribute{
 			"name": schema.StringAttribute{
 				Optional:            true,
 				MarkdownDescription: "Only audiences whose name matches, as Mintegral's fuzzy name search does (a part of the name matches).",
 				Validators:          []validator.String{stringvalidator.LengthAtLeast(1)},
+			},
+			"name_prefix": schema.StringAttribute{
+				Optional:            true,
+				MarkdownDescription: "Only audiences whose name starts with this, exactly (case included).",
+				Validators:          []validator.String{stringvalidator.LengthAtLeast(1)},
+			},
+			"exclude_ids": schema.ListAttribute{
+				Optional:    true,
+				ElementType: types.Int64Type,
+				MarkdownDescription: "Leave out the audiences with these `ta_id`s, typically the ones this configuration already manages " +
+					"(`terraform show -json` lists them; see the example). Excluded audiences do not count towards `limit`.",
+				Validators: []validator.List{listvalidator.NoNullValues()},
 			},
 			"platform": schema.StringAttribute{
 				Optional:            true,
@@ -87,10 +105,19 @@ func (l *MintegralAudienceListResource) List(ctx context.Context, req list.ListR
 	diags := req.Config.Get(ctx, &cfg)
 	client, clientDiags := l.data.mintegralClient(mintegralAudienceType)
 	diags.Append(clientDiags...)
+	var excluded []int64
+	if !cfg.ExcludeIDs.IsNull() && !cfg.ExcludeIDs.IsUnknown() {
+		diags.Append(cfg.ExcludeIDs.ElementsAs(ctx, &excluded, false)...)
+	}
 	if diags.HasError() {
 		stream.Results = list.ListResultsStreamDiagnostics(diags)
 		return
 	}
+	skip := make(map[int64]bool, len(excluded))
+	for _, id := range excluded {
+		skip[id] = true
+	}
+	prefix := cfg.NamePrefix.ValueString()
 	filter := mintegral.AudienceFilter{Name: cfg.Name.ValueString(), Platform: cfg.Platform.ValueString()}
 	stream.Results = func(push func(list.ListResult) bool) {
 		var sent int64
@@ -98,8 +125,9 @@ func (l *MintegralAudienceListResource) List(ctx context.Context, req list.ListR
 		err := client.EachAudiencePage(ctx, filter, func(page []mintegral.Audience) bool {
 			for i := range page {
 				a := &page[i]
-				if !cfg.AreaType.IsNull() && int64(a.AreaType) != cfg.AreaType.ValueInt64() {
-					continue // the List API has no area filter
+				// The List API filters by neither area, prefix nor exclusion.
+				if (!cfg.AreaType.IsNull() && int64(a.AreaType) != cfg.AreaType.ValueInt64()) || !strings.HasPrefix(a.Name, prefix) || skip[a.ID] {
+					continue
 				}
 				if req.Limit > 0 && sent >= req.Limit {
 					stopped = true

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -237,6 +238,110 @@ resource "audience_mintegral_file" "console_0" {
 	attrs, _, _ := w.instance("audience_mintegral_file", "console_0")
 	if a := srv.MintegralAudiences()[0]; a.ID != ids[0] || a.Files[0].DataPath != attrs["data_path"] {
 		t.Fatalf("Mintegral holds %+v, want %d built from %v", a, ids[0], attrs["data_path"])
+	}
+	w.emptyPlan()
+}
+
+// terraform query leaves out the audiences the configuration already
+// manages, by exclude_ids (fed from state, as the README shows) or by
+// name_prefix, so the generated configuration adopts each audience once:
+// after the apply, state holds as many audiences as Mintegral.
+func TestAccMintegralAudienceList_excludesManaged(t *testing.T) {
+	srv := startSandbox(t)
+	seedConsoleAudiences(t, srv, 3, sandbox.MintegralSeed{})
+	w := newCLIWorkdir(t)
+	w.skipBelowTerraform("1.14.0", "terraform query")
+	w.write("devices.txt", "gaid\n38400000-8cf0-11bd-b23e-10b96e40000d\n")
+	w.write("main.tf", providerBlock+fmt.Sprintf(`
+resource "audience_mintegral_file" "devices" {
+  source = %q
+}
+
+resource "audience_mintegral_audience" "managed" {
+  name     = "tf-android"
+  platform = "android"
+  files = [{
+    device_type = "GAID"
+    data_path   = audience_mintegral_file.devices.data_path
+  }]
+}
+`, filepath.Join(w.Dir, "devices.txt")))
+	w.write("audiences.tfquery.hcl", `variable "managed_ta_ids" {
+  type    = list(number)
+  default = []
+}
+
+list "audience_mintegral_audience" "console" {
+  provider = audience
+  limit    = 1000
+  config {
+    exclude_ids = var.managed_ta_ids
+  }
+}
+`)
+	w.ok("init")
+	w.ok("apply", "-auto-approve")
+	attrs, _, _ := w.instance("audience_mintegral_audience", "managed")
+	managed := int64(attrs["ta_id"].(float64))
+	// listed is the lines of query output for one list block.
+	listed := func(out, label string) []string {
+		var lines []string
+		for _, line := range strings.Split(out, "\n") {
+			if strings.Contains(line, "list.audience_mintegral_audience."+label) {
+				lines = append(lines, line)
+			}
+		}
+		return lines
+	}
+	managedIn := func(lines []string) bool { return strings.Contains(strings.Join(lines, "\n"), "tf-android") }
+
+	// Unfiltered, the query lists the managed audience too.
+	out := w.ok("query")
+	if lines := listed(out, "console"); len(lines) != 4 || !managedIn(lines) {
+		t.Fatalf("%d audiences listed, want the 3 console ones and the managed one:\n%s", len(lines), out)
+	}
+	// name_prefix keeps only the console ones.
+	w.write("prefix.tfquery.hcl", `list "audience_mintegral_audience" "prefixed" {
+  provider = audience
+  config {
+    name_prefix = "console-"
+  }
+}
+`)
+	out = w.ok("query")
+	if lines := listed(out, "prefixed"); len(lines) != 3 || managedIn(lines) {
+		t.Fatalf("%d audiences listed with name_prefix, want the 3 console ones:\n%s", len(lines), out)
+	}
+	if err := os.Remove(filepath.Join(w.Dir, "prefix.tfquery.hcl")); err != nil {
+		t.Fatal(err)
+	}
+
+	// exclude_ids from the managed ta_ids: three blocks, none for it.
+	out = w.ok("query", "-generate-config-out=audiences.tf", fmt.Sprintf("-var=managed_ta_ids=[%d]", managed))
+	if lines := listed(out, "console"); len(lines) != 3 || managedIn(lines) {
+		t.Fatalf("%d audiences listed, want the 3 console ones:\n%s", len(lines), out)
+	}
+	generated, err := os.ReadFile(filepath.Join(w.Dir, "audiences.tf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if text := string(generated); strings.Count(text, "import {") != 3 || strings.Contains(text, fmt.Sprintf("ta_id = %d", managed)) || strings.Contains(text, "tf-android") {
+		t.Fatalf("generated configuration adopts the managed audience again, or not each console one:\n%s", text)
+	}
+	expectIn(t, w.ok("apply", "-auto-approve"), "Apply complete! Resources: 3 imported, 0 added, 0 changed, 0 destroyed.")
+	// Each audience at one address.
+	var inState, inMintegral []int64
+	for _, name := range []string{"managed", "console_0", "console_1", "console_2"} {
+		attrs, _, _ := w.instance("audience_mintegral_audience", name)
+		inState = append(inState, int64(attrs["ta_id"].(float64)))
+	}
+	for _, a := range srv.MintegralAudiences() {
+		inMintegral = append(inMintegral, a.ID)
+	}
+	slices.Sort(inState)
+	slices.Sort(inMintegral)
+	if !slices.Equal(inState, inMintegral) {
+		t.Fatalf("state names audiences %v, Mintegral holds %v", inState, inMintegral)
 	}
 	w.emptyPlan()
 }

@@ -63,6 +63,7 @@ type mintegralAudienceModel struct {
 	AreaType       types.Int64    `tfsdk:"area_type"`
 	Platform       types.String   `tfsdk:"platform"`
 	Files          types.List     `tfsdk:"files"`
+	MintegralFiles types.List     `tfsdk:"mintegral_files"`
 	DeviceTypes    types.List     `tfsdk:"device_types"`
 	CreatedAt      types.String   `tfsdk:"created_at"`
 	UpdatedAt      types.String   `tfsdk:"updated_at"`
@@ -98,6 +99,22 @@ type mintegralAppliedFile struct {
 	DeviceType string `json:"device_type"`
 	DataPath   string `json:"data_path"`
 }
+
+// mintegralHeldSinceKey is the private state key holding when the update
+// now pending was first postponed (a JSON string, RFC 3339), so the plan
+// that finally sends it can say since when it waited. A key of its own
+// keeps mintegral_applied's shape.
+const mintegralHeldSinceKey = "mintegral_held_since"
+
+// mintegralGoneKey is the private state key marking an audience adopted
+// without files that Mintegral no longer lists: it stays in state (it
+// cannot be created again without files) until its block is deleted, or
+// is replaced once files are written for it.
+const mintegralGoneKey = "mintegral_gone"
+
+// mintegralFileAttrTypes are the attributes of one element of files and
+// mintegral_files.
+var mintegralFileAttrTypes = map[string]attr.Type{"device_type": types.StringType, "data_path": types.StringType}
 
 // Metadata implements resource.Resource.
 func (r *MintegralAudienceResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
@@ -162,6 +179,20 @@ func (r *MintegralAudienceResource) Schema(ctx context.Context, _ resource.Schem
 							MarkdownDescription: "The file's `data_path`, usually `audience_mintegral_file.<name>.data_path`: `s3://…` for area 1, `oss://…` for area 2.",
 							Validators:          []validator.String{stringvalidator.LengthAtLeast(1)},
 						},
+					},
+				},
+			},
+			"mintegral_files": schema.ListNestedAttribute{
+				Computed: true,
+				MarkdownDescription: "What Mintegral holds now: the files last sent to it, as `{device_type, data_path}` like `files`. " +
+					"While an update waits for the 12-hour window, `files` already holds the configured files and this attribute the previous ones, " +
+					"so the plan that finally sends the update shows them changing here, old → new. " +
+					"`null` when Terraform does not know them: an imported audience whose files were never sent, one whose `files` are left out, " +
+					"or one whose device types were changed in Mintegral's console.",
+				NestedObject: schema.NestedAttributeObject{
+					Attributes: map[string]schema.Attribute{
+						"device_type": schema.StringAttribute{Computed: true, MarkdownDescription: "Kind of device ID in the file, as in `files`."},
+						"data_path":   schema.StringAttribute{Computed: true, MarkdownDescription: "The file's `data_path`."},
 					},
 				},
 			},
@@ -275,13 +306,15 @@ func (r *MintegralAudienceResource) ModifyPlan(ctx context.Context, req resource
 			_, diags := r.data.mintegralClient(mintegralAudienceType)
 			resp.Diagnostics.Append(diags...)
 		}
-		plan.DeviceTypes = planned
+		plan.DeviceTypes, plan.MintegralFiles = planned, plan.Files
 		resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
 		return
 	}
 	var state mintegralAudienceModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
 	applied, diags := readApplied(ctx, req.Private)
+	resp.Diagnostics.Append(diags...)
+	gone, diags := readGone(ctx, req.Private)
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
 		return
@@ -292,33 +325,56 @@ func (r *MintegralAudienceResource) ModifyPlan(ctx context.Context, req resource
 				fmt.Sprintf("Changing name, platform or area_type replaces audience %q (ta_id %d) with a new one, which needs files. "+
 					"Set files, or keep name, platform and area_type as they are.", state.Name.ValueString(), state.TaID.ValueInt64()))
 		}
-		plan.DeviceTypes = planned
+		plan.DeviceTypes, plan.MintegralFiles = planned, plan.Files
+		resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
+		return
+	}
+	if gone && !plan.Files.IsNull() {
+		// Files written for an adopted audience Mintegral no longer has:
+		// they make a new one (deleting the old one finds it gone).
+		resp.RequiresReplace = append(resp.RequiresReplace, path.Root("files"))
+		plan.DeviceTypes, plan.MintegralFiles = planned, plan.Files
 		resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
 		return
 	}
 	switch {
 	case plan.Files.IsNull(), !needsSend(ctx, state, plan, planned, applied):
-		// Nothing to send: Mintegral's device types and times stay.
+		// Nothing to send: Mintegral's device types and times stay, and
+		// Mintegral holds the configured files (Update records them).
 		plan.DeviceTypes, plan.UpdatedAt, plan.UpdatableAfter = state.DeviceTypes, state.UpdatedAt, state.UpdatableAfter
+		plan.MintegralFiles = plan.Files
 		if !plan.Files.IsNull() {
 			plan.DeviceTypes = planned
 		}
 	case plan.Files.Equal(state.Files) && !r.updatable(state):
 		// An update already waits for the window: the plan stays empty.
 		plan.DeviceTypes, plan.UpdatedAt, plan.UpdatableAfter = state.DeviceTypes, state.UpdatedAt, state.UpdatableAfter
-		resp.Diagnostics.Append(r.postponed(state, "Mintegral audience update postponed", "Until then plans are empty for it.")...)
+		plan.MintegralFiles = state.MintegralFiles
+		resp.Diagnostics.Append(r.postponed(state, "Until then plans are empty for it, and mintegral_files shows what Mintegral holds.")...)
 	default:
-		// An update: Update sends it, or postpones it if the window has not
-		// passed by then (the apply may come long after the plan, either way).
+		// An update.
 		plan.UpdatedAt, plan.UpdatableAfter = types.StringUnknown(), types.StringUnknown()
 		plan.DeviceTypes = planned
 		if !planned.Equal(state.DeviceTypes) {
 			plan.DeviceTypes = types.ListUnknown(types.StringType)
 		}
-		if !r.updatable(state) {
-			resp.Diagnostics.Append(r.postponed(state, "Mintegral audience update postponed",
-				"Applied before then, this plan sends nothing for it and records the configured files in state; everything else applies as planned.")...)
+		if r.updatable(state) {
+			// The window has passed and cannot close again: Update sends
+			// the files, and the plan shows what Mintegral gets.
+			plan.MintegralFiles = plan.Files
+			if applied != nil && applied.Pending {
+				since, diags := readHeldSince(ctx, req.Private)
+				resp.Diagnostics.Append(diags...)
+				resp.Diagnostics.Append(carried(state, since)...)
+			}
+			break
 		}
+		// Update decides by its own clock: a saved plan may be applied
+		// after the window has passed. The plan made again at apply
+		// repeats this warning; Update adds none.
+		plan.MintegralFiles = types.ListUnknown(types.ObjectType{AttrTypes: mintegralFileAttrTypes})
+		resp.Diagnostics.Append(r.postponed(state,
+			"Applied before then, this plan sends nothing for it and records the configured files in state (mintegral_files keeps what Mintegral holds); applied after, it sends them. Everything else applies as planned.")...)
 	}
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
 }
@@ -330,21 +386,40 @@ func (r *MintegralAudienceResource) updatable(state mintegralAudienceModel) bool
 	return err != nil || !r.now().Before(after)
 }
 
-// postponed is the warning for an update the 12-hour window holds back:
-// summary differs between plan and apply (Terraform folds warnings of
-// one summary into one), what says what happens in this run.
-func (r *MintegralAudienceResource) postponed(state mintegralAudienceModel, summary, what string) diag.Diagnostics {
+// postponed is the one warning of a plan for an update the 12-hour
+// window holds back; what says what happens in this run.
+func (r *MintegralAudienceResource) postponed(state mintegralAudienceModel, what string) diag.Diagnostics {
 	var diags diag.Diagnostics
 	after, _ := time.Parse(time.RFC3339, state.UpdatableAfter.ValueString())
 	wait := "under a minute"
 	if d := after.Sub(r.now()).Round(time.Minute); d >= time.Minute {
 		wait = strings.TrimSuffix(d.String(), "0s")
 	}
-	diags.AddAttributeWarning(path.Root("files"), summary,
+	// The summary names the audience: Terraform folds warnings of one
+	// summary into one, which should merge this plan's warning with the
+	// same one of the plan made again at apply, not hide other audiences.
+	diags.AddAttributeWarning(path.Root("files"), fmt.Sprintf("Update of Mintegral audience %q (ta_id %d) postponed", state.Name.ValueString(), state.TaID.ValueInt64()),
 		fmt.Sprintf("Audience %q (ta_id %d) was last changed at %s, and Mintegral refuses another update until %s (in %s), so its update waits until then. %s "+
 			"The first plan after %s updates it. To replace the audience instead, change name, platform or area_type.",
 			state.Name.ValueString(), state.TaID.ValueInt64(), state.UpdatedAt.ValueString(), after.UTC().Format(time.RFC3339),
 			wait, what, after.UTC().Format(time.RFC3339)))
+	return diags
+}
+
+// carried is the warning of the plan that sends an update the 12-hour
+// window held back: files shows no change then (state took the files
+// when the update was postponed), so it says what goes out.
+func carried(state mintegralAudienceModel, since time.Time) diag.Diagnostics {
+	var diags diag.Diagnostics
+	when := "since an earlier apply"
+	if !since.IsZero() {
+		when = "since " + since.UTC().Format(time.RFC3339)
+	}
+	diags.AddAttributeWarning(path.Root("mintegral_files"), fmt.Sprintf("Postponed update of Mintegral audience %q (ta_id %d) goes out", state.Name.ValueString(), state.TaID.ValueInt64()),
+		fmt.Sprintf("This plan carries the update of audience %q (ta_id %d) held back %s by Mintegral's 12-hour window: "+
+			"Mintegral gets the files now in files, shown in mintegral_files as what it holds → what it will hold. "+
+			"files itself shows no change, because state took the configured files when the update was postponed.",
+			state.Name.ValueString(), state.TaID.ValueInt64(), when))
 	return diags
 }
 
@@ -417,6 +492,70 @@ func writeApplied(ctx context.Context, private privateSetter, rec *mintegralAppl
 		return diags
 	}
 	return private.SetKey(ctx, mintegralAppliedKey, raw)
+}
+
+// readHeldSince returns when the pending update was first postponed, or
+// the zero time when that is not recorded.
+func readHeldSince(ctx context.Context, private privateGetter) (time.Time, diag.Diagnostics) {
+	raw, diags := private.GetKey(ctx, mintegralHeldSinceKey)
+	var s string
+	if diags.HasError() || len(raw) == 0 || json.Unmarshal(raw, &s) != nil {
+		return time.Time{}, diags
+	}
+	t, _ := time.Parse(time.RFC3339, s)
+	return t, diags
+}
+
+// writeHeldSince records when the pending update was first postponed;
+// the zero time removes the record.
+func writeHeldSince(ctx context.Context, private privateSetter, t time.Time) diag.Diagnostics {
+	if t.IsZero() {
+		return private.SetKey(ctx, mintegralHeldSinceKey, nil)
+	}
+	return private.SetKey(ctx, mintegralHeldSinceKey, []byte(strconv.Quote(t.UTC().Format(time.RFC3339))))
+}
+
+func readGone(ctx context.Context, private privateGetter) (bool, diag.Diagnostics) {
+	raw, diags := private.GetKey(ctx, mintegralGoneKey)
+	return string(raw) == "true", diags
+}
+
+func writeGone(ctx context.Context, private privateSetter, gone bool) diag.Diagnostics {
+	if !gone {
+		return private.SetKey(ctx, mintegralGoneKey, nil)
+	}
+	return private.SetKey(ctx, mintegralGoneKey, []byte("true"))
+}
+
+// heldFilesList is mintegral_files: the files Mintegral holds by the
+// record (by state's files for an audience applied before the record
+// existed), or null when Terraform does not know them: never sent (an
+// imported audience), left to Mintegral, or device types that no longer
+// match them (deviceTypes, as Mintegral reports them, changed in its
+// console).
+func heldFilesList(ctx context.Context, applied *mintegralApplied, stateFiles, deviceTypes types.List) types.List {
+	null := types.ListNull(types.ObjectType{AttrTypes: mintegralFileAttrTypes})
+	var held []mintegralAppliedFile
+	switch {
+	case applied != nil:
+		held = applied.Files
+	case !stateFiles.IsNull():
+		held, _ = appliedFiles(ctx, stateFiles)
+	}
+	if len(held) == 0 {
+		return null
+	}
+	names := make([]string, len(held))
+	elems := make([]attr.Value, len(held))
+	for i, f := range held {
+		names[i] = f.DeviceType
+		elems[i] = types.ObjectValueMust(mintegralFileAttrTypes, map[string]attr.Value{
+			"device_type": types.StringValue(f.DeviceType), "data_path": types.StringValue(f.DataPath)})
+	}
+	if !stringList(mintegral.SortDeviceTypes(names)).Equal(deviceTypes) {
+		return null
+	}
+	return types.ListValueMust(types.ObjectType{AttrTypes: mintegralFileAttrTypes}, elems)
 }
 
 // plannedDeviceTypes is the device_types Mintegral will report for files,
@@ -511,6 +650,7 @@ func (r *MintegralAudienceResource) Create(ctx context.Context, req resource.Cre
 	}
 	plan.ID = types.StringValue(strconv.FormatInt(id, 10))
 	plan.TaID = types.Int64Value(id)
+	plan.MintegralFiles = plan.Files
 	resp.Diagnostics.Append(setIdentity(ctx, resp.Identity, id)...)
 	sent, _ := appliedFiles(ctx, plan.Files)
 	resp.Diagnostics.Append(writeApplied(ctx, resp.Private, &mintegralApplied{Files: sent})...)
@@ -533,13 +673,17 @@ func (r *MintegralAudienceResource) Create(ctx context.Context, req resource.Cre
 }
 
 // Read implements resource.Resource. An audience deleted outside
-// Terraform leaves the state; name, platform, area and device types come
-// from Mintegral, so changes made there show as drift.
+// Terraform leaves the state, to be created again from its files, unless
+// it was adopted without files (see readGoneAudience); name, platform,
+// area and device types come from Mintegral, so changes made there show
+// as drift.
 func (r *MintegralAudienceResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
 	ctx = r.data.logContext(ctx)
 	var state mintegralAudienceModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
 	client, diags := r.data.mintegralClient(mintegralAudienceType)
+	resp.Diagnostics.Append(diags...)
+	applied, diags := readApplied(ctx, req.Private)
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
 		return
@@ -556,12 +700,48 @@ func (r *MintegralAudienceResource) Read(ctx context.Context, req resource.ReadR
 		return
 	}
 	if a == nil {
-		tflog.Warn(ctx, "Mintegral audience no longer exists; removing it from state", transfer.LogFields(map[string]any{"ta_id": id}))
-		resp.State.RemoveResource(ctx)
+		r.readGoneAudience(ctx, state, resp)
 		return
 	}
 	state.setRead(a)
+	state.MintegralFiles = heldFilesList(ctx, applied, state.Files, state.DeviceTypes)
+	resp.Diagnostics.Append(writeGone(ctx, resp.Private, false)...)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+}
+
+// readGoneAudience handles an audience Mintegral no longer lists. One
+// with files leaves the state and the plan creates it again: Terraform's
+// usual answer to drift. One adopted without files cannot be created
+// again, and removing it from state would fail every plan of the root
+// (a create without files, or its import block importing nothing), so it
+// stays in state, marked gone, with a warning on every plan, until its
+// blocks are deleted (the destroy then finds it gone, which is not an
+// error) or files are written for it (a replacement). An import of an
+// audience that does not exist is Terraform's error to report.
+func (r *MintegralAudienceResource) readGoneAudience(ctx context.Context, state mintegralAudienceModel, resp *resource.ReadResponse) {
+	id := state.TaID.ValueInt64()
+	name := state.Name.ValueString()
+	switch {
+	case state.Name.IsNull():
+		tflog.Warn(ctx, "the Mintegral audience to import does not exist", transfer.LogFields(map[string]any{"ta_id": id}))
+		resp.State.RemoveResource(ctx)
+	case state.Files.IsNull():
+		tflog.Warn(ctx, "an adopted Mintegral audience no longer exists; kept in state until its block is deleted", transfer.LogFields(map[string]any{"ta_id": id}))
+		resp.Diagnostics.Append(writeGone(ctx, resp.Private, true)...)
+		resp.Diagnostics.AddAttributeWarning(path.Root("ta_id"), fmt.Sprintf("Adopted Mintegral audience %q (ta_id %d) no longer exists", name, id),
+			fmt.Sprintf("Mintegral no longer lists audience %q (ta_id %d); it may have been deleted in Mintegral's console. "+
+				"It was adopted without files, so Terraform cannot create it again. "+
+				"Delete its resource block, and its import block if that is still there: the next apply then removes it from state (nothing is sent). "+
+				"Until then it stays in state, unchanged, and plans go on without it. "+
+				"To create it again instead, write its files: the next plan replaces it with a new audience.", name, id))
+	default:
+		tflog.Warn(ctx, "Mintegral audience no longer exists; removing it from state", transfer.LogFields(map[string]any{"ta_id": id}))
+		resp.Diagnostics.AddAttributeWarning(path.Root("ta_id"), fmt.Sprintf("Mintegral audience %q (ta_id %d) no longer exists", name, id),
+			fmt.Sprintf("Mintegral no longer lists audience %q (ta_id %d); it may have been deleted in Mintegral's console. "+
+				"It leaves the state, and this plan creates it again from its files: a new audience with a new ta_id. "+
+				"If it should stay deleted, delete its resource block instead.", name, id))
+		resp.State.RemoveResource(ctx)
+	}
 }
 
 // Update implements resource.Resource: only files change in place. It
@@ -585,11 +765,18 @@ func (r *MintegralAudienceResource) Update(ctx context.Context, req resource.Upd
 	case plan.Files.IsNull():
 		tflog.Info(ctx, "the Mintegral audience's files are left to Mintegral", transfer.LogFields(map[string]any{"ta_id": id}))
 		resp.Diagnostics.Append(writeApplied(ctx, resp.Private, nil)...)
+		resp.Diagnostics.Append(writeHeldSince(ctx, resp.Private, time.Time{})...)
+		plan.MintegralFiles = plan.Files
 	case !needsSend(ctx, state, plan, planned, applied):
 		tflog.Info(ctx, "the configured files are what Mintegral holds; nothing is sent", transfer.LogFields(map[string]any{"ta_id": id}))
 		files, _ := appliedFiles(ctx, plan.Files)
 		resp.Diagnostics.Append(writeApplied(ctx, resp.Private, &mintegralApplied{Files: files})...)
+		resp.Diagnostics.Append(writeHeldSince(ctx, resp.Private, time.Time{})...)
+		plan.MintegralFiles = plan.Files
 	case !r.updatable(state):
+		// No warning here: Terraform plans again just before this apply,
+		// and that plan's warning says the update is postponed.
+		tflog.Info(ctx, "the 12-hour window holds the Mintegral audience's update back", transfer.LogFields(map[string]any{"ta_id": id, "updatable_after": state.UpdatableAfter.ValueString()}))
 		held := &mintegralApplied{Files: []mintegralAppliedFile{}, Pending: true}
 		switch {
 		case applied != nil:
@@ -597,8 +784,16 @@ func (r *MintegralAudienceResource) Update(ctx context.Context, req resource.Upd
 		case !state.Files.IsNull():
 			held.Files, _ = appliedFiles(ctx, state.Files)
 		}
+		since, diags := readHeldSince(ctx, req.Private)
+		resp.Diagnostics.Append(diags...)
+		if applied == nil || !applied.Pending || since.IsZero() {
+			since = r.now()
+		}
 		resp.Diagnostics.Append(writeApplied(ctx, resp.Private, held)...)
-		resp.Diagnostics.Append(r.postponed(state, "Mintegral audience not updated yet", "This apply sent nothing for it and recorded the configured files in state.")...)
+		resp.Diagnostics.Append(writeHeldSince(ctx, resp.Private, since)...)
+		if plan.MintegralFiles.IsUnknown() { // known when the plan already held it: keep that
+			plan.MintegralFiles = heldFilesList(ctx, held, state.Files, state.DeviceTypes)
+		}
 	default:
 		r.send(ctx, state, &plan, resp)
 		return
@@ -633,6 +828,8 @@ func (r *MintegralAudienceResource) send(ctx context.Context, state mintegralAud
 	}
 	sent, _ := appliedFiles(ctx, plan.Files)
 	resp.Diagnostics.Append(writeApplied(ctx, resp.Private, &mintegralApplied{Files: sent})...)
+	resp.Diagnostics.Append(writeHeldSince(ctx, resp.Private, time.Time{})...)
+	plan.MintegralFiles = plan.Files
 	a, err := client.GetAudience(ctx, id)
 	switch {
 	case err != nil:

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -240,6 +241,130 @@ func TestAccMintegralAudience_updateInsideWindowIsPostponed(t *testing.T) {
 	})
 }
 
+// planCheckFunc is a plan check written inline.
+type planCheckFunc func(plancheck.CheckPlanRequest) error
+
+func (f planCheckFunc) CheckPlan(_ context.Context, req plancheck.CheckPlanRequest, resp *plancheck.CheckPlanResponse) {
+	resp.Error = f(req)
+}
+
+// firstDataPath is files[0].data_path (or mintegral_files') of a plan's
+// before or after value; "" when absent.
+func firstDataPath(values any, attribute string) string {
+	m, _ := values.(map[string]any)
+	list, _ := m[attribute].([]any)
+	if len(list) == 0 {
+		return ""
+	}
+	f, _ := list[0].(map[string]any)
+	dp, _ := f["data_path"].(string)
+	return dp
+}
+
+// The plan that finally sends a postponed update shows it: mintegral_files
+// goes from the files Mintegral holds to the ones it gets, while files,
+// which state took when the update was postponed, shows no change. Plans
+// inside the window stay empty.
+func TestAccMintegralAudience_postponedUpdateShownWhenSent(t *testing.T) {
+	srv := startSandbox(t)
+	dir := t.TempDir()
+	src := writeFile(t, dir, "idfa.txt", "idfa\n6D92078A-8246-4BA4-AE5B-76104861E7DC\n")
+	config := audienceConfig(src, "ios-held", "ios", "IDFA")
+	var firstPath, newPath string
+	is := func(want *string) knownvalue.Check {
+		return knownvalue.StringFunc(func(v string) error {
+			if v != *want {
+				return fmt.Errorf("data_path %s, want %s", v, *want)
+			}
+			return nil
+		})
+	}
+	mintegralFiles := tfjsonpath.New("mintegral_files").AtSliceIndex(0).AtMapKey("data_path")
+	files := tfjsonpath.New("files").AtSliceIndex(0).AtMapKey("data_path")
+	sameAsFiles := statecheck.CompareValuePairs(audienceAddr, mintegralFiles, audienceAddr, files, compare.ValuesSame())
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config:            config,
+				ConfigStateChecks: []statecheck.StateCheck{sameAsFiles},
+				Check:             func(*terraform.State) error { firstPath = onlyAudience(t, srv).Files[0].DataPath; return nil },
+			},
+			{
+				// New content inside the window: whether it goes out is
+				// decided at apply, by the clock then; it is held back.
+				PreConfig: func() { writeFile(t, dir, "idfa.txt", "idfa\nAEBE52E7-03EE-455A-B3C4-E57283966239\n") },
+				Config:    config,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction(audienceAddr, plancheck.ResourceActionUpdate),
+						plancheck.ExpectUnknownValue(audienceAddr, tfjsonpath.New("mintegral_files")),
+					},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{statecheck.ExpectKnownValue(audienceAddr, mintegralFiles, is(&firstPath))},
+				Check: func(s *terraform.State) error {
+					newPath = s.RootModule().Resources["audience_mintegral_file.devices"].Primary.Attributes["data_path"]
+					if got := s.RootModule().Resources[audienceAddr].Primary.Attributes["files.0.data_path"]; got != newPath || newPath == firstPath {
+						return fmt.Errorf("state files.0.data_path %s, want the new upload %s", got, newPath)
+					}
+					if n := srv.MintegralAudienceCalls("PUT"); n != 0 {
+						return fmt.Errorf("%d update requests inside the window", n)
+					}
+					return nil
+				},
+			},
+			{
+				// While it waits: nothing to plan.
+				Config: config,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+			},
+			{
+				// The window has passed: the plan sends it and shows it.
+				PreConfig: func() { srv.BackdateMintegralAudience(onlyAudience(t, srv).ID, 13*time.Hour) },
+				Config:    config,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction(audienceAddr, plancheck.ResourceActionUpdate),
+						plancheck.ExpectKnownValue(audienceAddr, mintegralFiles, is(&newPath)),
+						plancheck.ExpectKnownValue(audienceAddr, files, is(&newPath)),
+						plancheck.ExpectUnknownValue(audienceAddr, tfjsonpath.New("updated_at")),
+						planCheckFunc(func(req plancheck.CheckPlanRequest) error {
+							for _, rc := range req.Plan.ResourceChanges {
+								if rc.Address != audienceAddr {
+									continue
+								}
+								if before, after := firstDataPath(rc.Change.Before, "mintegral_files"), firstDataPath(rc.Change.After, "mintegral_files"); before != firstPath || after != newPath {
+									return fmt.Errorf("mintegral_files %s -> %s, want %s -> %s", before, after, firstPath, newPath)
+								}
+								if before := firstDataPath(rc.Change.Before, "files"); before != newPath {
+									return fmt.Errorf("files before the plan %s, want the recorded %s", before, newPath)
+								}
+								return nil
+							}
+							return fmt.Errorf("no change planned for %s", audienceAddr)
+						}),
+					},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{sameAsFiles},
+				Check: resource.ComposeTestCheckFunc(checkAudienceMatchesSandbox(t, srv), func(*terraform.State) error {
+					if n := srv.MintegralAudienceCalls("PUT"); n != 1 {
+						return fmt.Errorf("%d update requests, want 1", n)
+					}
+					return nil
+				}),
+			},
+			{
+				Config: config,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+			},
+		},
+	})
+}
+
 // When the platform refuses anyway (its clock is ahead of ours), its own
 // message surfaces at apply.
 func TestAccMintegralAudience_platformRefusalSurfacesAtApply(t *testing.T) {
@@ -275,12 +400,13 @@ func TestAccMintegralAudience_import(t *testing.T) {
 		Steps: []resource.TestStep{
 			{Config: config},
 			{
-				// terraform import: everything but files (Mintegral does not
-				// return data paths) matches the created state.
+				// terraform import: everything but files and mintegral_files
+				// (Mintegral does not return data paths) matches the created
+				// state.
 				ResourceName:            audienceAddr,
 				ImportState:             true,
 				ImportStateVerify:       true,
-				ImportStateVerifyIgnore: []string{"files", "timeouts"},
+				ImportStateVerifyIgnore: []string{"files", "mintegral_files", "timeouts"},
 			},
 			{
 				// An import {} block: the import reads what Mintegral
@@ -507,10 +633,15 @@ resource "audience_mintegral_audience" "managed" {
 						plancheck.ExpectResourceAction("audience_mintegral_audience.as_is", plancheck.ResourceActionNoop),
 						plancheck.ExpectResourceAction("audience_mintegral_audience.managed", plancheck.ResourceActionUpdate),
 						plancheck.ExpectUnknownValue("audience_mintegral_audience.managed", tfjsonpath.New("updated_at")),
+						// What Mintegral will hold: the files written by hand.
+						plancheck.ExpectKnownValue("audience_mintegral_audience.managed", tfjsonpath.New("mintegral_files").AtSliceIndex(0).AtMapKey("device_type"), knownvalue.StringExact("GAID")),
 					},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue("audience_mintegral_audience.as_is", tfjsonpath.New("files"), knownvalue.Null()),
+					// Terraform does not know the files an adopted audience holds.
+					statecheck.ExpectKnownValue("audience_mintegral_audience.as_is", tfjsonpath.New("mintegral_files"), knownvalue.Null()),
+					statecheck.CompareValuePairs("audience_mintegral_audience.managed", tfjsonpath.New("mintegral_files"), "audience_mintegral_audience.managed", tfjsonpath.New("files"), compare.ValuesSame()),
 					statecheck.ExpectKnownValue("audience_mintegral_audience.as_is", tfjsonpath.New("device_types"), knownvalue.ListExact([]knownvalue.Check{knownvalue.StringExact("GAID")})),
 				},
 				Check: func(s *terraform.State) error {
@@ -593,6 +724,66 @@ func wantRecord(t *testing.T, w *cliWorkdir, dataPath string, pending bool) {
 	}
 }
 
+// heldSinceRecord is the audience's mintegral_held_since private record;
+// "" when there is none.
+func heldSinceRecord(t *testing.T, w *cliWorkdir) string {
+	t.Helper()
+	_, _, private := w.instance("audience_mintegral_audience", "a")
+	raw, ok := private["mintegral_held_since"]
+	if !ok {
+		return ""
+	}
+	var since string
+	if err := json.Unmarshal(raw, &since); err != nil {
+		t.Fatalf("mintegral_held_since %s: %v", raw, err)
+	}
+	return since
+}
+
+// dropStateAttribute removes an attribute from a resource instance in
+// the local state file, as state written before the attribute existed.
+func dropStateAttribute(t *testing.T, w *cliWorkdir, typ, name, attribute string) {
+	t.Helper()
+	file := filepath.Join(w.Dir, "terraform.tfstate")
+	raw, err := os.ReadFile(file) // a small test state file
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st map[string]any
+	if err := json.Unmarshal(raw, &st); err != nil {
+		t.Fatal(err)
+	}
+	dropped := false
+	for _, r := range st["resources"].([]any) {
+		r := r.(map[string]any)
+		if r["type"] != typ || r["name"] != name {
+			continue
+		}
+		for _, in := range r["instances"].([]any) {
+			attrs := in.(map[string]any)["attributes"].(map[string]any)
+			_, dropped = attrs[attribute]
+			delete(attrs, attribute)
+		}
+	}
+	if !dropped {
+		t.Fatalf("no %s in %s.%s to drop", attribute, typ, name)
+	}
+	if raw, err = json.MarshalIndent(st, "", "  "); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(file, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// expectWarnings fails unless the CLI output holds exactly n warnings.
+func expectWarnings(t *testing.T, out string, n int) {
+	t.Helper()
+	if got := strings.Count(out, "Warning: "); got != n {
+		t.Fatalf("%d warnings, want %d:\n%s", got, n, out)
+	}
+}
+
 func stateDataPath(t *testing.T, w *cliWorkdir, name string) string {
 	t.Helper()
 	attrs, _, _ := w.instance("audience_mintegral_file", name)
@@ -630,8 +821,14 @@ func TestAccMintegralAudience_updateWindowJourney(t *testing.T) {
 	warning := []string{
 		fmt.Sprintf(`Audience "ios-buyers" (ta_id %d) was last changed at %s, and Mintegral refuses another update until %s (in 1`, a.ID, attrs["updated_at"], attrs["updatable_after"]),
 		"The first plan after " + attrs["updatable_after"].(string) + " updates it."}
-	expectIn(t, w.ok("plan"), append(warning, "Warning: Mintegral audience update postponed", "Applied before then, this plan sends nothing for it and records the configured files in state; everything else applies as planned.")...)
-	expectIn(t, w.ok("apply", "-auto-approve"), append(warning, "Warning: Mintegral audience not updated yet", "This apply sent nothing for it and recorded the configured files in state", "Apply complete! Resources: 0 added, 3 changed, 0 destroyed.")...)
+	// One warning in the plan, and one in the apply (Terraform plans
+	// again at apply and folds that plan's warning into the first).
+	out := w.ok("plan")
+	expectIn(t, out, append(warning, fmt.Sprintf(`Warning: Update of Mintegral audience "ios-buyers" (ta_id %d) postponed`, a.ID), "Applied before then, this plan sends nothing for it and records the configured files in state (mintegral_files keeps what Mintegral holds); applied after, it sends them.")...)
+	expectWarnings(t, out, 1)
+	out = w.ok("apply", "-auto-approve")
+	expectIn(t, out, append(warning, fmt.Sprintf(`Warning: Update of Mintegral audience "ios-buyers" (ta_id %d) postponed`, a.ID), "Apply complete! Resources: 0 added, 3 changed, 0 destroyed.")...)
+	expectWarnings(t, out, 1)
 	if n := srv.MintegralAudienceCalls("PUT"); n != 0 {
 		t.Fatalf("%d updates sent inside the window", n)
 	}
@@ -645,14 +842,30 @@ func TestAccMintegralAudience_updateWindowJourney(t *testing.T) {
 	if attrs, _, _ := w.instance("audience_mintegral_audience", "a"); attrs["files"].([]any)[0].(map[string]any)["data_path"] != configured {
 		t.Fatalf("state files %v, want the configured %s", attrs["files"], configured)
 	}
+	if attrs, _, _ := w.instance("audience_mintegral_audience", "a"); attrs["mintegral_files"].([]any)[0].(map[string]any)["data_path"] != applied {
+		t.Fatalf("state mintegral_files %v, want what Mintegral holds: %s", attrs["mintegral_files"], applied)
+	}
 	wantRecord(t, w, applied, true)
-	// While it waits, plans are empty and say why.
-	expectIn(t, w.emptyPlan(), append(warning, "Warning: Mintegral audience update postponed", "Until then plans are empty for it.")...)
+	heldSince := heldSinceRecord(t, w)
+	if at, err := time.Parse(time.RFC3339, heldSince); err != nil || time.Since(at) > time.Minute {
+		t.Fatalf("mintegral_held_since %q (%v), want the held apply's time", heldSince, err)
+	}
+	// State written by the release before mintegral_files: refresh fills it.
+	dropStateAttribute(t, w, "audience_mintegral_audience", "a", "mintegral_files")
+	// While it waits, plans are empty and say why, once.
+	out = w.emptyPlan()
+	expectIn(t, out, append(warning, fmt.Sprintf(`Warning: Update of Mintegral audience "ios-buyers" (ta_id %d) postponed`, a.ID), "Until then plans are empty for it")...)
+	expectWarnings(t, out, 1)
 
-	// After the window the update is planned and sent.
+	// After the window the update is planned and sent, and the plan shows
+	// what Mintegral gets and since when it waited.
 	srv.BackdateMintegralAudience(a.ID, 13*time.Hour)
-	out, _ := w.run([]int{2}, "plan", "-detailed-exitcode")
-	expectIn(t, out, "audience_mintegral_audience.a will be updated in-place", "updated_at", "(known after apply)")
+	out, _ = w.run([]int{2}, "plan", "-detailed-exitcode")
+	expectIn(t, out, "audience_mintegral_audience.a will be updated in-place", "updated_at", "(known after apply)",
+		fmt.Sprintf(`~ data_path = "%s" -> "%s"`, applied, configured),
+		fmt.Sprintf(`Warning: Postponed update of Mintegral audience "ios-buyers" (ta_id %d) goes out`, a.ID),
+		fmt.Sprintf(`This plan carries the update of audience "ios-buyers" (ta_id %d) held back since %s by Mintegral's 12-hour window`, a.ID, heldSince))
+	expectWarnings(t, out, 1)
 	w.ok("apply", "-auto-approve")
 	if n := srv.MintegralAudienceCalls("PUT"); n != 1 {
 		t.Fatalf("%d updates sent after the window, want 1", n)
@@ -661,15 +874,18 @@ func TestAccMintegralAudience_updateWindowJourney(t *testing.T) {
 		t.Fatalf("Mintegral holds %s after the update, want %s", got, configured)
 	}
 	wantRecord(t, w, configured, false)
-	if out := w.emptyPlan(); strings.Contains(out, "postponed") {
-		t.Fatalf("a warning after the update:\n%s", out)
+	if since := heldSinceRecord(t, w); since != "" {
+		t.Fatalf("mintegral_held_since %q left after the update went out", since)
 	}
+	expectWarnings(t, w.emptyPlan(), 0)
 
 	// Each form of destroy, inside the window with a change pending.
 	pend := func(id string) {
 		t.Helper()
 		devices(id)
-		expectIn(t, w.ok("apply", "-auto-approve"), "Mintegral audience not updated yet")
+		out := w.ok("apply", "-auto-approve")
+		expectIn(t, out, `Warning: Update of Mintegral audience "ios-buyers" (ta_id `)
+		expectWarnings(t, out, 1)
 		if rec := appliedRecord(t, w); rec["pending"] != true {
 			t.Fatalf("no update pending: %v", rec)
 		}
@@ -808,13 +1024,159 @@ func TestPostponedWarningSaysWhen(t *testing.T) {
 	r := &MintegralAudienceResource{now: func() time.Time { return now }}
 	state := mintegralAudienceModel{Name: types.StringValue("ios-buyers"), TaID: types.Int64Value(1148),
 		UpdatedAt: types.StringValue("2026-11-30T07:30:22Z"), UpdatableAfter: types.StringValue("2026-11-30T19:30:22Z")}
-	d := r.postponed(state, "Mintegral audience update postponed", "Nothing is sent.")
+	d := r.postponed(state, "Nothing is sent.")
 	want := `Audience "ios-buyers" (ta_id 1148) was last changed at 2026-11-30T07:30:22Z, and Mintegral refuses another update until 2026-11-30T19:30:22Z (in 11h58m), so its update waits until then. Nothing is sent. The first plan after 2026-11-30T19:30:22Z updates it.`
-	if len(d) != 1 || d[0].Severity() != diag.SeverityWarning || !strings.HasPrefix(d[0].Detail(), want) {
+	if len(d) != 1 || d[0].Severity() != diag.SeverityWarning || d[0].Summary() != `Update of Mintegral audience "ios-buyers" (ta_id 1148) postponed` || !strings.HasPrefix(d[0].Detail(), want) {
 		t.Fatalf("got %v", d)
 	}
 	now = time.Date(2026, 11, 30, 19, 30, 0, 0, time.UTC)
-	if got := r.postponed(state, "s", "w")[0].Detail(); !strings.Contains(got, "(in under a minute)") {
+	if got := r.postponed(state, "w")[0].Detail(); !strings.Contains(got, "(in under a minute)") {
 		t.Fatalf("22 seconds before: %s", got)
+	}
+}
+
+// adoptedConfig adopts two console audiences without files (import blocks
+// kept, as generated) beside a managed audience built from a file; with
+// filesFor, that adopted audience's files are written from the same file;
+// an adopted audience not in keep is left out, blocks and all.
+func adoptedConfig(dir string, ids []int64, keep map[int]bool, filesFor int) string {
+	config := providerBlock + fmt.Sprintf(`
+resource "audience_mintegral_file" "devices" {
+  source = %q
+}
+
+resource "audience_mintegral_audience" "managed" {
+  name     = "tf-managed"
+  platform = "ios"
+  files = [{
+    device_type = "IDFA"
+    data_path   = audience_mintegral_file.devices.data_path
+  }]
+}
+`, filepath.Join(dir, "devices.txt"))
+	for i, id := range ids {
+		if !keep[i] {
+			continue
+		}
+		files := ""
+		if i == filesFor {
+			files = `
+  files = [{
+    device_type = "IDFA"
+    data_path   = audience_mintegral_file.devices.data_path
+  }]`
+		}
+		config += fmt.Sprintf(`
+import {
+  to = audience_mintegral_audience.adopted_%d
+  id = "%d"
+}
+
+resource "audience_mintegral_audience" "adopted_%d" {
+  name     = "console-audience-%04d"
+  platform = "ios"%s
+}
+`, i, id, i, i+1, files)
+	}
+	return config
+}
+
+// An audience adopted without files, then deleted in Mintegral's console,
+// does not fail the root's plans: refresh warns, naming it and saying to
+// delete its blocks, and the other resources plan and apply. It stays in
+// state (without files it cannot be created again) until its blocks are
+// deleted, and leaves it then without a request that fails; files written
+// for one replace it with a new audience. A managed audience deleted
+// outside leaves the state and is created again from its files, and the
+// warning says so.
+func TestAccMintegralAudience_adoptedAudienceDeletedInConsole(t *testing.T) {
+	srv := startSandbox(t)
+	ids := seedConsoleAudiences(t, srv, 2, sandbox.MintegralSeed{Platform: 2})
+	w := newCLIWorkdir(t)
+	both := map[int]bool{0: true, 1: true}
+	w.write("main.tf", adoptedConfig(w.Dir, ids, both, -1))
+	w.write("devices.txt", "idfa\n6D92078A-8246-4BA4-AE5B-76104861E7DC\n")
+	w.ok("init")
+	expectIn(t, w.ok("apply", "-auto-approve"), "Apply complete! Resources: 2 imported, 2 added, 0 changed, 0 destroyed.")
+	managed, _, _ := w.instance("audience_mintegral_audience", "managed")
+	client := sandboxMintegralClient(srv)
+	for _, id := range []int64{ids[0], ids[1], int64(managed["ta_id"].(float64))} {
+		if err := client.DeleteAudience(context.Background(), id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// And an unrelated change: new content for the file.
+	w.write("devices.txt", "idfa\nAEBE52E7-03EE-455A-B3C4-E57283966239\n")
+
+	adoptedWarning := func(i int) []string {
+		return []string{
+			fmt.Sprintf(`Warning: Adopted Mintegral audience "console-audience-%04d" (ta_id %d) no longer exists`, i+1, ids[i]),
+			fmt.Sprintf("with audience_mintegral_audience.adopted_%d", i),
+			fmt.Sprintf(`Mintegral no longer lists audience "console-audience-%04d" (ta_id %d)`, i+1, ids[i]),
+			"Delete its resource block, and its import block if that is still there",
+		}
+	}
+	out, _ := w.run([]int{2}, "plan", "-detailed-exitcode")
+	expectIn(t, out, append(append(adoptedWarning(0), adoptedWarning(1)...),
+		fmt.Sprintf(`Warning: Mintegral audience "tf-managed" (ta_id %d) no longer exists`, int64(managed["ta_id"].(float64))), "with audience_mintegral_audience.managed",
+		"It leaves the state, and this plan creates it again from its files",
+		"Plan: 1 to add, 1 to change, 0 to destroy.")...)
+	expectWarnings(t, out, 3)
+	expectIn(t, w.ok("apply", "-auto-approve"), "Apply complete! Resources: 1 added, 1 changed, 0 destroyed.")
+	if all := srv.MintegralAudiences(); len(all) != 1 || all[0].Name != "tf-managed" {
+		t.Fatalf("Mintegral holds %+v, want the managed audience created again", all)
+	}
+	// The adopted ones stay in state, and plans leave them alone.
+	expectIn(t, w.emptyPlan(), append(adoptedWarning(0), adoptedWarning(1)...)...)
+
+	// Files written for one: it is replaced by a new audience. The
+	// other's blocks deleted: it leaves the state.
+	w.write("main.tf", adoptedConfig(w.Dir, ids, map[int]bool{1: true}, 1))
+	out, _ = w.run([]int{2}, "plan", "-detailed-exitcode")
+	expectIn(t, out, "audience_mintegral_audience.adopted_0 will be destroyed", "audience_mintegral_audience.adopted_1 must be replaced",
+		"Plan: 1 to add, 0 to change, 2 to destroy.")
+	expectIn(t, w.ok("apply", "-auto-approve"), "Apply complete! Resources: 1 added, 0 changed, 2 destroyed.")
+	if n := len(srv.MintegralAudiences()); n != 2 {
+		t.Fatalf("Mintegral holds %d audiences, want the managed one and the new adopted_1", n)
+	}
+	attrs, _, _ := w.instance("audience_mintegral_audience", "adopted_1")
+	if attrs["ta_id"] == float64(ids[1]) {
+		t.Fatalf("adopted_1 kept the deleted ta_id %d", ids[1])
+	}
+	expectWarnings(t, w.emptyPlan(), 0)
+}
+
+func TestHeldFilesList(t *testing.T) {
+	ctx := context.Background()
+	idfa := stringList([]string{"IDFA"})
+	old := []mintegralAppliedFile{{DeviceType: "IDFA", DataPath: "s3://b/old"}}
+	nullFiles := types.ListNull(filesList().ElementType(ctx))
+	for _, tc := range []struct {
+		name       string
+		applied    *mintegralApplied
+		stateFiles types.List
+		types      types.List
+		want       string // the data path, or "" for null
+	}{
+		{"as sent", &mintegralApplied{Files: old}, filesList("s3://b/old"), idfa, "s3://b/old"},
+		{"pending: what Mintegral holds, not the configured files", &mintegralApplied{Files: old, Pending: true}, filesList("s3://b/new"), idfa, "s3://b/old"},
+		{"state from before the record", nil, filesList("s3://b/old"), idfa, "s3://b/old"},
+		{"imported, never sent", nil, nullFiles, idfa, ""},
+		{"imported, pending with files unknown", &mintegralApplied{Files: []mintegralAppliedFile{}, Pending: true}, filesList("s3://b/new"), idfa, ""},
+		{"device types changed in the console", &mintegralApplied{Files: old}, filesList("s3://b/old"), stringList([]string{"IDFA_MD5"}), ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := heldFilesList(ctx, tc.applied, tc.stateFiles, tc.types)
+			if tc.want == "" {
+				if !got.IsNull() {
+					t.Fatalf("got %s, want null", got)
+				}
+				return
+			}
+			var files []mintegralAudienceFileModel
+			if diags := got.ElementsAs(ctx, &files, false); diags.HasError() || len(files) != 1 || files[0].DataPath.ValueString() != tc.want || files[0].DeviceType.ValueString() != "IDFA" {
+				t.Fatalf("got %s, want %s (%v)", got, tc.want, diags)
+			}
+		})
 	}
 }

@@ -32,7 +32,8 @@ resource "audience_mintegral_file" "doctors" {
 
 # The audience Mintegral targets, fed by the uploaded list. A new list is a
 # new data_path, which updates the audience in place (at most once every 12
-# hours: a plan inside that window fails and says when it can run).
+# hours: inside that window the update is postponed, with a warning saying
+# when it goes out, and the rest of the plan applies).
 resource "audience_mintegral_audience" "doctors" {
   name     = "crm-doctors-ios"
   platform = "ios"
