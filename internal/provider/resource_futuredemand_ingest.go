@@ -83,7 +83,7 @@ type futureDemandIngestModel struct {
 	IngestedRows             types.Int64  `tfsdk:"ingested_rows"`
 	SentRows                 types.Int64  `tfsdk:"sent_rows"`
 	IngestStatus             types.String `tfsdk:"ingest_status"`
-	UnconfirmedIngest        types.String `tfsdk:"unconfirmed_ingest"`
+	UnconfirmedIngest        types.Object `tfsdk:"unconfirmed_ingest"`
 	ConfirmUnconfirmedIngest types.String `tfsdk:"confirm_unconfirmed_ingest"`
 	ResendUnconfirmedIngest  types.String `tfsdk:"resend_unconfirmed_ingest"`
 }
@@ -150,20 +150,29 @@ func (r *FutureDemandIngestResource) Schema(ctx context.Context, _ resource.Sche
 			"ingest_status": schema.StringAttribute{
 				Computed: true,
 				MarkdownDescription: "Events only: `ingested`, or `unconfirmed` when the last ingest was sent in full and its answer was lost. While it is `unconfirmed`, every plan fails, " +
-					"saying what to check in Future Demand, until `confirm_unconfirmed_ingest` or `resend_unconfirmed_ingest` names the attempt (`unconfirmed_ingest`). Null for a transaction summary.",
+					"saying what to check in Future Demand, until `confirm_unconfirmed_ingest` or `resend_unconfirmed_ingest` names the attempt (`unconfirmed_ingest.token`). Null for a transaction summary.",
 			},
-			"unconfirmed_ingest": schema.StringAttribute{
-				Computed:            true,
-				MarkdownDescription: "Events only: the token of the ingest whose answer was lost, `<md5 of the file>@<time it was sent>`, while `ingest_status` is `unconfirmed`; null otherwise.",
+			"unconfirmed_ingest": schema.SingleNestedAttribute{
+				Computed: true,
+				MarkdownDescription: "Events only: the ingest whose answer was lost, while `ingest_status` is `unconfirmed`; null otherwise. " +
+					"`token` (`<md5>@<sent_at>`) is what `confirm_unconfirmed_ingest` or `resend_unconfirmed_ingest` takes.",
+				Attributes: map[string]schema.Attribute{
+					"token":     schema.StringAttribute{Computed: true, MarkdownDescription: "`<md5>@<sent_at>`: names this attempt."},
+					"md5":       schema.StringAttribute{Computed: true, MarkdownDescription: "MD5 of the file as it was sent."},
+					"size":      schema.Int64Attribute{Computed: true, MarkdownDescription: "Size of the file as it was sent, in bytes."},
+					"rows":      schema.Int64Attribute{Computed: true, MarkdownDescription: "Event rows of the file as it was sent."},
+					"sent_rows": schema.Int64Attribute{Computed: true, MarkdownDescription: "Event rows the request carried: all of them, or those after what Future Demand held."},
+					"sent_at":   schema.StringAttribute{Computed: true, MarkdownDescription: "When the request went out (RFC 3339, UTC)."},
+				},
 			},
 			"confirm_unconfirmed_ingest": schema.StringAttribute{
 				Optional: true,
-				MarkdownDescription: "Events only. Set it to the token of an unconfirmed ingest (`unconfirmed_ingest`, shown in the error) once Future Demand's event list shows its events: " +
+				MarkdownDescription: "Events only. Set it to the token of an unconfirmed ingest (`unconfirmed_ingest.token`, shown in the error) once Future Demand's event list shows its events: " +
 					"the next apply records them as ingested without sending anything, and then sends the rows added since, if any. A token names one attempt, so the attribute may stay in the configuration.",
 			},
 			"resend_unconfirmed_ingest": schema.StringAttribute{
 				Optional: true,
-				MarkdownDescription: "Events only. Set it to the token of an unconfirmed ingest (`unconfirmed_ingest`, shown in the error) once Future Demand's event list shows its events are not there: " +
+				MarkdownDescription: "Events only. Set it to the token of an unconfirmed ingest (`unconfirmed_ingest.token`, shown in the error) once Future Demand's event list shows its events are not there: " +
 					"the next apply sends those rows once more (with any rows added since). A token names one attempt, so the attribute may stay in the configuration.",
 			},
 		},
@@ -405,11 +414,11 @@ func applyEvents(prior *eventsPrior, held settled, m futureDemandIngestModel, sr
 }
 
 // keepUnconfirmed turns the state of an events ingest whose answer was
-// lost into the unconfirmed object: file_md5, file_size and
-// ingested_rows name what Future Demand surely holds, the attempt goes to
-// private state, and Create and Update keep it despite the error.
+// lost into the unconfirmed object, which Create and Update keep despite
+// the error: file_md5, file_size and ingested_rows name what Future
+// Demand surely holds, and unconfirmed_ingest the attempt.
 func keepUnconfirmed(ctx context.Context, ev *eventsApply, state *tfsdk.State, m futureDemandIngestModel, src localSource, prior *eventsPrior, held settled, c eventsChange) diag.Diagnostics {
-	a := ingestAttempt{MD5: src.MD5, Size: src.Size, Rows: c.totalRows, SentRows: c.sentRows, SentAt: newAttemptTime(prior), FileName: src.Name}
+	a := ingestAttempt{MD5: src.MD5, Size: src.Size, Rows: c.totalRows, SentRows: c.sentRows, SentAt: newAttemptTime(prior)}
 	m.FileMD5, m.FileSize = types.StringNull(), types.Int64Null()
 	if held.base.Size > 0 && !c.whole {
 		m.FileMD5, m.FileSize = types.StringValue(held.base.MD5), types.Int64Value(held.base.Size)
@@ -417,7 +426,6 @@ func keepUnconfirmed(ctx context.Context, ev *eventsApply, state *tfsdk.State, m
 	m.IngestedRows = types.Int64Value(c.totalRows - c.sentRows)
 	m.SentRows = types.Int64Value(c.sentRows)
 	m.IngestStatus = types.StringValue(ingestStatusUnconfirmed)
-	m.UnconfirmedIngest = types.StringValue(a.token())
 	m.IngestedAt, m.Response = types.StringNull(), types.StringNull()
 	switch {
 	case c.whole:
@@ -426,7 +434,9 @@ func keepUnconfirmed(ctx context.Context, ev *eventsApply, state *tfsdk.State, m
 	case prior != nil:
 		m.IngestedAt, m.Response = prior.m.IngestedAt, prior.m.Response
 	}
-	diags := state.Set(ctx, &m)
+	var diags diag.Diagnostics
+	m.UnconfirmedIngest, diags = a.object(ctx)
+	diags.Append(state.Set(ctx, &m)...)
 	if !diags.HasError() {
 		ev.lost = &lostIngest{state: state.Raw.Copy(), attempt: a}
 	}
@@ -451,7 +461,7 @@ func ingestFailed(ctx context.Context, err error, src localSource, kind, eventTy
 	diags := uploadFailed(ctx, "Future Demand", err, src)
 	if lost != nil {
 		p := &eventsPrior{attempt: &lost.attempt}
-		p.m.Source, p.m.EventType = types.StringValue(src.Path), types.StringValue(eventType)
+		p.m.Source, p.m.EventType, p.m.FileName = types.StringValue(src.Path), types.StringValue(eventType), types.StringValue(src.Name)
 		diags.AddAttributeError(path.Root("source"), "Events ingest unconfirmed",
 			"The state keeps the resource with ingest_status = \"unconfirmed\", and every plan stops until the configuration settles it. "+unconfirmedDetail(p, lost.attempt.token()))
 	}

@@ -13,11 +13,13 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-framework/types/basetypes"
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
 
 	"github.com/audiencekit/terraform-provider-audience/internal/client/futuredemand"
@@ -64,29 +66,37 @@ const (
 	ingestStatusUnconfirmed = "unconfirmed"
 )
 
-// Private state keys of an events ingest.
-const (
-	// privateAttemptKey holds the ingestAttempt of an unconfirmed object.
-	privateAttemptKey = "events_attempt"
-	// privateRemovalKey, in a planned change, tells Delete why the object
-	// goes: {"destroy": true}, or {"settled": token} for the replacement
-	// of an unconfirmed object whose attempt the configuration settled.
-	privateRemovalKey = "events_removal"
-)
+// privateRemovalKey, in the private state of a planned change, tells
+// Delete why the object goes: {"destroy": true}, or {"settled": token}
+// for the replacement of an unconfirmed object whose attempt the
+// configuration settled.
+const privateRemovalKey = "events_removal"
 
-// ingestAttempt is an events ingest whose answer was lost.
+// ingestAttempt is an events ingest whose answer was lost, as state keeps
+// it in unconfirmed_ingest (not in private state: Terraform keeps the
+// private state of the planned change when a Delete fails).
 type ingestAttempt struct {
-	MD5      string `json:"md5"`  // of the file
-	Size     int64  `json:"size"` // of the file
-	Rows     int64  `json:"rows"` // event rows in the file
-	SentRows int64  `json:"sent_rows"`
-	SentAt   string `json:"sent_at"` // RFC 3339, UTC
-	FileName string `json:"file_name"`
+	Token    string `tfsdk:"token"`
+	MD5      string `tfsdk:"md5"`  // of the file
+	Size     int64  `tfsdk:"size"` // of the file
+	Rows     int64  `tfsdk:"rows"` // event rows in the file
+	SentRows int64  `tfsdk:"sent_rows"`
+	SentAt   string `tfsdk:"sent_at"` // RFC 3339, UTC
 }
 
 // token names the attempt in confirm_unconfirmed_ingest and
 // resend_unconfirmed_ingest.
 func (a ingestAttempt) token() string { return a.MD5 + "@" + a.SentAt }
+
+var attemptTypes = map[string]attr.Type{
+	"token": types.StringType, "md5": types.StringType, "size": types.Int64Type,
+	"rows": types.Int64Type, "sent_rows": types.Int64Type, "sent_at": types.StringType,
+}
+
+func (a ingestAttempt) object(ctx context.Context) (types.Object, diag.Diagnostics) {
+	a.Token = a.token()
+	return types.ObjectValueFrom(ctx, attemptTypes, a)
+}
 
 var tokenPattern = regexp.MustCompile(`^[0-9a-f]{32}@\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$`)
 
@@ -131,6 +141,14 @@ type eventsPrior struct {
 
 func (p *eventsPrior) unconfirmed() bool {
 	return p != nil && p.m.IngestStatus.ValueString() == ingestStatusUnconfirmed
+}
+
+// token names the prior object's attempt in doubt, or is "".
+func (p *eventsPrior) token() string {
+	if p == nil || p.attempt == nil {
+		return ""
+	}
+	return p.attempt.token()
 }
 
 // inDoubt remembers, per configured provider (one Terraform command),
@@ -216,7 +234,7 @@ func settle(p *eventsPrior, m futureDemandIngestModel) (settled, diag.Diagnostic
 		return held, diags
 	}
 	if p.attempt == nil {
-		diags.AddError("Events ingest unconfirmed", fmt.Sprintf("%s: the state says its last events ingest is unconfirmed, but holds no record of that ingest. Check Future Demand's event list, then remove the resource from the state (terraform state rm) and import nothing: the next apply sends the whole file.", p.m.Source.ValueString()))
+		diags.AddError("Events ingest unconfirmed", fmt.Sprintf("%s: the state says its last events ingest is unconfirmed, but holds no record of that ingest (unconfirmed_ingest). Check Future Demand's event list; if the events are not all there, terraform state rm on this resource makes the next apply send the whole file.", p.m.Source.ValueString()))
 		return settled{}, diags
 	}
 	token := p.attempt.token()
@@ -262,7 +280,7 @@ func unconfirmedDetail(p *eventsPrior, token string) string {
 		"- they are there: confirm_unconfirmed_ingest = %q records them as ingested without sending anything;\n"+
 		"- they are not: resend_unconfirmed_ingest = %q sends those rows once more.\n"+
 		"The attribute may stay in the configuration: it names this attempt only.",
-		p.m.Source.ValueString(), a.SentAt, p.m.EventType.ValueString(), a.FileName, a.MD5, a.Size, what, replaced, p.m.EventType.ValueString(), a.SentAt, token, token)
+		p.m.Source.ValueString(), a.SentAt, p.m.EventType.ValueString(), p.m.FileName.ValueString(), a.MD5, a.Size, what, replaced, p.m.EventType.ValueString(), a.SentAt, token, token)
 }
 
 // eventsChange is what bringing Future Demand from a settled base to the
@@ -400,7 +418,7 @@ func setEventsPlan(ctx context.Context, plan attributeSetter, p *eventsPrior, s 
 	set := func(name string, v any) { diags.Append(plan.SetAttribute(ctx, path.Root(name), v)...) }
 	set("ingested_rows", types.Int64Value(c.totalRows))
 	set("ingest_status", types.StringValue(ingestStatusIngested))
-	set("unconfirmed_ingest", types.StringNull())
+	set("unconfirmed_ingest", types.ObjectNull(attemptTypes))
 	if c.send {
 		set("sent_rows", types.Int64Value(c.sentRows))
 		return diags
@@ -434,9 +452,8 @@ func planNotEvents(ctx context.Context, plan attributeSetter) diag.Diagnostics {
 	for _, name := range []string{"ingested_rows", "sent_rows"} {
 		diags.Append(plan.SetAttribute(ctx, path.Root(name), types.Int64Null())...)
 	}
-	for _, name := range []string{"ingest_status", "unconfirmed_ingest"} {
-		diags.Append(plan.SetAttribute(ctx, path.Root(name), types.StringNull())...)
-	}
+	diags.Append(plan.SetAttribute(ctx, path.Root("ingest_status"), types.StringNull())...)
+	diags.Append(plan.SetAttribute(ctx, path.Root("unconfirmed_ingest"), types.ObjectNull(attemptTypes))...)
 	return diags
 }
 
@@ -475,16 +492,19 @@ func newAttemptTime(prior *eventsPrior) string {
 	return at.Format(time.RFC3339)
 }
 
-// priorOfUpdate reads the object an update starts from.
-func priorOfUpdate(ctx context.Context, state tfsdk.State, private privateGetter) (*eventsPrior, diag.Diagnostics) {
+// priorOf reads the object a plan or an apply starts from.
+func priorOf(ctx context.Context, state tfsdk.State) (*eventsPrior, diag.Diagnostics) {
 	var m futureDemandIngestModel
 	diags := state.Get(ctx, &m)
 	if diags.HasError() {
 		return nil, diags
 	}
 	p := &eventsPrior{m: m}
-	if a, ok := getJSON[ingestAttempt](ctx, private, privateAttemptKey); ok && p.unconfirmed() {
-		p.attempt = &a
+	if p.unconfirmed() && !m.UnconfirmedIngest.IsNull() && !m.UnconfirmedIngest.IsUnknown() {
+		var a ingestAttempt
+		if d := m.UnconfirmedIngest.As(ctx, &a, basetypes.ObjectAsOptions{}); !d.HasError() {
+			p.attempt = &a
+		}
 	}
 	return p, diags
 }
@@ -499,19 +519,16 @@ func checkRemoval(ctx context.Context, d *providerData, p *eventsPrior, private 
 	switch {
 	case why.Destroy:
 		diags.AddWarning("Unconfirmed events ingest forgotten",
-			fmt.Sprintf("%s is removed from the state while its last events ingest (%s) is unconfirmed: whether Future Demand created those events was never settled. Check Future Demand's event list.", p.m.ID.ValueString(), p.m.UnconfirmedIngest.ValueString()))
+			fmt.Sprintf("%s is removed from the state while its last events ingest (%s) is unconfirmed: whether Future Demand created those events was never settled. Check Future Demand's event list.", p.m.ID.ValueString(), p.token()))
 		return false, diags
-	case why.Settled != "" && why.Settled == p.m.UnconfirmedIngest.ValueString():
+	case why.Settled != "" && why.Settled == p.token():
 		// The create that follows finds the object here.
 		if d != nil {
 			rememberInDoubt(d, *p)
 		}
 		return true, diags
 	}
-	token := p.m.UnconfirmedIngest.ValueString()
-	if p.attempt != nil {
-		token = p.attempt.token()
-	}
+	token := p.token()
 	diags.AddError("Events ingest unconfirmed",
 		fmt.Sprintf("Terraform is replacing %s, whose last events ingest (%s) is unconfirmed, with a plan that did not see it (made with -refresh=false, or with create_before_destroy). "+
 			"Creating it again would send every row of %s again. Nothing was sent and the state is unchanged. Run terraform plan (with refresh): it says what to check in Future Demand and how to settle the ingest.",
@@ -536,7 +553,7 @@ func (r *FutureDemandIngestResource) planEventsModify(ctx context.Context, src l
 	}
 	var prior *eventsPrior
 	if !req.State.Raw.IsNull() {
-		p, d := priorOfUpdate(ctx, req.State, req.Private)
+		p, d := priorOf(ctx, req.State)
 		resp.Diagnostics.Append(d...)
 		prior = p
 	} else if r.data != nil {
@@ -548,7 +565,7 @@ func (r *FutureDemandIngestResource) planEventsModify(ctx context.Context, src l
 	if m.Kind.ValueString() != futuredemand.KindEvents {
 		if prior.unconfirmed() {
 			resp.Diagnostics.AddWarning("Unconfirmed events ingest left unsettled",
-				fmt.Sprintf("%s no longer ingests events, while its last events ingest (%s) is unconfirmed: whether Future Demand created those events is left unsettled. Check Future Demand's event list.", src.Path, prior.m.UnconfirmedIngest.ValueString()))
+				fmt.Sprintf("%s no longer ingests events, while its last events ingest (%s) is unconfirmed: whether Future Demand created those events is left unsettled. Check Future Demand's event list.", src.Path, prior.token()))
 		}
 		resp.Diagnostics.Append(planNotEvents(ctx, &resp.Plan)...)
 		return
@@ -579,7 +596,6 @@ func (r *FutureDemandIngestResource) planEventsModify(ctx context.Context, src l
 		// Delete, shown this plan's private state, lets the replacement
 		// through, and hands the object on to the create.
 		resp.Diagnostics.Append(setJSON(ctx, resp.Private, privateRemovalKey, removal{Settled: s.token})...)
-		resp.Diagnostics.Append(setJSON(ctx, resp.Private, privateAttemptKey, prior.attempt)...)
 	}
 }
 
@@ -615,7 +631,7 @@ func (r *FutureDemandIngestResource) Create(ctx context.Context, req resource.Cr
 // Update implements resource.Resource: the skeleton's, starting from the
 // prior object, and keeping the unconfirmed object after a lost answer.
 func (r *FutureDemandIngestResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
-	prior, diags := priorOfUpdate(ctx, req.State, req.Private)
+	prior, diags := priorOf(ctx, req.State)
 	resp.Diagnostics.Append(diags...)
 	if diags.HasError() {
 		return
@@ -625,17 +641,12 @@ func (r *FutureDemandIngestResource) Update(ctx context.Context, req resource.Up
 	r.keepOutcome(ctx, ev, &resp.State, resp.Private, &resp.Diagnostics)
 }
 
-// keepOutcome records, after Create or Update, the attempt of an events
-// ingest whose answer was lost, with its object, or clears it once
-// settled.
+// keepOutcome keeps, after Create or Update, the unconfirmed object of an
+// events ingest whose answer was lost, and drops the plan's removal note.
 func (r *FutureDemandIngestResource) keepOutcome(ctx context.Context, ev *eventsApply, state *tfsdk.State, private privateSetter, diags *diag.Diagnostics) {
 	diags.Append(setJSON(ctx, private, privateRemovalKey, nil)...)
-	switch {
-	case ev.lost != nil:
+	if ev.lost != nil {
 		state.Raw = ev.lost.state
-		diags.Append(setJSON(ctx, private, privateAttemptKey, ev.lost.attempt)...)
-	case !diags.HasError():
-		diags.Append(setJSON(ctx, private, privateAttemptKey, nil)...)
 	}
 }
 
@@ -646,7 +657,7 @@ func (r *FutureDemandIngestResource) Read(ctx context.Context, req resource.Read
 	if r.data == nil {
 		return
 	}
-	if p, diags := priorOfUpdate(ctx, req.State, req.Private); !diags.HasError() && p.unconfirmed() {
+	if p, diags := priorOf(ctx, req.State); !diags.HasError() && p.unconfirmed() {
 		rememberInDoubt(r.data, *p)
 	}
 }
@@ -655,7 +666,7 @@ func (r *FutureDemandIngestResource) Read(ctx context.Context, req resource.Read
 // does, unless the object is unconfirmed and Terraform replaces it
 // without the configuration settling its attempt.
 func (r *FutureDemandIngestResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
-	prior, diags := priorOfUpdate(ctx, req.State, req.Private)
+	prior, diags := priorOf(ctx, req.State)
 	if !diags.HasError() {
 		settledReplacement, d := checkRemoval(ctx, r.data, prior, req.Private)
 		resp.Diagnostics.Append(d...)
