@@ -41,8 +41,10 @@ import (
 //     refusal; the provider cannot tell it from a plain plan.
 //   - After a lost answer (the request went out whole, no answer came,
 //     the client did not send it again), the apply fails and state keeps
-//     the resource with ingest_status = "unconfirmed" and the attempt's
-//     token in unconfirmed_ingest; file_md5, file_size and ingested_rows
+//     the resource with ingest_status = "unconfirmed" and the attempt in
+//     unconfirmed_ingest (in state: Terraform keeps the private state of
+//     the planned change when a Delete fails); file_md5, file_size and
+//     ingested_rows
 //     keep naming what Future Demand surely holds. Every later plan stops
 //     until the configuration says what happened:
 //     confirm_unconfirmed_ingest = token records the attempt as ingested
@@ -105,29 +107,30 @@ type removal struct {
 	Settled string `json:"settled,omitempty"`
 }
 
-func getJSON[T any](ctx context.Context, p privateGetter, key string) (T, bool) {
-	var v T
+// readRemoval reads the removal note of a planned change.
+func readRemoval(ctx context.Context, p privateGetter) removal {
+	var r removal
 	if p == nil {
-		return v, false
+		return r
 	}
-	raw, diags := p.GetKey(ctx, key)
-	if diags.HasError() || len(raw) == 0 || json.Unmarshal(raw, &v) != nil {
-		return v, false
+	if raw, diags := p.GetKey(ctx, privateRemovalKey); !diags.HasError() && len(raw) > 0 {
+		_ = json.Unmarshal(raw, &r)
 	}
-	return v, true
+	return r
 }
 
-func setJSON(ctx context.Context, p privateSetter, key string, v any) diag.Diagnostics {
-	if v == nil {
-		return p.SetKey(ctx, key, nil)
+// writeRemoval sets the removal note of a planned change; nil drops it.
+func writeRemoval(ctx context.Context, p privateSetter, r *removal) diag.Diagnostics {
+	if r == nil {
+		return p.SetKey(ctx, privateRemovalKey, nil)
 	}
-	raw, err := json.Marshal(v)
+	raw, err := json.Marshal(r)
 	if err != nil {
 		var diags diag.Diagnostics
 		diags.AddError("Cannot record private state", err.Error())
 		return diags
 	}
-	return p.SetKey(ctx, key, raw)
+	return p.SetKey(ctx, privateRemovalKey, raw)
 }
 
 // eventsPrior is the object a plan or an apply starts from.
@@ -515,7 +518,7 @@ func checkRemoval(ctx context.Context, d *providerData, p *eventsPrior, private 
 	if !p.unconfirmed() {
 		return false, diags
 	}
-	why, _ := getJSON[removal](ctx, private, privateRemovalKey)
+	why := readRemoval(ctx, private)
 	switch {
 	case why.Destroy:
 		diags.AddWarning("Unconfirmed events ingest forgotten",
@@ -559,8 +562,8 @@ func (r *FutureDemandIngestResource) planEventsModify(ctx context.Context, src l
 	} else if r.data != nil {
 		prior = findInDoubt(r.data, m, src.MD5)
 	}
-	if resp.Diagnostics.HasError() {
-		return
+	if resp.Diagnostics.HasError() || m.Kind.IsUnknown() || m.EventType.IsUnknown() {
+		return // known at apply, which decides then
 	}
 	if m.Kind.ValueString() != futuredemand.KindEvents {
 		if prior.unconfirmed() {
@@ -595,7 +598,7 @@ func (r *FutureDemandIngestResource) planEventsModify(ctx context.Context, src l
 	if prior != nil && prior.replaced && s.token != "" {
 		// Delete, shown this plan's private state, lets the replacement
 		// through, and hands the object on to the create.
-		resp.Diagnostics.Append(setJSON(ctx, resp.Private, privateRemovalKey, removal{Settled: s.token})...)
+		resp.Diagnostics.Append(writeRemoval(ctx, resp.Private, &removal{Settled: s.token})...)
 	}
 }
 
@@ -605,12 +608,12 @@ func (r *FutureDemandIngestResource) planEventsModify(ctx context.Context, src l
 func (r *FutureDemandIngestResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
 	if req.Plan.Raw.IsNull() {
 		if !req.State.Raw.IsNull() {
-			resp.Diagnostics.Append(setJSON(ctx, resp.Private, privateRemovalKey, removal{Destroy: true})...)
+			resp.Diagnostics.Append(writeRemoval(ctx, resp.Private, &removal{Destroy: true})...)
 		}
 		return
 	}
 	// A removal note left by an earlier plan says nothing about this one.
-	resp.Diagnostics.Append(setJSON(ctx, resp.Private, privateRemovalKey, nil)...)
+	resp.Diagnostics.Append(writeRemoval(ctx, resp.Private, nil)...)
 	r.uploadResource.ModifyPlan(ctx, req, resp)
 }
 
@@ -644,7 +647,7 @@ func (r *FutureDemandIngestResource) Update(ctx context.Context, req resource.Up
 // keepOutcome keeps, after Create or Update, the unconfirmed object of an
 // events ingest whose answer was lost, and drops the plan's removal note.
 func (r *FutureDemandIngestResource) keepOutcome(ctx context.Context, ev *eventsApply, state *tfsdk.State, private privateSetter, diags *diag.Diagnostics) {
-	diags.Append(setJSON(ctx, private, privateRemovalKey, nil)...)
+	diags.Append(writeRemoval(ctx, private, nil)...)
 	if ev.lost != nil {
 		state.Raw = ev.lost.state
 	}
