@@ -50,8 +50,13 @@ func NewFutureDemandIngestResource() resource.Resource {
 		createTimeout: 30 * time.Minute,
 		client:        credentialsOf((*providerData).futureDemandClient, futureDemandIngestType),
 		spec:          r.spec,
-		planMore:      r.planID,
-		upload:        r.upload,
+		planMore: func(ctx context.Context, src localSource, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+			r.planID(ctx, src, req, resp)
+			if !resp.Diagnostics.HasError() {
+				r.planEventsModify(ctx, src, req, resp)
+			}
+		},
+		upload: r.upload,
 	}
 	return r
 }
@@ -74,6 +79,13 @@ type futureDemandIngestModel struct {
 	IngestedAt types.String   `tfsdk:"ingested_at"`
 	Response   types.String   `tfsdk:"response"`
 	Timeouts   timeouts.Value `tfsdk:"timeouts"`
+
+	IngestedRows             types.Int64  `tfsdk:"ingested_rows"`
+	SentRows                 types.Int64  `tfsdk:"sent_rows"`
+	IngestStatus             types.String `tfsdk:"ingest_status"`
+	UnconfirmedIngest        types.Object `tfsdk:"unconfirmed_ingest"`
+	ConfirmUnconfirmedIngest types.String `tfsdk:"confirm_unconfirmed_ingest"`
+	ResendUnconfirmedIngest  types.String `tfsdk:"resend_unconfirmed_ingest"`
 }
 
 // Metadata implements resource.Resource.
@@ -86,8 +98,14 @@ func (r *FutureDemandIngestResource) Schema(ctx context.Context, _ resource.Sche
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "Ingests a file into Future Demand by direct multipart upload: a ticketing event's transaction summary (an Excel workbook, " +
 			"`POST /ingest/transaction_summary/from_excel?eid=…`), the data Future Demand builds its buyer audiences from, or a bulk events file " +
-			"(a UTF-8 CSV, `POST events/bulk_upload?event_type=…` on the CR API). The file is checked at plan time; new content, or a new `file_name`, " +
-			"`kind`, `eid` or `event_type`, is sent again as an in-place update, and a plan of an unchanged file costs a `stat`. " +
+			"(a UTF-8 CSV, `POST events/bulk_upload?event_type=…` on the CR API). The file is checked at plan time, and a plan of an unchanged file costs a `stat`. " +
+			"A transaction summary is sent again, whole, as an in-place update when its content, `file_name` or `eid` changes: Future Demand keeps one summary per event. " +
+			"**Events are never ingested twice**: every row creates an event, and none can be taken back. An events file that only grew (rows added at its end) sends " +
+			"its header row and the new rows only, and the plan shows `ingested_rows` going from the old count to the new and `sent_rows`; any other edit of an ingested " +
+			"events file (a changed, removed or reordered row, a new header, another `event_type`, or any edit of an `.xlsx`) fails the plan, saying why and how to send " +
+			"the whole file again on purpose (`terraform taint`, then apply). When the answer to an events ingest is lost after the request went out whole, the apply " +
+			"fails, the state keeps the resource with `ingest_status = \"unconfirmed\"`, and every later plan stops, saying what to check in Future Demand, until " +
+			"`confirm_unconfirmed_ingest` (it arrived: record it without sending) or `resend_unconfirmed_ingest` (it did not: send those rows once more) names the attempt. " +
 			"Destroying the resource only removes it from state: what was ingested stays on Future Demand.",
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{
@@ -117,9 +135,46 @@ func (r *FutureDemandIngestResource) Schema(ctx context.Context, _ resource.Sche
 			},
 			"file_md5":    fileMD5Schema(),
 			"file_size":   fileSizeSchema(),
-			"ingested_at": handleSchema("When Future Demand took the file (RFC 3339, UTC); known after apply when the file is sent again."),
-			"response":    handleSchema("Future Demand's JSON answer to the upload, as returned; known after apply when the file is sent again."),
+			"ingested_at": handleSchema("When Future Demand took the file (RFC 3339, UTC); known after apply when the file is sent again. For an events ingest confirmed with `confirm_unconfirmed_ingest`, when it was sent."),
+			"response":    handleSchema("Future Demand's JSON answer to the upload, as returned; known after apply when the file is sent again. Null for an events ingest whose answer was lost."),
 			"timeouts":    timeouts.Attributes(ctx, timeouts.Opts{Create: true}),
+			"ingested_rows": schema.Int64Attribute{
+				Computed: true,
+				MarkdownDescription: "Events only: how many event rows of the file Future Demand holds, counted at plan. A file that grew shows the old count changing to the new. " +
+					"While `ingest_status` is `unconfirmed`, the rows Future Demand surely holds. Null for a transaction summary.",
+			},
+			"sent_rows": schema.Int64Attribute{
+				Computed:            true,
+				MarkdownDescription: "Events only: how many event rows the last ingest sent: every row the first time, only the new rows when the file grew. Null for a transaction summary.",
+			},
+			"ingest_status": schema.StringAttribute{
+				Computed: true,
+				MarkdownDescription: "Events only: `ingested`, or `unconfirmed` when the last ingest was sent in full and its answer was lost. While it is `unconfirmed`, every plan fails, " +
+					"saying what to check in Future Demand, until `confirm_unconfirmed_ingest` or `resend_unconfirmed_ingest` names the attempt (`unconfirmed_ingest.token`). Null for a transaction summary.",
+			},
+			"unconfirmed_ingest": schema.SingleNestedAttribute{
+				Computed: true,
+				MarkdownDescription: "Events only: the ingest whose answer was lost, while `ingest_status` is `unconfirmed`; null otherwise. " +
+					"`token` (`<md5>@<sent_at>`) is what `confirm_unconfirmed_ingest` or `resend_unconfirmed_ingest` takes.",
+				Attributes: map[string]schema.Attribute{
+					"token":     schema.StringAttribute{Computed: true, MarkdownDescription: "`<md5>@<sent_at>`: names this attempt."},
+					"md5":       schema.StringAttribute{Computed: true, MarkdownDescription: "MD5 of the file as it was sent."},
+					"size":      schema.Int64Attribute{Computed: true, MarkdownDescription: "Size of the file as it was sent, in bytes."},
+					"rows":      schema.Int64Attribute{Computed: true, MarkdownDescription: "Event rows of the file as it was sent."},
+					"sent_rows": schema.Int64Attribute{Computed: true, MarkdownDescription: "Event rows the request carried: all of them, or those after what Future Demand held."},
+					"sent_at":   schema.StringAttribute{Computed: true, MarkdownDescription: "When the request went out (RFC 3339, UTC)."},
+				},
+			},
+			"confirm_unconfirmed_ingest": schema.StringAttribute{
+				Optional: true,
+				MarkdownDescription: "Events only. Set it to the token of an unconfirmed ingest (`unconfirmed_ingest.token`, shown in the error) once Future Demand's event list shows its events: " +
+					"the next apply records them as ingested without sending anything, and then sends the rows added since, if any. A token names one attempt, so the attribute may stay in the configuration.",
+			},
+			"resend_unconfirmed_ingest": schema.StringAttribute{
+				Optional: true,
+				MarkdownDescription: "Events only. Set it to the token of an unconfirmed ingest (`unconfirmed_ingest.token`, shown in the error) once Future Demand's event list shows its events are not there: " +
+					"the next apply sends those rows once more (with any rows added since). A token names one attempt, so the attribute may stay in the configuration.",
+			},
 		},
 	}
 }
@@ -148,6 +203,20 @@ func (r *FutureDemandIngestResource) ValidateConfig(ctx context.Context, req res
 		if problem := eidProblem(m.EID.ValueString()); problem != "" {
 			resp.Diagnostics.AddAttributeError(path.Root("eid"), "Invalid eid", fmt.Sprintf("eid %q %s.", m.EID.ValueString(), problem))
 		}
+	}
+	for name, v := range map[string]types.String{"confirm_unconfirmed_ingest": m.ConfirmUnconfirmedIngest, "resend_unconfirmed_ingest": m.ResendUnconfirmedIngest} {
+		switch {
+		case v.IsNull() || v.IsUnknown():
+		case m.Kind.ValueString() != futuredemand.KindEvents:
+			resp.Diagnostics.AddAttributeError(path.Root(name), "Unexpected "+name, fmt.Sprintf("%s settles an events ingest; kind = %q takes none. Remove it.", name, m.Kind.ValueString()))
+		case !tokenPattern.MatchString(v.ValueString()):
+			resp.Diagnostics.AddAttributeError(path.Root(name), "Invalid "+name,
+				fmt.Sprintf("%s is %q; it takes the token of an unconfirmed events ingest, <md5>@<time>, as unconfirmed_ingest and the plan's error show it (e.g. 0cc175b9c0f1b6a831c399e269772661@2026-05-01T20:00:00Z).", name, v.ValueString()))
+		}
+	}
+	if c, r := m.ConfirmUnconfirmedIngest, m.ResendUnconfirmedIngest; !c.IsNull() && !c.IsUnknown() && c.Equal(r) {
+		resp.Diagnostics.AddAttributeError(path.Root("resend_unconfirmed_ingest"), "Conflicting answers",
+			"confirm_unconfirmed_ingest and resend_unconfirmed_ingest name the same ingest: it either arrived (confirm) or did not (resend). Keep one.")
 	}
 }
 
@@ -181,12 +250,18 @@ func (r *FutureDemandIngestResource) spec(ctx context.Context, plan tfsdk.Plan) 
 		// Known at apply, when the final plan checks with its rules.
 		return uploadSpec{}, diags
 	}
+	if kind.ValueString() == futuredemand.KindEvents {
+		// The events check also counts the rows, for ingested_rows.
+		return uploadSpec{
+			Check: func(src localSource) diag.Diagnostics { return checkIngestName(src, futuredemand.KindEvents) },
+			Count: func(src localSource) (int64, diag.Diagnostics) { return countEvents(src.Abs, src.Path, -1) },
+		}, diags
+	}
 	return uploadSpec{Check: func(src localSource) diag.Diagnostics { return checkIngestSource(src, kind.ValueString()) }}, diags
 }
 
-// checkIngestSource applies the kind's rules: the name's extension, then
-// the content (a workbook's zip directory, or the events CSV streamed).
-func checkIngestSource(src localSource, kind string) diag.Diagnostics {
+// checkIngestName checks what the kind's rules say of the name sent.
+func checkIngestName(src localSource, kind string) diag.Diagnostics {
 	var diags diag.Diagnostics
 	diags.Append(checkFutureDemandSource(src)...)
 	if diags.HasError() {
@@ -196,6 +271,15 @@ func checkIngestSource(src localSource, kind string) diag.Diagnostics {
 	if !strings.EqualFold(filepath.Ext(src.Name), ext) {
 		diags.Append(nameError(src, "Invalid Future Demand ingest file name",
 			fmt.Sprintf("%s: kind = %q takes a %s file, and the name sent, %q, does not end in %s.", src.Path, kind, ext, src.Name, ext), "Future Demand", suggestedName(src.Name, ext))...)
+	}
+	return diags
+}
+
+// checkIngestSource applies the kind's rules: the name's extension, then
+// the content (a workbook's zip directory, or the events CSV streamed).
+func checkIngestSource(src localSource, kind string) diag.Diagnostics {
+	diags := checkIngestName(src, kind)
+	if diags.HasError() {
 		return diags
 	}
 	f, err := os.Open(src.Abs)
@@ -242,7 +326,8 @@ func (r *FutureDemandIngestResource) planID(ctx context.Context, _ localSource, 
 	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("id"), ingestID(m))...)
 }
 
-// upload sends the file by direct multipart upload.
+// upload sends the file by direct multipart upload: for events, the rows
+// Future Demand does not hold yet, or nothing.
 func (r *FutureDemandIngestResource) upload(ctx context.Context, d *providerData, src localSource, state *tfsdk.State) diag.Diagnostics {
 	var m futureDemandIngestModel
 	diags := state.Get(ctx, &m)
@@ -261,33 +346,124 @@ func (r *FutureDemandIngestResource) upload(ctx context.Context, d *providerData
 			return diags
 		}
 	}
+	m.ID = ingestID(m)
 	in := futuredemand.IngestRequest{Kind: m.Kind.ValueString(), EID: m.EID.ValueString(), EventType: m.EventType.ValueString(), Path: src.Abs, FileName: src.Name, FileMD5: src.MD5}
-	tflog.Info(ctx, "ingesting file into Future Demand", map[string]any{"source": src.Path, "file_name": src.Name, "kind": in.Kind, "eid": in.EID, "event_type": in.EventType, "size": transfer.LogBytes(src.Size)})
+	ev := eventsApplyOf(ctx)
+	var prior *eventsPrior
+	var held settled
+	var change eventsChange
+	if in.Kind == futuredemand.KindEvents {
+		if prior = ev.prior; prior != nil && prior.m.Kind.ValueString() != futuredemand.KindEvents {
+			prior = nil
+		}
+		var d diag.Diagnostics
+		if held, d = settle(prior, m); !d.HasError() {
+			change, d = applyEvents(prior, held, m, src)
+		}
+		diags.Append(d...)
+		if diags.HasError() {
+			return diags
+		}
+		if !change.send {
+			tflog.Info(ctx, "no new events to send: recording the file without sending it", map[string]any{"source": src.Path, "ingested_rows": change.totalRows})
+			diags.Append(state.Set(ctx, &m)...)
+			diags.Append(setEventsPlan(ctx, state, prior, held, change)...)
+			return diags
+		}
+		if !change.whole {
+			in.Ingested = held.base
+		}
+	}
+	tflog.Info(ctx, "ingesting file into Future Demand", map[string]any{"source": src.Path, "file_name": src.Name, "kind": in.Kind, "eid": in.EID, "event_type": in.EventType, "size": transfer.LogBytes(src.Size), "rows": change.sentRows, "after_bytes": in.Ingested.Size})
 	res, err := client.Ingest(ctx, in)
 	if err != nil {
-		return ingestFailed(ctx, err, src, in.Kind)
+		if in.Kind == futuredemand.KindEvents && transfer.Ambiguous(err) {
+			diags.Append(keepUnconfirmed(ctx, ev, state, m, src, prior, held, change)...)
+		}
+		diags.Append(ingestFailed(ctx, err, src, in.Kind, in.EventType, change, ev.lost)...)
+		return diags
 	}
-	m.ID = ingestID(m)
 	m.IngestedAt = types.StringValue(time.Now().UTC().Format(time.RFC3339))
 	m.Response = types.StringValue(res.Response)
 	tflog.Info(ctx, "Future Demand took the ingest", map[string]any{"id": m.ID.ValueString(), "request_id": res.RequestID})
-	return state.Set(ctx, &m)
+	diags.Append(state.Set(ctx, &m)...)
+	if in.Kind == futuredemand.KindEvents {
+		diags.Append(setEventsPlan(ctx, state, prior, held, change)...)
+	} else {
+		diags.Append(planNotEvents(ctx, state)...)
+	}
+	return diags
 }
 
-// ingestFailed explains what the platform refused, and what to check
-// when an events upload may have been taken although no answer came.
-func ingestFailed(ctx context.Context, err error, src localSource, kind string) diag.Diagnostics {
+// applyEvents is what the apply sends: what the plan decided, or, when
+// the plan could not know the file or its kind, what planEvents decides
+// now.
+func applyEvents(prior *eventsPrior, held settled, m futureDemandIngestModel, src localSource) (eventsChange, diag.Diagnostics) {
+	var diags diag.Diagnostics
+	if m.IngestedRows.IsUnknown() || m.SentRows.IsUnknown() {
+		return planEvents(prior, held, m, src)
+	}
+	c := eventsChange{send: m.IngestedAt.IsUnknown(), whole: held.base.Size == 0, totalRows: m.IngestedRows.ValueInt64(), sentRows: m.SentRows.ValueInt64()}
+	if c.send && c.whole != (c.sentRows == c.totalRows) {
+		// The plan started from an object this apply cannot find (a
+		// replacement planned with create_before_destroy).
+		diags.AddError("Events ingest not as planned",
+			fmt.Sprintf("The plan sends %d of the %d event rows of %s, but this apply cannot find what Future Demand holds from it, so it would send another part. Nothing was sent. Run terraform plan again.", c.sentRows, c.totalRows, src.Path))
+	}
+	return c, diags
+}
+
+// keepUnconfirmed turns the state of an events ingest whose answer was
+// lost into the unconfirmed object, which Create and Update keep despite
+// the error: file_md5, file_size and ingested_rows name what Future
+// Demand surely holds, and unconfirmed_ingest the attempt.
+func keepUnconfirmed(ctx context.Context, ev *eventsApply, state *tfsdk.State, m futureDemandIngestModel, src localSource, prior *eventsPrior, held settled, c eventsChange) diag.Diagnostics {
+	a := ingestAttempt{MD5: src.MD5, Size: src.Size, Rows: c.totalRows, SentRows: c.sentRows, SentAt: newAttemptTime(prior)}
+	m.FileMD5, m.FileSize = types.StringNull(), types.Int64Null()
+	if held.base.Size > 0 && !c.whole {
+		m.FileMD5, m.FileSize = types.StringValue(held.base.MD5), types.Int64Value(held.base.Size)
+	}
+	m.IngestedRows = types.Int64Value(c.totalRows - c.sentRows)
+	m.SentRows = types.Int64Value(c.sentRows)
+	m.IngestStatus = types.StringValue(ingestStatusUnconfirmed)
+	m.IngestedAt, m.Response = types.StringNull(), types.StringNull()
+	switch {
+	case c.whole:
+	case held.confirmed != nil:
+		m.IngestedAt = types.StringValue(held.confirmed.SentAt)
+	case prior != nil:
+		m.IngestedAt, m.Response = prior.m.IngestedAt, prior.m.Response
+	}
+	var diags diag.Diagnostics
+	m.UnconfirmedIngest, diags = a.object(ctx)
+	diags.Append(state.Set(ctx, &m)...)
+	if !diags.HasError() {
+		ev.lost = &lostIngest{state: state.Raw.Copy(), attempt: a}
+	}
+	return diags
+}
+
+// ingestFailed explains what the platform refused, and what happens when
+// an events upload may have been taken although no answer came.
+func ingestFailed(ctx context.Context, err error, src localSource, kind, eventType string, c eventsChange, lost *lostIngest) diag.Diagnostics {
 	var refused *futuredemand.RefusedError
 	if errors.As(err, &refused) {
+		rows := "Each code names a row (counted from the first row after the header) and its problem, or a problem of the whole file."
+		if c.send && !c.whole {
+			rows = fmt.Sprintf("Only the %s added since the last ingest went, after the header row, so a code's row number counts from the first of them: ROW_1 is row %d of the file (counting from the first row after the header). "+
+				"Each code names a row and its problem, or a problem of the whole file.", plural(c.sentRows, "row"), c.totalRows-c.sentRows+1)
+		}
 		var diags diag.Diagnostics
 		diags.AddAttributeError(path.Root("source"), "Future Demand refused the "+strings.ReplaceAll(kind, "_", " ")+" file",
-			fmt.Sprintf("%s. Each code names a row (counted from the first row after the header) and its problem, or a problem of the whole file. Fix %s and apply again. The state keeps the previous ingest, if any.", err, src.Path))
+			fmt.Sprintf("%s. %s Fix %s and apply again. The state keeps the previous ingest, if any.", err, rows, src.Path))
 		return diags
 	}
 	diags := uploadFailed(ctx, "Future Demand", err, src)
-	if transfer.Ambiguous(err) && kind == futuredemand.KindEvents {
-		diags.AddWarning("The events may have been ingested",
-			fmt.Sprintf("The upload of %s was sent in full but no answer came back. Every row creates an event, so it was not sent again: check Future Demand's event list before the next apply, which sends the file again.", src.Path))
+	if lost != nil {
+		p := &eventsPrior{attempt: &lost.attempt}
+		p.m.Source, p.m.EventType, p.m.FileName = types.StringValue(src.Path), types.StringValue(eventType), types.StringValue(src.Name)
+		diags.AddAttributeError(path.Root("source"), "Events ingest unconfirmed",
+			"The state keeps the resource with ingest_status = \"unconfirmed\", and every plan stops until the configuration settles it. "+unconfirmedDetail(p, lost.attempt.token()))
 	}
 	return diags
 }

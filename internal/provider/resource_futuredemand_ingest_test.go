@@ -239,10 +239,12 @@ func TestAccFutureDemandIngest_events(t *testing.T) {
 			{
 				// HTTP 200 with row errors is a refusal: the apply fails
 				// with the platform's codes, and the state keeps the last
-				// ingest (the next plan still sends the new content).
-				PreConfig:   func() { writeFile(t, dir, "events.csv", bad) },
-				Config:      config,
-				ExpectError: wrapped("Future Demand refused the events file", "refused events.csv:", "ROW_4_DUPLICATE_TITLE, ROW_4_INVALID_DATE, ROW_4_INVALID_CAPACITY", "Fix "+src),
+				// ingest (the next plan still sends the new content). Only
+				// the row added was sent, so ROW_1 is the file's row 4.
+				PreConfig: func() { writeFile(t, dir, "events.csv", bad) },
+				Config:    config,
+				ExpectError: wrapped("Future Demand refused the events file", "refused events.csv:", "ROW_1_INVALID_DATE, ROW_1_INVALID_CAPACITY",
+					"Only the 1 row added since the last ingest went", "ROW_1 is row 4 of the file", "Fix "+src),
 			},
 			{
 				Config:             config,

@@ -71,6 +71,15 @@ type FutureDemandIngest struct {
 	MD5       string
 	Rows      int64 // events taken, for an events upload
 	At        time.Time
+	// Events are the events an events upload created, one per row, in
+	// the file's order.
+	Events []FutureDemandEvent
+}
+
+// FutureDemandEvent is one event the emulated CR API created from a row of
+// an events upload: its required columns, as sent.
+type FutureDemandEvent struct {
+	Title, StartDateTime, City, Venue string
 }
 
 // FutureDemandMedia is one media object the emulated API stored.
@@ -92,6 +101,21 @@ func (s *Server) FutureDemandIngests() []FutureDemandIngest {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	return slices.Clone(st.ingests)
+}
+
+// FutureDemandEvents lists the events created so far by events uploads of
+// eventType, oldest first: a row sent twice is two events.
+func (s *Server) FutureDemandEvents(eventType string) []FutureDemandEvent {
+	st := s.futuredemand
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	var out []FutureDemandEvent
+	for _, in := range st.ingests {
+		if in.Kind == "events" && in.EventType == eventType {
+			out = append(out, in.Events...)
+		}
+	}
+	return out
 }
 
 // FutureDemandMediaObjects lists the media stored so far, oldest first.
@@ -249,9 +273,10 @@ func (s *Server) handleFDEventsUpload(w http.ResponseWriter, r *http.Request, pa
 		return false
 	}
 	var rowErrors []string
+	var events []FutureDemandEvent
 	if err := checkStoredFile(file, func(f *os.File) error {
 		var err error
-		rowErrors, err = eventRowErrors(f)
+		events, rowErrors, err = eventRows(f)
 		return err
 	}); err != nil {
 		var missing missingColumns
@@ -275,7 +300,7 @@ func (s *Server) handleFDEventsUpload(w http.ResponseWriter, r *http.Request, pa
 		writeFD(w, http.StatusOK, []any{http.StatusBadRequest, items})
 		return false
 	}
-	s.recordIngest(FutureDemandIngest{Kind: "events", EventType: eventType, Partner: partner, FileName: file.FileName, Size: file.Size, MD5: file.MD5, Rows: rows, At: s.now().UTC()})
+	s.recordIngest(FutureDemandIngest{Kind: "events", EventType: eventType, Partner: partner, FileName: file.FileName, Size: file.Size, MD5: file.MD5, Rows: rows, At: s.now().UTC(), Events: events})
 	writeFD(w, http.StatusOK, []any{http.StatusOK, []any{}})
 	return false
 }
@@ -286,9 +311,10 @@ type missingColumns []string
 
 func (m missingColumns) Error() string { return strings.Join(m, ", ") }
 
-// eventRowErrors applies the events template's rules to every row of a
-// file already known to be UTF-8 CSV with a header row.
-func eventRowErrors(r io.Reader) ([]string, error) {
+// eventRows applies the events template's rules to every row of a file
+// already known to be UTF-8 CSV with a header row, and returns the events
+// its rows describe and the problems found.
+func eventRows(r io.Reader) ([]FutureDemandEvent, []string, error) {
 	br := bufio.NewReader(r)
 	// A byte order mark is allowed, as CheckEvents allows it; left in, it
 	// would make a quoted first column a bare quote.
@@ -298,7 +324,7 @@ func eventRowErrors(r io.Reader) ([]string, error) {
 	cr := csv.NewReader(br)
 	header, err := cr.Read()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	col := map[string]int{}
 	for i, h := range header {
@@ -311,17 +337,18 @@ func eventRowErrors(r io.Reader) ([]string, error) {
 		}
 	}
 	if len(missing) > 0 {
-		return nil, missing
+		return nil, nil, missing
 	}
 	var problems []string
+	var events []FutureDemandEvent
 	titles := map[string]bool{}
 	for n := 1; ; n++ {
 		rec, err := cr.Read()
 		if errors.Is(err, io.EOF) {
-			return problems, nil
+			return events, problems, nil
 		}
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		row := func(problem string) { problems = append(problems, fmt.Sprintf("ROW_%d_%s", n, problem)) }
 		field := func(name string) string { return strings.TrimSpace(rec[col[name]]) }
@@ -346,6 +373,7 @@ func eventRowErrors(r io.Reader) ([]string, error) {
 				row("INVALID_CAPACITY")
 			}
 		}
+		events = append(events, FutureDemandEvent{Title: title, StartDateTime: field("start_date_time"), City: field("city"), Venue: field("venue")})
 	}
 }
 

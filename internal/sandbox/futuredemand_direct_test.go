@@ -207,6 +207,17 @@ func TestFDDirectTakesAndRecords(t *testing.T) {
 	if len(ins) != 2 || ins[0].EID != "evt_9" || ins[1].EventType != "fdlive" || ins[1].Rows != 1 || len(media) != 1 || media[0].Size != int64(len(pngHead)) {
 		t.Fatalf("ingests %+v media %+v", ins, media)
 	}
+	want := []FutureDemandEvent{{Title: "A", StartDateTime: "2026-05-01T20:00:00Z", City: "Berlin", Venue: "Arena"}}
+	if got := h.s.FutureDemandEvents("fdlive"); len(got) != 1 || got[0] != want[0] || len(h.s.FutureDemandEvents("prisma")) != 0 {
+		t.Fatalf("events %+v, want %+v under fdlive only", got, want)
+	}
+	// A second upload of the same row is a second event: the CR API does
+	// not take rows back or merge them.
+	body, ct = form(t, part{"file", "events.csv", "text/csv", []byte("title,start_date_time,city,venue\nA,2026-05-01T20:00:00Z,Berlin,Arena\n")})
+	status, _, _ = h.post(h.s.URL()+PrefixFutureDemand+"/cr/api/events/bulk_upload?event_type=fdlive", body, ct, nil)
+	if got := h.s.FutureDemandEvents("fdlive"); status != 200 || len(got) != 2 || got[1] != want[0] {
+		t.Fatalf("HTTP %d, events %+v", status, got)
+	}
 }
 
 // An events file may start with a byte order mark, also before a quoted
@@ -231,7 +242,7 @@ func TestFDEventsTakeAByteOrderMark(t *testing.T) {
 
 // A file the row check cannot parse is the caller's invalid CSV.
 func TestFDEventRowErrorsParseErrorIsTheFiles(t *testing.T) {
-	_, err := eventRowErrors(strings.NewReader("title,start_date_time,city,venue\nA\"b,2026-05-01T20:00:00Z,Berlin,Arena\n"))
+	_, _, err := eventRows(strings.NewReader("title,start_date_time,city,venue\nA\"b,2026-05-01T20:00:00Z,Berlin,Arena\n"))
 	var parse *csv.ParseError
 	if !errors.As(err, &parse) {
 		t.Fatalf("error %v (%T), want a *csv.ParseError", err, err)

@@ -8,7 +8,9 @@ resource "audience_futuredemand_ingest" "spring_tour_sales" {
 }
 
 # Events in bulk, as UTF-8 CSV with a header row, on the CR API
-# (futuredemand.cr_api_endpoint or FUTUREDEMAND_CR_API_ENDPOINT).
+# (futuredemand.cr_api_endpoint or FUTUREDEMAND_CR_API_ENDPOINT). Each row
+# creates an event: rows added at the end are sent alone (the plan shows
+# ingested_rows and sent_rows), and other edits are refused at plan.
 resource "audience_futuredemand_ingest" "season_events" {
   source     = "${path.module}/events/season_2026.csv"
   kind       = "events"

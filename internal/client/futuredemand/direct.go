@@ -49,13 +49,17 @@ type IngestRequest struct {
 	// FileMD5 is the md5 (lowercase hex) recorded at plan time; the upload
 	// fails if the bytes sent hash differently.
 	FileMD5 string
+	// Ingested, for events, is the content of this file Future Demand
+	// already holds: only the header row and the rows after it are sent
+	// (see PlanEventsAppend). The zero value sends the whole file.
+	Ingested EventsBase
 }
 
 // IngestResult is what an accepted ingest returned.
 type IngestResult struct {
 	Response  string // the API's JSON answer, as returned
 	RequestID string // the answer's x-request-id, for support
-	FileMD5   string
+	FileMD5   string // of the bytes sent: the file, or an append's header and new rows
 	FileSize  int64
 }
 
@@ -134,6 +138,16 @@ func (c *Client) Ingest(ctx context.Context, r IngestRequest) (*IngestResult, er
 		// twice (or be refused row by row as duplicates). It is not sent
 		// again when the answer was lost; the error says so.
 		d.duplicate = transfer.DuplicateVisible
+		if r.Ingested.Size > 0 {
+			app, bodyMD5, err := appendBody(r.Path, r.Ingested, r.FileMD5)
+			if err != nil {
+				return nil, err
+			}
+			if app.From == app.Size {
+				return nil, fmt.Errorf("futuredemand: %s holds no bytes after the %d Future Demand holds", r.Path, r.Ingested.Size)
+			}
+			d.ranges, d.fileSize, d.fileMD5 = app.ranges(), app.Size, bodyMD5
+		}
 	default:
 		return nil, fmt.Errorf("futuredemand: unknown ingest kind %q", r.Kind)
 	}
@@ -216,6 +230,10 @@ type directUpload struct {
 	fileMD5     string
 	label       string
 	duplicate   transfer.Duplicate
+	// ranges, when set, are the parts of the file sent (an events
+	// append), and fileMD5 their md5; fileSize is the whole file's.
+	ranges   []transfer.Range
+	fileSize int64
 }
 
 func (d directUpload) op() string {
@@ -236,7 +254,13 @@ func (c *Client) direct(ctx context.Context, d directUpload) (*transfer.Result, 
 	if err := c.check(); err != nil {
 		return nil, sentFile{}, err
 	}
-	file, err := transfer.OpenFile(d.path, d.fileMD5)
+	var file *transfer.File
+	var err error
+	if d.ranges != nil {
+		file, err = transfer.OpenFileRanges(d.path, d.fileSize, d.fileMD5, d.ranges...)
+	} else {
+		file, err = transfer.OpenFile(d.path, d.fileMD5)
+	}
 	if err != nil {
 		return nil, sentFile{}, err
 	}

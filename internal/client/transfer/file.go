@@ -19,12 +19,19 @@ var ErrContentChanged = errors.New("file content changed since plan")
 // bytes match the plan without a second read.
 type File struct {
 	Path    string
-	Size    int64
+	Size    int64 // bytes an upload sends: the whole file, or its ranges' total
 	wantMD5 string
 	f       *os.File
 	h       hash.Hash
 	read    int64
+	// ranges, when set, are the only bytes sent, one after another (see
+	// OpenFileRanges); pass reads the current pass.
+	ranges []Range
+	pass   io.Reader
 }
+
+// Range is a section of a file: Length bytes from Offset.
+type Range struct{ Offset, Length int64 }
 
 // OpenFile opens path for upload. wantMD5 (lowercase hex, may be empty) is
 // the hash recorded at plan time.
@@ -50,6 +57,34 @@ func OpenFile(path, wantMD5 string) (*File, error) {
 	return file, nil
 }
 
+// OpenFileRanges opens path for an upload of some of its bytes: the
+// ranges, one after another, as one body of their total length (a CSV's
+// header row followed by the rows a platform does not hold yet). fileSize
+// is the size the whole file had when the ranges were chosen: another
+// size means it changed. wantMD5 (lowercase hex, may be empty) is the md5
+// of the body, which is checked as it is sent, like a whole file's. Such a
+// File is for single-request bodies (FormPost), not multipart parts.
+func OpenFileRanges(path string, fileSize int64, wantMD5 string, ranges ...Range) (*File, error) {
+	file, err := OpenFile(path, "")
+	if err != nil {
+		return nil, err
+	}
+	if file.Size != fileSize {
+		_ = file.Close()
+		return nil, fmt.Errorf("%s: %w: it holds %d bytes, %d were planned; run the plan again to see the new content", path, ErrContentChanged, file.Size, fileSize)
+	}
+	var total int64
+	for _, r := range ranges {
+		if r.Offset < 0 || r.Length < 0 || r.Offset+r.Length > fileSize {
+			_ = file.Close()
+			return nil, fmt.Errorf("%s: bytes %d to %d are not within its %d bytes", path, r.Offset, r.Offset+r.Length, fileSize)
+		}
+		total += r.Length
+	}
+	file.Size, file.wantMD5, file.ranges = total, wantMD5, ranges
+	return file, nil
+}
+
 // Close closes the file.
 func (f *File) Close() error { return f.f.Close() }
 
@@ -60,8 +95,17 @@ func (f *File) ReaderAt() io.ReaderAt { return f.f }
 // hashes what it reads and reports it to progress (may be nil). Each call
 // starts a fresh pass, so a retried request resends the whole file.
 func (f *File) Reader(progress *Progress) (io.Reader, error) {
-	if _, err := f.f.Seek(0, io.SeekStart); err != nil {
-		return nil, err
+	if f.ranges == nil {
+		if _, err := f.f.Seek(0, io.SeekStart); err != nil {
+			return nil, err
+		}
+		f.pass = f.f
+	} else {
+		sections := make([]io.Reader, len(f.ranges))
+		for i, r := range f.ranges {
+			sections[i] = io.NewSectionReader(f.f, r.Offset, r.Length)
+		}
+		f.pass = io.MultiReader(sections...)
 	}
 	f.h = md5.New()
 	f.read = 0
@@ -87,7 +131,7 @@ func (e *exactReader) Read(b []byte) (int, error) {
 	if e.f.wantMD5 != "" && left > 1 && int64(len(b)) == left {
 		b = b[:left-1] // the last byte goes alone, after the check
 	}
-	n, err := e.f.f.Read(b)
+	n, err := e.f.pass.Read(b)
 	e.f.h.Write(b[:n])
 	e.f.read += int64(n)
 	if errors.Is(err, io.EOF) && e.f.read < e.f.Size {

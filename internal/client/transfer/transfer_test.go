@@ -299,3 +299,70 @@ func TestFormAnswerKeptUpToTheLimit(t *testing.T) {
 		}
 	}
 }
+
+// A form of some of a file's ranges sends exactly those bytes, with their
+// total as the file part's length, and sends them again in full on a
+// retry; a file that changed size since the ranges were chosen, or whose
+// ranges hash differently, sends nothing complete.
+func TestPostFormOfFileRanges(t *testing.T) {
+	content := "title,city\nA,Berlin\nB,Hamburg\nC,Munich\n"
+	header, tail := "title,city\n", "C,Munich\n"
+	sum := md5.Sum([]byte(header + tail))
+	bodyMD5 := hex.EncodeToString(sum[:])
+	var calls, completed atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := calls.Add(1)
+		_, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+		mr := multipart.NewReader(r.Body, params["boundary"])
+		p, err := mr.NextPart()
+		if err != nil {
+			t.Errorf("attempt %d: %v", n, err)
+			return
+		}
+		got, err := io.ReadAll(p)
+		if err != nil {
+			return // a withheld last byte
+		}
+		completed.Add(1)
+		if string(got) != header+tail {
+			t.Errorf("attempt %d: file part %q, want %q", n, got, header+tail)
+		}
+		if n == 1 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+	}))
+	defer srv.Close()
+	path, _ := tempFile(t, content)
+	ranges := []Range{{0, int64(len(header))}, {int64(len(content) - len(tail)), int64(len(tail))}}
+	f, err := OpenFileRanges(path, int64(len(content)), bodyMD5, ranges...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if f.Size != int64(len(header+tail)) {
+		t.Fatalf("Size %d, want %d", f.Size, len(header+tail))
+	}
+	if _, err := testPlatform(srv.Client()).PostForm(context.Background(), FormPost{URL: srv.URL, FileField: "file", FileName: "e.csv", File: f}); err != nil {
+		t.Fatal(err)
+	}
+	if calls.Load() != 2 || completed.Load() != 2 || f.Verify() != nil || f.SentMD5() != bodyMD5 {
+		t.Fatalf("calls %d, complete bodies %d, verify %v", calls.Load(), completed.Load(), f.Verify())
+	}
+
+	if _, err := OpenFileRanges(path, int64(len(content))-1, bodyMD5, ranges...); !errors.Is(err, ErrContentChanged) {
+		t.Fatalf("a file of another size: err = %v", err)
+	}
+	if _, err := OpenFileRanges(path, int64(len(content)), "", Range{int64(len(content)) - 2, 3}); err == nil {
+		t.Fatal("a range past the end was accepted")
+	}
+	_, other := tempFile(t, "title,city\nD,Munich\n")
+	changed, err := OpenFileRanges(path, int64(len(content)), other, ranges...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer changed.Close()
+	completed.Store(0)
+	if _, err := testPlatform(srv.Client()).PostForm(context.Background(), FormPost{URL: srv.URL, FileField: "file", FileName: "e.csv", File: changed}); !errors.Is(err, ErrContentChanged) || completed.Load() != 0 {
+		t.Fatalf("ranges hashing differently: err = %v, complete bodies %d", err, completed.Load())
+	}
+}
