@@ -313,6 +313,18 @@ func (d *AltcraftProfileExportDataSource) Read(ctx context.Context, req datasour
 		return
 	}
 
+	// The file names come from the platform, so the files are claimed once
+	// downloaded: a clash still fails this plan, before anything uploads them.
+	if len(res.Files) > 0 {
+		paths := make([]string, len(res.Files))
+		for i, f := range res.Files {
+			paths[i] = f.Path
+		}
+		if resp.Diagnostics.Append(d.data.claimOutput(path.Root("output_dir"), altcraftExportWriter(req.Config.Raw, cfg, custom), paths...)...); resp.Diagnostics.HasError() {
+			return
+		}
+	}
+
 	t := res.Task
 	cfg.ID = types.StringValue(t.ID)
 	cfg.TaskID = types.StringValue(t.ID)

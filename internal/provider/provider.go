@@ -132,6 +132,7 @@ type providerData struct {
 	version  string
 	http     *http.Client
 	settings map[string]platformSettings // by platformSpec.Attribute
+	outputs  outputPaths                 // local files data sources write in this run
 }
 
 // platform returns p's settings for a resource of resourceType, or errors
