@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -78,7 +77,7 @@ func TestSeedingAgainOnTheSameDirAddsNothing(t *testing.T) {
 func sandboxBinary(t *testing.T) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "audience-sandbox")
-	out, err := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", bin, ".").CombinedOutput()
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
 	if err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}

@@ -138,8 +138,8 @@ func canonicalPath(p string) string {
 	}
 	dir, rest := filepath.Dir(abs), []string{filepath.Base(abs)}
 	for {
-		if real, err := filepath.EvalSymlinks(dir); err == nil {
-			return filepath.Join(append([]string{real}, rest...)...)
+		if resolved, err := filepath.EvalSymlinks(dir); err == nil {
+			return filepath.Join(append([]string{resolved}, rest...)...)
 		} else if !errors.Is(err, os.ErrNotExist) {
 			return abs
 		}
