@@ -113,8 +113,9 @@ func (d *AltcraftProfileExportDataSource) Schema(ctx context.Context, _ datasour
 				Optional: true,
 				MarkdownDescription: "Directory to download the result files into (created if missing). Each file is named after the last part of its URL, " +
 					"e.g. `1_database_export.csv`; it is written under a temporary name and renamed when complete, so a failed download never leaves a partial file. " +
-					"Files are readable by their owner only (mode 0600): exports hold personal data. " +
-					"Without it, only `urls` are reported.",
+					"Files are readable by their owner only (mode 0600): exports hold personal data; keep them apart from the lists made from them, " +
+					"so CI can carry the lists without the export. An `audience_id_list` `output_path` naming one of these files, or another export " +
+					"writing one of them, fails the plan naming both. Without it, only `urls` are reported.",
 				Validators: []validator.String{stringvalidator.LengthAtLeast(1)},
 			},
 			"task_id": schema.StringAttribute{
