@@ -1,7 +1,10 @@
 // Command audience-sandbox runs the local platform emulator so the provider
 // can be tried without credentials. It prints the environment variables
 // that point the provider at it. -fault injects faults (also possible while
-// it runs, through POST /_sandbox/faults); -v logs every request.
+// it runs, through POST /_sandbox/faults); -clock-advance lets time pass
+// (POST /_sandbox/clock); -altcraft-profiles loads a CSV as an Altcraft
+// database's or segment's profiles (PUT /_sandbox/altcraft/profiles/...);
+// -v logs every request. What the platforms hold is kept in -dir.
 package main
 
 import (
@@ -10,15 +13,18 @@ import (
 	"log"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/audiencekit/terraform-provider-audience/internal/sandbox"
 )
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:8780", "address to listen on (port 0 picks a free one)")
-	dir := flag.String("dir", "", "directory for uploaded objects and Mintegral audiences, kept across restarts (default: a new temporary directory)")
+	dir := flag.String("dir", "", "directory for uploaded objects and what each platform holds (Mintegral audiences, TPNS uploads, Altcraft tasks and loaded profiles,\n"+
+		"Future Demand tokens, ingests and media, the clock's advance), kept across restarts (default: a new temporary directory)")
 	envFile := flag.String("env-file", "", "also write the export lines to this file")
 	verbose := flag.Bool("v", false, "log every request: method, path (never the query string), status, bytes in and out, duration")
 	updateWindow := flag.Duration("mintegral-update-window", sandbox.MintegralUpdateWindow,
@@ -26,6 +32,12 @@ func main() {
 	seed := flag.Int("seed-mintegral-audiences", 0, "keep this many audiences as if made in Mintegral's console (for terraform query): a start creates those -dir does not hold yet")
 	var faults faultFlags
 	flag.Var(&faults, "fault", "inject a fault, e.g. 'PUT /s3/ status=503 count=2'; repeatable. Keys:\n"+faultKeyHelp)
+	var advance advanceFlag
+	flag.Var(&advance, "clock-advance", "at start, let this `duration` pass for everything the sandbox holds, e.g. 13h to pass Mintegral's 12-hour window\n"+
+		"(every start with it moves the clock again; while running: POST "+sandbox.AdminClockPath+` {"advance":"13h"})`)
+	var profiles profileFlags
+	flag.Var(&profiles, "altcraft-profiles", "load a CSV as the profiles of an Altcraft database or segment: `type/id=file.csv`, e.g. segment/7=crm.csv (a header naming the fields,\n"+
+		"then one profile per record; a source the panel lacks is added); repeatable. While running: PUT the CSV to "+sandbox.AdminAltcraftProfilesPath+"/segment/7")
 	flag.Parse()
 	if *updateWindow <= 0 {
 		log.Fatalf("-mintegral-update-window %s: give a positive duration, e.g. 2m", *updateWindow)
@@ -50,9 +62,15 @@ func main() {
 	for _, f := range faults {
 		srv.AddFault(f)
 	}
+	if err := loadProfiles(srv, profiles); err != nil {
+		log.Fatal(err)
+	}
 	added, err := seedConsoleAudiences(srv, *seed)
 	if err != nil {
 		log.Fatal(err)
+	}
+	if advance > 0 {
+		srv.Advance(time.Duration(advance))
 	}
 	if err := srv.Start(*addr); err != nil {
 		log.Fatal(err)
@@ -63,17 +81,25 @@ func main() {
 			log.Fatal(err)
 		}
 	}
-	fmt.Printf("audience sandbox listening on %s (objects and Mintegral audiences in %s)\n", srv.URL(), *dir)
+	fmt.Printf("audience sandbox listening on %s (what the platforms hold is in %s)\n", srv.URL(), *dir)
 	if *updateWindow != sandbox.MintegralUpdateWindow {
 		fmt.Printf("Mintegral audiences accept an update %s after the last change\n", *updateWindow)
 	}
 	if *seed > 0 {
 		fmt.Printf("%d console-made Mintegral audiences added (%d were already in %s)\n", added, *seed-added, *dir)
 	}
+	for _, p := range profiles {
+		fmt.Printf("Altcraft %s %d holds the profiles of %s\n", p.sourceType, p.sourceID, p.file)
+	}
+	if a := srv.Advanced(); a > 0 {
+		fmt.Printf("the clock is %s ahead for what %s holds (its times moved that far into the past)\n", a, *dir)
+	}
 	for _, f := range faults {
 		fmt.Printf("fault queued: %s\n", f)
 	}
 	fmt.Printf("faults can be added with POST %s%s, listed with GET, cleared with DELETE\n", srv.URL(), sandbox.AdminFaultsPath)
+	fmt.Printf(`the clock moves with POST %s%s {"advance":"13h"}`+"\n", srv.URL(), sandbox.AdminClockPath)
+	fmt.Printf("Altcraft profiles: GET %s%s lists the sources; GET, PUT (a CSV) or DELETE %[1]s%[2]s/segment/7\n", srv.URL(), sandbox.AdminAltcraftProfilesPath)
 	fmt.Println("Point the provider at it with:")
 	fmt.Print(exports)
 
@@ -123,5 +149,64 @@ func (f *faultFlags) Set(spec string) error {
 		return err
 	}
 	*f = append(*f, fault)
+	return nil
+}
+
+// advanceFlag is -clock-advance: a positive duration.
+type advanceFlag time.Duration
+
+func (a *advanceFlag) String() string { return time.Duration(*a).String() }
+
+func (a *advanceFlag) Set(text string) error {
+	d, err := sandbox.ParseAdvance(text)
+	if err != nil {
+		return err
+	}
+	*a = advanceFlag(d)
+	return nil
+}
+
+// profileFlag is one -altcraft-profiles: which source, from which file.
+type profileFlag struct {
+	sourceType string
+	sourceID   int64
+	file       string
+}
+
+// profileFlags collects repeated -altcraft-profiles flags.
+type profileFlags []profileFlag
+
+func (p *profileFlags) String() string {
+	specs := make([]string, len(*p))
+	for i, f := range *p {
+		specs[i] = fmt.Sprintf("%s/%d=%s", f.sourceType, f.sourceID, f.file)
+	}
+	return strings.Join(specs, " ")
+}
+
+func (p *profileFlags) Set(spec string) error {
+	source, file, ok := strings.Cut(spec, "=")
+	typ, idText, ok2 := strings.Cut(source, "/")
+	id, err := strconv.ParseInt(idText, 10, 64)
+	if !ok || !ok2 || err != nil || (typ != "database" && typ != "segment") || id < 1 || file == "" {
+		return fmt.Errorf("%q: give database/<id>=<file.csv> or segment/<id>=<file.csv>, e.g. segment/7=crm.csv", spec)
+	}
+	*p = append(*p, profileFlag{typ, id, file})
+	return nil
+}
+
+// loadProfiles loads each -altcraft-profiles file, streamed.
+func loadProfiles(srv *sandbox.Server, profiles profileFlags) error {
+	for _, p := range profiles {
+		f, err := os.Open(p.file)
+		if err != nil {
+			return fmt.Errorf("-altcraft-profiles: %w", err)
+		}
+		_, err = srv.LoadAltcraftProfiles(p.sourceType, p.sourceID, f)
+		_ = f.Close()
+		if err != nil {
+			return fmt.Errorf("-altcraft-profiles %s: %w", p.file, err)
+		}
+	}
 	return nil
 }

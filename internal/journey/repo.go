@@ -114,7 +114,7 @@ const (
 const PipelineExample = "examples/data-sources/audience_altcraft_profile_export/pipeline.tf"
 
 // pipelineLists is how the example names the folder of its ID lists.
-const pipelineLists = `"${path.root}/exports/doctors_`
+const pipelineLists = `"${path.root}/lists/doctors_`
 
 // loadPipeline reads the documented pipeline and checks it still has
 // what the journey relies on.
@@ -125,7 +125,7 @@ func loadPipeline(moduleRoot string) (string, error) {
 	}
 	text := string(raw)
 	for _, want := range []string{pipelineLists, `output_dir     = "${path.root}/exports"`,
-		`"${path.root}/exports/` + doctorsListName + `"`, `name     = "` + doctorsAudienceName + `"`,
+		`"${path.root}/lists/` + doctorsListName + `"`, `name     = "` + doctorsAudienceName + `"`,
 		`resource "audience_mintegral_file" "doctors"`, `resource "audience_mintegral_audience" "doctors"`,
 		`resource "audience_tpns_account_package" "doctors"`, `data "audience_id_list" "doctors_idfa"`} {
 		if !strings.Contains(text, want) {

@@ -113,8 +113,9 @@ func (d *AltcraftProfileExportDataSource) Schema(ctx context.Context, _ datasour
 				Optional: true,
 				MarkdownDescription: "Directory to download the result files into (created if missing). Each file is named after the last part of its URL, " +
 					"e.g. `1_database_export.csv`; it is written under a temporary name and renamed when complete, so a failed download never leaves a partial file. " +
-					"Files are readable by their owner only (mode 0600): exports hold personal data. " +
-					"Without it, only `urls` are reported.",
+					"Files are readable by their owner only (mode 0600): exports hold personal data; keep them apart from the lists made from them, " +
+					"so CI can carry the lists without the export. An `audience_id_list` `output_path` naming one of these files, or another export " +
+					"writing one of them, fails the plan naming both. Without it, only `urls` are reported.",
 				Validators: []validator.String{stringvalidator.LengthAtLeast(1)},
 			},
 			"task_id": schema.StringAttribute{
@@ -311,6 +312,18 @@ func (d *AltcraftProfileExportDataSource) Read(ctx context.Context, req datasour
 		summary, detail := altcraftExportError(ctx, err, cfg, timeout)
 		resp.Diagnostics.AddError(summary, detail)
 		return
+	}
+
+	// The file names come from the platform, so the files are claimed once
+	// downloaded: a clash still fails this plan, before anything uploads them.
+	if len(res.Files) > 0 {
+		paths := make([]string, len(res.Files))
+		for i, f := range res.Files {
+			paths[i] = f.Path
+		}
+		if resp.Diagnostics.Append(d.data.claimOutput(path.Root("output_dir"), altcraftExportWriter(req.Config.Raw, cfg, custom), paths...)...); resp.Diagnostics.HasError() {
+			return
+		}
 	}
 
 	t := res.Task

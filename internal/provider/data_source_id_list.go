@@ -27,6 +27,7 @@ import (
 var (
 	_ datasource.DataSource                   = &IDListDataSource{}
 	_ datasource.DataSourceWithValidateConfig = &IDListDataSource{}
+	_ datasource.DataSourceWithConfigure      = &IDListDataSource{}
 )
 
 // NewIDListDataSource is the audience_id_list constructor.
@@ -36,8 +37,11 @@ func NewIDListDataSource() datasource.DataSource {
 
 // IDListDataSource turns one column of a local export into a
 // one-ID-per-line file ready to upload. It works on local files only and
-// needs no platform settings.
-type IDListDataSource struct{}
+// needs no platform settings; the provider tells it which files other
+// data sources write.
+type IDListDataSource struct {
+	data *providerData
+}
 
 type idListModel struct {
 	ID           types.String   `tfsdk:"id"`
@@ -142,6 +146,11 @@ func (d *IDListDataSource) Schema(ctx context.Context, _ datasource.SchemaReques
 	}
 }
 
+// Configure implements datasource.DataSourceWithConfigure.
+func (d *IDListDataSource) Configure(_ context.Context, req datasource.ConfigureRequest, resp *datasource.ConfigureResponse) {
+	d.data = configureData(req.ProviderData, &resp.Diagnostics)
+}
+
 // ValidateConfig rejects an output_path that is the source.
 func (d *IDListDataSource) ValidateConfig(ctx context.Context, req datasource.ValidateConfigRequest, resp *datasource.ValidateConfigResponse) {
 	var cfg idListModel
@@ -177,6 +186,9 @@ func (d *IDListDataSource) Read(ctx context.Context, req datasource.ReadRequest,
 	}
 	source, output := cfg.Source.ValueString(), cfg.OutputPath.ValueString()
 	if resp.Diagnostics.Append(checkIDListSource(source)...); resp.Diagnostics.HasError() {
+		return
+	}
+	if resp.Diagnostics.Append(d.data.claimOutput(path.Root("output_path"), idListWriter(req.Config.Raw, cfg), output)...); resp.Diagnostics.HasError() {
 		return
 	}
 

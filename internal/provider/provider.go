@@ -138,6 +138,7 @@ type providerData struct {
 	settings map[string]platformSettings // by platformSpec.Attribute
 	// listGuard is the provider block's list_guard over the defaults.
 	listGuard listGuard
+	outputs   outputPaths // local files data sources write in this run
 }
 
 // platform returns p's settings for a resource of resourceType, or errors

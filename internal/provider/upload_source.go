@@ -399,8 +399,9 @@ func savedPlanMissingSource(source string) string {
 	return fmt.Sprintf("%s does not exist in this working directory, yet the saved plan being applied was made with it. "+
 		"Terraform does not read data sources again when it applies a saved plan, so a file generated at plan time "+
 		"(an audience_id_list output_path, an export's output_dir) exists only in the working directory where terraform plan ran. "+
-		"Carry that whole working directory, generated files included, from the plan job to the apply job, as HCP Terraform does "+
-		"(or run plan and apply in one job); then plan again: resources this apply completed before stopping stay applied, and a new plan continues from them.", source)
+		"Carry the saved plan, .terraform.lock.hcl and the generated lists from the plan job to the apply job, but not a raw export, which holds personal data "+
+		"and which the apply does not read (or run plan and apply in one job); then plan again: resources this apply completed before stopping stay applied, "+
+		"and a new plan continues from them.", source)
 }
 
 func statErr(abs string) error {

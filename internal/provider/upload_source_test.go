@@ -221,8 +221,9 @@ func storedMD5s(t *testing.T, srv *sandbox.Server) map[string]bool {
 // Plan and apply in separate CI jobs: the plan job's generated list is not
 // in the apply job's checkout, and Terraform does not read data sources
 // again for a saved plan. The apply says so and what to do; carrying the
-// plan job's whole working directory, as documented, works, and leaves
-// private state that spares the next fresh clone an MD5 pass.
+// plan, the lock file and the generated lists, as documented, works (the
+// raw export stays behind), and leaves private state that spares the next
+// fresh clone an MD5 pass.
 func TestAccUpload_savedPlanAppliedInAnotherCheckout(t *testing.T) {
 	srv := startSandbox(t)
 	tf := newCLIRun(t)
@@ -248,7 +249,7 @@ func TestAccUpload_savedPlanAppliedInAnotherCheckout(t *testing.T) {
 	out := tf.run(applyJob, false, "apply", "tfplan")
 	expectOutput(t, out, "Error: Source file not found", "out/idfa.txt does not exist in this working directory, yet the saved plan being applied was made with it",
 		"Terraform does not read data sources again when it applies a saved plan",
-		"Carry that whole working directory, generated files included, from the plan job to the apply job")
+		"Carry the saved plan, .terraform.lock.hcl and the generated lists from the plan job to the apply job, but not a raw export")
 	if strings.Contains(out, "inconsistent") || strings.Contains(out, "bug in the provider") {
 		t.Fatalf("the apply blames the provider:\n%s", out)
 	}
@@ -256,14 +257,17 @@ func TestAccUpload_savedPlanAppliedInAnotherCheckout(t *testing.T) {
 		t.Fatal("the generated list was uploaded although its apply failed")
 	}
 
-	// As documented: plan, then carry the whole working directory.
+	// As documented: plan, then carry the plan, the lock file and the
+	// generated lists to a fresh checkout.
 	tf.newRunner()
 	planJob = checkout()
 	mkdir(t, planJob, "out")
 	expectOutput(t, tf.run(planJob, true, "plan", "-out=tfplan"), "audience_mintegral_file.generated will be created")
 	tf.newRunner()
-	applyJob = filepath.Join(t.TempDir(), "carried")
-	copyTree(t, planJob, applyJob)
+	applyJob = checkout() // its init wrote the same .terraform.lock.hcl
+	for _, carried := range []string{"tfplan", "out"} {
+		copyTree(t, filepath.Join(planJob, carried), filepath.Join(applyJob, carried))
+	}
 	tf.run(applyJob, true, "apply", "tfplan")
 	if !storedMD5s(t, srv)[generated] {
 		t.Fatal("the generated list is not on Mintegral after the apply")

@@ -36,12 +36,17 @@ const (
 // BucketAltcraftExports holds finished export files in the sandbox store.
 const BucketAltcraftExports = "altcraft-exports"
 
+// BucketAltcraftProfiles holds the profiles loaded from CSV files
+// (LoadAltcraftProfiles), one object per load.
+const BucketAltcraftProfiles = "altcraft-profiles"
+
 // altcraftProgressSteps is what successive tasks/status polls report: a
 // task completes on its fourth poll.
 var altcraftProgressSteps = []int{0, 40, 80, 100}
 
-// altcraftSources are the databases and segments of the sandbox panel and
-// their profile counts. Segment 8 is empty.
+// altcraftSources are the databases and segments the sandbox panel is set
+// up with, and their profile counts. Segment 8 is empty. Loading a CSV
+// (LoadAltcraftProfiles) may add others.
 var altcraftSources = map[altcraftSource]int{
 	{"database", 1}: 1343,
 	{"database", 2}: 25,
@@ -54,9 +59,14 @@ type altcraftSource struct {
 	ID   int64
 }
 
-// altcraftColumns are the profile fields of every export, in file order,
-// with the JSON type custom_request must use to filter on them.
-var altcraftColumns = []struct{ Name, Kind string }{
+// altcraftColumn is a profile field and the JSON type custom_request must
+// use to filter on it: "string", "number" or "boolean".
+type altcraftColumn struct{ Name, Kind string }
+
+// altcraftColumns are the profile fields of the generated profiles, in file
+// order. A loaded CSV has its own header; a field named here keeps its type
+// there, any other field is a string.
+var altcraftColumns = []altcraftColumn{
 	{"_pid", "number"},
 	{"email", "string"},
 	{"first_name", "string"},
@@ -86,15 +96,50 @@ type altcraftState struct {
 	// errors.
 	failWith []string
 	// content overrides a source's profiles (SetAltcraftProfiles,
-	// EditAltcraftProfile); tasks export what it holds when they finish.
+	// EditAltcraftProfile, LoadAltcraftProfiles) and holds the sources a
+	// load added; tasks export what it holds when they finish.
 	content map[altcraftSource]altcraftContent
 }
 
-// altcraftContent is what a source holds: how many profiles, and which of
-// them were edited (and how often) since the panel was set up.
+// altcraftContent is what a source holds: how many generated profiles, and
+// which of them were edited (and how often) since the panel was set up; or
+// the profiles of a loaded CSV.
 type altcraftContent struct {
 	profiles int
 	edits    map[int]int // profile index -> revision
+	csv      *altcraftCSV
+}
+
+// altcraftCSV is a loaded profile file, kept in the store as it was
+// checked: a header, then one record per profile.
+type altcraftCSV struct {
+	Key     string   `json:"key"` // in BucketAltcraftProfiles
+	Columns []string `json:"columns"`
+	Rows    int      `json:"rows"`
+	path    string   // of the stored bytes, set when the content is looked up
+}
+
+// columns are the fields of the source's profiles, in file order.
+func (c altcraftContent) columns() []altcraftColumn {
+	if c.csv == nil {
+		return altcraftColumns
+	}
+	out := make([]altcraftColumn, len(c.csv.Columns))
+	for i, name := range c.csv.Columns {
+		out[i] = altcraftColumn{name, "string"}
+		if j := slices.IndexFunc(altcraftColumns, func(c altcraftColumn) bool { return c.Name == name }); j >= 0 {
+			out[i].Kind = altcraftColumns[j].Kind
+		}
+	}
+	return out
+}
+
+// count is how many profiles the source holds.
+func (c altcraftContent) count() int {
+	if c.csv != nil {
+		return c.csv.Rows
+	}
+	return c.profiles
 }
 
 // SetAltcraftProfiles changes how many profiles a source holds, as the
@@ -102,7 +147,7 @@ type altcraftContent struct {
 // at the end. A profile is its position, so growing back after shrinking
 // restores the dropped profiles as they were, edits included. Export
 // tasks finishing afterwards see the new content. It fails for a source
-// the panel does not have.
+// the panel does not have, and for one holding a loaded CSV.
 func (s *Server) SetAltcraftProfiles(sourceType string, sourceID int64, profiles int) error {
 	return s.editAltcraftSource(sourceType, sourceID, func(c *altcraftContent) { c.profiles = max(profiles, 0) })
 }
@@ -114,29 +159,41 @@ func (s *Server) EditAltcraftProfile(sourceType string, sourceID int64, i int) e
 	return s.editAltcraftSource(sourceType, sourceID, func(c *altcraftContent) { c.edits[i]++ })
 }
 
-// altcraftContentOf is what a source holds now; the caller holds
-// s.altcraft.mu.
-func (s *Server) altcraftContentOf(src altcraftSource) altcraftContent {
+// altcraftContentOf is what a source holds now, and whether the panel has
+// it; the caller holds s.altcraft.mu.
+func (s *Server) altcraftContentOf(src altcraftSource) (altcraftContent, bool) {
 	if c, ok := s.altcraft.content[src]; ok {
-		return c
+		if c.csv != nil {
+			csv := *c.csv
+			csv.path = s.store.objectPath(BucketAltcraftProfiles, csv.Key)
+			c.csv = &csv
+		}
+		return c, true
 	}
-	return altcraftContent{profiles: altcraftSources[src]}
+	n, ok := altcraftSources[src]
+	return altcraftContent{profiles: n}, ok
 }
 
 func (s *Server) editAltcraftSource(sourceType string, sourceID int64, edit func(*altcraftContent)) error {
 	src := altcraftSource{sourceType, sourceID}
-	if _, ok := altcraftSources[src]; !ok {
-		return fmt.Errorf("sandbox: Altcraft %s %d not found", sourceType, sourceID)
-	}
 	st := s.altcraft
 	st.mu.Lock()
-	defer st.mu.Unlock()
-	c := s.altcraftContentOf(src)
+	c, ok := s.altcraftContentOf(src)
+	switch {
+	case !ok:
+		st.mu.Unlock()
+		return fmt.Errorf("sandbox: Altcraft %s %d not found", sourceType, sourceID)
+	case c.csv != nil:
+		st.mu.Unlock()
+		return fmt.Errorf("sandbox: Altcraft %s %d holds profiles loaded from a CSV; load another, or reset it to the generated profiles", sourceType, sourceID)
+	}
 	if c.edits == nil {
 		c.edits = map[int]int{}
 	}
 	edit(&c)
 	st.content[src] = c
+	st.mu.Unlock()
+	s.persist()
 	return nil
 }
 
@@ -230,15 +287,26 @@ func (s *Server) handleAltcraftGetAll(w http.ResponseWriter, r *http.Request) {
 	}
 	st := s.altcraft
 	st.mu.Lock()
+	content, ok := s.altcraftContentOf(src)
+	if !ok {
+		err = fmt.Errorf("%s %d not found", src.Type, src.ID)
+	} else if _, ferr := altcraftFilter(filter, content.columns()); ferr != nil {
+		err = fmt.Errorf("custom_request: %w", ferr)
+	}
+	if err != nil {
+		st.mu.Unlock()
+		writeAltcraft(w, AltcraftCodeBadRequest, "Bad request: "+err.Error(), nil)
+		return
+	}
 	t := &altcraftTask{id: "task_" + randomUUID(), source: src, filter: filter, failWith: st.failWith}
 	st.tasks[t.id] = t
 	st.mu.Unlock()
 	writeAltcraft(w, AltcraftCodeOK, "", map[string]string{"task_id": t.id})
 }
 
-// parseAltcraftExport validates a get_all request the way the platform
-// does: a known source, csv, and a filter on existing fields with values of
-// the field's type.
+// parseAltcraftExport reads a get_all request the way the platform does: a
+// source type and ID, csv, and a filter object. Whether the panel has the
+// source, and the filter's fields and types, depend on what it holds.
 func parseAltcraftExport(body map[string]any) (altcraftSource, map[string]any, error) {
 	typ, _ := body["source_type"].(string)
 	if typ != "database" && typ != "segment" {
@@ -253,9 +321,6 @@ func parseAltcraftExport(body map[string]any) (altcraftSource, map[string]any, e
 		return altcraftSource{}, nil, errors.New("source_id must be an integer")
 	}
 	src := altcraftSource{typ, id}
-	if _, ok := altcraftSources[src]; !ok {
-		return altcraftSource{}, nil, fmt.Errorf("%s %d not found", typ, id)
-	}
 	if f, ok := body["file_format"]; ok && f != "csv" {
 		return altcraftSource{}, nil, fmt.Errorf(`file_format %v is not supported; use "csv"`, f)
 	}
@@ -264,20 +329,17 @@ func parseAltcraftExport(body map[string]any) (altcraftSource, map[string]any, e
 		if filter, ok = raw.(map[string]any); !ok {
 			return altcraftSource{}, nil, errors.New("custom_request must be a JSON object")
 		}
-		if _, err := altcraftFilter(filter); err != nil {
-			return altcraftSource{}, nil, fmt.Errorf("custom_request: %w", err)
-		}
 	}
 	return src, filter, nil
 }
 
-// altcraftFilter checks each custom_request field exists and has the
-// field's type, and renders the values as they appear in the file.
-func altcraftFilter(req map[string]any) (map[string]string, error) {
+// altcraftFilter checks each custom_request field is one of columns and
+// has the field's type, and renders the values as they appear in the file.
+func altcraftFilter(req map[string]any, columns []altcraftColumn) (map[string]string, error) {
 	out := map[string]string{}
 	for _, name := range slices.Sorted(maps.Keys(req)) {
 		kind := ""
-		for _, c := range altcraftColumns {
+		for _, c := range columns {
 			if c.Name == name {
 				kind = c.Kind
 			}
@@ -338,13 +400,18 @@ func (s *Server) handleAltcraftTaskStatus(w http.ResponseWriter, r *http.Request
 	case len(t.failWith) > 0:
 		t.status = "error"
 	default:
-		// Sources are small; writing the file under the lock keeps the
-		// task's state simple.
-		if err := s.finishAltcraftTask(t); err != nil {
+		// Writing the file under the lock keeps the task's state simple,
+		// and a load replacing the source's CSV waits for it.
+		var gone *altcraftSourceChanged
+		switch err := s.finishAltcraftTask(t); {
+		case errors.As(err, &gone):
+			t.status, t.failWith = "error", []string{gone.Error()}
+		case err != nil:
 			writeAltcraft(w, 500, "Internal error: "+err.Error(), nil)
 			return
+		default:
+			t.status = "completed"
 		}
-		t.status = "completed"
 	}
 	errs := t.failWith
 	if errs == nil {
@@ -361,9 +428,22 @@ func (s *Server) handleAltcraftTaskStatus(w http.ResponseWriter, r *http.Request
 	writeAltcraft(w, AltcraftCodeOK, "", data)
 }
 
+// altcraftSourceChanged fails a task whose source was removed, or lost a
+// field its filter names, while it ran.
+type altcraftSourceChanged struct{ problem string }
+
+func (e *altcraftSourceChanged) Error() string { return e.problem }
+
 // finishAltcraftTask writes the export file into the store and records its
 // download URL, relative to the panel as on the real API.
 func (s *Server) finishAltcraftTask(t *altcraftTask) error {
+	content, ok := s.altcraftContentOf(t.source)
+	if !ok {
+		return &altcraftSourceChanged{fmt.Sprintf("%s %d was removed while the task ran", t.source.Type, t.source.ID)}
+	}
+	if _, err := altcraftFilter(t.filter, content.columns()); err != nil {
+		return &altcraftSourceChanged{fmt.Sprintf("%s %d changed while the task ran: custom_request: %v", t.source.Type, t.source.ID, err)}
+	}
 	dir := randomUUID()
 	name := fmt.Sprintf("%d_%s_export.csv", t.source.ID, t.source.Type)
 	f, err := s.store.TempFile("altcraft-*")
@@ -372,7 +452,7 @@ func (s *Server) finishAltcraftTask(t *altcraftTask) error {
 	}
 	h := md5.New()
 	cw := &altcraftCountWriter{w: io.MultiWriter(f, h)}
-	total, err := writeAltcraftExport(cw, t.source, s.altcraftContentOf(t.source), t.filter)
+	total, err := writeAltcraftExport(cw, t.source, content, t.filter)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -415,38 +495,84 @@ func AltcraftExport(w io.Writer, sourceType string, sourceID int64, filter map[s
 
 // writeAltcraftExport writes the export of a source holding content.
 func writeAltcraftExport(w io.Writer, src altcraftSource, content altcraftContent, filter map[string]any) (int, error) {
-	want, err := altcraftFilter(filter)
+	columns := content.columns()
+	want, err := altcraftFilter(filter, columns)
 	if err != nil {
 		return 0, err
 	}
 	bw := bufio.NewWriter(w)
 	cw := csv.NewWriter(bw)
-	header := make([]string, len(altcraftColumns))
-	for i, c := range altcraftColumns {
+	header := make([]string, len(columns))
+	for i, c := range columns {
 		header[i] = c.Name
 	}
 	if err := cw.Write(header); err != nil {
 		return 0, err
 	}
 	total := 0
-rows:
-	for i := range content.profiles {
-		row := altcraftProfile(src.Type, src.ID, i, content.edits[i])
-		for j, c := range altcraftColumns {
-			if v, ok := want[c.Name]; ok && row[j] != v {
-				continue rows
+	err = content.eachProfile(src, func(row []string) error {
+		for j, c := range columns {
+			if v, ok := want[c.Name]; ok && !altcraftValueIs(c.Kind, row[j], v) {
+				return nil
 			}
 		}
-		if err := cw.Write(row); err != nil {
-			return 0, err
-		}
 		total++
+		return cw.Write(row)
+	})
+	if err != nil {
+		return 0, err
 	}
 	cw.Flush()
 	if err := cw.Error(); err != nil {
 		return 0, err
 	}
 	return total, bw.Flush()
+}
+
+// eachProfile calls fn with each profile's fields in columns order: the
+// generated profiles, or the loaded CSV's records, streamed from the store.
+func (c altcraftContent) eachProfile(src altcraftSource, fn func([]string) error) error {
+	if c.csv == nil {
+		for i := range c.profiles {
+			if err := fn(altcraftProfile(src.Type, src.ID, i, c.edits[i])); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	f, err := os.Open(c.csv.path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	r := csv.NewReader(bufio.NewReader(f))
+	r.ReuseRecord = true
+	if _, err := r.Read(); err != nil { // the header
+		return err
+	}
+	for {
+		rec, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := fn(rec); err != nil {
+			return err
+		}
+	}
+}
+
+// altcraftValueIs compares a profile's field with a filter value rendered
+// by altcraftFilter: numbers by value (30 is 30.0), the rest as text.
+func altcraftValueIs(kind, field, want string) bool {
+	if kind == "number" {
+		a, errA := strconv.ParseFloat(field, 64)
+		b, errB := strconv.ParseFloat(want, 64)
+		return errA == nil && errB == nil && a == b
+	}
+	return field == want
 }
 
 // altcraftProfile derives profile i of a source, at a revision (0 until

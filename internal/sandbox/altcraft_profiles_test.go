@@ -14,7 +14,8 @@ func TestAltcraftProfilesChange(t *testing.T) {
 		src := altcraftSource{"segment", 7}
 		s.altcraft.mu.Lock()
 		defer s.altcraft.mu.Unlock()
-		if _, err := writeAltcraftExport(&b, src, s.altcraftContentOf(src), nil); err != nil {
+		c, _ := s.altcraftContentOf(src)
+		if _, err := writeAltcraftExport(&b, src, c, nil); err != nil {
 			t.Fatal(err)
 		}
 		return b.String()

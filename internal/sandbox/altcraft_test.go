@@ -14,15 +14,7 @@ import (
 
 func startAltcraftSandbox(t *testing.T) *Server {
 	t.Helper()
-	s, err := New(Config{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	return s
+	return startSandbox(t)
 }
 
 type altcraftAnswer struct {

@@ -15,7 +15,7 @@ import (
 // AdminFaultsPath is the sandbox's own endpoint for faults: POST queues
 // one (JSON or the text form ParseFault reads), GET lists the pending
 // ones, DELETE clears them. It is never subject to faults itself.
-const AdminFaultsPath = "/_sandbox/faults"
+const AdminFaultsPath = AdminPrefix + "faults"
 
 // Fault makes the next requests that match it misbehave the way real
 // platforms and storage do: an error status (with Retry-After), a
@@ -357,19 +357,19 @@ func (s *Server) applyFault(p *pendingFault, w http.ResponseWriter, logged *logg
 		return 0, "reset after " + strconv.FormatInt(p.ResetAfterBytes, 10) + " bytes"
 	case p.ResetAfterResponseBytes > 0:
 		cut := &cuttingWriter{loggingWriter: logged, remaining: p.ResetAfterResponseBytes}
-		s.mux.ServeHTTP(cut, r)
+		s.route(cut, r)
 		_ = http.NewResponseController(w).Flush()
 		drain(r)
 		resetConnection(w)
 		return 0, fmt.Sprintf("%d answer reset after %d body bytes", logged.statusOr200(), logged.written)
 	case p.DropResponse:
 		rec := &loggingWriter{ResponseWriter: discardingWriter{header: http.Header{}}}
-		s.mux.ServeHTTP(rec, r)
+		s.route(rec, r)
 		drain(r)
 		resetConnection(w)
 		return 0, fmt.Sprintf("dropped %d answer", rec.statusOr200())
 	default: // delay only
-		s.mux.ServeHTTP(logged, r)
+		s.route(logged, r)
 		return logged.statusOr200(), "delay"
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -451,4 +452,45 @@ func checkFutureDemandStorageHeaders(bucket string, r *http.Request) error {
 		}
 	}
 	return nil
+}
+
+// futureDemandStateFile keeps issued tokens, ingests and media across
+// restarts.
+const futureDemandStateFile = "futuredemand.json"
+
+type fdSaved struct {
+	Tokens        map[string]time.Time `json:"tokens"` // access token -> expiry; expired ones are dropped
+	RefreshTokens []string             `json:"refresh_tokens"`
+	Ingests       []FutureDemandIngest `json:"ingests"`
+	Media         []FutureDemandMedia  `json:"media"`
+}
+
+func (s *Server) keepFutureDemand() error {
+	st := s.futuredemand
+	return s.keep(futureDemandStateFile, func() any {
+		st.mu.Lock()
+		defer st.mu.Unlock()
+		saved := fdSaved{Tokens: map[string]time.Time{}, RefreshTokens: slices.Sorted(maps.Keys(st.refresh)),
+			Ingests: append([]FutureDemandIngest{}, st.ingests...), Media: append([]FutureDemandMedia{}, st.media...)}
+		now := s.now()
+		for tok, exp := range st.tokens {
+			if now.Before(exp) {
+				saved.Tokens[tok] = exp
+			}
+		}
+		return saved
+	}, func(dec *json.Decoder) error {
+		var saved fdSaved
+		if err := dec.Decode(&saved); err != nil {
+			return err
+		}
+		st.mu.Lock()
+		defer st.mu.Unlock()
+		maps.Copy(st.tokens, saved.Tokens)
+		for _, tok := range saved.RefreshTokens {
+			st.refresh[tok] = true
+		}
+		st.ingests, st.media = saved.Ingests, saved.Media
+		return nil
+	})
 }

@@ -105,6 +105,7 @@ type Server struct {
 	cfg      Config
 	store    *ObjectStore
 	mux      *http.ServeMux
+	admin    *http.ServeMux // the sandbox's own endpoints, under AdminPrefix
 	listener net.Listener
 	http     *http.Server
 	baseURL  string
@@ -127,6 +128,9 @@ type Server struct {
 	mintegralAudience mintegralAudienceState
 
 	multipart s3MultipartState // S3 multipart uploads on the built-in store
+
+	persisted persistence   // state files in Config.Dir
+	advanced  time.Duration // how far Advance moved the clock, in total (under mu)
 }
 
 // New creates a sandbox; call Start to listen.
@@ -161,8 +165,14 @@ func New(cfg Config) (*Server, error) {
 	s.registerFutureDemand(s.mux)
 	s.registerOpenIM(s.mux)
 	s.registerAltcraft(s.mux)
+	s.registerAdmin()
 	if err := s.loadMintegral(); err != nil {
 		return nil, err
+	}
+	for _, load := range []func() error{s.keepTPNS, s.keepAltcraft, s.keepFutureDemand, s.keepClock} {
+		if err := load(); err != nil {
+			return nil, err
+		}
 	}
 	return s, nil
 }
@@ -280,8 +290,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // reset) and what a fault did. w is the server's own writer, needed to
 // reset the connection; logged wraps it.
 func (s *Server) serve(w http.ResponseWriter, logged *loggingWriter, r *http.Request) (status int, fault string) {
-	if r.URL.Path == AdminFaultsPath {
-		s.handleAdminFaults(logged, r)
+	if strings.HasPrefix(r.URL.Path, AdminPrefix) {
+		s.admin.ServeHTTP(logged, r)
 		return logged.statusOr200(), ""
 	}
 	s.mu.Lock()
@@ -294,8 +304,15 @@ func (s *Server) serve(w http.ResponseWriter, logged *loggingWriter, r *http.Req
 	if p := s.takeFault(r); p != nil {
 		return s.applyFault(p, w, logged, r)
 	}
-	s.mux.ServeHTTP(logged, r)
+	s.route(logged, r)
 	return logged.statusOr200(), ""
+}
+
+// route hands a platform request to its handler, then saves what the
+// platform holds.
+func (s *Server) route(w http.ResponseWriter, r *http.Request) {
+	s.mux.ServeHTTP(w, r)
+	s.persistAfter(r.URL.Path)
 }
 
 func (s *Server) now() time.Time { return s.cfg.Now() }

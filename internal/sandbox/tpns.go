@@ -201,3 +201,31 @@ func (s *Server) receiveTPNSFile(r *http.Request) (*tpnsFile, int, string) {
 	}
 	return nil, TPNSCodeInternal, "internal error"
 }
+
+// tpnsStateFile keeps the accepted packages and the last upload ID across
+// restarts, so IDs are never issued twice.
+const tpnsStateFile = "tpns.json"
+
+type tpnsSaved struct {
+	LastID  int64        `json:"last_id"`
+	Uploads []TPNSUpload `json:"uploads"`
+}
+
+func (s *Server) keepTPNS() error {
+	st := s.tpns
+	return s.keep(tpnsStateFile, func() any {
+		st.mu.Lock()
+		defer st.mu.Unlock()
+		return tpnsSaved{LastID: st.lastID, Uploads: append([]TPNSUpload{}, st.uploads...)}
+	}, func(dec *json.Decoder) error {
+		var saved tpnsSaved
+		if err := dec.Decode(&saved); err != nil {
+			return err
+		}
+		st.mu.Lock()
+		defer st.mu.Unlock()
+		st.lastID = max(st.lastID, saved.LastID)
+		st.uploads = saved.Uploads
+		return nil
+	})
+}

@@ -15,15 +15,7 @@ import (
 
 func startSandbox(t *testing.T) *Server {
 	t.Helper()
-	s, err := New(Config{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	return s
+	return restartOn(t, t.TempDir())
 }
 
 type tpnsAnswer struct {

@@ -6,6 +6,10 @@
 # The export runs again on every plan. When it yields the same profiles, the
 # lists are byte for byte the same, the uploads' file_md5 are unchanged and
 # the plan is empty; when the segment changes, the lists are uploaded again.
+#
+# The export (personal data) goes to exports/, the lists to lists/: a CI
+# apply job needs the lists, never the export. Each list has its own
+# output_path: two data sources writing one file fail the plan.
 data "audience_altcraft_profile_export" "doctors" {
   source_type    = "segment"
   source_id      = 7
@@ -20,7 +24,7 @@ data "audience_altcraft_profile_export" "doctors" {
 data "audience_id_list" "doctors_idfa" {
   source      = data.audience_altcraft_profile_export.doctors.files[0].path
   column      = "idfa"
-  output_path = "${path.root}/exports/doctors_idfa.txt"
+  output_path = "${path.root}/lists/doctors_idfa.txt"
   case        = "upper"
   format      = "uuid"
   invalid     = "skip"
@@ -31,9 +35,10 @@ resource "audience_mintegral_file" "doctors" {
 }
 
 # The audience Mintegral targets, fed by the uploaded list. A new list is a
-# new data_path, which updates the audience in place (at most once every 12
-# hours: inside that window the update is postponed, with a warning saying
-# when it goes out, and the rest of the plan applies).
+# new data_path, which updates the audience in place. Mintegral takes one
+# update every 12 hours: a change due sooner does not fail the plan; it is
+# postponed with a warning and sent by the first plan or apply after the
+# window.
 resource "audience_mintegral_audience" "doctors" {
   name     = "crm-doctors-ios"
   platform = "ios"
@@ -48,7 +53,7 @@ resource "audience_mintegral_audience" "doctors" {
 data "audience_id_list" "doctors_email_sha256" {
   source      = data.audience_altcraft_profile_export.doctors.files[0].path
   column      = "email"
-  output_path = "${path.root}/exports/doctors_email_sha256.txt"
+  output_path = "${path.root}/lists/doctors_email_sha256.txt"
   case        = "lower"
   hash        = "sha256"
 }
@@ -58,7 +63,7 @@ data "audience_id_list" "doctors_email_sha256" {
 data "audience_id_list" "doctors_accounts" {
   source      = data.audience_altcraft_profile_export.doctors.files[0].path
   column      = "_pid"
-  output_path = "${path.root}/exports/doctors_accounts.txt"
+  output_path = "${path.root}/lists/doctors_accounts.txt"
 }
 
 resource "audience_tpns_account_package" "doctors" {
