@@ -96,7 +96,12 @@ func (j *journey) pick() *step {
 			st.target = pick(j.rng, audiences...)
 		}
 	case "mistake":
-		st.variant = pick(j.rng, "crm", "gzip")
+		variants := []string{"crm", "gzip", "emails", "shared output"}
+		if j.converged && j.profiles >= 200 {
+			// State holds the full lists the collapse shrinks.
+			variants = append(variants, "collapse")
+		}
+		st.variant = pick(j.rng, variants...)
 	}
 	switch st.job {
 	case "apply", "plan-apply", "saved-plan", "target", "destroy":
@@ -154,8 +159,17 @@ func shortDuration(d time.Duration) string {
 
 // exportChange: the CRM's segment gains, loses or edits profiles.
 func (j *journey) exportChange() event {
-	switch j.rng.IntN(3) {
-	case 0:
+	switch j.rng.IntN(7) {
+	case 6:
+		// The segment collapses (a filter broke upstream): the lists
+		// shrink past the guard, which the plan must announce.
+		n := 20 + j.rng.IntN(20)
+		j.profiles = n
+		return event{fmt.Sprintf("export collapses to %d profiles", n), func(context.Context) error {
+			j.converged, j.settled = false, false
+			return j.e.sb.SetAltcraftProfiles("segment", 7, n)
+		}}
+	case 0, 3:
 		k := 1 + j.rng.IntN(30)
 		j.profiles += k
 		n := j.profiles
@@ -163,7 +177,7 @@ func (j *journey) exportChange() event {
 			j.converged, j.settled = false, false
 			return j.e.sb.SetAltcraftProfiles("segment", 7, n)
 		}}
-	case 1:
+	case 1, 4:
 		k := 1 + j.rng.IntN(10)
 		j.profiles = max(j.profiles-k, 200)
 		n := j.profiles
@@ -238,7 +252,7 @@ func (j *journey) repoCommit() event {
 	case "toggle fd direct":
 		on := !r.fdDirect
 		n := 3 + j.rng.IntN(10)
-		edit = func() { r.fdDirect, r.events = on, n }
+		edit = func() { r.fdDirect, r.events, r.eventsSettle = on, n, "" }
 		needsUpload = on
 		c = map[bool]string{true: "add fd events and banner", false: "remove fd events and banner"}[on]
 	case "edit banner":

@@ -258,6 +258,9 @@ func (c *platformCheck) openIM(r stateResource) error {
 // content whose answer was lost; state must still name content Future
 // Demand took at some point.
 func (c *platformCheck) ingest(r stateResource) error {
+	if r.str("kind") == "events" {
+		return c.events(r)
+	}
 	var last *sandbox.FutureDemandIngest
 	took := false
 	for _, in := range c.sb.FutureDemandIngests() {
@@ -274,6 +277,50 @@ func (c *platformCheck) ingest(r stateResource) error {
 		return findf("%s: Future Demand never took the %s ingest state names (md5 %s)", r.Addr, r.str("id"), r.str("file_md5"))
 	case last.MD5 != r.str("file_md5"):
 		return findf("%s: Future Demand's last %s ingest has md5 %s, state says %s", r.Addr, r.str("id"), last.MD5, r.str("file_md5"))
+	}
+	return c.local(r)
+}
+
+// events: an events file is ingested by appends (a grown file sends its
+// new rows), so no one ingest is the file: after a converged apply every
+// row of the local file is an event Future Demand holds, and state counts
+// them all in ingested_rows. Duplicates are the guards' business.
+func (c *platformCheck) events(r stateResource) error {
+	if !c.strict || c.checkout == "" || (c.only != nil && !c.only[r.Addr]) {
+		return nil
+	}
+	if st := r.str("ingest_status"); st == "unconfirmed" {
+		return findf("%s: still unconfirmed after a successful apply", r.Addr)
+	}
+	p := r.str("source")
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(c.checkout, p)
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		return findf("%s: the local file %s cannot be read after a successful apply: %v", r.Addr, r.str("source"), err)
+	}
+	defer f.Close()
+	held := map[string]bool{}
+	for _, ev := range c.sb.FutureDemandEvents(r.str("event_type")) {
+		held[ev.Title+","+ev.StartDateTime] = true
+	}
+	sc := bufio.NewScanner(f)
+	rows := int64(0)
+	for sc.Scan() {
+		if rows++; rows == 1 {
+			continue // the header
+		}
+		fields := strings.Split(sc.Text(), ",")
+		if len(fields) < 2 || !held[fields[0]+","+fields[1]] {
+			return findf("%s: row %d of %s (%q) is not an event Future Demand holds", r.Addr, rows, r.str("source"), sc.Text())
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return err
+	}
+	if got := r.num("ingested_rows"); got != rows-1 {
+		return findf("%s: state says ingested_rows %d, the file has %d rows", r.Addr, got, rows-1)
 	}
 	return c.local(r)
 }

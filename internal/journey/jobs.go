@@ -15,6 +15,7 @@ import (
 // leak a secret, panic, or blame a bug in the provider.
 func (j *journey) cmd(ctx context.Context, dir, logLevel string, args ...string) (*cmdResult, error) {
 	res := j.e.tf(ctx, dir, j.cache, logLevel, args...)
+	j.output.WriteString(res.output)
 	if res.code == -1 {
 		return res, findf("%s did not finish: %s", strings.Join(res.args, " "), tail(res.output, 5))
 	}
@@ -77,11 +78,17 @@ func unwrap(out string) string {
 	return strings.Join(words, " ")
 }
 
-// diagnostic is the unwrapped text of the error diagnostic with summary
-// that names the resource addr ("with addr,"), or "".
+// diagnostic is the unwrapped text of the first error diagnostic whose
+// summary matches the pattern summary and that names the resource addr
+// ("with addr,"; any resource when addr is ""), or "".
 func diagnostic(out, summary, addr string) string {
+	with := regexp.QuoteMeta(addr)
+	if addr == "" {
+		with = `\S+`
+	}
+	head := regexp.MustCompile(`^(` + summary + `) with ` + with + `,`)
 	for _, d := range strings.Split(unwrap(out), "Error: ")[1:] {
-		if strings.HasPrefix(d, summary+" with "+addr+",") {
+		if head.MatchString(d) {
 			return d
 		}
 	}
@@ -102,9 +109,9 @@ func (j *journey) judge(res *cmdResult, st *step) (failed bool, err error) {
 	}
 	if lostAnswerOnVisibleWrite(st) {
 		// The provider must not send it again (every row creates an event)
-		// and has nothing to read back: it fails saying so, and the next
-		// apply sends the file again.
-		if !regexp.MustCompile(`may have taken effect, so it was not sent again`).MatchString(unwrap(res.output)) {
+		// and has nothing to read back: it fails saying so, and every plan
+		// stops until the team confirms or resends (settleEvents).
+		if !regexp.MustCompile(`may have taken effect, so it was not sent again.*Events ingest unconfirmed`).MatchString(unwrap(res.output)) {
 			return true, findf("%s failed after an events ingest's answer was lost, but not for it: %s", strings.Join(res.args, " "), errorSummary(res.output))
 		}
 		return true, nil
@@ -438,33 +445,54 @@ func (j *journey) jobDestroy(ctx context.Context, st *step) (outcome, error) {
 	return outcome{dir: dir, destroyed: gone}, nil
 }
 
-// jobMistake: a commit sends a file to Mintegral that breaks its rules
-// (the raw CRM export, a truncated gzip), next to another resource on the
-// same file. Every plan and apply must refuse it, naming the file, with
-// nothing sent to Mintegral; then the team reverts the commit.
+// jobMistake: a commit makes a mistake the provider must refuse at plan,
+// naming it, with nothing sent: a file that breaks Mintegral's rules (the
+// raw CRM export, a truncated gzip next to another resource on the same
+// file, a list of e-mail addresses), a second ID list written over the
+// IDFA list, or a segment that collapses under a list guard made an
+// error. Every plan and apply must refuse it; then the team reverts the
+// commit.
 func (j *journey) jobMistake(ctx context.Context, st *step) (outcome, error) {
 	r := j.repo
 	wasCRM := r.crmShared
-	name := crmPath
-	if st.variant == "crm" {
+	// The refusal: its summary (a pattern), the address it is on ("": any),
+	// and what its detail must say.
+	var summary, addr string
+	var detail *regexp.Regexp
+	switch st.variant {
+	case "crm":
 		r.mistake, r.crmShared = "crm", wasCRM || j.rng.IntN(4) > 0
-	} else {
-		r.mistake, r.gzipCompanion, name = "gzip", true, gzipPath
+		summary, addr = regexp.QuoteMeta("Not a one-column Mintegral audience file"), addrMistakeCRM
+		detail = regexp.MustCompile(regexp.QuoteMeta(filepath.Base(crmPath)) + `, line 1: the line has \d+ comma-separated columns, and the file must have a single column`)
+	case "gzip":
+		r.mistake, r.gzipCompanion = "gzip", true
+		summary, addr = regexp.QuoteMeta("Source is not valid gzip"), addrMistakeGzip
+		detail = regexp.MustCompile(regexp.QuoteMeta(filepath.Base(gzipPath)) + `: the gzip file is truncated or corrupt`)
+	case "emails":
+		r.mistake = "emails"
+		summary, addr = regexp.QuoteMeta("Personal data in a Mintegral audience file"), addrMistakeCRM
+		detail = regexp.MustCompile(regexp.QuoteMeta(filepath.Base(emailsPath)) + `, line 1: .*e-mail address`)
+	case "shared output":
+		r.mistake = "shared output"
+		summary = regexp.QuoteMeta("Two data sources write one file")
+		detail = regexp.MustCompile(`column (idfa|gaid).* column (gaid|idfa)`)
+	case "collapse":
+		r.mistake = "collapse"
+		summary = `List shrinks from \d+ to \d+ entries`
+		detail = regexp.MustCompile(`the list shrinks by \d+ entries .* more than list_guard.max_shrink_percent \(50 %\)`)
+		if err := j.e.sb.SetAltcraftProfiles("segment", 7, collapsedProfiles); err != nil {
+			return outcome{}, err
+		}
 	}
 	defer func() {
 		r.mistake, r.gzipCompanion, r.crmShared = "", false, wasCRM
 		_ = j.commit()
+		if st.variant == "collapse" {
+			_ = j.e.sb.SetAltcraftProfiles("segment", 7, j.profiles)
+		}
 	}()
 	if err := j.commit(); err != nil {
 		return outcome{}, err
-	}
-	// The provider's own refusal, on the Mintegral resource, naming the
-	// file.
-	summary, addr := "Not a one-column Mintegral audience file", addrMistakeCRM
-	detail := regexp.MustCompile(regexp.QuoteMeta(filepath.Base(name)) + `, line 1: the line has \d+ comma-separated columns, and the file must have a single column`)
-	if st.variant == "gzip" {
-		summary, addr = "Source is not valid gzip", addrMistakeGzip
-		detail = regexp.MustCompile(regexp.QuoteMeta(filepath.Base(name)) + `: the gzip file is truncated or corrupt`)
 	}
 	dir := j.ci("main")
 	runs := [][]string{{"plan"}, {"plan"}, {"apply", "-auto-approve"}}
@@ -484,16 +512,20 @@ func (j *journey) jobMistake(ctx context.Context, st *step) (outcome, error) {
 		if err != nil {
 			return outcome{}, err
 		}
-		why := fmt.Sprintf("run %d of a Mintegral file on %s, which breaks Mintegral's rules", i+1, name)
-		if err := mustFail(res, regexp.MustCompile(regexp.QuoteMeta("Error: "+summary)), why); err != nil {
+		why := fmt.Sprintf("run %d of a commit with a mistake (%s)", i+1, st.variant)
+		if err := mustFail(res, regexp.MustCompile("Error: "+summary), why); err != nil {
 			return outcome{}, err
 		}
 		if d := diagnostic(res.output, summary, addr); !detail.MatchString(d) {
-			return outcome{}, findf("%s failed (%s), but no %q error on %s says so (want /%s/): %s", strings.Join(res.args, " "), why, summary, addr, detail, errorSummary(res.output))
+			return outcome{}, findf("%s failed (%s), but no /%s/ error on %q says so (want /%s/): %s", strings.Join(res.args, " "), why, summary, addr, detail, errorSummary(res.output))
 		}
 	}
 	return outcome{dir: dir, mintegralQuiet: true, planOnly: true}, nil
 }
+
+// collapsedProfiles is what the segment shrinks to in the collapse
+// mistake: a few of the IDFA list's entries and of the accounts remain.
+const collapsedProfiles = 20
 
 // jobDrift is a drift job on a workspace nothing touched since its last
 // apply: the refresh-only plan finds no drift. Its exit code says so

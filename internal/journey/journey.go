@@ -64,6 +64,12 @@ type journey struct {
 	profiles int                        // Altcraft segment 7's profiles
 	checked  map[string]bool            // Mintegral objects already read
 	started  time.Time
+
+	// What the content guards compare a step with (guards.go).
+	prevState    map[string]stateResource // state before the step
+	eventsBefore int                      // events Future Demand held before it
+	eventLives   int                      // times the ingest resource entered state
+	output       strings.Builder          // every command's output in the step
 }
 
 type consoleAudience struct {
@@ -247,6 +253,9 @@ func (j *journey) do(ctx context.Context, st *step) error {
 
 func (j *journey) doStep(ctx context.Context, st *step) error {
 	j.e.takeRequests()
+	if err := j.beforeStep(); err != nil {
+		return err
+	}
 	for _, ev := range st.events {
 		if err := ev.apply(ctx); err != nil {
 			return fmt.Errorf("event %q: %w", ev.desc, err)
@@ -317,11 +326,14 @@ func (j *journey) doStep(ctx context.Context, st *step) error {
 		j.recover = true
 		j.converged, j.settled = false, false
 	}
-	return j.checkWorld(o)
+	if err := j.checkWorld(o, audienceWrites(reqs)); err != nil {
+		return err
+	}
+	return j.settleEvents(ctx)
 }
 
 // checkWorld runs the invariants on the sandbox's records and state.
-func (j *journey) checkWorld(o outcome) error {
+func (j *journey) checkWorld(o outcome, writes []string) error {
 	sb := j.e.sb
 	if err := checkMintegralContent(sb, j.checked); err != nil {
 		return err
@@ -384,6 +396,9 @@ func (j *journey) checkWorld(o outcome) error {
 		}
 	}
 	if err := check.run(); err != nil {
+		return err
+	}
+	if err := j.checkGuards(state, writes); err != nil {
 		return err
 	}
 	if strict {

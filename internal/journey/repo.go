@@ -55,11 +55,18 @@ type repo struct {
 	fdDirect  bool
 	events    int // rows of the events file
 	bannerRev int
+	// eventsSettle is the line that settles an unconfirmed events ingest
+	// (confirm_unconfirmed_ingest or resend_unconfirmed_ingest = token),
+	// as the team commits it after looking in Future Demand.
+	eventsSettle string
 
 	// mistake: a resource that must be refused at plan, with nothing sent
 	// to Mintegral: "crm" is a Mintegral file on the CRM export, "gzip" a
 	// Mintegral file on a truncated .txt.gz that OpenIM also takes
-	// (gzipCompanion).
+	// (gzipCompanion), "emails" a Mintegral file of e-mail addresses (one
+	// column), "shared output" a second ID list written to the IDFA
+	// list's path, "collapse" the list guard made an error in the
+	// provider block while the segment collapses.
 	mistake       string
 	gzipCompanion bool
 
@@ -98,6 +105,7 @@ const (
 	eventsPath = "events/tour.csv"
 	bannerPath = "creatives/banner.png"
 	gzipPath   = "audiences/ios_idfa.txt.gz"
+	emailsPath = "audiences/ios_newsletter.txt"
 	exportDir  = "exports"
 )
 
@@ -239,6 +247,9 @@ func (r *repo) write(dir string) error {
 	if r.mistake == "gzip" {
 		files[gzipPath] = truncatedGzip()
 	}
+	if r.mistake == "emails" {
+		files[emailsPath] = []byte("ada.lovelace@example.com\nalan.turing@example.org\ngrace.hopper@example.net\n")
+	}
 	for name, content := range files {
 		p := filepath.Join(dir, filepath.FromSlash(name))
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
@@ -353,14 +364,41 @@ resource "audience_futuredemand_ingest" "tour_events" {
   source     = "${path.root}/%s"
   kind       = "events"
   event_type = "fdlive"
+  %s
 }
 
 resource "audience_futuredemand_media" "banner" {
   source = "${path.root}/%s"
 }
-`, eventsPath, bannerPath)
+`, eventsPath, r.eventsSettle, bannerPath)
 	}
 	switch r.mistake {
+	case "emails":
+		p(`
+# A mistake: a one-column list of e-mail addresses sent to Mintegral.
+resource "audience_mintegral_file" "crm" {
+  source = "${path.root}/%s"
+}
+`, emailsPath)
+	case "shared output":
+		p(`
+# A mistake: a module copied for Android writes its GAID list to the path
+# the IDFA list is written to.
+data "audience_id_list" "doctors_gaid" {
+  source      = data.audience_altcraft_profile_export.doctors.files[0].path
+  column      = "gaid"
+  output_path = "${path.root}/%s/%s"
+  format      = "uuid"
+  invalid     = "skip"
+}
+`, r.listDir, doctorsListName)
+	case "collapse":
+		p(`
+# An unattended pipeline: a list that collapses stops the plan.
+provider "audience" {
+  list_guard = { on_shrink = "error" }
+}
+`)
 	case "crm":
 		p(`
 # A mistake: the raw CRM export (e-mails, many columns) sent to Mintegral.
