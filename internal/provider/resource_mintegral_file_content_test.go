@@ -198,20 +198,3 @@ resource "audience_mintegral_file" "devices" {
 		t.Fatalf("%d requests for a refused file", n)
 	}
 }
-
-// checkStoredPath asserts the sandbox holds want under dataPath.
-func checkStoredPath(srv *sandbox.Server, dataPath, want string) error {
-	rest, ok := strings.CutPrefix(dataPath, "s3://")
-	if !ok {
-		return fmt.Errorf("data_path %q is not on S3", dataPath)
-	}
-	bucket, key, _ := strings.Cut(rest, "/")
-	obj, err := srv.Store().Get(bucket, key)
-	if err != nil {
-		return err
-	}
-	if obj.MD5 != md5hex(want) || obj.Size != int64(len(want)) {
-		return fmt.Errorf("stored object md5 %s size %d, want the file's bytes: md5 %s size %d", obj.MD5, obj.Size, md5hex(want), len(want))
-	}
-	return nil
-}
