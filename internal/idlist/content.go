@@ -211,9 +211,9 @@ func (r IDRule) kindText() string {
 	case KindMD5:
 		return "an MD5 digest (32 hexadecimal digits, such as d41d8cd98f00b204e9800998ecf8427e)"
 	case KindIMEI:
-		return "an IMEI or MEID (14 to 16 digits, such as 358240051111110, or a MEID of 14 hexadecimal digits or 18 digits)"
+		return "14 to 16 digits (such as 358240051111110), or a MEID (14 hexadecimal digits, or 18 digits)"
 	case KindOAID:
-		return "an OAID (16 to 64 hexadecimal digits and dashes)"
+		return "16 to 64 hexadecimal digits and dashes (its makers write it in several forms)"
 	}
 	return "a device ID"
 }

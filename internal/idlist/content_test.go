@@ -52,11 +52,11 @@ func TestCheckContentRefusesAnotherKind(t *testing.T) {
 		in   string
 		want string
 	}{
-		{ruleIMEI, "imei\n358240051111110\n" + idfa + "\n", "ids.txt, line 3: the line is not an IMEI: an IMEI is an IMEI or MEID (14 to 16 digits"},
+		{ruleIMEI, "imei\n358240051111110\n" + idfa + "\n", "ids.txt, line 3: the line is not an IMEI: an IMEI is 14 to 16 digits (such as 358240051111110), or a MEID (14 hexadecimal digits, or 18 digits), and it is a UUID"},
 		{ruleIDFA, "idfa\n358240051111110\n", "ids.txt, line 2: the line is not an IDFA: an IDFA is a UUID (8-4-4-4-12 hexadecimal digits, such as 6D92078A-8246-4BA4-AE5B-76104861E7DC), and it is 15 digits, as IMEIs are (\"358240051111110\")"},
 		{ruleIDFAMD5, idfa + "\n", "line 1: the line is not an IDFA_MD5: an IDFA_MD5 is an MD5 digest (32 hexadecimal digits, such as d41d8cd98f00b204e9800998ecf8427e), and it is a UUID, as IDFAs, IDFVs and GAIDs are"},
 		{ruleGAID, "d41d8cd98f00b204e9800998ecf8427e\n", "line 1: the line is not a GAID: a GAID is a UUID (8-4-4-4-12 hexadecimal digits, such as 38400000-8cf0-11bd-b23e-10b96e40000d), and it is 32 hexadecimal digits, as MD5 digests are"},
-		{ruleOAID, "oaid\n0a1b2c3d\n", "line 2: the line is not an OAID: an OAID is an OAID (16 to 64 hexadecimal digits and dashes), and it has 8 characters"},
+		{ruleOAID, "oaid\n0a1b2c3d\n", "line 2: the line is not an OAID: an OAID is 16 to 64 hexadecimal digits and dashes (its makers write it in several forms), and it has 8 characters"},
 		{ruleIDFA, "idfa\n" + idfa + "\n00000000-0000-0000-0000-000000000000\n", "line 3: the line is the all-zero IDFA that a device reports when its user limits ad tracking"},
 		{ruleOAID, "0000000000000000\n", "line 1: the line is the all-zero OAID"},
 		// Apple writes IDFAs in uppercase, Android GAIDs in lowercase: a
@@ -191,6 +191,23 @@ func TestCheckContentDuplicatesBeyondTheCap(t *testing.T) {
 	}
 }
 
+// The set of IDs is the only memory that grows with the content, and it
+// stops growing at MaxTrackedIDs: its table of 2^21 hashes (16 MiB), plus
+// the smaller tables it grew from.
+func TestCheckContentMemoryIsBounded(t *testing.T) {
+	const budget = 36 << 20
+	for _, n := range []int{MaxTrackedIDs + 1000, MaxTrackedIDs + MaxTrackedIDs/2} {
+		allocated := allocatedBy(func() {
+			if _, err := CheckContent(&idLines{n: n}, "big.txt", ruleIDFA); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if allocated > budget {
+			t.Errorf("%d IDs: the check allocated %d bytes, want at most %d", n, allocated, budget)
+		}
+	}
+}
+
 // idLines yields n distinct uppercase UUIDs, one a line, and on the lines
 // of repeatAt (1-based) the first one again (not counted in n).
 type idLines struct {
@@ -198,7 +215,8 @@ type idLines struct {
 	repeatAt map[int]bool
 	line     int
 	emitted  int
-	pending  []byte
+	buf      []byte
+	pending  []byte // the rest of buf to read
 }
 
 func (r *idLines) Read(p []byte) (int, error) {
@@ -214,7 +232,11 @@ func (r *idLines) Read(p []byte) (int, error) {
 				id = r.emitted
 				r.emitted++
 			}
-			r.pending = fmt.Appendf(r.pending[:0], "6D92078A-8246-4BA4-AE5B-%012X\n", id)
+			r.buf = append(r.buf[:0], "6D92078A-8246-4BA4-AE5B-000000000000\n"...)
+			for i := 35; id > 0; i, id = i-1, id>>4 {
+				r.buf[i] = "0123456789ABCDEF"[id&15]
+			}
+			r.pending = r.buf
 		}
 		k := copy(p[w:], r.pending)
 		r.pending = r.pending[k:]

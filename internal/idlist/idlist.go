@@ -2,7 +2,8 @@
 // into an upload-ready identifier list: one column picked by its header,
 // values trimmed, case-normalised, checked and optionally hashed, one per
 // line. It also checks that a file already is such a list (one column per
-// line), for platforms that reject anything else. Everything streams with
+// line, device IDs and no personal data, of one type when asked) and
+// reports its irregular lines, for platforms that take the file as it is. Everything streams with
 // bounded memory; nothing here knows Terraform or HTTP.
 package idlist
 

@@ -100,7 +100,7 @@ func TestAccMintegralFile_deviceType(t *testing.T) {
 			refused(src, "GAID", src+": every ID with letters (2, from line 2) is in uppercase, and GAIDs are written in lowercase: the file seems to hold another type of device ID",
 				`if these are GAIDs written in uppercase, rewrite them with the audience_id_list data source and case = "lower"`, `device_type is "GAID": set it to the type of the IDs in the file`),
 			refused(lower, "IDFA", lower+": every ID with letters (2, from line 2) is in lowercase, and IDFAs are written in uppercase"),
-			refused(src, "IMEI", src+", line 2: the line is not an IMEI: an IMEI is an IMEI or MEID", "it is a UUID, as IDFAs, IDFVs and GAIDs are"),
+			refused(src, "IMEI", src+", line 2: the line is not an IMEI: an IMEI is 14 to 16 digits", "it is a UUID, as IDFAs, IDFVs and GAIDs are"),
 			refused(src, "IDFA_MD5", src+", line 2: the line is not an IDFA_MD5: an IDFA_MD5 is an MD5 digest (32 hexadecimal digits"),
 			{
 				Config:      mintegralFileConfig(src, `device_type = "IDFB"`),
