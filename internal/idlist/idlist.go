@@ -2,7 +2,8 @@
 // into an upload-ready identifier list: one column picked by its header,
 // values trimmed, case-normalised, checked and optionally hashed, one per
 // line. It also checks that a file already is such a list (one column per
-// line), for platforms that reject anything else. Everything streams with
+// line, device IDs and no personal data, of one type when asked) and
+// reports its irregular lines, for platforms that take the file as it is. Everything streams with
 // bounded memory; nothing here knows Terraform or HTTP.
 package idlist
 
@@ -39,16 +40,22 @@ type Options struct {
 	// AllowEmpty accepts a result with no value; by default it is an
 	// error, so an export that matched nobody never reaches a platform.
 	AllowEmpty bool
+	// Dedupe writes each value once, at its first line, and counts the
+	// repeats it drops. Values are remembered by a 64-bit hash, for at
+	// most MaxTrackedIDs distinct values (16 MiB): a list with more fails
+	// rather than being half de-duplicated.
+	Dedupe bool
 }
 
 // Result describes a written list.
 type Result struct {
-	Column  string // the column read ("" for a one-column file without header)
-	Rows    int64  // data rows read (header excluded)
-	Entries int64  // values written
-	Skipped int64  // blank values, and invalid values when SkipInvalid
-	MD5     string // of the written bytes (compressed, for a .gz output), lowercase hex
-	Size    int64  // bytes written
+	Column     string // the column read ("" for a one-column file without header)
+	Rows       int64  // data rows read (header excluded)
+	Entries    int64  // values written
+	Skipped    int64  // blank values, and invalid values when SkipInvalid
+	Duplicates int64  // repeated values dropped when Dedupe is set
+	MD5        string // of the written bytes (compressed, for a .gz output), lowercase hex
+	Size       int64  // bytes written
 }
 
 // Error is a problem with the input, located as precisely as possible.
@@ -83,8 +90,9 @@ const ctxCheckEvery = 4096
 
 // Extract reads the export from src and writes one value per line to dst.
 // file names the source in errors. Values are written in input order,
-// duplicates included, so the same input and options always give the same
-// bytes.
+// duplicates included unless opt.Dedupe, so the same input and options
+// always give the same bytes. Lines end in \n whatever the input's line
+// ends, and a byte order mark is not copied.
 func Extract(ctx context.Context, src io.Reader, file string, dst io.Writer, opt Options) (Result, error) {
 	opt = withDefaults(opt)
 	res := Result{Column: opt.Column}
@@ -128,6 +136,10 @@ func Extract(ctx context.Context, src io.Reader, file string, dst io.Writer, opt
 
 	bw := bufio.NewWriterSize(dst, 64<<10)
 	norm := normalizer{opt: opt}
+	var seen *idSet
+	if opt.Dedupe {
+		seen = newIDSet()
+	}
 	var line int64 = 1
 	for n := 0; ; n++ {
 		blankLine := len(fields) == 1 && len(fields[0]) == 0
@@ -152,6 +164,17 @@ func Extract(ctx context.Context, src io.Reader, file string, dst io.Writer, opt
 			case value == nil:
 				res.Skipped++
 			default:
+				if seen != nil {
+					repeat, full := seen.add(value)
+					if full {
+						return res, fail(line, fmt.Sprintf("dedupe remembers at most %d distinct values, and the list has more", MaxTrackedIDs),
+							"Split the export into smaller lists, or remove the repeats before (sort -u keeps one of each) and drop dedupe")
+					}
+					if repeat {
+						res.Duplicates++
+						break
+					}
+				}
 				if _, err := bw.Write(value); err != nil {
 					return res, err
 				}

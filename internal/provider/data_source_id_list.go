@@ -53,8 +53,10 @@ type idListModel struct {
 	Format       types.String   `tfsdk:"format"`
 	Invalid      types.String   `tfsdk:"invalid"`
 	AllowEmpty   types.Bool     `tfsdk:"allow_empty"`
+	Dedupe       types.Bool     `tfsdk:"dedupe"`
 	EntryCount   types.Int64    `tfsdk:"entry_count"`
 	SkippedCount types.Int64    `tfsdk:"skipped_count"`
+	Duplicates   types.Int64    `tfsdk:"duplicate_count"`
 	FileMD5      types.String   `tfsdk:"file_md5"`
 	FileSize     types.Int64    `tfsdk:"file_size"`
 	Timeouts     timeouts.Value `tfsdk:"timeouts"`
@@ -91,7 +93,7 @@ func (d *IDListDataSource) Schema(ctx context.Context, _ datasource.SchemaReques
 			},
 			"output_path": schema.StringAttribute{
 				Required: true,
-				MarkdownDescription: "File to write, one value per line (`\\n`), in input order, duplicates kept; gzip-compressed when it ends in `.gz`. " +
+				MarkdownDescription: "File to write, one value per line (`\\n`, whatever the source's line ends; no byte order mark), in input order, duplicates kept unless `dedupe` is set; gzip-compressed when it ends in `.gz`. " +
 					"Missing parent directories are created (a generated folder is absent from a fresh clone). " +
 					"It is written under a temporary name and renamed when complete, and left untouched when it already holds the same bytes. " +
 					"A directory, or the `source` itself (under any spelling or through a link), fails before the source is read.",
@@ -125,6 +127,12 @@ func (d *IDListDataSource) Schema(ctx context.Context, _ datasource.SchemaReques
 				MarkdownDescription: "Accept a result with no value. By default an empty result (a header only, or only blank or skipped values) is an error, " +
 					"so an export that matched nobody never reaches a platform.",
 			},
+			"dedupe": schema.BoolAttribute{
+				Optional: true,
+				MarkdownDescription: "Write each value once, at its first occurrence, and count the repeats dropped in `duplicate_count` (values are compared after `case` and `hash`). " +
+					fmt.Sprintf("Values are remembered by a 64-bit hash, for at most %d distinct values (16 MiB); a list with more fails rather than being half de-duplicated: ", idlist.MaxTrackedIDs) +
+					"split the export, or remove repeats before (`sort -u`). Defaults to `false`.",
+			},
 			"entry_count": schema.Int64Attribute{
 				Computed:            true,
 				MarkdownDescription: "Number of values written.",
@@ -132,6 +140,10 @@ func (d *IDListDataSource) Schema(ctx context.Context, _ datasource.SchemaReques
 			"skipped_count": schema.Int64Attribute{
 				Computed:            true,
 				MarkdownDescription: "Number of rows dropped: blank values, and invalid values when `invalid = \"skip\"`.",
+			},
+			"duplicate_count": schema.Int64Attribute{
+				Computed:            true,
+				MarkdownDescription: "Number of repeated values dropped by `dedupe` (`0` without it).",
 			},
 			"file_md5": schema.StringAttribute{
 				Computed:            true,
@@ -183,6 +195,7 @@ func (d *IDListDataSource) Read(ctx context.Context, req datasource.ReadRequest,
 		Format:      idlist.Format(cfg.Format.ValueString()),
 		SkipInvalid: cfg.Invalid.ValueString() == "skip",
 		AllowEmpty:  cfg.AllowEmpty.ValueBool(),
+		Dedupe:      cfg.Dedupe.ValueBool(),
 	}
 	source, output := cfg.Source.ValueString(), cfg.OutputPath.ValueString()
 	if resp.Diagnostics.Append(checkIDListSource(source)...); resp.Diagnostics.HasError() {
@@ -201,11 +214,13 @@ func (d *IDListDataSource) Read(ctx context.Context, req datasource.ReadRequest,
 		return
 	}
 	tflog.Info(ctx, "wrote id list", map[string]any{
-		"source": source, "output_path": output, "entries": strconv.FormatInt(res.Entries, 10), "skipped": strconv.FormatInt(res.Skipped, 10), "size": transfer.LogBytes(res.Size), "elapsed": time.Since(started).String(),
+		"source": source, "output_path": output, "entries": strconv.FormatInt(res.Entries, 10), "skipped": strconv.FormatInt(res.Skipped, 10),
+		"duplicates": strconv.FormatInt(res.Duplicates, 10), "size": transfer.LogBytes(res.Size), "elapsed": time.Since(started).String(),
 	})
 	cfg.ID = types.StringValue(output)
 	cfg.EntryCount = types.Int64Value(res.Entries)
 	cfg.SkippedCount = types.Int64Value(res.Skipped)
+	cfg.Duplicates = types.Int64Value(res.Duplicates)
 	cfg.FileMD5 = types.StringValue(res.MD5)
 	cfg.FileSize = types.Int64Value(res.Size)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &cfg)...)

@@ -539,3 +539,56 @@ func checkPipelineAudience(t *testing.T, srv *sandbox.Server) resource.TestCheck
 		return nil
 	}
 }
+
+// An export with a byte order mark, CRLF line ends, IDs in both cases and
+// repeats becomes, through audience_id_list with case and dedupe, a clean
+// list that uploads under irregular_lines = "error"; without dedupe the
+// repeats stay, and the upload refuses them.
+func TestAccIDList_dedupeWritesACleanList(t *testing.T) {
+	srv := startSandbox(t)
+	dir := t.TempDir()
+	export := writeFile(t, dir, "crm.csv", "\xEF\xBB\xBF_pid,email,idfa\r\n"+
+		"1,anna@example.com,"+strings.ToLower(idfaA)+"\r\n"+
+		"2,boris@example.com,"+idfaB+"\r\n"+
+		"3,clara@example.com, "+idfaA+" \r\n"+
+		"4,dmitri@example.com,"+idfaB+"\r\n"+
+		"5,elena@example.com,"+idfaC+"\r\n")
+	out := filepath.Join(dir, "build", "idfa.txt")
+	config := func(dedupe bool) string {
+		return fmt.Sprintf(`
+data "audience_id_list" "ios" {
+  source      = %q
+  column      = "idfa"
+  output_path = %q
+  case        = "upper"
+  dedupe      = %t
+}
+
+resource "audience_mintegral_file" "test" {
+  source          = data.audience_id_list.ios.output_path
+  device_type     = "IDFA"
+  irregular_lines = "error"
+}
+`, export, out, dedupe)
+	}
+	clean := idfaA + "\n" + idfaB + "\n" + idfaC + "\n"
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config:      config(false),
+				ExpectError: wrapped("Irregular lines in a Mintegral audience file", out+": 2 IDs repeat an earlier line (lines 3, 4)", "dedupe = true drops repeated IDs"),
+			},
+			{
+				Config: config(true),
+				ConfigStateChecks: []statecheck.StateCheck{
+					idListState("ios", "entry_count", knownvalue.Int64Exact(3)),
+					idListState("ios", "duplicate_count", knownvalue.Int64Exact(2)),
+					idListState("ios", "file_md5", knownvalue.StringExact(md5hex(clean))),
+					statecheck.ExpectKnownValue("audience_mintegral_file.test", tfjsonpath.New("file_md5"), knownvalue.StringExact(md5hex(clean))),
+				},
+				Check: resource.ComposeAggregateTestCheckFunc(checkFileContent(out, false, clean), checkStoredObject(srv, clean)),
+			},
+		},
+	})
+}

@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"compress/gzip"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 
+	"github.com/audiencekit/terraform-provider-audience/internal/client/mintegral"
+	"github.com/audiencekit/terraform-provider-audience/internal/idlist"
 	"github.com/audiencekit/terraform-provider-audience/internal/sandbox"
 )
 
@@ -50,5 +53,26 @@ func TestAccMintegralFile_oneColumnRule(t *testing.T) {
 	})
 	if n := srv.Requests(sandbox.PrefixMintegral); n != 0 {
 		t.Fatalf("%d requests reached Mintegral; the one-column rule must fail the plan first", n)
+	}
+}
+
+// The finished content check tells, besides its diagnostics, how many IDs
+// the file holds (the header excluded) and its irregular lines as data.
+func TestMintegralContentCountsEntriesAndFindings(t *testing.T) {
+	p := writeFile(t, t.TempDir(), "devices.txt", "idfa\r\n6D92078A-8246-4BA4-AE5B-76104861E7DC\r\nAEBE52E7-03EE-455A-B3C4-E57283966239\r\n6D92078A-8246-4BA4-AE5B-76104861E7DC\r\n")
+	rule, _ := mintegral.DeviceTypeIDs("IDFA")
+	for _, refuse := range []bool{false, true} {
+		c := newMintegralContent(localSource{Path: p, Name: "devices.txt"}, rule, refuse)
+		if _, err := feedSource(p, c); err != nil {
+			t.Fatal(err)
+		}
+		d := c.Finish()
+		if refuse != d.HasError() || len(d) != 1 || !strings.Contains(d[0].Detail(), p+": 4 lines end in CRLF") {
+			t.Fatalf("irregular_lines error %v: %v", refuse, d)
+		}
+		f := c.Findings()
+		if c.Entries() != 3 || len(f) != 2 || f[0].Kind != idlist.IrregularCRLF || f[1].Kind != idlist.IrregularDuplicate || f[1].Count != 1 || f[1].Lines[0] != 4 {
+			t.Fatalf("entries %d, findings %+v", c.Entries(), f)
+		}
 	}
 }

@@ -40,22 +40,26 @@ resource "audience_mintegral_file" "test" {
 func checkStoredObject(srv *sandbox.Server, wantContent string) resource.TestCheckFunc {
 	return func(s *terraform.State) error {
 		rs := s.RootModule().Resources["audience_mintegral_file.test"]
-		dataPath := rs.Primary.Attributes["data_path"]
-		var bucket, key string
-		for _, scheme := range []string{"s3://", "oss://"} {
-			if rest, ok := strings.CutPrefix(dataPath, scheme); ok {
-				bucket, key, _ = strings.Cut(rest, "/")
-			}
-		}
-		obj, err := srv.Store().Get(bucket, key)
-		if err != nil {
-			return fmt.Errorf("object %q not in sandbox store: %w", dataPath, err)
-		}
-		if obj.MD5 != md5hex(wantContent) || obj.Size != int64(len(wantContent)) {
-			return fmt.Errorf("stored object md5 %s size %d, want md5 %s size %d", obj.MD5, obj.Size, md5hex(wantContent), len(wantContent))
-		}
-		return nil
+		return checkStoredPath(srv, rs.Primary.Attributes["data_path"], wantContent)
 	}
+}
+
+// checkStoredPath asserts the sandbox holds wantContent under dataPath.
+func checkStoredPath(srv *sandbox.Server, dataPath, wantContent string) error {
+	var bucket, key string
+	for _, scheme := range []string{"s3://", "oss://"} {
+		if rest, ok := strings.CutPrefix(dataPath, scheme); ok {
+			bucket, key, _ = strings.Cut(rest, "/")
+		}
+	}
+	obj, err := srv.Store().Get(bucket, key)
+	if err != nil {
+		return fmt.Errorf("object %q not in sandbox store: %w", dataPath, err)
+	}
+	if obj.MD5 != md5hex(wantContent) || obj.Size != int64(len(wantContent)) {
+		return fmt.Errorf("stored object md5 %s size %d, want md5 %s size %d", obj.MD5, obj.Size, md5hex(wantContent), len(wantContent))
+	}
+	return nil
 }
 
 func TestAccSmokeMintegralFile_area1LifecycleAndReplace(t *testing.T) {

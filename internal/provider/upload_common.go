@@ -77,6 +77,10 @@ type uploadKind struct {
 	// platformArgs are the arguments, besides the name, that the platform
 	// sees: a change uploads again.
 	platformArgs []string
+	// checkArgs are arguments the platform does not see but the checks
+	// of the content follow (a device type): a check passed under other
+	// values vouches for nothing.
+	checkArgs []string
 	// handles are the computed attributes the platform returns, unknown
 	// in a plan that uploads.
 	handles map[string]attr.Value

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -119,12 +120,13 @@ func uploadKey(typeName, priorID, name string) string {
 // checkRules names the rules a plan checks the source against, for the
 // cache's record of passed checks: the resource type, the name sent (rules
 // follow its extension), the arguments the platform sees (a package type
-// picks other rules) and the provider version (a newer one may check
-// more). Only a check passed under the same rules on the same bytes spares
-// a plan from checking: another platform's acceptance vouches for nothing.
+// picks other rules) or the checks follow (a device type), and the
+// provider version (a newer one may check more). Only a check passed under
+// the same rules on the same bytes spares a plan from checking: another
+// platform's acceptance vouches for nothing.
 func (u *uploadResource) checkRules(plan tftypes.Value, name string) string {
 	parts := []string{u.kind.typeName, name}
-	for _, arg := range u.kind.platformArgs {
+	for _, arg := range append(slices.Clone(u.kind.platformArgs), u.kind.checkArgs...) {
 		v, _, err := tftypes.WalkAttributePath(plan, tftypes.NewAttributePath().WithAttributeName(arg))
 		val, ok := v.(tftypes.Value)
 		if err != nil || !ok {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/audiencekit/terraform-provider-audience/internal/client/transfer"
+	"github.com/audiencekit/terraform-provider-audience/internal/idlist"
 )
 
 // Audience lifecycle: create, update, delete and list on /api/open/v1/audience.
@@ -67,7 +68,13 @@ func PlatformName(code int) string {
 
 // deviceTypes is the one table of device type names and wire numbers.
 // OS is the platform whose devices carry that ID ("" for none in
-// particular); a mix audience takes every type.
+// particular); a mix audience takes every type. IDs is the shape of the
+// type's IDs in an audience file. Mintegral's upload page asks only for "a
+// single column of device IDs" (helpcenter.mintegral.com/en/docs/
+// upload-audience-package-file); its postback page shows IDFAs in
+// uppercase, GAIDs in lowercase and MD5 digests as "32-bit lower case"
+// (adv.mintegral.com/doc/en/integration/quickStart/postback), the forms
+// Apple's and Google's SDKs return. IDFV is Apple's UUID too.
 //
 // IDFV and IDFV_MD5 are unresolved: the List and Create API pages say 10
 // and 11, a newer page and a community SDK say 12 and 13. The documented
@@ -77,17 +84,33 @@ var deviceTypes = []struct {
 	Code    int
 	OS      string
 	Aliases []int // other numbers read back as this type
+	IDs     idlist.IDRule
 }{
-	{Name: "IMEI", Code: 1, OS: "android"},
-	{Name: "IDFA", Code: 2, OS: "ios"},
-	{Name: "GAID", Code: 3, OS: "android"},
-	{Name: "OAID", Code: 4, OS: "android"},
-	{Name: "IMEI_MD5", Code: 6, OS: "android"},
-	{Name: "IDFA_MD5", Code: 7, OS: "ios"},
-	{Name: "GAID_MD5", Code: 8, OS: "android"},
-	{Name: "OAID_MD5", Code: 9, OS: "android"},
-	{Name: "IDFV", Code: 10, OS: "ios", Aliases: []int{12}},
-	{Name: "IDFV_MD5", Code: 11, OS: "ios", Aliases: []int{13}},
+	{Name: "IMEI", Code: 1, OS: "android", IDs: idlist.IDRule{Kind: idlist.KindIMEI}},
+	{Name: "IDFA", Code: 2, OS: "ios", IDs: idlist.IDRule{Kind: idlist.KindUUID, Case: idlist.CaseUpper}},
+	{Name: "GAID", Code: 3, OS: "android", IDs: idlist.IDRule{Kind: idlist.KindUUID, Case: idlist.CaseLower}},
+	{Name: "OAID", Code: 4, OS: "android", IDs: idlist.IDRule{Kind: idlist.KindOAID}},
+	{Name: "IMEI_MD5", Code: 6, OS: "android", IDs: md5IDs},
+	{Name: "IDFA_MD5", Code: 7, OS: "ios", IDs: md5IDs},
+	{Name: "GAID_MD5", Code: 8, OS: "android", IDs: md5IDs},
+	{Name: "OAID_MD5", Code: 9, OS: "android", IDs: md5IDs},
+	{Name: "IDFV", Code: 10, OS: "ios", Aliases: []int{12}, IDs: idlist.IDRule{Kind: idlist.KindUUID, Case: idlist.CaseUpper}},
+	{Name: "IDFV_MD5", Code: 11, OS: "ios", Aliases: []int{13}, IDs: md5IDs},
+}
+
+var md5IDs = idlist.IDRule{Kind: idlist.KindMD5, Case: idlist.CaseLower}
+
+// DeviceTypeIDs returns the rule every line of an audience file of a
+// device type (a name) follows.
+func DeviceTypeIDs(name string) (idlist.IDRule, bool) {
+	for _, d := range deviceTypes {
+		if d.Name == name {
+			r := d.IDs
+			r.Name = d.Name
+			return r, true
+		}
+	}
+	return idlist.IDRule{}, false
 }
 
 // DeviceTypeNames lists the device type names in wire order.

@@ -1,0 +1,83 @@
+package idlist
+
+import "hash/maphash"
+
+// MaxTrackedIDs bounds the distinct IDs whose repeats are found: the set
+// holds a 64-bit hash of each, in a table at most half full, so it costs
+// at most 16 MiB (2^21 slots of 8 bytes) whatever the file size.
+//
+// Hashes stand for the IDs: two distinct IDs with the same hash would be
+// taken for one. With 2^20 IDs the odds that any two collide are about
+// 3 in 100 million (n²/2^65).
+const MaxTrackedIDs = 1 << 20
+
+const firstIDSlots = 1 << 12
+
+// idSet remembers IDs by their 64-bit hashes, up to MaxTrackedIDs.
+type idSet struct {
+	seed  maphash.Seed
+	slots []uint64 // open addressing, linear probing; 0 is an empty slot
+	n     int
+}
+
+func newIDSet() *idSet { return &idSet{seed: maphash.MakeSeed()} }
+
+// add reports whether v was added before. full means v is new and the set
+// has no room left for it: it was not added.
+func (s *idSet) add(v []byte) (seen, full bool) {
+	return s.addHash(s.hash(v))
+}
+
+func (s *idSet) hash(v []byte) uint64 { return maphash.Bytes(s.seed, v) }
+
+func (s *idSet) addHash(h uint64) (seen, full bool) {
+	if h == 0 {
+		h = 1
+	}
+	if s.slots == nil {
+		s.slots = make([]uint64, firstIDSlots)
+	}
+	i := s.find(h)
+	if s.slots[i] == h {
+		return true, false
+	}
+	if s.n == MaxTrackedIDs {
+		return false, true
+	}
+	if 2*(s.n+1) > len(s.slots) {
+		s.grow()
+		i = s.find(h)
+	}
+	s.slots[i] = h
+	s.n++
+	return false, false
+}
+
+// touch reads the slot where h starts its probe, so that a batch of
+// touches waits for its cache misses together rather than one by one.
+func (s *idSet) touch(h uint64) uint64 {
+	if s.slots == nil {
+		return 0
+	}
+	return s.slots[h&uint64(len(s.slots)-1)]
+}
+
+// find returns the slot holding h, or the empty slot where it belongs.
+func (s *idSet) find(h uint64) int {
+	mask := uint64(len(s.slots) - 1)
+	i := h & mask
+	for s.slots[i] != 0 && s.slots[i] != h {
+		i = (i + 1) & mask
+	}
+	return int(i)
+}
+
+func (s *idSet) grow() {
+	old := s.slots
+	s.slots = make([]uint64, 2*len(old))
+	for _, h := range old {
+		if h != 0 {
+			s.slots[s.find(h)] = h
+		}
+	}
+}
