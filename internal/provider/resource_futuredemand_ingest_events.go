@@ -2,7 +2,6 @@ package provider
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -110,27 +109,16 @@ type removal struct {
 // readRemoval reads the removal note of a planned change.
 func readRemoval(ctx context.Context, p privateGetter) removal {
 	var r removal
-	if p == nil {
-		return r
-	}
-	if raw, diags := p.GetKey(ctx, privateRemovalKey); !diags.HasError() && len(raw) > 0 {
-		_ = json.Unmarshal(raw, &r)
-	}
+	_, _ = getPrivate(ctx, p, privateRemovalKey, &r)
 	return r
 }
 
 // writeRemoval sets the removal note of a planned change; nil drops it.
 func writeRemoval(ctx context.Context, p privateSetter, r *removal) diag.Diagnostics {
 	if r == nil {
-		return p.SetKey(ctx, privateRemovalKey, nil)
+		return setPrivate(ctx, p, privateRemovalKey, nil)
 	}
-	raw, err := json.Marshal(r)
-	if err != nil {
-		var diags diag.Diagnostics
-		diags.AddError("Cannot record private state", err.Error())
-		return diags
-	}
-	return p.SetKey(ctx, privateRemovalKey, raw)
+	return setPrivate(ctx, p, privateRemovalKey, r)
 }
 
 // eventsPrior is the object a plan or an apply starts from.

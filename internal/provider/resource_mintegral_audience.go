@@ -465,16 +465,12 @@ func appliedFiles(ctx context.Context, files types.List) (out []mintegralApplied
 	return out, true
 }
 
-// readApplied returns the private record, or nil when there is none.
+// readApplied returns the private record, or nil when there is none
+// (an unreadable one counts as none: state decides, as before the record).
 func readApplied(ctx context.Context, private privateGetter) (*mintegralApplied, diag.Diagnostics) {
-	raw, diags := private.GetKey(ctx, mintegralAppliedKey)
-	if diags.HasError() || len(raw) == 0 {
-		return nil, diags
-	}
 	var rec mintegralApplied
-	if err := json.Unmarshal(raw, &rec); err != nil {
-		// Unreadable: compare against state instead, as before the record.
-		tflog.Warn(ctx, "ignoring an unreadable Mintegral audience record in private state", map[string]any{"error": err.Error()})
+	ok, diags := getPrivate(ctx, private, mintegralAppliedKey, &rec)
+	if !ok {
 		return nil, diags
 	}
 	return &rec, diags
@@ -483,15 +479,9 @@ func readApplied(ctx context.Context, private privateGetter) (*mintegralApplied,
 // writeApplied stores the record; nil removes it.
 func writeApplied(ctx context.Context, private privateSetter, rec *mintegralApplied) diag.Diagnostics {
 	if rec == nil {
-		return private.SetKey(ctx, mintegralAppliedKey, nil)
+		return setPrivate(ctx, private, mintegralAppliedKey, nil)
 	}
-	raw, err := json.Marshal(rec)
-	if err != nil {
-		var diags diag.Diagnostics
-		diags.AddError("Recording the Mintegral audience's files failed", err.Error())
-		return diags
-	}
-	return private.SetKey(ctx, mintegralAppliedKey, raw)
+	return setPrivate(ctx, private, mintegralAppliedKey, rec)
 }
 
 // readHeldSince returns when the pending update was first postponed, or

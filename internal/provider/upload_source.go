@@ -2,7 +2,6 @@ package provider
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -68,14 +67,6 @@ type contentCheck interface {
 // filestate.Record of the content last uploaded or planned.
 const privateSourceKey = "source"
 
-type privateGetter interface {
-	GetKey(ctx context.Context, key string) ([]byte, diag.Diagnostics)
-}
-
-type privateSetter interface {
-	SetKey(ctx context.Context, key string, value []byte) diag.Diagnostics
-}
-
 // hashSource and feedSource read a source; tests wrap them to count reads.
 var (
 	hashSource = filestate.Hash
@@ -87,23 +78,13 @@ var sourceCache = sync.OnceValue(func() *filestate.Cache { return filestate.Open
 
 func priorRecord(ctx context.Context, p privateGetter) (filestate.Record, bool) {
 	var rec filestate.Record
-	if p == nil {
-		return rec, false
-	}
-	raw, diags := p.GetKey(ctx, privateSourceKey)
-	if diags.HasError() || len(raw) == 0 || json.Unmarshal(raw, &rec) != nil {
-		return rec, false
-	}
-	return rec, true
+	ok, _ := getPrivate(ctx, p, privateSourceKey, &rec)
+	return rec, ok
 }
 
 func setRecord(ctx context.Context, p privateSetter, rec filestate.Record) {
-	if p == nil || rec.Fingerprint == "" {
-		return
-	}
-	raw, err := json.Marshal(rec)
-	if err == nil {
-		_ = p.SetKey(ctx, privateSourceKey, raw)
+	if rec.Fingerprint != "" {
+		_ = setPrivate(ctx, p, privateSourceKey, rec)
 	}
 }
 

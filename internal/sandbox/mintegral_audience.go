@@ -1,7 +1,6 @@
 package sandbox
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -169,22 +168,7 @@ func (st *mintegralAudienceState) writeLocked(audiences map[int64]*MintegralAudi
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(st.file), ".mintegral-*.tmp")
-	if err != nil {
-		return fmt.Errorf("sandbox: save Mintegral audiences: %w", err)
-	}
-	_, err = io.Copy(tmp, bytes.NewReader(raw))
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), st.file)
-	}
-	if err != nil {
-		_ = os.Remove(tmp.Name())
+	if err := writeStateFile(st.file, raw); err != nil {
 		return fmt.Errorf("sandbox: save Mintegral audiences: %w", err)
 	}
 	return nil
