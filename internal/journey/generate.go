@@ -236,7 +236,9 @@ func (j *journey) repoCommit() event {
 		} else {
 			ids := newDeviceIDs(j.rng, 20+j.rng.IntN(40))
 			area := 1 + weightedIndex(j.rng, 3, 1)
-			edit = func() { r.devices, r.deviceIDs, r.devicesArea, r.devicesName = true, ids, area, filepath.Base(r.devicesPath) }
+			edit = func() {
+				r.devices, r.deviceIDs, r.devicesArea, r.devicesName = true, ids, area, filepath.Base(r.devicesPath)
+			}
 			c = fmt.Sprintf("add devices (%d IDs, area %d)", len(ids), area)
 		}
 	case "toggle crm":

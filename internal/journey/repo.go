@@ -38,7 +38,7 @@ type repo struct {
 	// name of its first source; a rename to a name of the same kind keeps
 	// it (a rename is not new content).
 	devicesName string
-	devicesArea int    // area_type of the file and its audience
+	devicesArea int // area_type of the file and its audience
 	deviceIDs   []string
 
 	// crmShared: the raw CRM export committed as crm/customers.csv, sent
