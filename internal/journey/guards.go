@@ -50,6 +50,7 @@ func (j *journey) checkGuards(state map[string]stateResource, writes []string) e
 			if !strings.Contains(out, want) {
 				return findf("%s went from %d to %d entries (more than %d %% fewer) and no command of the step said %q", addr, was, now, shrinkLimit, want)
 			}
+			j.cfg.Logf("#%d %s shrank from %d to %d entries, announced", j.n, addr, was, now)
 		}
 	}
 	// No event is ingested twice: each event of the tour reached Future
