@@ -98,6 +98,9 @@ type Config struct {
 	// with, which decides its upload form (default MinIO). Only MinIO and
 	// AWS work with ExternalS3.
 	OpenIMBackend OpenIMBackend
+	// AltcraftPanel is the Altcraft panel's generation (default new):
+	// an old one takes a download's token only as ?token=.
+	AltcraftPanel AltcraftPanel
 	// RequestLog, when set, is called once per request after it ended
 	// (`audience-sandbox -v` prints each record). It may be called from
 	// several goroutines at once.
@@ -156,6 +159,9 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("sandbox: %w", err)
 	}
 	cfg.OpenIMBackend = backend
+	if cfg.AltcraftPanel, err = ParseAltcraftPanel(string(cfg.AltcraftPanel)); err != nil {
+		return nil, fmt.Errorf("sandbox: %w", err)
+	}
 	if cfg.ExternalS3 != nil && cfg.OpenIMBackend != OpenIMBackendMinIO && cfg.OpenIMBackend != OpenIMBackendAWS {
 		return nil, fmt.Errorf("sandbox: the OpenIM %s backend is served by the built-in store only; drop ExternalS3 or use minio", cfg.OpenIMBackend)
 	}
