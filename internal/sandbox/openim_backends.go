@@ -281,14 +281,10 @@ func (s *Server) checkCOSForm(values map[string]string, file *formFile) error {
 	if values["q-ak"] != s.storageKeyID {
 		return &s3Error{http.StatusForbidden, "InvalidAccessKeyId", "The access key Id format you provided is invalid."}
 	}
-	kt := strings.Split(values["q-key-time"], ";")
-	start, err1 := strconv.ParseInt(kt[0], 10, 64)
-	var end int64
-	var err2 error = fmt.Errorf("no end")
-	if len(kt) == 2 {
-		end, err2 = strconv.ParseInt(kt[1], 10, 64)
-	}
-	if err1 != nil || err2 != nil {
+	first, last, ok := strings.Cut(values["q-key-time"], ";")
+	start, err1 := strconv.ParseInt(first, 10, 64)
+	end, err2 := strconv.ParseInt(last, 10, 64)
+	if !ok || err1 != nil || err2 != nil {
 		return &s3Error{http.StatusBadRequest, "InvalidArgument", "q-key-time must be <start>;<end> in unix seconds"}
 	}
 	if now := s.now().Unix(); now < start || now > end {
