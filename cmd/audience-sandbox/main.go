@@ -38,6 +38,8 @@ func main() {
 	var profiles profileFlags
 	flag.Var(&profiles, "altcraft-profiles", "load a CSV as the profiles of an Altcraft database or segment: `type/id=file.csv`, e.g. segment/7=crm.csv (a header naming the fields,\n"+
 		"then one profile per record; a source the panel lacks is added); repeatable. While running: PUT the CSV to "+sandbox.AdminAltcraftProfilesPath+"/segment/7")
+	openIMBackend := flag.String("openim-backend", "minio", "the OpenIM server's object storage, which decides its upload form: minio, cos, oss, kodo, or aws (no form upload: initiate_form_data fails with errCode 500)")
+	altcraftPanel := flag.String("altcraft-panel", "new", "the Altcraft panel's generation: new (downloads take Authorization: Bearer or ?token=) or old (only ?token=; the header alone gets 401)")
 	flag.Parse()
 	if *updateWindow <= 0 {
 		log.Fatalf("-mintegral-update-window %s: give a positive duration, e.g. 2m", *updateWindow)
@@ -50,7 +52,7 @@ func main() {
 		}
 		*dir = d
 	}
-	cfg := sandbox.Config{Dir: *dir, MintegralUpdateWindow: *updateWindow}
+	cfg := sandbox.Config{Dir: *dir, MintegralUpdateWindow: *updateWindow, OpenIMBackend: sandbox.OpenIMBackend(*openIMBackend), AltcraftPanel: sandbox.AltcraftPanel(*altcraftPanel)}
 	if *verbose {
 		requests := log.New(os.Stderr, "", log.LstdFlags|log.Lmicroseconds)
 		cfg.RequestLog = func(r sandbox.RequestRecord) { requests.Print(r) }

@@ -98,7 +98,7 @@ func TestOpenIMPolicyMistakeOnVersity(t *testing.T) {
 	if !errors.As(err, &se) || se.Code != "AccessDenied" || !strings.Contains(se.Message, "Extra input fields") {
 		t.Fatalf("err = %v; want versitygw's AccessDenied for an extra input field", err)
 	}
-	if _, err := c.CompleteFormData(context.Background(), fu.ID); err == nil || !strings.Contains(err.Error(), "errCode 1004") {
+	if _, err := c.CompleteFormData(context.Background(), fu.ID); err == nil || !strings.Contains(err.Error(), "errCode 500") {
 		t.Fatalf("complete after a refused upload: %v", err)
 	}
 }

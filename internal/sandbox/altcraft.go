@@ -632,12 +632,40 @@ func altcraftMix64(x uint64) uint64 {
 	return x ^ x>>31
 }
 
+// AltcraftPanel is the generation of the emulated Altcraft panel, which
+// decides how a result download takes the token.
+type AltcraftPanel string
+
+const (
+	// AltcraftPanelNew (the default) takes Authorization: Bearer, and
+	// still ?token=, which its documentation discourages but does not
+	// refuse (guides.altcraft.com developer-guide "API interaction").
+	AltcraftPanelNew AltcraftPanel = "new"
+	// AltcraftPanelOld takes the token only as ?token= (the seed's
+	// download form; docs.altcraft.com "API interaction", the outdated
+	// documentation, knows no header) and answers 401 to a download
+	// authorized by the header alone.
+	AltcraftPanelOld AltcraftPanel = "old"
+)
+
+// ParseAltcraftPanel reads a panel generation; "" is new.
+func ParseAltcraftPanel(s string) (AltcraftPanel, error) {
+	switch AltcraftPanel(s) {
+	case "", AltcraftPanelNew:
+		return AltcraftPanelNew, nil
+	case AltcraftPanelOld:
+		return AltcraftPanelOld, nil
+	}
+	return "", fmt.Errorf("unknown Altcraft panel generation %q; use old or new", s)
+}
+
 // handleAltcraftDownload serves an export file, streamed from disk. The
-// token may come as ?token= (as the seed documents) or as a Bearer header.
+// token may come as ?token= (as the seed documents) or, on a new panel, as
+// a Bearer header.
 func (s *Server) handleAltcraftDownload(w http.ResponseWriter, r *http.Request) {
 	defer drain(r)
 	tok := r.URL.Query().Get("token")
-	if h := r.Header.Get("Authorization"); tok == "" && strings.HasPrefix(h, "Bearer ") {
+	if h := r.Header.Get("Authorization"); tok == "" && strings.HasPrefix(h, "Bearer ") && s.cfg.AltcraftPanel != AltcraftPanelOld {
 		tok = strings.TrimPrefix(h, "Bearer ")
 	}
 	if tok == "" || subtle.ConstantTimeCompare([]byte(tok), []byte(s.cfg.Credentials.AltcraftToken)) != 1 {

@@ -314,3 +314,21 @@ func TestAltcraftExportCarriesOneDeviceIDPerProfile(t *testing.T) {
 		t.Fatalf("%d iOS, %d Android, %d limited-tracking profiles", ios, android, limited)
 	}
 }
+
+// An old panel takes a download's token only in the URL: the header alone
+// is refused with 401.
+func TestAltcraftOldPanelTakesOnlyURLToken(t *testing.T) {
+	s := startS3PostSandbox(t, Config{AltcraftPanel: AltcraftPanelOld})
+	start := altcraftCall(t, s, "profiles/get_all", `{`+altcraftTok+`,"source_type":"segment","source_id":7}`)
+	end, _ := altcraftPollToEnd(t, s, start.Data.TaskID)
+	u := end.Data.Result.URLs[0]
+	if code, _ := altcraftDownload(t, s, u, http.Header{"Authorization": {"Bearer sandbox-altcraft-token"}}); code != http.StatusUnauthorized {
+		t.Fatalf("bearer on an old panel: HTTP %d, want 401", code)
+	}
+	if code, _ := altcraftDownload(t, s, u+"?token=sandbox-altcraft-token", nil); code != http.StatusOK {
+		t.Fatalf("?token= on an old panel: HTTP %d, want 200", code)
+	}
+	if _, err := New(Config{Dir: t.TempDir(), AltcraftPanel: "v2"}); err == nil || !strings.Contains(err.Error(), "old or new") {
+		t.Fatalf("unknown generation: %v", err)
+	}
+}

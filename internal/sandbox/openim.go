@@ -30,9 +30,11 @@ const (
 	// header, and (sandbox rule, OpenIM only uses it for tracing) a reused
 	// operationID.
 	OpenIMCodeArgs = 1001
-	// OpenIMCodeRecordNotFound: complete_form_data before the object was
-	// uploaded (sandbox choice; OpenIM passes the storage's error on).
-	OpenIMCodeRecordNotFound = 1004
+	// OpenIMCodeServerInternal: an error without a code of its own, e.g.
+	// the storage's (openimsdk/tools apiresp/resp.go ParseError): a
+	// backend without form upload on initiate_form_data, a missing object
+	// on complete_form_data.
+	OpenIMCodeServerInternal = 500
 	// OpenIMCodeTokenNotExist: the token is not one the server issued. The
 	// sandbox token is opaque, so every wrong token is "not exist" rather
 	// than expired (1501) or malformed (1503).
@@ -57,6 +59,7 @@ type openIMState struct {
 	mu           sync.Mutex
 	operationIDs map[string]bool
 	uploads      map[string]*openIMUpload
+	byKey        map[string]*openIMUpload // by storage key, for the COS, OSS and Kodo form targets
 }
 
 // openIMUpload is one initiated form upload.
@@ -67,11 +70,14 @@ type openIMUpload struct {
 	Group       string `json:"group"`
 	Key         string `json:"key"`
 	completed   bool
+	backend     OpenIMBackend
+	form        map[string]string // the formData issued (COS, OSS, Kodo)
 }
 
 // registerOpenIM mounts the emulated OpenIM API under PrefixOpenIM.
 func (s *Server) registerOpenIM(mux *http.ServeMux) {
-	s.openim = &openIMState{operationIDs: map[string]bool{}, uploads: map[string]*openIMUpload{}}
+	s.openim = &openIMState{operationIDs: map[string]bool{}, uploads: map[string]*openIMUpload{}, byKey: map[string]*openIMUpload{}}
+	s.registerOpenIMStorage(mux)
 	mux.HandleFunc("POST "+PrefixOpenIM+"/object/initiate_form_data", s.handleOpenIMInitiateFormData)
 	mux.HandleFunc("POST "+PrefixOpenIM+"/object/complete_form_data", s.handleOpenIMCompleteFormData)
 	s.exportURL("OPENIM_ENDPOINT", PrefixOpenIM)
@@ -215,35 +221,55 @@ func (s *Server) handleOpenIMInitiateFormData(w http.ResponseWriter, r *http.Req
 		writeOpenIM(w, &openIMError{OpenIMCodeArgs, "ArgsError", "millisecond must be at most 7 days"}, nil)
 		return
 	}
-	key := path.Join("openim", "direct", s.now().UTC().Format("20060102"), OpenIMAdminUserID, randomHex(16)+path.Ext(req.Name))
-	up := &openIMUpload{Name: req.Name, Size: req.Size, ContentType: req.ContentType, Group: req.Group, Key: key}
-	pol, err := s.presignPostPolicy(postPolicyRequest{
-		Bucket:        BucketOpenIM,
-		Key:           key,
-		ContentType:   req.ContentType,
-		MinSize:       0,
-		MaxSize:       req.Size,
-		SuccessStatus: openIMSuccessStatus,
-		TTL:           ttl,
-	})
-	if err != nil {
-		writeOpenIM(w, &openIMError{500, "ServerInternalError", err.Error()}, nil)
+	backend := s.cfg.OpenIMBackend
+	if backend == OpenIMBackendAWS {
+		writeOpenIM(w, &openIMError{OpenIMCodeServerInternal, "ServerInternalError", openIMAWSNoForm}, nil)
 		return
+	}
+	key := path.Join("openim", "direct", s.now().UTC().Format("20060102"), OpenIMAdminUserID, randomHex(16)+path.Ext(req.Name))
+	up := &openIMUpload{Name: req.Name, Size: req.Size, ContentType: req.ContentType, Group: req.Group, Key: key, backend: backend}
+	var form openIMForm
+	expires := s.now().Add(ttl)
+	if backend == OpenIMBackendMinIO || backend == "" {
+		up.backend = OpenIMBackendMinIO
+		pol, err := s.presignPostPolicy(postPolicyRequest{
+			Bucket:        BucketOpenIM,
+			Key:           key,
+			ContentType:   req.ContentType,
+			MinSize:       0,
+			MaxSize:       req.Size,
+			SuccessStatus: openIMSuccessStatus,
+			TTL:           ttl,
+		})
+		if err != nil {
+			writeOpenIM(w, &openIMError{OpenIMCodeServerInternal, "ServerInternalError", err.Error()}, nil)
+			return
+		}
+		form, expires = openIMForm{URL: pol.URL, Fields: pol.FieldMap()}, pol.Expires
+	} else {
+		var err error
+		if form, err = s.issueOpenIMForm(backend, key, req.ContentType, req.Size, expires); err != nil {
+			writeOpenIM(w, &openIMError{OpenIMCodeServerInternal, "ServerInternalError", err.Error()}, nil)
+			return
+		}
+		up.form = form.Fields
 	}
 	// Like the server, the id carries the upload's description.
 	meta, _ := json.Marshal(up)
 	id := base64.RawStdEncoding.EncodeToString(meta)
 	s.openim.mu.Lock()
 	s.openim.uploads[id] = up
+	s.openim.byKey[key] = up
 	s.openim.mu.Unlock()
 	writeOpenIM(w, nil, map[string]any{
 		"id":   id,
-		"url":  pol.URL,
+		"url":  form.URL,
 		"file": "file",
-		// The server's shape ({key, values}); the document shows {key, value}.
-		"header":       []map[string]any{{"key": "Content-Type", "values": []string{"multipart/form-data"}}},
-		"formData":     pol.FieldMap(),
-		"expires":      pol.Expires.UnixMilli(),
+		// Every driver leaves the form's headers unset, which the API
+		// answers as null (tools s3/*/ FormData: Header nil).
+		"header":       nil,
+		"formData":     form.Fields,
+		"expires":      expires.UnixMilli(),
 		"successCodes": []int{openIMSuccessStatus},
 	})
 }
@@ -273,12 +299,15 @@ func (s *Server) handleOpenIMCompleteFormData(w http.ResponseWriter, r *http.Req
 		return
 	}
 	size, _, err := s.statStoredObject(BucketOpenIM, up.Key)
+	// The server passes the storage's stat error on, a missing object
+	// included, as errCode 500 (open-im-server internal/rpc/third/s3.go
+	// CompleteFormData).
 	if errors.Is(err, ErrNoSuchObject) {
-		writeOpenIM(w, &openIMError{OpenIMCodeRecordNotFound, "RecordNotFoundError", "the object was not uploaded: POST the form to the storage before calling complete_form_data"}, nil)
+		writeOpenIM(w, &openIMError{OpenIMCodeServerInternal, "ServerInternalError", openIMNoSuchKey}, nil)
 		return
 	}
 	if err != nil {
-		writeOpenIM(w, &openIMError{500, "ServerInternalError", err.Error()}, nil)
+		writeOpenIM(w, &openIMError{OpenIMCodeServerInternal, "ServerInternalError", err.Error()}, nil)
 		return
 	}
 	if size != up.Size {

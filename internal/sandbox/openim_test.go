@@ -99,8 +99,8 @@ func TestOpenIMFormDataUpload(t *testing.T) {
 	if d.File != "file" || len(d.SuccessCodes) != 1 || d.SuccessCodes[0] != 200 || d.ID == "" {
 		t.Fatalf("unexpected data %+v", d)
 	}
-	if len(d.Header) != 1 || d.Header[0].Key != "Content-Type" || len(d.Header[0].Values) != 1 {
-		t.Fatalf("header not in the server's {key, values} shape: %+v", d.Header)
+	if d.Header != nil {
+		t.Fatalf("header = %+v; the MinIO backend answers null", d.Header)
 	}
 	for _, k := range []string{"policy", "x-amz-signature", "x-amz-credential", "x-amz-date", "x-amz-algorithm", "key"} {
 		if d.FormData[k] == "" {
@@ -110,7 +110,7 @@ func TestOpenIMFormDataUpload(t *testing.T) {
 
 	// complete before the upload
 	r := callOpenIM(t, s, "/object/complete_form_data", "", token, map[string]string{"id": d.ID})
-	if r.ErrCode != OpenIMCodeRecordNotFound {
+	if r.ErrCode != OpenIMCodeServerInternal || r.ErrDlt != openIMNoSuchKey {
 		t.Fatalf("complete before upload: %+v", r)
 	}
 

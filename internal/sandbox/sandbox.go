@@ -94,6 +94,13 @@ type Config struct {
 	// API reports times shifted so that utime + 12 hours is the moment an
 	// update is accepted.
 	MintegralUpdateWindow time.Duration
+	// OpenIMBackend is the object storage the OpenIM server is configured
+	// with, which decides its upload form (default MinIO). Only MinIO and
+	// AWS work with ExternalS3.
+	OpenIMBackend OpenIMBackend
+	// AltcraftPanel is the Altcraft panel's generation (default new):
+	// an old one takes a download's token only as ?token=.
+	AltcraftPanel AltcraftPanel
 	// RequestLog, when set, is called once per request after it ended
 	// (`audience-sandbox -v` prints each record). It may be called from
 	// several goroutines at once.
@@ -146,6 +153,17 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	backend, err := ParseOpenIMBackend(string(cfg.OpenIMBackend))
+	if err != nil {
+		return nil, fmt.Errorf("sandbox: %w", err)
+	}
+	cfg.OpenIMBackend = backend
+	if cfg.AltcraftPanel, err = ParseAltcraftPanel(string(cfg.AltcraftPanel)); err != nil {
+		return nil, fmt.Errorf("sandbox: %w", err)
+	}
+	if cfg.ExternalS3 != nil && cfg.OpenIMBackend != OpenIMBackendMinIO && cfg.OpenIMBackend != OpenIMBackendAWS {
+		return nil, fmt.Errorf("sandbox: the OpenIM %s backend is served by the built-in store only; drop ExternalS3 or use minio", cfg.OpenIMBackend)
 	}
 	store, err := NewObjectStore(cfg.Dir)
 	if err != nil {

@@ -4,8 +4,9 @@
 // platform, nothing of Terraform.
 //
 // The API token travels in the JSON body of API calls and in an
-// Authorization: Bearer header for downloads; it never appears in a URL,
-// a log line or an error.
+// Authorization: Bearer header for downloads; an older panel that refuses
+// the header gets it as ?token= on its own host. It never appears in a
+// log line or an error.
 package altcraft
 
 import (
@@ -20,6 +21,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/audiencekit/terraform-provider-audience/internal/client/transfer"
@@ -31,6 +33,9 @@ type Client struct {
 	token string
 	http  *transfer.Platform
 	log   transfer.Logger
+	// urlToken: the panel refused the Authorization header on a download
+	// and took ?token=, so later downloads send the token that way.
+	urlToken atomic.Bool
 
 	// PollInitial is the wait before the second status poll; it doubles up
 	// to PollMax.
@@ -381,15 +386,54 @@ func (c *Client) DownloadFile(ctx context.Context, rawURL, path string) (*File, 
 	if err != nil {
 		return nil, err
 	}
-	h := http.Header{}
-	if sendToken {
-		h.Set("Authorization", "Bearer "+c.token)
+	req := transfer.DownloadRequest{URL: fetch, Header: http.Header{}, Path: path, Label: "Altcraft export download " + report}
+	if sendToken && c.urlToken.Load() {
+		if req.URL, err = withURLToken(fetch, c.token); err != nil {
+			return nil, err
+		}
+	} else if sendToken {
+		req.Header.Set("Authorization", "Bearer "+c.token)
 	}
-	d, err := c.http.Download(ctx, transfer.DownloadRequest{URL: fetch, Header: h, Path: path, Label: "Altcraft export download " + report})
+	d, err := c.http.Download(ctx, req)
+	if err != nil && sendToken && !c.urlToken.Load() && refused(err) {
+		// Older panels take the token on downloads only as ?token= (the
+		// seed's GET {panel}{url}?token=); newer ones take the header and
+		// discourage the URL token (guides.altcraft.com developer-guide
+		// "API interaction"). Only the panel's own host gets it: sendToken.
+		c.log.Info(ctx, "Altcraft panel refused the Authorization header on a download; sending the token in the URL instead, as older panels require", map[string]any{"url": report})
+		if req.URL, err = withURLToken(fetch, c.token); err != nil {
+			return nil, err
+		}
+		req.Header = http.Header{}
+		if d, err = c.http.Download(ctx, req); err == nil {
+			c.urlToken.Store(true)
+		} else if refused(err) {
+			return nil, fmt.Errorf("%w (the panel refused the token both in the Authorization header and in the URL: check altcraft.token or the ALTCRAFT_TOKEN environment variable)", err)
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
 	return &File{URL: report, Path: d.Path, Size: d.Size, SHA256: d.SHA256}, nil
+}
+
+// refused reports a download the panel answered 401 or 403.
+func refused(err error) bool {
+	var he *transfer.HTTPError
+	return errors.As(err, &he) && (he.Status == http.StatusUnauthorized || he.Status == http.StatusForbidden)
+}
+
+// withURLToken adds ?token= to a download URL of the panel. The URL is
+// never logged or reported as is: the transfer layer redacts its query.
+func withURLToken(fetch, token string) (string, error) {
+	u, err := url.Parse(fetch)
+	if err != nil {
+		return "", fmt.Errorf("Altcraft result URL %s cannot be parsed", transfer.RedactURL(fetch))
+	}
+	q := u.Query()
+	q.Set("token", token)
+	u.RawQuery = q.Encode()
+	return u.String(), nil
 }
 
 // fileName is the local name for a result URL: its last path segment.

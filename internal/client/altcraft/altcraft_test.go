@@ -57,9 +57,13 @@ func (r *recorder) leaks(t *testing.T, secret string, more ...string) {
 }
 
 // start runs the sandbox behind a recording front, and a client for it.
-func start(t *testing.T, tok string) (*sandbox.Server, *Client, *recorder, string) {
+func start(t *testing.T, tok string, panel ...sandbox.AltcraftPanel) (*sandbox.Server, *Client, *recorder, string) {
 	t.Helper()
-	sb, err := sandbox.New(sandbox.Config{Dir: t.TempDir()})
+	cfg := sandbox.Config{Dir: t.TempDir()}
+	if len(panel) > 0 {
+		cfg.AltcraftPanel = panel[0]
+	}
+	sb, err := sandbox.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -409,5 +413,58 @@ func TestNewRejectsBadEndpoint(t *testing.T) {
 		if _, err := New(e, token, transfer.Options{}); err == nil || strings.Contains(err.Error(), "pw") || strings.Contains(err.Error(), "token=x") {
 			t.Errorf("New(%q) = %v", e, err)
 		}
+	}
+}
+
+// An old panel refuses the header on downloads: the client sends the token
+// as ?token= instead, keeps doing so, and no log line or error holds it.
+func TestOldPanelDownloadFallsBackToURLToken(t *testing.T) {
+	_, c, rec, _ := start(t, token, sandbox.AltcraftPanelOld)
+	dir := t.TempDir()
+	res, err := c.Export(context.Background(), ExportRequest{SourceType: "segment", SourceID: 7}, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertExport(t, res.Files[0].Path, export(t, "segment", 7, nil))
+	n := len(rec.urls)
+	if rec.auth[n-2] != "Bearer "+token || rec.auth[n-1] != "" || !strings.Contains(rec.urls[n-1], "token="+token) {
+		t.Fatalf("downloads: auth %q, urls %q", rec.auth[n-2:], rec.urls[n-2:])
+	}
+	// The next download goes straight to ?token=.
+	if _, err := c.DownloadFile(context.Background(), rec.urls[n-1][len("/altcraft"):strings.Index(rec.urls[n-1], "?")], filepath.Join(dir, "again.csv")); err != nil {
+		t.Fatal(err)
+	}
+	if rec.auth[len(rec.auth)-1] != "" || len(rec.urls) != n+1 {
+		t.Fatalf("second download: %d requests, auth %q", len(rec.urls)-n, rec.auth[len(rec.auth)-1])
+	}
+	found := false
+	for _, l := range rec.lines {
+		found = found || strings.Contains(l, "sending the token in the URL")
+		if strings.Contains(l, token) {
+			t.Errorf("token in log line %q", l)
+		}
+	}
+	if !found {
+		t.Fatalf("the fallback was not logged: %q", rec.lines)
+	}
+}
+
+// A download on another host never gets the token, not even in the URL
+// after a refusal; a panel that refuses both ways says so without the token.
+func TestURLTokenOnlyOnThePanelHost(t *testing.T) {
+	var queries []string
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		queries = append(queries, r.URL.RawQuery+"|"+r.Header.Get("Authorization"))
+		w.WriteHeader(http.StatusUnauthorized)
+	}))
+	defer other.Close()
+	c := fakePanel(t, func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusForbidden) })
+	_, err := c.DownloadFile(context.Background(), other.URL+"/files/export.csv", filepath.Join(t.TempDir(), "a.csv"))
+	if err == nil || len(queries) != 1 || queries[0] != "|" {
+		t.Fatalf("err %v; the other host saw %q", err, queries)
+	}
+	_, err = c.DownloadFile(context.Background(), "/api/download/x/a.csv", filepath.Join(t.TempDir(), "a.csv"))
+	if err == nil || !strings.Contains(err.Error(), "refused the token both in the Authorization header and in the URL") || strings.Contains(err.Error(), token) {
+		t.Fatalf("err = %v", err)
 	}
 }

@@ -87,10 +87,40 @@ func (e *APIError) hint() string {
 	case e.Code == 90007:
 		return "the stored object does not match the file; the file may have changed during the upload: upload it again"
 	case e.Code == 500:
-		return "the server failed internally; try again later"
+		return e.storageHint()
 	}
 	return ""
 }
+
+// storageHint explains errCode 500, which OpenIM answers for any error
+// without a code of its own (openimsdk/tools apiresp/resp.go ParseError:
+// ServerInternalError with the error as errDlt). On these two calls it is
+// the object storage speaking, and sending the same call again cannot
+// help, so the client does not retry it (no body-level retry is declared
+// for OpenIM calls; see call).
+func (e *APIError) storageHint() string {
+	switch e.Op {
+	case opInitiate:
+		// The AWS backend has no form upload: openimsdk/tools s3/aws/aws.go
+		// FormData returns "aws does not currently support form data file
+		// uploads"; MinIO, COS and OSS build a form (s3/minio, s3/cos,
+		// s3/oss FormData).
+		return "this OpenIM server's object storage cannot take form uploads (its AWS S3 backend has none), so trying again will not help: " +
+			"ask the OpenIM server's administrator to switch its object storage (object.enable in openim-rpc-third.yml) to MinIO (the default), COS or OSS"
+	case opComplete:
+		// complete_form_data stats the object and passes the storage's
+		// error on (open-im-server internal/rpc/third/s3.go
+		// CompleteFormData): most often the object is not there.
+		return "the storage does not hold the uploaded object (it was not stored, or the storage could not be read), so it was not confirmed: upload the file again"
+	}
+	return "the server failed internally; try again later"
+}
+
+// The API calls of the form upload.
+const (
+	opInitiate = "object/initiate_form_data"
+	opComplete = "object/complete_form_data"
+)
 
 // FormUpload is what initiate_form_data answers: how to upload the file.
 type FormUpload struct {
@@ -192,7 +222,7 @@ func (c *Client) InitiateFormData(ctx context.Context, in InitiateRequest) (*For
 	var d formUploadJSON
 	// A second initiate_form_data after a lost answer is an upload session
 	// nobody posts to, which expires.
-	if err := c.call(ctx, "object/initiate_form_data", transfer.DuplicateHarmless, in, &d); err != nil {
+	if err := c.call(ctx, opInitiate, transfer.DuplicateHarmless, in, &d); err != nil {
 		return nil, err
 	}
 	const op = "OpenIM object/initiate_form_data"
@@ -283,7 +313,7 @@ func (c *Client) CompleteFormData(ctx context.Context, id string) (string, error
 	}
 	// A second complete_form_data confirms the same object under the same
 	// name.
-	if err := c.call(ctx, "object/complete_form_data", transfer.DuplicateHarmless, map[string]string{"id": id}, &d); err != nil {
+	if err := c.call(ctx, opComplete, transfer.DuplicateHarmless, map[string]string{"id": id}, &d); err != nil {
 		return "", err
 	}
 	if d.URL == "" {

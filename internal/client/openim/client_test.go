@@ -23,9 +23,13 @@ import (
 	"github.com/audiencekit/terraform-provider-audience/internal/sandbox"
 )
 
-func startSandbox(t *testing.T) *sandbox.Server {
+func startSandbox(t *testing.T, backend ...sandbox.OpenIMBackend) *sandbox.Server {
 	t.Helper()
-	s, err := sandbox.New(sandbox.Config{Dir: t.TempDir()})
+	cfg := sandbox.Config{Dir: t.TempDir()}
+	if len(backend) > 0 {
+		cfg.OpenIMBackend = backend[0]
+	}
+	s, err := sandbox.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -476,4 +480,58 @@ func TestCheckObjectName(t *testing.T) {
 			t.Errorf("%q accepted", bad)
 		}
 	}
+}
+
+// Every backend's form goes through unchanged and confirms.
+func TestUploadToEachBackend(t *testing.T) {
+	for _, b := range []sandbox.OpenIMBackend{sandbox.OpenIMBackendMinIO, sandbox.OpenIMBackendCOS, sandbox.OpenIMBackendOSS, sandbox.OpenIMBackendKodo} {
+		t.Run(string(b), func(t *testing.T) {
+			s := startSandbox(t, b)
+			p, sum := writeFile(t, "list.csv", "id\n1\n")
+			res, err := sandboxClient(s).Upload(context.Background(), UploadInput{Path: p, MD5: sum, Name: "dir/list.csv"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			objs := s.OpenIMObjects()
+			if len(objs) != 1 || string(storedBytes(t, s, objs[0])) != "id\n1\n" || res.MD5 != sum {
+				t.Fatalf("objects %+v", objs)
+			}
+		})
+	}
+}
+
+// errCode 500 is the storage speaking: on initiate, a backend without
+// form upload; on confirm, a missing object. Neither is sent again.
+func TestErrCode500IsExplainedAndNotRetried(t *testing.T) {
+	t.Run("initiate on AWS", func(t *testing.T) {
+		s := startSandbox(t, sandbox.OpenIMBackendAWS)
+		p, sum := writeFile(t, "list.csv", "id\n1\n")
+		_, err := sandboxClient(s).Upload(context.Background(), UploadInput{Path: p, MD5: sum, Name: "list.csv"})
+		for _, want := range []string{"object/initiate_form_data failed: errCode 500 ServerInternalError: aws does not currently support form data file uploads",
+			"cannot take form uploads", "will not help", "administrator", "MinIO (the default), COS or OSS"} {
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Fatalf("err = %v; want %q", err, want)
+			}
+		}
+		if n := s.Requests(sandbox.PrefixOpenIM); n != 1 {
+			t.Fatalf("%d OpenIM requests; want the one initiate", n)
+		}
+	})
+	t.Run("confirm without the object", func(t *testing.T) {
+		s := startSandbox(t)
+		c := sandboxClient(s)
+		fu, err := c.InitiateFormData(context.Background(), InitiateRequest{Name: "a.csv", Size: 3, ContentType: "text/csv"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = c.CompleteFormData(context.Background(), fu.ID)
+		for _, want := range []string{"object/complete_form_data failed: errCode 500", "does not exist", "does not hold the uploaded object", "upload the file again"} {
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Fatalf("err = %v; want %q", err, want)
+			}
+		}
+		if n := s.Requests(sandbox.PrefixOpenIM); n != 2 {
+			t.Fatalf("%d OpenIM requests; want initiate and one complete", n)
+		}
+	})
 }
