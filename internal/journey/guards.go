@@ -3,7 +3,6 @@ package journey
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"strings"
 )
 
@@ -106,7 +105,3 @@ func (j *journey) settleEvents(context.Context) error {
 	j.cfg.Logf("#%d the team settles the unconfirmed events ingest: %s", j.n, j.repo.eventsSettle)
 	return j.commit()
 }
-
-// shrinkRefusal is the provider's refusal of a collapsed list under
-// on_shrink = "error".
-var shrinkRefusal = regexp.MustCompile(`Error: List shrinks from \d+ to \d+ entries`)

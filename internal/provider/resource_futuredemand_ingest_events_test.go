@@ -141,7 +141,7 @@ func TestAccFutureDemandIngest_eventsAppend(t *testing.T) {
 			{
 				// file_name left out again: the name Future Demand has
 				// stays (a rename is not new content), and nothing is sent.
-				Config: eventsConfig(src, ""),
+				Config:           eventsConfig(src, ""),
 				ConfigPlanChecks: acc.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue(ingestAddr, tfjsonpath.New("file_name"), knownvalue.StringExact("tour.csv")),

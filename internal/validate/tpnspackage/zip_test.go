@@ -298,7 +298,7 @@ func TestCheckedReaderSameWhateverTheCuts(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			read := func(cut func(io.Reader) io.Reader, size int) ([]byte, error) {
-				var r io.Reader = cut(bytes.NewReader(c.data))
+				r := cut(bytes.NewReader(c.data))
 				if c.deflate {
 					r = flate.NewReader(r)
 				}
