@@ -38,6 +38,8 @@ func main() {
 	var profiles profileFlags
 	flag.Var(&profiles, "altcraft-profiles", "load a CSV as the profiles of an Altcraft database or segment: `type/id=file.csv`, e.g. segment/7=crm.csv (a header naming the fields,\n"+
 		"then one profile per record; a source the panel lacks is added); repeatable. While running: PUT the CSV to "+sandbox.AdminAltcraftProfilesPath+"/segment/7")
+	fdChallenge := flag.String("futuredemand-auth-challenge", "", "answer Future Demand's POST /auth with this Cognito challenge (e.g. SOFTWARE_TOKEN_MFA, NEW_PASSWORD_REQUIRED) instead of tokens")
+	fdCamel := flag.Bool("futuredemand-camelcase", false, "answer Future Demand's storage calls in camelCase spellings (presignedUrl, objectKey, uploadId, partNumber)")
 	flag.Parse()
 	if *updateWindow <= 0 {
 		log.Fatalf("-mintegral-update-window %s: give a positive duration, e.g. 2m", *updateWindow)
@@ -50,7 +52,7 @@ func main() {
 		}
 		*dir = d
 	}
-	cfg := sandbox.Config{Dir: *dir, MintegralUpdateWindow: *updateWindow}
+	cfg := sandbox.Config{Dir: *dir, MintegralUpdateWindow: *updateWindow, FutureDemandAuthChallenge: *fdChallenge, FutureDemandCamelCase: *fdCamel}
 	if *verbose {
 		requests := log.New(os.Stderr, "", log.LstdFlags|log.Lmicroseconds)
 		cfg.RequestLog = func(r sandbox.RequestRecord) { requests.Print(r) }

@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -13,6 +14,8 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+
+	"github.com/audiencekit/terraform-provider-audience/internal/sandbox"
 )
 
 // What the first apply against a real Future Demand account found (issue
@@ -98,6 +101,67 @@ func TestAccFutureDemandRealAPI_eventsWorkbook(t *testing.T) {
 				return fmt.Errorf("Future Demand took %d uploads, want 1", n)
 			}
 			return nil
+		},
+	})
+}
+
+// A login answered with a challenge (MFA, a new password) fails naming
+// the account and what to do, never showing the challenge's session, and
+// nothing is uploaded.
+func TestAccFutureDemandRealAPI_authChallenge(t *testing.T) {
+	for challenge, what := range map[string]string{
+		"SOFTWARE_TOKEN_MFA":    "multi-factor authentication",
+		"NEW_PASSWORD_REQUIRED": "a new password",
+	} {
+		webApp := map[string]string{"NEW_PASSWORD_REQUIRED": "sign in once to Future Demand's web app as"}
+		t.Run(challenge, func(t *testing.T) {
+			srv := startSandbox(t, func(c *sandbox.Config) { c.FutureDemandAuthChallenge = challenge })
+			c := sandbox.DefaultCredentials()
+			t.Setenv("FUTUREDEMAND_ACCESS_TOKEN", "")
+			t.Setenv("FUTUREDEMAND_USERNAME", c.FutureDemandUsername)
+			t.Setenv("FUTUREDEMAND_PASSWORD", c.FutureDemandPassword)
+			src := writeFile(t, t.TempDir(), "list.csv", "id\n1\n")
+			acc.Test(t, acc.TestCase{
+				ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+				Steps: []acc.TestStep{{
+					Config: futureDemandUploadConfig(src, ""),
+					ExpectError: wrapped("POST /auth", fmt.Sprintf("the account %q is asked for %s (challenge %s)", c.FutureDemandUsername, what, challenge),
+						"Use a service account without multi-factor authentication", "futuredemand.access_token", "FUTUREDEMAND_ACCESS_TOKEN", webApp[challenge]),
+				}},
+			})
+			if objs, _ := srv.Store().List(sandbox.BucketFutureDemand); len(objs) != 0 {
+				t.Fatalf("an object was stored: %+v", objs)
+			}
+		})
+	}
+}
+
+// Storage calls answered in camelCase (presignedUrl, objectKey, uploadId,
+// presignedUrls[].partNumber) still upload, single and multipart.
+func TestAccFutureDemandRealAPI_camelCaseStorage(t *testing.T) {
+	srv := startSandbox(t, func(c *sandbox.Config) { c.FutureDemandCamelCase = true })
+	dir := t.TempDir()
+	small := "id\n1\n"
+	src := writeFile(t, dir, "list.csv", small)
+	big, bigMD5 := writeRandomFile(t, dir, "big.csv", 11<<20, 7)
+	acc.Test(t, acc.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []acc.TestStep{
+			{
+				Config: futureDemandUploadConfig(src, ""),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(fdRes, tfjsonpath.New("upload_method"), knownvalue.StringExact("presigned")),
+					statecheck.ExpectKnownValue(fdRes, tfjsonpath.New("object_key"), knownvalue.StringRegexp(regexp.MustCompile(`^partners/42/audience_csv/[0-9a-f]+/list\.csv$`))),
+				},
+				Check: checkFutureDemandObject(srv, md5hex(small), int64(len(small))),
+			},
+			{
+				Config: futureDemandUploadConfig(big, multipartSmall),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(fdRes, tfjsonpath.New("upload_method"), knownvalue.StringExact("multipart")),
+				},
+				Check: checkFutureDemandObject(srv, bigMD5, 11<<20),
+			},
 		},
 	})
 }
