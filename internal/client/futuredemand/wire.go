@@ -182,7 +182,6 @@ var (
 	spellExpiresIn    = []string{"expires_in"}
 	spellTokenType    = []string{"token_type"}
 	spellChallenge    = []string{"challenge_name", "challenge"}
-	spellSession      = []string{"session"}
 	// Wrappers an answer's fields may come in: Cognito's
 	// AuthenticationResult, and the common data/result envelopes.
 	spellWrappers = []string{"authentication_result", "data", "result"}

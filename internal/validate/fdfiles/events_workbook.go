@@ -201,7 +201,7 @@ func eachToken(zr *zip.Reader, name string, visit func(xml.Token) error) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	d := xml.NewDecoder(f)
 	for {
 		tok, err := d.Token()
