@@ -40,6 +40,8 @@ func main() {
 		"then one profile per record; a source the panel lacks is added); repeatable. While running: PUT the CSV to "+sandbox.AdminAltcraftProfilesPath+"/segment/7")
 	openIMBackend := flag.String("openim-backend", "minio", "the OpenIM server's object storage, which decides its upload form: minio, cos, oss, kodo, or aws (no form upload: initiate_form_data fails with errCode 500)")
 	altcraftPanel := flag.String("altcraft-panel", "new", "the Altcraft panel's generation: new (downloads take Authorization: Bearer or ?token=) or old (only ?token=; the header alone gets 401)")
+	fdChallenge := flag.String("futuredemand-auth-challenge", "", "answer Future Demand's POST /auth with this Cognito challenge (e.g. SOFTWARE_TOKEN_MFA, NEW_PASSWORD_REQUIRED) instead of tokens")
+	fdCamel := flag.Bool("futuredemand-camelcase", false, "answer Future Demand's storage calls in camelCase spellings (presignedUrl, objectKey, uploadId, partNumber)")
 	flag.Parse()
 	if *updateWindow <= 0 {
 		log.Fatalf("-mintegral-update-window %s: give a positive duration, e.g. 2m", *updateWindow)
@@ -52,7 +54,9 @@ func main() {
 		}
 		*dir = d
 	}
-	cfg := sandbox.Config{Dir: *dir, MintegralUpdateWindow: *updateWindow, OpenIMBackend: sandbox.OpenIMBackend(*openIMBackend), AltcraftPanel: sandbox.AltcraftPanel(*altcraftPanel)}
+	cfg := sandbox.Config{Dir: *dir, MintegralUpdateWindow: *updateWindow,
+		OpenIMBackend: sandbox.OpenIMBackend(*openIMBackend), AltcraftPanel: sandbox.AltcraftPanel(*altcraftPanel),
+		FutureDemandAuthChallenge: *fdChallenge, FutureDemandCamelCase: *fdCamel}
 	if *verbose {
 		requests := log.New(os.Stderr, "", log.LstdFlags|log.Lmicroseconds)
 		cfg.RequestLog = func(r sandbox.RequestRecord) { requests.Print(r) }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -98,7 +99,7 @@ func (r *FutureDemandIngestResource) Schema(ctx context.Context, _ resource.Sche
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "Ingests a file into Future Demand by direct multipart upload: a ticketing event's transaction summary (an Excel workbook, " +
 			"`POST /ingest/transaction_summary/from_excel?eid=…`), the data Future Demand builds its buyer audiences from, or a bulk events file " +
-			"(a UTF-8 CSV, `POST events/bulk_upload?event_type=…` on the CR API). The file is checked at plan time, and a plan of an unchanged file costs a `stat`. " +
+			"(a UTF-8 CSV or an `.xlsx` workbook, sent as `text/csv` or as `application/vnd.openxmlformats-officedocument.spreadsheetml.sheet`, `POST events/bulk_upload?event_type=…` on the CR API). The file is checked at plan time, and a plan of an unchanged file costs a `stat`. " +
 			"A transaction summary is sent again, whole, as an in-place update when its content, `file_name` or `eid` changes: Future Demand keeps one summary per event. " +
 			"**Events are never ingested twice**: every row creates an event, and none can be taken back. An events file that only grew (rows added at its end) sends " +
 			"its header row and the new rows only, and the plan shows `ingested_rows` going from the old count to the new and `sent_rows`; any other edit of an ingested " +
@@ -114,14 +115,14 @@ func (r *FutureDemandIngestResource) Schema(ctx context.Context, _ resource.Sche
 			},
 			"source": sourceSchema(),
 			"file_name": func() schema.StringAttribute {
-				a := uploadNameSchema("File name sent in the form: ends in `.xlsx` for a transaction summary, `.csv` for events.")
+				a := uploadNameSchema("File name sent in the form: ends in `.xlsx` for a transaction summary, `.csv` or `.xlsx` for events.")
 				a.Validators = []validator.String{stringvalidator.LengthBetween(1, 255), stringvalidator.NoneOf(".", "..")}
 				return a
 			}(),
 			"kind": schema.StringAttribute{
 				Required: true,
 				MarkdownDescription: "`transaction_summary`: an `.xlsx` workbook with an event's sales (needs `eid`); " +
-					"`events`: a UTF-8 `.csv` with a header row, one event per row (needs `event_type` and the provider's `futuredemand.cr_api_endpoint`). Changing it sends the file again.",
+					"`events`: a UTF-8 `.csv` with a header row, or an `.xlsx` workbook whose first sheet has one, one event per row (needs `event_type` and the provider's `futuredemand.cr_api_endpoint`). Changing it sends the file again.",
 				Validators: []validator.String{stringvalidator.OneOf(futuredemand.KindTransactionSummary, futuredemand.KindEvents)},
 			},
 			"eid": schema.StringAttribute{
@@ -235,8 +236,12 @@ func eidProblem(eid string) string {
 	return ""
 }
 
-// ingestExtensions is the file name ending each kind needs.
-var ingestExtensions = map[string]string{futuredemand.KindTransactionSummary: ".xlsx", futuredemand.KindEvents: ".csv"}
+// ingestExtensions are the file name endings each kind takes, the first
+// one suggested. Events take a workbook too: Future Demand's developer kit
+// ("Lookout / Bulk event upload") lists .csv and .xlsx, and its example
+// request sends events.xlsx
+// (https://dev-kit.pages.dev/guides/lookout/bulk-event-upload).
+var ingestExtensions = map[string][]string{futuredemand.KindTransactionSummary: {".xlsx"}, futuredemand.KindEvents: {".csv", ".xlsx"}}
 
 // spec checks the file against the rules of the planned kind; an events
 // ingest also needs the CR API's endpoint.
@@ -254,7 +259,7 @@ func (r *FutureDemandIngestResource) spec(ctx context.Context, plan tfsdk.Plan) 
 		// The events check also counts the rows, for ingested_rows.
 		return uploadSpec{
 			Check: func(src localSource) diag.Diagnostics { return checkIngestName(src, futuredemand.KindEvents) },
-			Count: func(src localSource) (int64, diag.Diagnostics) { return countEvents(src.Abs, src.Path, -1) },
+			Count: countEventsSource,
 		}, diags
 	}
 	return uploadSpec{Check: func(src localSource) diag.Diagnostics { return checkIngestSource(src, kind.ValueString()) }}, diags
@@ -267,19 +272,25 @@ func checkIngestName(src localSource, kind string) diag.Diagnostics {
 	if diags.HasError() {
 		return diags
 	}
-	ext := ingestExtensions[kind]
-	if !strings.EqualFold(filepath.Ext(src.Name), ext) {
+	exts := ingestExtensions[kind]
+	if !slices.ContainsFunc(exts, func(e string) bool { return strings.EqualFold(filepath.Ext(src.Name), e) }) {
+		takes := strings.Join(exts, " or ")
 		diags.Append(nameError(src, "Invalid Future Demand ingest file name",
-			fmt.Sprintf("%s: kind = %q takes a %s file, and the name sent, %q, does not end in %s.", src.Path, kind, ext, src.Name, ext), "Future Demand", suggestedName(src.Name, ext))...)
+			fmt.Sprintf("%s: kind = %q takes a %s file, and the name sent, %q, does not end in %s.", src.Path, kind, takes, src.Name, takes), "Future Demand", suggestedName(src.Name, exts[0]))...)
 	}
 	return diags
 }
 
 // checkIngestSource applies the kind's rules: the name's extension, then
-// the content (a workbook's zip directory, or the events CSV streamed).
+// the content (a workbook's zip directory, or the events file streamed).
 func checkIngestSource(src localSource, kind string) diag.Diagnostics {
 	diags := checkIngestName(src, kind)
 	if diags.HasError() {
+		return diags
+	}
+	if kind == futuredemand.KindEvents {
+		_, d := countEventsSource(src)
+		diags.Append(d...)
 		return diags
 	}
 	f, err := os.Open(src.Abs)
@@ -288,16 +299,10 @@ func checkIngestSource(src localSource, kind string) diag.Diagnostics {
 		return diags
 	}
 	defer f.Close()
-	title := "Invalid Future Demand events file"
-	if kind == futuredemand.KindTransactionSummary {
-		title = "Invalid Future Demand transaction summary"
-		err = fdfiles.CheckWorkbook(f, src.Size, src.Path)
-	} else {
-		_, err = fdfiles.CheckEvents(f, src.Path)
-	}
+	err = fdfiles.CheckWorkbook(f, src.Size, src.Path)
 	switch {
 	case fdfiles.RuleOf(err) != "":
-		diags.AddAttributeError(path.Root("source"), title, err.Error()+".")
+		diags.AddAttributeError(path.Root("source"), "Invalid Future Demand transaction summary", err.Error()+".")
 	case err != nil:
 		diags.AddAttributeError(path.Root("source"), "Cannot read source file", err.Error())
 	}

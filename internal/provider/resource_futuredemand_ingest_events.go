@@ -292,7 +292,7 @@ func planEvents(p *eventsPrior, s settled, m futureDemandIngestModel, src localS
 		if src.Entries >= 0 {
 			return src.Entries, true
 		}
-		n, d := countEvents(src.Abs, src.Path, -1)
+		n, d := countEventsSource(src)
 		diags.Append(d...)
 		return n, !d.HasError()
 	}
@@ -371,6 +371,35 @@ func plural(n int64, noun string) string {
 func resendWhole(src localSource) string {
 	return fmt.Sprintf("To send the whole of %s again anyway, knowing that every row becomes an event again next to those Future Demand holds, run terraform taint on this resource, then terraform apply: "+
 		"a tainted resource is created anew, which sends the whole file. (terraform apply -replace cannot do it: Terraform plans the in-place update first, and this error is that plan.)", src.Path)
+}
+
+// countEventsSource checks an events file and counts its event rows: an
+// .xlsx workbook's first sheet (by the name sent, as the content type is
+// chosen), or else the CSV.
+func countEventsSource(src localSource) (int64, diag.Diagnostics) {
+	if !strings.EqualFold(filepath.Ext(src.Name), ".xlsx") {
+		return countEvents(src.Abs, src.Path, -1)
+	}
+	var diags diag.Diagnostics
+	f, err := os.Open(src.Abs)
+	if err != nil {
+		diags.AddAttributeError(path.Root("source"), "Cannot read source file", err.Error())
+		return 0, diags
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		diags.AddAttributeError(path.Root("source"), "Cannot read source file", err.Error())
+		return 0, diags
+	}
+	n, err := fdfiles.CheckEventsWorkbook(f, st.Size(), src.Path)
+	switch {
+	case fdfiles.RuleOf(err) != "":
+		diags.AddAttributeError(path.Root("source"), "Invalid Future Demand events file", err.Error()+".")
+	case err != nil:
+		diags.AddAttributeError(path.Root("source"), "Cannot read source file", err.Error())
+	}
+	return n, diags
 }
 
 // countEvents counts the event rows of the file at abs, or of its first

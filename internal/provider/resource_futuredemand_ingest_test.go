@@ -273,6 +273,7 @@ func TestAccFutureDemandIngest_planTimeRefusals(t *testing.T) {
 	xlsx := writeFile(t, dir, "sales.xlsx", workbook(t, "s", 0))
 	renamed := writeFile(t, dir, "renamed.xlsx", "eid,tickets\nevt_1,20\n")
 	csvSales := writeFile(t, dir, "sales.csv", "eid,tickets\nevt_1,20\n")
+	txt := writeFile(t, dir, "events.txt", eventsFile(1))
 	latin1 := writeFile(t, dir, "latin1.csv", "title,city\nConcert,Berlin\nPlay,K\xf6ln\n")
 	noHeader := writeFile(t, dir, "noheader.csv", "Concert,2026-05-01T20:00:00Z,Berlin,Arena\n")
 	events := writeFile(t, dir, "events.csv", eventsFile(2))
@@ -289,7 +290,9 @@ func TestAccFutureDemandIngest_planTimeRefusals(t *testing.T) {
 		{Config: ts(csvSales), ExpectError: wrapped(`kind = "transaction_summary" takes a .xlsx file`, `"sales.csv", does not end in .xlsx`, `Rename the file, or set file_name to the name Future Demand should receive, such as sales.xlsx.`)},
 		{Config: ev(latin1), ExpectError: wrapped(latin1+", line 3, column 7: the bytes here are not UTF-8", "rule: an events file is UTF-8")},
 		{Config: ev(noHeader), ExpectError: wrapped(noHeader+", line 1, column 9:", `"2026-05-01T20:00:00Z" in column 2`, "the header row is missing", "rule: an events file starts with a header row")},
-		{Config: ev(xlsx), ExpectError: wrapped(`kind = "events" takes a .csv file`)},
+		{Config: ev(txt), ExpectError: wrapped(`kind = "events" takes a .csv or .xlsx file`, `"events.txt", does not end in .csv or .xlsx`)},
+		// A workbook is an events file too, whose first sheet lists events.
+		{Config: ev(xlsx), ExpectError: wrapped(xlsx+`, zip entry "xl/worksheets/sheet1.xml": the first sheet has 0 rows with values`, "rule: an events file lists at least one event")},
 		{Config: ingestConfig(xlsx, `kind = "transaction_summary"`), ExpectError: wrapped(`kind = "transaction_summary" needs eid`)},
 		{Config: ingestConfig(events, `kind = "events"
   event_type = "prisma"

@@ -145,6 +145,11 @@ func (s *Server) handleFDAuth(w http.ResponseWriter, r *http.Request) {
 		fdError(w, http.StatusUnauthorized, "Incorrect username or password.")
 		return
 	}
+	if ch := s.cfg.FutureDemandAuthChallenge; ch != "" {
+		// Cognito's answer when another sign-in step is due: no tokens.
+		writeFD(w, http.StatusOK, map[string]any{"ChallengeName": ch, "Session": "fd-session-" + randomHex(24), "ChallengeParameters": map[string]string{"USER_ID_FOR_SRP": in.Username}})
+		return
+	}
 	writeFD(w, http.StatusOK, s.issueFDToken(true))
 }
 
@@ -277,6 +282,10 @@ func (s *Server) handleFDPresignedURL(w http.ResponseWriter, r *http.Request, pa
 		fdError(w, http.StatusInternalServerError, "could not presign the upload")
 		return
 	}
+	if s.cfg.FutureDemandCamelCase {
+		writeFD(w, http.StatusOK, map[string]string{"presignedUrl": u, "objectKey": key})
+		return
+	}
 	writeFD(w, http.StatusOK, map[string]string{"url": u, "object_key": key})
 }
 
@@ -335,6 +344,14 @@ func (s *Server) handleFDMultipartCreate(w http.ResponseWriter, r *http.Request,
 	st.mu.Lock()
 	st.uploads[id] = &fdUpload{id: id, key: key, partner: partner, fileSize: in.FileSize, partCount: in.PartCount}
 	st.mu.Unlock()
+	if s.cfg.FutureDemandCamelCase {
+		camel := make([]map[string]any, len(parts))
+		for i, p := range parts {
+			camel[i] = map[string]any{"partNumber": p.PartNumber, "presignedUrl": p.URL}
+		}
+		writeFD(w, http.StatusOK, map[string]any{"uploadId": id, "objectKey": key, "presignedUrls": camel})
+		return
+	}
 	writeFD(w, http.StatusOK, map[string]any{"upload_id": id, "object_key": key, "parts": parts})
 }
 
@@ -413,6 +430,10 @@ func (s *Server) handleFDMultipartComplete(w http.ResponseWriter, r *http.Reques
 	st.mu.Lock()
 	delete(st.uploads, up.id)
 	st.mu.Unlock()
+	if s.cfg.FutureDemandCamelCase {
+		writeFD(w, http.StatusOK, map[string]string{"objectKey": up.key})
+		return
+	}
 	writeFD(w, http.StatusOK, map[string]string{"object_key": up.key})
 }
 

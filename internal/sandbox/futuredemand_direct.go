@@ -25,7 +25,12 @@ import (
 //   - POST {api}/ingest/transaction_summary/from_excel?eid= takes an .xlsx
 //     workbook in the field "file";
 //   - POST {cr_api}/events/bulk_upload?event_type= (a second host, the CR
-//     API) takes a UTF-8 CSV of events in "file" and answers HTTP 200
+//     API) takes a UTF-8 CSV of events in "file", or an .xlsx workbook
+//     (the page lists both formats, and its example request sends
+//     events.xlsx: https://dev-kit.pages.dev/guides/lookout/bulk-event-upload),
+//     sent as text/csv or as the spreadsheet content type
+//     (assumed: the name's extension and the content type must agree),
+//     and answers HTTP 200
 //     either way: [200, []] when every row was taken, [400, [{"errCode":
 //     "ROW_<n>_<PROBLEM>"}...]] when rows were refused, {"detail":
 //     [{"name"}...]} when the file as a whole was;
@@ -51,6 +56,9 @@ const (
 	fdMediaCDN    = "/futuredemand-media/"
 	BucketFDMedia = "futuredemand-media"
 )
+
+// fdXLSXType is the content type of an .xlsx workbook.
+const fdXLSXType = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 // FutureDemandEventTypes are the event_type values the CR API takes.
 var FutureDemandEventTypes = []string{"prisma", "fdlive"}
@@ -202,7 +210,7 @@ func (s *Server) handleFDIngestExcel(w http.ResponseWriter, r *http.Request, par
 		fdEnvelope(w, http.StatusBadRequest, "VALIDATION_ERROR", "validation.failed", fdValidation{"EID_REQUIRED", "eid"})
 		return false
 	}
-	if mt, _, _ := mime.ParseMediaType(file.Type); mt != "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" && mt != "application/octet-stream" {
+	if mt, _, _ := mime.ParseMediaType(file.Type); mt != fdXLSXType && mt != "application/octet-stream" {
 		fdEnvelope(w, http.StatusBadRequest, "VALIDATION_ERROR", "validation.failed", fdValidation{"INVALID_CONTENT_TYPE", "file"})
 		return false
 	}
@@ -249,6 +257,16 @@ func (s *Server) handleFDEventsUpload(w http.ResponseWriter, r *http.Request, pa
 	if !slices.Contains(FutureDemandEventTypes, eventType) {
 		fdDetail(w, http.StatusUnprocessableEntity, "INVALID_EVENT_TYPE")
 		return false
+	}
+	mt, _, _ := mime.ParseMediaType(file.Type)
+	if workbook := strings.HasSuffix(strings.ToLower(file.FileName), ".xlsx"); workbook != (mt == fdXLSXType) {
+		// The format is read from the content type, which must agree
+		// with the file's name.
+		fdDetail(w, http.StatusOK, "INVALID_CONTENT_TYPE")
+		return false
+	}
+	if mt == fdXLSXType {
+		return s.fdEventsWorkbook(w, eventType, partner, file)
 	}
 	var rows int64
 	err := checkStoredFile(file, func(f *os.File) error {
@@ -301,6 +319,33 @@ func (s *Server) handleFDEventsUpload(w http.ResponseWriter, r *http.Request, pa
 		return false
 	}
 	s.recordIngest(FutureDemandIngest{Kind: "events", EventType: eventType, Partner: partner, FileName: file.FileName, Size: file.Size, MD5: file.MD5, Rows: rows, At: s.now().UTC(), Events: events})
+	writeFD(w, http.StatusOK, []any{http.StatusOK, []any{}})
+	return false
+}
+
+// fdEventsWorkbook takes an .xlsx events upload: a workbook whose first
+// sheet has a header row and an event per row. Its rows are counted, not
+// read as events (the sandbox reads no cell values of a workbook), so
+// FutureDemandEvents lists no events for it.
+func (s *Server) fdEventsWorkbook(w http.ResponseWriter, eventType, partner string, file *formFile) bool {
+	var rows int64
+	err := checkStoredFile(file, func(f *os.File) error {
+		var err error
+		rows, err = fdfiles.CheckEventsWorkbook(f, file.Size, file.FileName)
+		return err
+	})
+	switch rule := fdfiles.RuleOf(err); {
+	case rule == fdfiles.RuleEventsNoRows:
+		fdDetail(w, http.StatusOK, "FILE_NO_HEADER_OR_ROWS")
+		return false
+	case rule != "":
+		fdDetail(w, http.StatusOK, "FILE_INVALID_XLSX")
+		return false
+	case err != nil:
+		fdEnvelope(w, http.StatusInternalServerError, "INTERNAL_ERROR", "internal")
+		return false
+	}
+	s.recordIngest(FutureDemandIngest{Kind: "events", EventType: eventType, Partner: partner, FileName: file.FileName, Size: file.Size, MD5: file.MD5, Rows: rows, At: s.now().UTC()})
 	writeFD(w, http.StatusOK, []any{http.StatusOK, []any{}})
 	return false
 }

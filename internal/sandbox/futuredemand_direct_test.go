@@ -248,3 +248,58 @@ func TestFDEventRowErrorsParseErrorIsTheFiles(t *testing.T) {
 		t.Fatalf("error %v (%T), want a *csv.ParseError", err, err)
 	}
 }
+
+// eventsWorkbook is an .xlsx whose first sheet has a header row and two
+// events.
+func eventsWorkbook(t *testing.T) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	zw := zip.NewWriter(&b)
+	for n, body := range map[string]string{
+		"[Content_Types].xml":      "<Types/>",
+		"xl/workbook.xml":          "<workbook/>",
+		"xl/worksheets/sheet1.xml": `<worksheet><sheetData><row><c><v>title</v></c></row><row><c><v>A</v></c></row><row><c><v>B</v></c></row></sheetData></worksheet>`,
+	} {
+		w, _ := zw.Create(n)
+		_, _ = w.Write([]byte(body))
+	}
+	_ = zw.Close()
+	return b.Bytes()
+}
+
+// The CR API takes an events workbook sent with the spreadsheet content
+// type, and refuses a name and a content type that disagree.
+func TestFDEventsTakeAWorkbook(t *testing.T) {
+	h := newFDHarness(t)
+	url := h.s.URL() + PrefixFutureDemand + "/cr/api/events/bulk_upload?event_type=prisma"
+	for _, tc := range []struct {
+		name, fileName, contentType string
+		body                        []byte
+		want                        string
+	}{
+		{"workbook sent as CSV", "events.xlsx", "text/csv", eventsWorkbook(t), "INVALID_CONTENT_TYPE"},
+		{"workbook as octet-stream", "events.xlsx", "application/octet-stream", eventsWorkbook(t), "INVALID_CONTENT_TYPE"},
+		{"CSV sent as a workbook", "events.csv", xlsxType, []byte("title,start_date_time,city,venue\nA,2026-05-01T20:00:00Z,Berlin,Arena\n"), "INVALID_CONTENT_TYPE"},
+		{"CSV renamed", "events.xlsx", xlsxType, []byte("title,start_date_time,city,venue\nA,2026-05-01T20:00:00Z,Berlin,Arena\n"), "FILE_INVALID_XLSX"},
+		{"no sheet", "events.xlsx", xlsxType, workbook(t), "FILE_INVALID_XLSX"},
+	} {
+		body, ct := form(t, part{"file", tc.fileName, tc.contentType, tc.body})
+		status, _, out := h.post(url, body, ct, nil)
+		m, _ := out.(map[string]any)
+		detail, _ := m["detail"].([]any)
+		if status != 200 || len(detail) != 1 || detail[0].(map[string]any)["name"] != tc.want {
+			t.Fatalf("%s: HTTP %d %v; want detail %s", tc.name, status, out, tc.want)
+		}
+	}
+	if n := len(h.s.FutureDemandIngests()); n != 0 {
+		t.Fatalf("%d ingests taken from refused uploads", n)
+	}
+	body, ct := form(t, part{"file", "events.xlsx", xlsxType, eventsWorkbook(t)})
+	status, _, out := h.post(url, body, ct, nil)
+	if arr, ok := out.([]any); status != 200 || !ok || len(arr) != 2 || arr[0] != float64(200) {
+		t.Fatalf("HTTP %d %v", status, out)
+	}
+	if ins := h.s.FutureDemandIngests(); len(ins) != 1 || ins[0].Rows != 2 || ins[0].FileName != "events.xlsx" {
+		t.Fatalf("ingests %+v, want one of 2 rows", ins)
+	}
+}

@@ -336,3 +336,30 @@ func TestFutureDemandMultipartAbortFreesParts(t *testing.T) {
 		t.Fatalf("part after abort: %s %s, want 404 NoSuchUpload", resp.Status, body)
 	}
 }
+
+// The camelCase variant answers the storage calls in camelCase, and the
+// challenge variant answers a right login with a challenge, no tokens.
+func TestFutureDemandVariants(t *testing.T) {
+	h := newFDHarness(t)
+	h.s.cfg.FutureDemandCamelCase = true
+	status, out := h.call(http.MethodPost, "/storage/presigned-url", nil, map[string]any{"file_name": "a.csv", "content_type": "application/octet-stream"})
+	if status != 200 || out["presignedUrl"] == nil || out["objectKey"] == nil || out["url"] != nil || out["object_key"] != nil {
+		t.Fatalf("presigned-url: %d %v", status, out)
+	}
+	status, out = h.call(http.MethodPost, "/storage/multipart-upload", nil, map[string]any{"file_name": "big.csv", "file_size": 6 << 20, "part_size": 5 << 20, "part_count": 2})
+	parts, _ := out["presignedUrls"].([]any)
+	if status != 200 || out["uploadId"] == nil || out["objectKey"] == nil || len(parts) != 2 || parts[1].(map[string]any)["partNumber"] != float64(2) {
+		t.Fatalf("multipart create: %d %v", status, out)
+	}
+
+	h.s.cfg.FutureDemandAuthChallenge = "NEW_PASSWORD_REQUIRED"
+	c := DefaultCredentials()
+	status, out = h.call(http.MethodPost, "/auth", map[string]string{}, map[string]string{"username": c.FutureDemandUsername, "password": c.FutureDemandPassword})
+	if status != 200 || out["ChallengeName"] != "NEW_PASSWORD_REQUIRED" || out["Session"] == "" || out["AccessToken"] != nil {
+		t.Fatalf("auth: %d %v", status, out)
+	}
+	status, _ = h.call(http.MethodPost, "/auth", map[string]string{}, map[string]string{"username": c.FutureDemandUsername, "password": "wrong"})
+	if status != http.StatusUnauthorized {
+		t.Fatalf("a wrong password got %d, want 401 before any challenge", status)
+	}
+}

@@ -105,6 +105,14 @@ type Config struct {
 	// (`audience-sandbox -v` prints each record). It may be called from
 	// several goroutines at once.
 	RequestLog func(RequestRecord)
+	// FutureDemandAuthChallenge, when set, makes Future Demand's POST
+	// /auth answer a right username and password with this Cognito
+	// challenge (ChallengeName, Session) instead of tokens, as an account
+	// with MFA or a pending new password does.
+	FutureDemandAuthChallenge string
+	// FutureDemandCamelCase makes Future Demand's storage calls answer
+	// in camelCase spellings, as another server of the family may.
+	FutureDemandCamelCase bool
 }
 
 // Server is a running sandbox.

@@ -17,6 +17,15 @@ resource "audience_futuredemand_ingest" "season_events" {
   event_type = "prisma"
 }
 
+# Events may also come as an Excel workbook: its first sheet's header row
+# and one event per row. An ingested workbook cannot grow row by row: any
+# edit of it is refused at plan; put new events in a new file.
+resource "audience_futuredemand_ingest" "festival_events" {
+  source     = "${path.module}/events/festival_2026.xlsx"
+  kind       = "events"
+  event_type = "fdlive"
+}
+
 output "sales_ingest_response" {
   value = audience_futuredemand_ingest.spring_tour_sales.response
 }

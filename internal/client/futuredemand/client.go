@@ -7,7 +7,6 @@
 package futuredemand
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -115,6 +114,29 @@ func (e *APIError) hint() string {
 	return ""
 }
 
+// ChallengeError is a login the API answered with a challenge (Cognito's
+// ChallengeName: multi-factor authentication, a new password) instead of
+// tokens. The provider cannot answer one.
+type ChallengeError struct {
+	Op        string
+	Username  string
+	Challenge string // e.g. SOFTWARE_TOKEN_MFA, NEW_PASSWORD_REQUIRED
+}
+
+func (e *ChallengeError) Error() string {
+	what, fix := "another sign-in step", ""
+	switch e.Challenge {
+	case "NEW_PASSWORD_REQUIRED":
+		what = "a new password"
+		fix = fmt.Sprintf("; or sign in once to Future Demand's web app as %q and set the new password it asks for, then use that password", e.Username)
+	case "SOFTWARE_TOKEN_MFA", "SMS_MFA", "MFA_SETUP", "SELECT_MFA_TYPE", "EMAIL_OTP":
+		what = "multi-factor authentication"
+	}
+	return fmt.Sprintf("Future Demand %s: the account %q is asked for %s (challenge %s) before it gets tokens, and the provider cannot answer challenges. "+
+		"Use a service account without multi-factor authentication in futuredemand.username and futuredemand.password (FUTUREDEMAND_USERNAME, FUTUREDEMAND_PASSWORD), "+
+		"or set futuredemand.access_token (FUTUREDEMAND_ACCESS_TOKEN) to a token obtained by signing in elsewhere%s", e.Op, e.Username, what, e.Challenge, fix)
+}
+
 // check reports configuration a request cannot work without.
 func (c *Client) check() error {
 	switch {
@@ -179,8 +201,8 @@ func (c *Client) authCall(ctx context.Context, path string, in any) (*tokenRespo
 	if err := c.do(ctx, http.MethodPost, path, "", false, transfer.DuplicateHarmless, in, &tok); err != nil {
 		return nil, err
 	}
-	if tok.AccessToken == "" {
-		return nil, fmt.Errorf("futuredemand POST %s: the answer has no AccessToken", path)
+	if tok.ChallengeName != "" {
+		return nil, &ChallengeError{Op: http.MethodPost + " " + path, Username: c.Username, Challenge: tok.ChallengeName}
 	}
 	if tok.TokenType != "" && !strings.EqualFold(tok.TokenType, "Bearer") {
 		return nil, fmt.Errorf("futuredemand POST %s: token type %q, want Bearer", path, tok.TokenType)
@@ -191,11 +213,11 @@ func (c *Client) authCall(ctx context.Context, path string, in any) (*tokenRespo
 // call sends a storage API call with the Bearer token, partner and upload
 // type headers, retrying 429 and 5xx as dup allows, and decodes the JSON
 // answer.
-func (c *Client) call(ctx context.Context, method, path, uploadType string, dup transfer.Duplicate, in, out any) error { //nolint:unparam // every call declares what a duplicate costs, next to it
+func (c *Client) call(ctx context.Context, method, path, uploadType string, dup transfer.Duplicate, in any, out wireAnswer) error { //nolint:unparam // every call declares what a duplicate costs, next to it
 	return c.do(ctx, method, path, uploadType, true, dup, in, out)
 }
 
-func (c *Client) do(ctx context.Context, method, path, uploadType string, authed bool, dup transfer.Duplicate, in, out any) error {
+func (c *Client) do(ctx context.Context, method, path, uploadType string, authed bool, dup transfer.Duplicate, in any, out wireAnswer) error {
 	if err := c.check(); err != nil {
 		return err
 	}
@@ -224,11 +246,11 @@ func (c *Client) do(ctx context.Context, method, path, uploadType string, authed
 			return err
 		}
 		if resp.Status >= 200 && resp.Status < 300 {
-			if out == nil || len(bytes.TrimSpace(resp.Body)) == 0 {
+			if out == nil {
 				return nil
 			}
-			if err := json.Unmarshal(resp.Body, out); err != nil {
-				return fmt.Errorf("futuredemand %s: HTTP %d with an answer that is not the expected JSON (is futuredemand.endpoint right?): %v", op, resp.Status, err)
+			if m := out.read(parseAnswer(resp.Body)); m != "" {
+				return &ShapeError{Op: op, Status: resp.Status, RequestID: resp.Header.Get(headerRequestID), Missing: m, Shape: transfer.Shape(resp.Body)}
 			}
 			return nil
 		}

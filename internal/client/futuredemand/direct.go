@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"path"
 	"regexp"
 	"strings"
 
@@ -17,12 +18,21 @@ import (
 // Ingest kinds: what a direct ingest upload carries.
 const (
 	KindTransactionSummary = "transaction_summary" // an .xlsx workbook, for one event (eid)
-	KindEvents             = "events"              // a UTF-8 CSV of events, on the CR API
+	KindEvents             = "events"              // a UTF-8 CSV or an .xlsx workbook of events, on the CR API
 )
 
 // EventTypes are the event_type values of a bulk event upload; which one
 // an account may use depends on its permissions.
 var EventTypes = []string{"prisma", "fdlive"}
+
+// EventsContentType is the content type an events file is sent with, by
+// the extension of the name sent: an .xlsx workbook, or else CSV.
+func EventsContentType(fileName string) string {
+	if strings.EqualFold(path.Ext(fileName), ".xlsx") {
+		return xlsxContentType
+	}
+	return eventsCSVType
+}
 
 // versionSegment is the trailing version of an API base URL (/v3).
 var versionSegment = regexp.MustCompile(`/v[0-9]+$`)
@@ -133,12 +143,16 @@ func (c *Client) Ingest(ctx context.Context, r IngestRequest) (*IngestResult, er
 		if c.CRAPIEndpoint == "" {
 			return nil, errors.New("futuredemand: no CR API endpoint for an events upload")
 		}
-		base, d.route, d.platform, d.contentType = c.CRAPIEndpoint, pathEventsUpload+"?"+url.Values{paramEventType: {r.EventType}}.Encode(), c.cr, eventsCSVType
+		base, d.route, d.platform, d.contentType = c.CRAPIEndpoint, pathEventsUpload+"?"+url.Values{paramEventType: {r.EventType}}.Encode(), c.cr, EventsContentType(r.FileName)
 		// Every row creates an event: a second copy would list the events
 		// twice (or be refused row by row as duplicates). It is not sent
 		// again when the answer was lost; the error says so.
 		d.duplicate = transfer.DuplicateVisible
 		if r.Ingested.Size > 0 {
+			if d.contentType != eventsCSVType {
+				// A workbook's rows cannot be sent on their own.
+				return nil, fmt.Errorf("futuredemand: %s is a workbook, whose new rows cannot be sent apart from those Future Demand holds", r.Path)
+			}
 			app, bodyMD5, err := appendBody(r.Path, r.Ingested, r.FileMD5)
 			if err != nil {
 				return nil, err

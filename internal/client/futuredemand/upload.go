@@ -163,9 +163,6 @@ func (c *Client) uploadPresigned(ctx context.Context, r UploadRequest, file *tra
 	if err := c.call(ctx, http.MethodPost, pathPresignedURL, r.UploadType, transfer.DuplicateHarmless, presignedURLRequest{FileName: r.FileName, ContentType: storageContentTyp}, &info); err != nil {
 		return nil, err
 	}
-	if info.URL == "" || info.ObjectKey == "" {
-		return nil, fmt.Errorf("futuredemand POST %s: the answer has no url or object_key", pathPresignedURL)
-	}
 	// The URL is presigned: only Content-Type and the body, never the
 	// Bearer token or the partner header.
 	_, err := c.http.Put(ctx, transfer.PutRequest{
@@ -196,9 +193,6 @@ func (c *Client) uploadMultipart(ctx context.Context, r UploadRequest, file *tra
 	}, &up)
 	if err != nil {
 		return nil, err
-	}
-	if up.UploadID == "" || up.ObjectKey == "" {
-		return nil, fmt.Errorf("futuredemand POST %s: the answer has no upload_id or object_key", pathMultipart)
 	}
 	log := c.http.Log()
 	log.Info(ctx, "started Future Demand multipart upload", map[string]any{"upload_id": up.UploadID, "object_key": up.ObjectKey, "parts": count, "part_size": r.PartSize, "concurrency": r.Concurrency})

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -132,6 +134,166 @@ func shorten(s string) string {
 	return s
 }
 
+// What is published and what is assumed, and where each published fact
+// comes from. Every assumed answer is read liberally (see answer): the
+// spellings a server of this family plausibly sends are all accepted, and
+// an answer that still does not fit is a *ShapeError naming the call, the
+// status, the request id and the answer's keys and types.
+//
+//	call                                  | status    | source
+//	--------------------------------------|-----------|-------------------------------------------
+//	POST /auth {username,password}        | published | client API docs ("Authentication"):
+//	  → {AccessToken, IdToken,            |           | Cognito-style names, ExpiresIn 3600
+//	     RefreshToken, ExpiresIn,         |           |
+//	     TokenType}                       |           |
+//	POST /auth → {ChallengeName, Session} | assumed   | Cognito InitiateAuth (the tokens' names are
+//	  instead of tokens (MFA, new         |           | Cognito's): ChallengeName, Session,
+//	  password)                           |           | AuthenticationResult wrapping the tokens
+//	POST /auth/refresh_token              | assumed   | path published, body and answer not: the
+//	  {refresh_token} → tokens            |           | answer is read as /auth's, RefreshToken optional
+//	POST /storage/presigned-url           | assumed   | not published; {url, object_key}
+//	POST|PUT|DELETE                       | assumed   | not published; {upload_id, object_key,
+//	  /storage/multipart-upload           |           | parts: [{part_number, url}]}, complete →
+//	                                      |           | {object_key} (optional), abort: any answer
+//	POST /ingest/transaction_summary/     | published | dev kit "Lookout / Sales uploads": path and
+//	  from_excel?eid=                     |           | field; its answer is not: kept verbatim
+//	POST events/bulk_upload?event_type=   | published | https://dev-kit.pages.dev/guides/lookout/
+//	  (CR API), .csv or .xlsx, answer     |           | bulk-event-upload
+//	  [sentinel, [{errCode}]] | {detail}  |           |
+//	POST /media → {type, url, filename}   | published | dev kit "Cookbook / File uploads"
+//
+// The request bodies of the assumed calls keep the snake_case spellings
+// above: a server that wants others answers 4xx/422, which errorMessage
+// shows.
+
+// Spellings of the assumed answers' fields. Keys are compared with case,
+// "_" and "-" ignored (normalKey), so "upload_id" also matches uploadId,
+// UploadId and UPLOAD_ID; these lists add the other words for the same
+// field.
+var (
+	spellURL          = []string{"url", "presigned_url", "upload_url", "signed_url"}
+	spellObjectKey    = []string{"object_key", "key", "s3_key", "file_key"}
+	spellUploadID     = []string{"upload_id"}
+	spellParts        = []string{"parts", "part_urls", "presigned_urls", "presigned_parts", "urls"}
+	spellPartNumber   = []string{"part_number", "part_no", "part", "number"}
+	spellAccessToken  = []string{"access_token"}
+	spellIDToken      = []string{"id_token"}
+	spellRefreshToken = []string{"refresh_token"}
+	spellExpiresIn    = []string{"expires_in"}
+	spellTokenType    = []string{"token_type"}
+	spellChallenge    = []string{"challenge_name", "challenge"}
+	// Wrappers an answer's fields may come in: Cognito's
+	// AuthenticationResult, and the common data/result envelopes.
+	spellWrappers = []string{"authentication_result", "data", "result"}
+)
+
+// answer is a JSON object whose keys are normalised by normalKey. A body
+// that is not a JSON object is a nil answer.
+type answer map[string]json.RawMessage
+
+func parseAnswer(body []byte) answer {
+	var raw map[string]json.RawMessage
+	if json.Unmarshal(body, &raw) != nil {
+		return nil
+	}
+	a := make(answer, len(raw))
+	for k, v := range raw {
+		a[normalKey(k)] = v
+	}
+	return a
+}
+
+// normalKey folds the spellings of one field name together: upload_id,
+// uploadId, UploadId and upload-id are all "uploadid".
+func normalKey(k string) string {
+	return strings.ToLower(strings.NewReplacer("_", "", "-", "").Replace(k))
+}
+
+func (a answer) raw(names []string) (json.RawMessage, bool) {
+	for _, n := range names {
+		if v, ok := a[normalKey(n)]; ok && string(v) != "null" {
+			return v, true
+		}
+	}
+	return nil, false
+}
+
+// str is the first of names that holds a string or a number, as text.
+func (a answer) str(names []string) string {
+	v, _ := a.raw(names)
+	return rawText(v)
+}
+
+// num is the first of names that holds a number, or a string of one.
+func (a answer) num(names []string) (int64, bool) {
+	n, err := strconv.ParseInt(a.str(names), 10, 64)
+	return n, err == nil
+}
+
+// list is the first of names that holds an array of objects.
+func (a answer) list(names []string) ([]answer, bool) {
+	v, ok := a.raw(names)
+	if !ok {
+		return nil, false
+	}
+	var items []json.RawMessage
+	if json.Unmarshal(v, &items) != nil {
+		return nil, false
+	}
+	out := make([]answer, len(items))
+	for i, it := range items {
+		if out[i] = parseAnswer(it); out[i] == nil {
+			return nil, false
+		}
+	}
+	return out, true
+}
+
+// in returns a's fields, or those of the first wrapper object holding
+// any of names.
+func (a answer) in(names []string) answer {
+	if _, ok := a.raw(names); ok {
+		return a
+	}
+	for _, w := range spellWrappers {
+		if v, ok := a.raw([]string{w}); ok {
+			if inner := parseAnswer(v); inner != nil {
+				if _, ok := inner.raw(names); ok {
+					return inner
+				}
+			}
+		}
+	}
+	return a
+}
+
+// wireAnswer is an answer shape the client reads: read fills it from a
+// (nil when the body is not a JSON object) and names what is missing, or
+// returns "".
+type wireAnswer interface {
+	read(a answer) (missing string)
+}
+
+// ShapeError is a 2xx answer the client cannot read in any spelling it
+// knows. It names the answer's keys and value types, never its values.
+type ShapeError struct {
+	Op        string // e.g. "POST /storage/presigned-url"
+	Status    int
+	RequestID string
+	Missing   string
+	Shape     string // transfer.Shape of the body
+}
+
+func (e *ShapeError) Error() string {
+	id := e.RequestID
+	if id == "" {
+		id = "none sent"
+	}
+	return fmt.Sprintf("Future Demand %s: HTTP %d (request id %s) with an answer the provider cannot read: it has no %s in any spelling the provider knows. "+
+		"The answer's shape (its keys and value types, no values) is %s. Please report this shape, the call and the request id at "+
+		"https://github.com/audiencekit/terraform-provider-audience/issues, so the provider learns to read it", e.Op, e.Status, id, e.Missing, e.Shape)
+}
+
 // authRequest is POST /auth.
 type authRequest struct {
 	Username string `json:"username"`
@@ -144,14 +306,39 @@ type refreshRequest struct {
 	RefreshToken string `json:"refresh_token"`
 }
 
-// tokenResponse answers both auth calls (Cognito-style names). A refresh
-// may leave RefreshToken empty: the old one stays valid.
+// tokenResponse answers both auth calls (Cognito-style names, maybe in
+// an AuthenticationResult), or names a challenge the account must pass
+// first. A refresh may leave RefreshToken empty: the old one stays valid.
 type tokenResponse struct {
-	AccessToken  string `json:"AccessToken"`
-	IDToken      string `json:"IdToken"`
-	RefreshToken string `json:"RefreshToken"`
-	ExpiresIn    int64  `json:"ExpiresIn"`
-	TokenType    string `json:"TokenType"`
+	AccessToken  string
+	IDToken      string
+	RefreshToken string
+	ExpiresIn    int64
+	TokenType    string
+	// ChallengeName is set when the API asks for another sign-in step
+	// instead of tokens. The challenge's Session is never kept: it is a
+	// credential, and the provider cannot answer the challenge anyway.
+	ChallengeName string
+}
+
+func (t *tokenResponse) read(a answer) string {
+	if a == nil {
+		return "AccessToken"
+	}
+	if c := a.in(spellChallenge).str(spellChallenge); c != "" {
+		t.ChallengeName = c
+		return ""
+	}
+	tok := a.in(spellAccessToken)
+	t.AccessToken = tok.str(spellAccessToken)
+	t.IDToken = tok.str(spellIDToken)
+	t.RefreshToken = tok.str(spellRefreshToken)
+	t.ExpiresIn, _ = tok.num(spellExpiresIn)
+	t.TokenType = tok.str(spellTokenType)
+	if t.AccessToken == "" {
+		return "AccessToken"
+	}
+	return ""
 }
 
 // presignedURLRequest is POST /storage/presigned-url.
@@ -161,8 +348,26 @@ type presignedURLRequest struct {
 }
 
 type presignedURLResponse struct {
-	URL       string `json:"url"`
-	ObjectKey string `json:"object_key"`
+	URL       string
+	ObjectKey string
+}
+
+func (r *presignedURLResponse) read(a answer) string {
+	a = a.in(spellURL)
+	r.URL, r.ObjectKey = a.str(spellURL), a.str(spellObjectKey)
+	return missing(map[string]bool{"url": r.URL == "", "object_key": r.ObjectKey == ""})
+}
+
+// missing lists, in order, the names flagged.
+func missing(flags map[string]bool) string {
+	var out []string
+	for k, v := range flags {
+		if v {
+			out = append(out, k)
+		}
+	}
+	sort.Strings(out)
+	return strings.Join(out, " or ")
 }
 
 // multipartCreateRequest is POST /storage/multipart-upload.
@@ -174,14 +379,33 @@ type multipartCreateRequest struct {
 }
 
 type multipartCreateResponse struct {
-	UploadID  string        `json:"upload_id"`
-	ObjectKey string        `json:"object_key"`
-	Parts     []wirePartURL `json:"parts"`
+	UploadID  string
+	ObjectKey string
+	Parts     []wirePartURL
 }
 
 type wirePartURL struct {
-	PartNumber int    `json:"part_number"`
-	URL        string `json:"url"`
+	PartNumber int
+	URL        string
+}
+
+func (r *multipartCreateResponse) read(a answer) string {
+	a = a.in(spellUploadID)
+	r.UploadID, r.ObjectKey = a.str(spellUploadID), a.str(spellObjectKey)
+	parts, ok := a.list(spellParts)
+	if m := missing(map[string]bool{"upload_id": r.UploadID == "", "object_key": r.ObjectKey == "", "parts": !ok}); m != "" {
+		return m
+	}
+	r.Parts = make([]wirePartURL, len(parts))
+	for i, p := range parts {
+		n, ok := p.num(spellPartNumber)
+		u := p.str(spellURL)
+		if !ok || u == "" {
+			return fmt.Sprintf("part_number and url in parts[%d]", i)
+		}
+		r.Parts[i] = wirePartURL{PartNumber: int(n), URL: u}
+	}
+	return ""
 }
 
 // multipartCompleteRequest is PUT /storage/multipart-upload. ETags go
@@ -197,8 +421,15 @@ type wirePartETag struct {
 	ETag       string `json:"etag"`
 }
 
+// multipartCompleteResponse may name the object; any other answer leaves
+// the key the create gave.
 type multipartCompleteResponse struct {
-	ObjectKey string `json:"object_key"`
+	ObjectKey string
+}
+
+func (r *multipartCompleteResponse) read(a answer) string {
+	r.ObjectKey = a.in(spellObjectKey).str(spellObjectKey)
+	return ""
 }
 
 // multipartAbortRequest is DELETE /storage/multipart-upload.
