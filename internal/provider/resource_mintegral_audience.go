@@ -889,6 +889,9 @@ func (r *MintegralAudienceResource) ImportState(ctx context.Context, req resourc
 	resp.Diagnostics.Append(setIdentity(ctx, resp.Identity, id)...)
 }
 
+// issuesURL is where users report what a platform does differently.
+const issuesURL = "https://github.com/audiencekit/terraform-provider-audience/issues"
+
 // audienceErrorDetail explains a failed audience call: a timeout, or the
 // platform's own error.
 func audienceErrorDetail(ctx context.Context, err error, op, timeoutAttr string) string {
@@ -898,6 +901,9 @@ func audienceErrorDetail(ctx context.Context, err error, op, timeoutAttr string)
 	var apiErr *mintegral.APIError
 	if errors.As(err, &apiErr) && apiErr.DataPathRejected() {
 		return fmt.Sprintf("Mintegral refused to %s: %s. If the data_path comes from an audience_mintegral_file, upload it again with terraform apply -replace=<that resource's address>.", op, err)
+	}
+	if errors.As(err, &apiErr) && apiErr.IDFVRefused() {
+		return fmt.Sprintf("Mintegral refused to %s: %s. Report it at %s so the provider can settle the numbering.", op, err, issuesURL)
 	}
 	if errors.As(err, &apiErr) {
 		return fmt.Sprintf("Mintegral refused to %s: %s", op, err)
