@@ -62,3 +62,19 @@ func TestAccMintegralVariants_areaTwoRefused(t *testing.T) {
 		t.Fatalf("%d requests reached OSS", n)
 	}
 }
+
+// An endpoint with a wrong path answers the first call 404: the error
+// names the endpoint setting and its variable, as a wrong host does.
+func TestAccMintegralVariants_wrongEndpointPath(t *testing.T) {
+	srv := startSandbox(t)
+	t.Setenv("MINTEGRAL_ENDPOINT", srv.URL()+"/wrong")
+	src := writeFile(t, t.TempDir(), "gaid.txt", "gaid\n38400000-8cf0-11bd-b23e-10b96e40000d\n")
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{{
+			Config: mintegralFileConfig(src, ""),
+			ExpectError: wrapped("Mintegral API answered HTTP 404 to GET "+srv.URL()+"/wrong/api/open/v1/audience/presigned-upload-data",
+				"the endpoint has no such API path: check mintegral.endpoint (MINTEGRAL_ENDPOINT)"),
+		}},
+	})
+}

@@ -3,6 +3,7 @@ package transfer
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -477,7 +478,22 @@ func (p *Platform) Call(ctx context.Context, r APIRequest) (*APIResponse, error)
 		return nil, err
 	}
 	out.Op, out.Status, out.Header, out.Attempts, out.AfterUnclear = ex.op, resp.StatusCode, resp.Header, ex.attempt, ex.resentUnclear
+	if e := p.noSuchPath(ex, resp.StatusCode, out.Body); e != nil {
+		return nil, e
+	}
 	return &out, nil
+}
+
+// noSuchPath reports an API answer of 404 whose body is not JSON: a web
+// server's page for a path the API does not have, which every platform
+// answers in JSON. The endpoint setting is then the thing to check.
+func (p *Platform) noSuchPath(ex *exchange, status int, body []byte) *HTTPError {
+	if status != http.StatusNotFound || ex.service != serviceAPI || p.endpointSetting == "" || json.Valid(body) {
+		return nil
+	}
+	e := &HTTPError{Platform: p.name, Service: ex.service, Op: ex.op, Status: status, Attempts: ex.attempt, Setting: p.endpointSetting}
+	e.Code, e.Message = errorDocument(body)
+	return e
 }
 
 // StatusError describes an answer whose body is not the platform's
