@@ -74,7 +74,7 @@ func NewPlatform(name string, o Options) *Platform {
 		next = http.DefaultTransport
 	}
 	limited := *hc
-	limited.Transport = attemptLimit{next: next}
+	limited.Transport = attemptLimit{next: next, trace: tracer{name: name, log: OrNop(o.Log)}}
 	now := o.Now
 	if now == nil {
 		now = time.Now
@@ -193,12 +193,22 @@ type exchange struct {
 type exchangeKey struct{}
 
 // attemptLimit applies an exchange's per-attempt limit, from sending the
-// request to closing the answer's body.
-type attemptLimit struct{ next http.RoundTripper }
+// request to closing the answer's body, and traces each attempt.
+type attemptLimit struct {
+	next  http.RoundTripper
+	trace tracer
+}
 
 func (a attemptLimit) RoundTrip(r *http.Request) (*http.Response, error) {
 	ex, _ := r.Context().Value(exchangeKey{}).(*exchange)
-	if ex == nil || ex.limit <= 0 {
+	if ex == nil {
+		return a.next.RoundTrip(r)
+	}
+	return a.trace.start(r, ex).end(a.limited(r, ex))
+}
+
+func (a attemptLimit) limited(r *http.Request, ex *exchange) (*http.Response, error) {
+	if ex.limit <= 0 {
 		return a.next.RoundTrip(r)
 	}
 	ctx, cancel := context.WithCancel(r.Context())
