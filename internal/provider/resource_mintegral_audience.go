@@ -823,7 +823,7 @@ func (r *MintegralAudienceResource) send(ctx context.Context, state mintegralAud
 	a, err := client.GetAudience(ctx, id)
 	switch {
 	case err != nil:
-		resp.Diagnostics.AddError("Reading the updated Mintegral audience failed", fmt.Sprintf("Audience %d was updated, but reading it back failed: %s. Run terraform refresh.", id, err))
+		resp.Diagnostics.AddError("Reading the updated Mintegral audience failed", fmt.Sprintf("Audience %d was updated, but reading it back failed: %s. Run %s.", id, err, cliCommand("refresh")))
 		return
 	case a == nil:
 		resp.Diagnostics.AddError("Mintegral audience disappeared", fmt.Sprintf("Audience %d was updated, but Mintegral's list no longer shows it; it may have been deleted in Mintegral's console.", id))
@@ -880,7 +880,7 @@ func (r *MintegralAudienceResource) ImportState(ctx context.Context, req resourc
 		var err error
 		id, err = strconv.ParseInt(strings.TrimSpace(req.ID), 10, 64)
 		if err != nil || id <= 0 {
-			resp.Diagnostics.AddError("Invalid import ID", fmt.Sprintf("%q is not a Mintegral audience ID; import with the numeric ta_id, e.g. `terraform import %s.example 1148`.", req.ID, mintegralAudienceType))
+			resp.Diagnostics.AddError("Invalid import ID", fmt.Sprintf("%q is not a Mintegral audience ID; import with the numeric ta_id, e.g. `%s %s.example 1148`.", req.ID, cliCommand("import"), mintegralAudienceType))
 			return
 		}
 	}
@@ -900,7 +900,7 @@ func audienceErrorDetail(ctx context.Context, err error, op, timeoutAttr string)
 	}
 	var apiErr *mintegral.APIError
 	if errors.As(err, &apiErr) && apiErr.DataPathRejected() {
-		return fmt.Sprintf("Mintegral refused to %s: %s. If the data_path comes from an audience_mintegral_file, upload it again with terraform apply -replace=<that resource's address>.", op, err)
+		return fmt.Sprintf("Mintegral refused to %s: %s. If the data_path comes from an audience_mintegral_file, upload it again with %s -replace=<that resource's address>.", op, err, cliCommand("apply"))
 	}
 	if errors.As(err, &apiErr) && apiErr.IDFVRefused() {
 		return fmt.Sprintf("Mintegral refused to %s: %s. Report it at %s so the provider can settle the numbering.", op, err, issuesURL)
