@@ -226,6 +226,6 @@ func describeJSON(sb *strings.Builder, v any, depth int) {
 	case nil:
 		sb.WriteString("null")
 	default:
-		sb.WriteString(fmt.Sprintf("%T", x))
+		fmt.Fprintf(sb, "%T", x)
 	}
 }
