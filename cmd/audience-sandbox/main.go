@@ -29,6 +29,7 @@ func main() {
 	verbose := flag.Bool("v", false, "log every request: method, path (never the query string), status, bytes in and out, duration")
 	updateWindow := flag.Duration("mintegral-update-window", sandbox.MintegralUpdateWindow,
 		"how long after a change a Mintegral audience refuses another update; shorter than 12h to try updates by hand (reported times shift to match)")
+	idfvCodes := flag.Int("mintegral-idfv-codes", 10, "device_type numbers of IDFV / IDFV_MD5: 10 (10/11, every official page) or 12 (12/13, a newer reading; 10/11 are then refused)")
 	seed := flag.Int("seed-mintegral-audiences", 0, "keep this many audiences as if made in Mintegral's console (for terraform query): a start creates those -dir does not hold yet")
 	var faults faultFlags
 	flag.Var(&faults, "fault", "inject a fault, e.g. 'PUT /s3/ status=503 count=2'; repeatable. Keys:\n"+faultKeyHelp)
@@ -56,7 +57,7 @@ func main() {
 	}
 	cfg := sandbox.Config{Dir: *dir, MintegralUpdateWindow: *updateWindow,
 		OpenIMBackend: sandbox.OpenIMBackend(*openIMBackend), AltcraftPanel: sandbox.AltcraftPanel(*altcraftPanel),
-		FutureDemandAuthChallenge: *fdChallenge, FutureDemandCamelCase: *fdCamel}
+		FutureDemandAuthChallenge: *fdChallenge, FutureDemandCamelCase: *fdCamel, MintegralIDFVCodes: *idfvCodes}
 	if *verbose {
 		requests := log.New(os.Stderr, "", log.LstdFlags|log.Lmicroseconds)
 		cfg.RequestLog = func(r sandbox.RequestRecord) { requests.Print(r) }

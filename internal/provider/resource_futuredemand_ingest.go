@@ -413,7 +413,7 @@ func applyEvents(prior *eventsPrior, held settled, m futureDemandIngestModel, sr
 		// The plan started from an object this apply cannot find (a
 		// replacement planned with create_before_destroy).
 		diags.AddError("Events ingest not as planned",
-			fmt.Sprintf("The plan sends %d of the %d event rows of %s, but this apply cannot find what Future Demand holds from it, so it would send another part. Nothing was sent. Run terraform plan again.", c.sentRows, c.totalRows, src.Path))
+			fmt.Sprintf("The plan sends %d of the %d event rows of %s, but this apply cannot find what Future Demand holds from it, so it would send another part. Nothing was sent. Run %s again.", c.sentRows, c.totalRows, src.Path, cliCommand("plan")))
 	}
 	return c, diags
 }

@@ -225,7 +225,7 @@ func settle(p *eventsPrior, m futureDemandIngestModel) (settled, diag.Diagnostic
 		return held, diags
 	}
 	if p.attempt == nil {
-		diags.AddError("Events ingest unconfirmed", fmt.Sprintf("%s: the state says its last events ingest is unconfirmed, but holds no record of that ingest (unconfirmed_ingest). Check Future Demand's event list; if the events are not all there, terraform state rm on this resource makes the next apply send the whole file.", p.m.Source.ValueString()))
+		diags.AddError("Events ingest unconfirmed", fmt.Sprintf("%s: the state says its last events ingest is unconfirmed, but holds no record of that ingest (unconfirmed_ingest). Check Future Demand's event list; if the events are not all there, %s on this resource makes the next apply send the whole file.", p.m.Source.ValueString(), cliCommand("state rm")))
 		return settled{}, diags
 	}
 	token := p.attempt.token()
@@ -369,8 +369,8 @@ func plural(n int64, noun string) string {
 
 // resendWhole says how to send a whole events file again on purpose.
 func resendWhole(src localSource) string {
-	return fmt.Sprintf("To send the whole of %s again anyway, knowing that every row becomes an event again next to those Future Demand holds, run terraform taint on this resource, then terraform apply: "+
-		"a tainted resource is created anew, which sends the whole file. (terraform apply -replace cannot do it: Terraform plans the in-place update first, and this error is that plan.)", src.Path)
+	return fmt.Sprintf("To send the whole of %s again anyway, knowing that every row becomes an event again next to those Future Demand holds, run %[2]s on this resource, then %[3]s: "+
+		"a tainted resource is created anew, which sends the whole file. (%[3]s -replace cannot do it: the in-place update is planned first, and this error is that plan.)", src.Path, cliCommand("taint"), cliCommand("apply"))
 }
 
 // countEventsSource checks an events file and counts its event rows: an
@@ -551,8 +551,8 @@ func checkRemoval(ctx context.Context, d *providerData, p *eventsPrior, private 
 	token := p.token()
 	diags.AddError("Events ingest unconfirmed",
 		fmt.Sprintf("Terraform is replacing %s, whose last events ingest (%s) is unconfirmed, with a plan that did not see it (made with -refresh=false, or with create_before_destroy). "+
-			"Creating it again would send every row of %s again. Nothing was sent and the state is unchanged. Run terraform plan (with refresh): it says what to check in Future Demand and how to settle the ingest.",
-			p.m.ID.ValueString(), token, p.m.Source.ValueString()))
+			"Creating it again would send every row of %s again. Nothing was sent and the state is unchanged. Run %s (with refresh): it says what to check in Future Demand and how to settle the ingest.",
+			p.m.ID.ValueString(), token, p.m.Source.ValueString(), cliCommand("plan")))
 	return false, diags
 }
 

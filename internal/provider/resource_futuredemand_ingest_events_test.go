@@ -154,20 +154,20 @@ func TestAccFutureDemandIngest_eventsAppend(t *testing.T) {
 				PlanOnly:  true,
 				ExpectError: wrapped("Events file edited after it was ingested", "Future Demand holds the first", "bytes of "+src,
 					"(its header row and 7 events)", "no longer hash to", "so a row was changed, removed or reordered, or the header changed",
-					"none can be taken back", "run terraform taint on this resource, then terraform apply", "terraform apply -replace cannot do it"),
+					"none can be taken back", "run taint on this resource, then apply", "(apply -replace cannot do it"),
 			},
 			{
 				PreConfig:   write(shorter),
 				Config:      eventsConfig(src, ""),
 				PlanOnly:    true,
-				ExpectError: wrapped("Events file edited after it was ingested", "it is shorter", "terraform taint"),
+				ExpectError: wrapped("Events file edited after it was ingested", "it is shorter", "run taint on this resource"),
 			},
 			{
 				PreConfig: write(v7 + "\n"),
 				Config:    eventsConfigOf(src, "fdlive", ""),
 				PlanOnly:  true,
 				ExpectError: wrapped("Events already ingested under another event_type", `under event_type "prisma"`,
-					`sending the file under "fdlive" would create all of them again`, "terraform taint"),
+					`sending the file under "fdlive" would create all of them again`, "run taint on this resource"),
 			},
 			{
 				// Only a line break added: the same events, nothing sent.
@@ -353,7 +353,7 @@ func TestAccFutureDemandIngest_eventsLostAnswerNoRefresh(t *testing.T) {
 			},
 			{
 				Config:      eventsConfig(src, ""),
-				ExpectError: wrapped("Events ingest unconfirmed", "with a plan that did not see it (made with -refresh=false", "Nothing was sent", "Run terraform plan (with refresh)"),
+				ExpectError: wrapped("Events ingest unconfirmed", "with a plan that did not see it (made with -refresh=false", "Nothing was sent", "Run plan (with refresh)"),
 			},
 		},
 	})

@@ -823,7 +823,7 @@ func (r *MintegralAudienceResource) send(ctx context.Context, state mintegralAud
 	a, err := client.GetAudience(ctx, id)
 	switch {
 	case err != nil:
-		resp.Diagnostics.AddError("Reading the updated Mintegral audience failed", fmt.Sprintf("Audience %d was updated, but reading it back failed: %s. Run terraform refresh.", id, err))
+		resp.Diagnostics.AddError("Reading the updated Mintegral audience failed", fmt.Sprintf("Audience %d was updated, but reading it back failed: %s. Run %s.", id, err, cliCommand("refresh")))
 		return
 	case a == nil:
 		resp.Diagnostics.AddError("Mintegral audience disappeared", fmt.Sprintf("Audience %d was updated, but Mintegral's list no longer shows it; it may have been deleted in Mintegral's console.", id))
@@ -880,7 +880,7 @@ func (r *MintegralAudienceResource) ImportState(ctx context.Context, req resourc
 		var err error
 		id, err = strconv.ParseInt(strings.TrimSpace(req.ID), 10, 64)
 		if err != nil || id <= 0 {
-			resp.Diagnostics.AddError("Invalid import ID", fmt.Sprintf("%q is not a Mintegral audience ID; import with the numeric ta_id, e.g. `terraform import %s.example 1148`.", req.ID, mintegralAudienceType))
+			resp.Diagnostics.AddError("Invalid import ID", fmt.Sprintf("%q is not a Mintegral audience ID; import with the numeric ta_id, e.g. `%s %s.example 1148`.", req.ID, cliCommand("import"), mintegralAudienceType))
 			return
 		}
 	}
@@ -888,6 +888,9 @@ func (r *MintegralAudienceResource) ImportState(ctx context.Context, req resourc
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("ta_id"), id)...)
 	resp.Diagnostics.Append(setIdentity(ctx, resp.Identity, id)...)
 }
+
+// issuesURL is where users report what a platform does differently.
+const issuesURL = "https://github.com/audiencekit/terraform-provider-audience/issues"
 
 // audienceErrorDetail explains a failed audience call: a timeout, or the
 // platform's own error.
@@ -897,7 +900,10 @@ func audienceErrorDetail(ctx context.Context, err error, op, timeoutAttr string)
 	}
 	var apiErr *mintegral.APIError
 	if errors.As(err, &apiErr) && apiErr.DataPathRejected() {
-		return fmt.Sprintf("Mintegral refused to %s: %s. If the data_path comes from an audience_mintegral_file, upload it again with terraform apply -replace=<that resource's address>.", op, err)
+		return fmt.Sprintf("Mintegral refused to %s: %s. If the data_path comes from an audience_mintegral_file, upload it again with %s -replace=<that resource's address>.", op, err, cliCommand("apply"))
+	}
+	if errors.As(err, &apiErr) && apiErr.IDFVRefused() {
+		return fmt.Sprintf("Mintegral refused to %s: %s. Report it at %s so the provider can settle the numbering.", op, err, issuesURL)
 	}
 	if errors.As(err, &apiErr) {
 		return fmt.Sprintf("Mintegral refused to %s: %s", op, err)

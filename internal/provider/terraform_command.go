@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -142,4 +143,41 @@ func appliesSavedPlan(args []string) bool {
 		}
 	}
 	return false
+}
+
+// cliName names the CLI the provider runs under: "tofu" under OpenTofu,
+// "terraform" under Terraform, "" when it cannot tell (Windows, a wrapper
+// with another name, a provider served in-process).
+func cliName() string {
+	_, args := terraformProcess()
+	return cliOf(args)
+}
+
+// cliOf names the CLI of a command line by its executable's name.
+func cliOf(args []string) string {
+	if len(args) == 0 {
+		return ""
+	}
+	base := strings.ToLower(filepath.Base(args[0]))
+	switch {
+	case strings.Contains(base, "tofu"):
+		return "tofu"
+	case strings.Contains(base, "terraform"):
+		return "terraform"
+	}
+	return ""
+}
+
+// cliCommand is advice to run a CLI command, e.g. cliCommand("plan"):
+// "tofu plan" under OpenTofu, "terraform plan" under Terraform, and the
+// bare "plan" when the CLI is unknown, so advice never names the wrong one.
+func cliCommand(command string) string {
+	return joinCLI(cliName(), command)
+}
+
+func joinCLI(cli, command string) string {
+	if cli == "" {
+		return command
+	}
+	return cli + " " + command
 }

@@ -58,7 +58,7 @@ resource "audience_mintegral_file" "f" { source = "${path.module}/devices.txt" }
 	content("2")
 	tf(true, "plan", "-out=tfplan")
 	content("3")
-	expect(tf(false, "apply", "tfplan"), "source changed since plan: planned md5 "+md5hex("idfa\n2\n")+", now "+md5hex("idfa\n3\n")+"; run terraform plan again")
+	expect(tf(false, "apply", "tfplan"), "source changed since plan: planned md5 "+md5hex("idfa\n2\n")+", now "+md5hex("idfa\n3\n")+"; run "+joinCLI(cliOf([]string{cli}), "plan")+" again")
 	if n := srv.Requests(sandbox.PrefixS3); n != uploads {
 		t.Fatalf("%d uploads after a refused apply", n-uploads)
 	}

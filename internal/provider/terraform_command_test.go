@@ -121,3 +121,26 @@ func TestParseProcArgs2(t *testing.T) {
 		})
 	}
 }
+
+// Advice names the CLI that runs the provider, and neither when unknown.
+func TestCLICommand(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"tofu", "apply", "tfplan"}, "tofu plan"},
+		{[]string{"/usr/local/bin/tofu", "plan"}, "tofu plan"},
+		{[]string{"/opt/hashicorp/terraform", "-chdir=x", "plan"}, "terraform plan"},
+		{[]string{"TERRAFORM.EXE", "apply"}, "terraform plan"},
+		{[]string{"some-wrapper", "plan"}, "plan"},
+		{nil, "plan"},
+	} {
+		if got := joinCLI(cliOf(tc.args), "plan"); got != tc.want {
+			t.Errorf("%q: %q, want %q", tc.args, got, tc.want)
+		}
+	}
+	// The test binary runs under go test, not a CLI: advice names neither.
+	if got := cliCommand("state rm"); got != "state rm" {
+		t.Errorf("cliCommand under go test = %q", got)
+	}
+}

@@ -308,7 +308,7 @@ func (u *uploadResource) applyEntries(ctx context.Context, plan tfsdk.Plan, conf
 // an upload cannot be imported.
 func (u *uploadResource) ImportState(_ context.Context, _ resource.ImportStateRequest, resp *resource.ImportStateResponse) {
 	resp.Diagnostics.AddError("Cannot import "+u.kind.typeName,
-		fmt.Sprintf("%s cannot read an uploaded file back, so there is nothing to import it from. Let terraform apply upload the file again, or, to stop managing an upload, use terraform state rm.", u.kind.platform))
+		fmt.Sprintf("%s cannot read an uploaded file back, so there is nothing to import it from. Let %s upload the file again, or, to stop managing an upload, use %s.", u.kind.platform, cliCommand("apply"), cliCommand("state rm")))
 }
 
 // Read implements resource.Resource: the platforms cannot read uploads

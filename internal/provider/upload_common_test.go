@@ -249,7 +249,7 @@ func mkdir(t *testing.T, parent, name string) string {
 	return p
 }
 
-var changedSincePlan = regexp.MustCompile(`source\s+changed\s+since\s+plan:\s+planned\s+md5\s+[0-9a-f]{32},\s+now\s+[0-9a-f]{32};\s+run\s+terraform\s+plan\s+again`)
+var changedSincePlan = regexp.MustCompile(`source\s+changed\s+since\s+plan:\s+planned\s+md5\s+[0-9a-f]{32},\s+now\s+[0-9a-f]{32};\s+run\s+plan\s+again`)
 
 func TestAccUpload_editedBetweenPlanAndApply(t *testing.T) {
 	srv := startSandbox(t)
@@ -373,7 +373,7 @@ func TestAccUpload_importExplainsWhy(t *testing.T) {
 				ResourceName:  mfAddr,
 				ImportState:   true,
 				ImportStateId: "s3://mintegral-audience/audience/x/devices.txt",
-				ExpectError:   regexp.MustCompile(`Mintegral\s+cannot\s+read\s+an\s+uploaded\s+file\s+back[\s\S]*terraform\s+state\s+rm`),
+				ExpectError:   regexp.MustCompile(`Mintegral\s+cannot\s+read\s+an\s+uploaded\s+file\s+back[\s\S]*use\s+state\s+rm`),
 			},
 		},
 	})

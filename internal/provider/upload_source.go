@@ -261,7 +261,7 @@ func (u *uploadResource) planSource(ctx context.Context, req resource.ModifyPlan
 			// protocol does not say it is a destroy: unless the command line
 			// shows a plain plan or apply, the plan warns and the apply
 			// fails naming the file.
-			resp.Diagnostics.AddAttributeWarning(path.Root("source"), "Source file not found", missingUploadedSource(source.ValueString(), state.md5.ValueString())+" terraform apply fails until the file is back.")
+			resp.Diagnostics.AddAttributeWarning(path.Root("source"), "Source file not found", missingUploadedSource(source.ValueString(), state.md5.ValueString())+" "+cliCommand("apply")+" fails until the file is back.")
 			u.planUpload(ctx, resp, true)
 			return localSource{}, false
 		}
@@ -344,7 +344,7 @@ func (u *uploadResource) planSource(ctx context.Context, req resource.ModifyPlan
 	if hasPending && pending.MD5 != src.MD5 && isFinalPlan(pending) {
 		cache.Applied(abs, src.key)
 		resp.Diagnostics.AddAttributeError(path.Root("source"), "Source changed since plan",
-			fmt.Sprintf("%s: source changed since plan: planned md5 %s, now %s; run terraform plan again.", src.Path, pending.MD5, src.MD5))
+			fmt.Sprintf("%s: source changed since plan: planned md5 %s, now %s; run %s again.", src.Path, pending.MD5, src.MD5, cliCommand("plan")))
 		return src, false
 	}
 	// Any change Terraform will apply (an upload, or only a moved source
@@ -362,7 +362,7 @@ func (u *uploadResource) planSource(ctx context.Context, req resource.ModifyPlan
 // source is gone: an error, so a plan job fails where the file went
 // missing rather than an apply job later.
 func missingUploadedSource(source, md5 string) string {
-	return fmt.Sprintf("%s does not exist, so it cannot be compared with the upload recorded in state (md5 %s). Restore the file, or remove the resource from the configuration: terraform destroy works without the file.", source, md5)
+	return fmt.Sprintf("%s does not exist, so it cannot be compared with the upload recorded in state (md5 %s). Restore the file, or remove the resource from the configuration: %s works without the file.", source, md5, cliCommand("destroy"))
 }
 
 // savedPlanApply reports whether the provider runs under terraform apply
@@ -381,7 +381,7 @@ func savedPlanApply() bool {
 func savedPlanMissingSource(source string) string {
 	return fmt.Sprintf("%s does not exist in this working directory, yet the saved plan being applied was made with it. "+
 		"Terraform does not read data sources again when it applies a saved plan, so a file generated at plan time "+
-		"(an audience_id_list output_path, an export's output_dir) exists only in the working directory where terraform plan ran. "+
+		"(an audience_id_list output_path, an export's output_dir) exists only in the working directory where "+cliCommand("plan")+" ran. "+
 		"Carry the saved plan, .terraform.lock.hcl and the generated lists from the plan job to the apply job, but not a raw export, which holds personal data "+
 		"and which the apply does not read (or run plan and apply in one job); then plan again: resources this apply completed before stopping stay applied, "+
 		"and a new plan continues from them.", source)
@@ -420,7 +420,7 @@ func checkSource(spec uploadSpec, src *localSource, rec filestate.Record, fed co
 			fed = spec.Content(*src)
 			seen, err := feedSource(src.Abs, fed)
 			if err == nil && seen.Fingerprint != rec.Fingerprint {
-				err = fmt.Errorf("%s changed while it was planned: the content checked is not the content hashed (md5 %s). Run terraform plan again once nothing writes the file", src.Path, src.MD5)
+				err = fmt.Errorf("%s changed while it was planned: the content checked is not the content hashed (md5 %s). Run %s again once nothing writes the file", src.Path, src.MD5, cliCommand("plan"))
 			}
 			if err != nil {
 				finish(fed)
@@ -614,7 +614,7 @@ func uploadFailed(ctx context.Context, platform string, err error, src localSour
 			now = rec.MD5
 		}
 		diags.AddAttributeError(path.Root("source"), "Source changed since plan",
-			fmt.Sprintf("%s: source changed since plan: planned md5 %s, now %s; run terraform plan again. The state keeps the previous upload.", src.Path, src.MD5, now))
+			fmt.Sprintf("%s: source changed since plan: planned md5 %s, now %s; run %s again. The state keeps the previous upload.", src.Path, src.MD5, now, cliCommand("plan")))
 	case errors.Is(ctx.Err(), context.DeadlineExceeded):
 		// Only the resource's own deadline is blamed on timeouts.create; the
 		// per-request API limit is named by the client's error itself.

@@ -109,8 +109,8 @@ func (s *Server) handleMintegralPresign(w http.ResponseWriter, r *http.Request) 
 	}
 	q := r.URL.Query()
 	area, fileName, fileMD5 := q.Get("area_type"), q.Get("file_name"), q.Get("file_md5")
-	if area != "1" && area != "2" {
-		writeMintegral(w, MintegralCodeBadParam, "area_type must be 1 or 2", nil)
+	if n, err := strconv.Atoi(area); err != nil || !s.mintegralAreaValid(n) || area != strconv.Itoa(n) {
+		writeMintegral(w, MintegralCodeBadParam, s.mintegralAreaRule(), nil)
 		return
 	}
 	if !mintegralFileNameOK(fileName) || strings.ContainsAny(fileName, "/\\") {
@@ -159,6 +159,19 @@ func (s *Server) handleMintegralPresign(w http.ResponseWriter, r *http.Request) 
 		}
 	}
 	writeMintegral(w, MintegralCodeOK, "success", data)
+}
+
+// mintegralAreaValid reports whether the API takes area as an area_type.
+func (s *Server) mintegralAreaValid(area int) bool {
+	return area == 1 || (area == 2 && !s.cfg.MintegralAreaOneOnly)
+}
+
+// mintegralAreaRule is the message refusing any other area_type.
+func (s *Server) mintegralAreaRule() string {
+	if s.cfg.MintegralAreaOneOnly {
+		return "area_type must be 1"
+	}
+	return "area_type must be 1 or 2"
 }
 
 func mustAtoi(s string) int {

@@ -32,8 +32,36 @@ import (
 // refuses another update.
 const MintegralUpdateWindow = 12 * time.Hour
 
-// mintegralDeviceTypes are the device_type numbers the API documents.
+// mintegralDeviceTypes are the device_type numbers the API documents
+// (IDFV and IDFV_MD5 as 10 and 11; see Config.MintegralIDFVCodes).
 var mintegralDeviceTypes = []int{1, 2, 3, 4, 6, 7, 8, 9, 10, 11}
+
+// checkMintegralIDFVCodes defaults MintegralIDFVCodes to the official 10
+// and refuses any number but 10 and 12.
+func (c *Config) checkMintegralIDFVCodes() error {
+	switch c.MintegralIDFVCodes {
+	case 0:
+		c.MintegralIDFVCodes = 10
+	case 10, 12:
+	default:
+		return fmt.Errorf("sandbox: MintegralIDFVCodes is %d; IDFV is numbered 10 (official) or 12 (a newer reading)", c.MintegralIDFVCodes)
+	}
+	return nil
+}
+
+// mintegralDeviceTypeValid reports whether the API takes code as a
+// device_type: the documented numbers, IDFV and IDFV_MD5 as configured.
+func (s *Server) mintegralDeviceTypeValid(code int) bool {
+	if idfv := s.cfg.MintegralIDFVCodes; idfv != 10 {
+		switch code {
+		case 10, 11:
+			return false
+		case idfv, idfv + 1:
+			return true
+		}
+	}
+	return slices.Contains(mintegralDeviceTypes, code)
+}
 
 // MintegralAudience is one audience as the sandbox holds it.
 type MintegralAudience struct {
@@ -426,7 +454,7 @@ func (s *Server) checkFiles(ctx context.Context, area int, files []MintegralAudi
 		return "data_path must list at least one file"
 	}
 	for i, f := range files {
-		if !slices.Contains(mintegralDeviceTypes, f.DeviceType) {
+		if !s.mintegralDeviceTypeValid(f.DeviceType) {
 			return fmt.Sprintf("data_path[%d].device_type %d is not a valid device type", i, f.DeviceType)
 		}
 		st := &s.mintegralAudience
@@ -468,8 +496,8 @@ func (s *Server) handleMintegralAudienceCreate(w http.ResponseWriter, r *http.Re
 	case strings.TrimSpace(req.Name) == "":
 		writeMintegral(w, MintegralCodeBadParam, "ta_name is required", nil)
 		return
-	case req.AreaType != 1 && req.AreaType != 2:
-		writeMintegral(w, MintegralCodeBadParam, "area_type must be 1 or 2", nil)
+	case !s.mintegralAreaValid(req.AreaType):
+		writeMintegral(w, MintegralCodeBadParam, s.mintegralAreaRule(), nil)
 		return
 	case req.Platform < 1 || req.Platform > 3:
 		writeMintegral(w, MintegralCodeBadParam, "platform must be 1 (Android), 2 (iOS) or 3 (mix)", nil)

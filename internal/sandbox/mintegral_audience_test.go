@@ -422,3 +422,68 @@ func TestAudienceCallsThatCannotSaveChangeNothing(t *testing.T) {
 		t.Fatalf("create after saving works again: %+v (want ta_id %d)", a, before[0].ID+1)
 	}
 }
+
+// startWith starts a sandbox with cfg (Dir set here).
+func startWith(t *testing.T, cfg Config) *Server {
+	t.Helper()
+	cfg.Dir = t.TempDir()
+	s, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+// In the 12/13 mode IDFV and IDFV_MD5 are 12 and 13, and 10 and 11 are
+// refused as unknown device types, the way any unknown number is.
+func TestMintegralIDFVCodes(t *testing.T) {
+	if _, err := New(Config{Dir: t.TempDir(), MintegralIDFVCodes: 11}); err == nil {
+		t.Fatal("MintegralIDFVCodes 11 accepted")
+	}
+	for _, tc := range []struct {
+		codes          int
+		valid, refused []int
+	}{
+		{0, []int{10, 11}, []int{12, 13}},
+		{10, []int{10, 11}, []int{12, 13}},
+		{12, []int{12, 13}, []int{10, 11}},
+	} {
+		s := startWith(t, Config{MintegralIDFVCodes: tc.codes})
+		stored := uploadedDataPath(t, s, "1", true)
+		for _, code := range tc.refused {
+			a := audienceCall(t, s, http.MethodPost, nil, createBody("a", 1, 2, MintegralAudienceFile{code, stored}))
+			if want := fmt.Sprintf("data_path[0].device_type %d is not a valid device type", code); a.Code != MintegralCodeBadParam || a.Msg != want {
+				t.Errorf("mode %d, device_type %d: got %d %q, want %d %q", tc.codes, code, a.Code, a.Msg, MintegralCodeBadParam, want)
+			}
+		}
+		for _, code := range tc.valid {
+			a := audienceCall(t, s, http.MethodPost, nil, createBody(fmt.Sprint("ok", code), 1, 2, MintegralAudienceFile{code, stored}))
+			if a.Code != MintegralCodeOK {
+				t.Errorf("mode %d, device_type %d: refused: %+v", tc.codes, code, a)
+			}
+		}
+		if n := len(s.MintegralAudiences()); n != len(tc.valid) {
+			t.Errorf("mode %d: %d audiences, want %d", tc.codes, n, len(tc.valid))
+		}
+	}
+}
+
+// An account limited to area 1 refuses area_type 2 for uploads and
+// audiences alike, as an invalid parameter.
+func TestMintegralAreaOneOnly(t *testing.T) {
+	s := startWith(t, Config{MintegralAreaOneOnly: true})
+	if a := presign(t, s, time.Now(), nil, query("2", "a.txt", md5Of([]byte("x")))); a.Code != MintegralCodeBadParam || a.Msg != "area_type must be 1" {
+		t.Errorf("presign area 2: got %d %q", a.Code, a.Msg)
+	}
+	stored := uploadedDataPath(t, s, "1", true)
+	if a := audienceCall(t, s, http.MethodPost, nil, createBody("a", 2, 2, MintegralAudienceFile{2, stored})); a.Code != MintegralCodeBadParam || a.Msg != "area_type must be 1" {
+		t.Errorf("create area 2: got %d %q", a.Code, a.Msg)
+	}
+	if a := audienceCall(t, s, http.MethodPost, nil, createBody("a", 1, 2, MintegralAudienceFile{2, stored})); a.Code != MintegralCodeOK {
+		t.Errorf("create area 1: %+v", a)
+	}
+}

@@ -101,6 +101,15 @@ type Config struct {
 	// AltcraftPanel is the Altcraft panel's generation (default new):
 	// an old one takes a download's token only as ?token=.
 	AltcraftPanel AltcraftPanel
+	// MintegralIDFVCodes is the device_type number of IDFV: 10 (default,
+	// IDFV_MD5 11) as every official Mintegral page lists it, or 12
+	// (IDFV_MD5 13) as a newer, unofficial reading does; the other pair is
+	// then refused as an unknown device type.
+	MintegralIDFVCodes int
+	// MintegralAreaOneOnly refuses area_type 2 (mainland China) as an
+	// invalid parameter, as an account limited to what Mintegral's current
+	// help center lists (area 1 only) would.
+	MintegralAreaOneOnly bool
 	// RequestLog, when set, is called once per request after it ended
 	// (`audience-sandbox -v` prints each record). It may be called from
 	// several goroutines at once.
@@ -158,6 +167,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.PresignTTL == 0 {
 		cfg.PresignTTL = 300 * time.Second
+	}
+	if err := cfg.checkMintegralIDFVCodes(); err != nil {
+		return nil, err
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

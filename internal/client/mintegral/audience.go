@@ -94,8 +94,19 @@ var deviceTypes = []struct {
 	{Name: "IDFA_MD5", Code: 7, OS: "ios", IDs: md5IDs},
 	{Name: "GAID_MD5", Code: 8, OS: "android", IDs: md5IDs},
 	{Name: "OAID_MD5", Code: 9, OS: "android", IDs: md5IDs},
-	{Name: "IDFV", Code: 10, OS: "ios", Aliases: []int{12}, IDs: idlist.IDRule{Kind: idlist.KindUUID, Case: idlist.CaseUpper}},
-	{Name: "IDFV_MD5", Code: 11, OS: "ios", Aliases: []int{13}, IDs: md5IDs},
+	{Name: "IDFV", Code: idfvCodes.official, OS: "ios", Aliases: []int{idfvCodes.newer}, IDs: idlist.IDRule{Kind: idlist.KindUUID, Case: idlist.CaseUpper}},
+	{Name: "IDFV_MD5", Code: idfvCodes.official + 1, OS: "ios", Aliases: []int{idfvCodes.newer + 1}, IDs: md5IDs},
+}
+
+// idfvCodes are the two numberings of IDFV (IDFV_MD5 is the next number):
+// official on every Mintegral page, newer in one unofficial reading.
+var idfvCodes = struct{ official, newer int }{10, 12}
+
+// isIDFV reports whether a wire number is IDFV or IDFV_MD5 in either
+// numbering.
+func isIDFV(code int) bool {
+	name := DeviceTypeName(code)
+	return name == "IDFV" || name == "IDFV_MD5"
 }
 
 var md5IDs = idlist.IDRule{Kind: idlist.KindMD5, Case: idlist.CaseLower}
@@ -395,7 +406,7 @@ func (c *Client) CreateAudience(ctx context.Context, spec AudienceSpec) (int64, 
 		}
 		// A second copy is a second audience the user would see: not sent
 		// again while the first may have landed; it is looked up below.
-		err := c.call(ctx, http.MethodPost, audiencePath, transfer.DuplicateVisible, nil, body, &out)
+		err := withSent(c.call(ctx, http.MethodPost, audiencePath, transfer.DuplicateVisible, nil, body, &out), spec.AreaType, files)
 		if err == nil {
 			if out.ID == 0 {
 				return 0, errors.New("mintegral: create audience answered without a ta_id")
@@ -462,7 +473,7 @@ func (c *Client) UpdateAudience(ctx context.Context, id int64, files []AudienceF
 	// A second copy sets the same files on the same audience; if the
 	// first landed, the 12-hour rule refuses it and the read-back below
 	// finds the update applied.
-	err = c.call(ctx, http.MethodPut, audiencePath, transfer.DuplicateHarmless, nil, body, nil)
+	err = withSent(c.call(ctx, http.MethodPut, audiencePath, transfer.DuplicateHarmless, nil, body, nil), 0, wf)
 	if err == nil || ctx.Err() != nil {
 		return err
 	}

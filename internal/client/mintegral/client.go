@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -51,6 +52,25 @@ func New(endpoint, accessKey, apiKey string, o transfer.Options) *Client {
 type APIError struct {
 	Code    int
 	Message string
+	// sent is what the refused request carried that Mintegral's rules are
+	// unsettled about (area_type, device_type numbers), for the hint.
+	sent *sentRequest
+}
+
+// sentRequest is the part of a refused request the hint explains.
+type sentRequest struct {
+	area  int
+	files []wireFile
+}
+
+// withSent records what a refused request sent on err when it is an
+// *APIError; area 0 means the request carried none.
+func withSent(err error, area int, files []wireFile) error {
+	var e *APIError
+	if errors.As(err, &e) {
+		e.sent = &sentRequest{area: area, files: files}
+	}
+	return err
 }
 
 func (e *APIError) Error() string {
@@ -62,6 +82,14 @@ func (e *APIError) hint() string {
 	switch {
 	case e.DataPathRejected():
 		return "Mintegral does not know that data_path for this account and area, or its upload never completed: upload the file again for a new data_path"
+	case e.DeviceTypeRejected() && e.sent != nil && len(e.sent.files) > 0:
+		return e.deviceTypeHint()
+	case e.AreaRejected() && e.sent != nil && e.sent.area == AreaMainlandChina:
+		// helpcenter.mintegral.com/en/docs/upload-audience-package-file
+		// (as read in 2026) documents area 1 only; the Open API page
+		// still lists 2 (Aliyun OSS).
+		return "area_type 2 (mainland China, Aliyun OSS) was sent; Mintegral's current help center lists only area_type 1 (outside mainland China). " +
+			"Use area_type 1 (the default), or ask Mintegral whether your account can store audiences in mainland China"
 	case strings.Contains(m, "timestamp"):
 		return "the request timestamp was rejected: check this machine's clock"
 	case strings.Contains(m, "token"), strings.Contains(m, "access-key"), strings.Contains(m, "access key"):
@@ -85,6 +113,44 @@ func (e *APIError) complaint() string {
 func (e *APIError) DataPathRejected() bool {
 	m := e.complaint()
 	return strings.Contains(m, "data_path") && (strings.Contains(m, "upload") || strings.Contains(m, "not returned") || strings.Contains(m, "area_type"))
+}
+
+// DeviceTypeRejected reports whether Mintegral refused a device_type
+// number of the request.
+func (e *APIError) DeviceTypeRejected() bool {
+	m := e.complaint()
+	return !e.DataPathRejected() && (strings.Contains(m, "device_type") || strings.Contains(m, "device type"))
+}
+
+// AreaRejected reports whether Mintegral refused the request's area_type
+// itself (not a data_path of the other area).
+func (e *APIError) AreaRejected() bool {
+	m := e.complaint()
+	return !e.DataPathRejected() && (strings.Contains(m, "area_type") || strings.Contains(m, "area type"))
+}
+
+// IDFVRefused reports whether a refused device_type may be the unsettled
+// IDFV numbering: the request sent IDFV or IDFV_MD5.
+func (e *APIError) IDFVRefused() bool {
+	return e.DeviceTypeRejected() && e.sent != nil && slices.ContainsFunc(e.sent.files, func(f wireFile) bool { return isIDFV(f.DeviceType) })
+}
+
+// deviceTypeHint says which number was sent for which name, and why.
+func (e *APIError) deviceTypeHint() string {
+	var pairs []string
+	for _, f := range e.sent.files {
+		p := fmt.Sprintf("%d for %s", f.DeviceType, DeviceTypeName(f.DeviceType))
+		if !slices.Contains(pairs, p) {
+			pairs = append(pairs, p)
+		}
+	}
+	msg := "device_type was sent as " + strings.Join(pairs, ", ") + ", the numbers of Mintegral's official device type table"
+	if e.IDFVRefused() {
+		msg += fmt.Sprintf("; every official page (Create and List Audience API) numbers IDFV %d and IDFV_MD5 %d, a newer, unofficial reading says %d and %d. "+
+			"If your account refuses %d/%d, it follows that newer reading",
+			idfvCodes.official, idfvCodes.official+1, idfvCodes.newer, idfvCodes.newer+1, idfvCodes.official, idfvCodes.official+1)
+	}
+	return msg
 }
 
 // Token computes md5_hex(api_key + md5_hex(timestamp)).
@@ -220,7 +286,7 @@ func (c *Client) PresignedUploadData(ctx context.Context, areaType int, fileName
 	asked := c.http.Now() // the ttl runs from when the information was issued
 	// A second copy only issues upload information nobody uses.
 	if err := c.call(ctx, http.MethodGet, "/api/open/v1/audience/presigned-upload-data", transfer.DuplicateHarmless, q, nil, &info); err != nil {
-		return nil, err
+		return nil, withSent(err, areaType, nil)
 	}
 	info.Received = asked
 	switch {

@@ -23,6 +23,9 @@ type HTTPError struct {
 	// Ambiguous: a request that is not safe to repeat got 500, 502 or 504;
 	// the server may have acted on it.
 	Ambiguous bool
+	// Setting names the endpoint setting to check when the API has no
+	// such path (a 404 that is not the API's own answer).
+	Setting string
 }
 
 func (e *HTTPError) Error() string {
@@ -32,6 +35,9 @@ func (e *HTTPError) Error() string {
 	}
 	if e.Message != "" {
 		msg += ": " + e.Message
+	}
+	if e.Setting != "" {
+		msg += "; the endpoint has no such API path: check " + e.Setting
 	}
 	if e.Ambiguous {
 		msg += "; the request may have taken effect, so it was not sent again"

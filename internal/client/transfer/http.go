@@ -117,6 +117,9 @@ func (p *Platform) send(ctx context.Context, u upload, progress *Progress) (*Res
 	if !read { // the last answer asked for a retry that the policy did not grant
 		_ = readBody(resp)
 	}
+	if e := p.noSuchPath(ex, resp.StatusCode, res.Body); e != nil {
+		return nil, e
+	}
 	if !u.ok(resp.StatusCode) {
 		e := &HTTPError{Platform: p.name, Service: u.service, Op: ex.op, Status: resp.StatusCode, Attempts: ex.attempt}
 		e.Code, e.Message = errorDocument(res.Body)

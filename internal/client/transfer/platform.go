@@ -3,6 +3,7 @@ package transfer
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -73,7 +74,7 @@ func NewPlatform(name string, o Options) *Platform {
 		next = http.DefaultTransport
 	}
 	limited := *hc
-	limited.Transport = attemptLimit{next: next}
+	limited.Transport = attemptLimit{next: next, trace: tracer{name: name, log: OrNop(o.Log)}}
 	now := o.Now
 	if now == nil {
 		now = time.Now
@@ -192,12 +193,22 @@ type exchange struct {
 type exchangeKey struct{}
 
 // attemptLimit applies an exchange's per-attempt limit, from sending the
-// request to closing the answer's body.
-type attemptLimit struct{ next http.RoundTripper }
+// request to closing the answer's body, and traces each attempt.
+type attemptLimit struct {
+	next  http.RoundTripper
+	trace tracer
+}
 
 func (a attemptLimit) RoundTrip(r *http.Request) (*http.Response, error) {
 	ex, _ := r.Context().Value(exchangeKey{}).(*exchange)
-	if ex == nil || ex.limit <= 0 {
+	if ex == nil {
+		return a.next.RoundTrip(r)
+	}
+	return a.trace.start(r, ex).end(a.limited(r, ex))
+}
+
+func (a attemptLimit) limited(r *http.Request, ex *exchange) (*http.Response, error) {
+	if ex.limit <= 0 {
 		return a.next.RoundTrip(r)
 	}
 	ctx, cancel := context.WithCancel(r.Context())
@@ -477,7 +488,22 @@ func (p *Platform) Call(ctx context.Context, r APIRequest) (*APIResponse, error)
 		return nil, err
 	}
 	out.Op, out.Status, out.Header, out.Attempts, out.AfterUnclear = ex.op, resp.StatusCode, resp.Header, ex.attempt, ex.resentUnclear
+	if e := p.noSuchPath(ex, resp.StatusCode, out.Body); e != nil {
+		return nil, e
+	}
 	return &out, nil
+}
+
+// noSuchPath reports an API answer of 404 whose body is not JSON: a web
+// server's page for a path the API does not have, which every platform
+// answers in JSON. The endpoint setting is then the thing to check.
+func (p *Platform) noSuchPath(ex *exchange, status int, body []byte) *HTTPError {
+	if status != http.StatusNotFound || ex.service != serviceAPI || p.endpointSetting == "" || json.Valid(body) {
+		return nil
+	}
+	e := &HTTPError{Platform: p.name, Service: ex.service, Op: ex.op, Status: status, Attempts: ex.attempt, Setting: p.endpointSetting}
+	e.Code, e.Message = errorDocument(body)
+	return e
 }
 
 // StatusError describes an answer whose body is not the platform's
