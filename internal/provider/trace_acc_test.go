@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"regexp"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -80,7 +81,7 @@ resource "audience_tpns_account_package" "p" { source = "${path.module}/accounts
 		}
 	}
 	// The shapes name keys and types, never values.
-	for _, want := range []string{`answer="{code:number,data:{area_type:number,file_md5:string,file_name:string,s3:{data_path:string,method:string,url:string},ttl:number},message:string}"`} {
+	for _, want := range []string{"answer=" + strconv.Quote(`{"code": number, "data": {"area_type": number, "file_md5": string, "file_name": string, "s3": {"data_path": string, "method": string, "url": string}, "ttl": number}, "message": string}`)} {
 		if !strings.Contains(log, want) {
 			t.Errorf("log lacks %s", want)
 		}

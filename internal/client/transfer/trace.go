@@ -154,20 +154,15 @@ func (b *tracedBody) Close() error {
 }
 
 // DescribeAnswer describes an answer without its values: the keys and
-// value types of a JSON document, the root element of an XML one, or the
-// length of anything else.
+// value types of a JSON document (Shape), the root element of an XML one,
+// or the length of anything else.
 func DescribeAnswer(body []byte) string {
 	trimmed := bytes.TrimSpace(body)
 	if len(trimmed) == 0 {
 		return "empty"
 	}
-	dec := json.NewDecoder(bytes.NewReader(trimmed))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err == nil && !dec.More() {
-		var sb strings.Builder
-		describeJSON(&sb, v, 0)
-		s := sb.String()
+	if json.Valid(trimmed) {
+		s := Shape(trimmed)
 		if len(s) > 2048 {
 			s = s[:2048] + "…"
 		}
@@ -184,48 +179,4 @@ func DescribeAnswer(body []byte) string {
 		}
 	}
 	return fmt.Sprintf("not JSON (%d bytes)", len(trimmed))
-}
-
-// describeJSON writes v's shape: {"key":type,...} with keys sorted,
-// [n×shape of the first element] for arrays.
-func describeJSON(sb *strings.Builder, v any, depth int) {
-	if depth > 8 {
-		sb.WriteString("…")
-		return
-	}
-	switch x := v.(type) {
-	case map[string]any:
-		keys := make([]string, 0, len(x))
-		for k := range x {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		sb.WriteByte('{')
-		for i, k := range keys {
-			if i > 0 {
-				sb.WriteByte(',')
-			}
-			sb.WriteString(k + ":")
-			describeJSON(sb, x[k], depth+1)
-		}
-		sb.WriteByte('}')
-	case []any:
-		if len(x) == 0 {
-			sb.WriteString("[]")
-			return
-		}
-		fmt.Fprintf(sb, "[%d×", len(x))
-		describeJSON(sb, x[0], depth+1)
-		sb.WriteByte(']')
-	case string:
-		sb.WriteString("string")
-	case json.Number:
-		sb.WriteString("number")
-	case bool:
-		sb.WriteString("bool")
-	case nil:
-		sb.WriteString("null")
-	default:
-		fmt.Fprintf(sb, "%T", x)
-	}
 }

@@ -16,7 +16,7 @@ func TestTraceURL(t *testing.T) {
 
 func TestDescribeAnswer(t *testing.T) {
 	for in, want := range map[string]string{
-		`{"code":200,"data":{"list":[{"id":"secret","n":1.5},{}],"ok":true,"x":null},"msg":"hi"}`: "{code:number,data:{list:[2×{id:string,n:number}],ok:bool,x:null},msg:string}",
+		`{"code":200,"data":{"list":[{"id":"secret","n":1.5},{}],"ok":true,"x":null},"msg":"hi"}`: `{"code": number, "data": {"list": [{"id": string, "n": number} ×2], "ok": bool, "x": null}, "msg": string}`,
 		`<?xml version="1.0"?><Error><Code>AccessDenied</Code></Error>`:                           "xml <Error>",
 		"404 page not found\n": "not JSON (18 bytes)",
 		"  ":                   "empty",
