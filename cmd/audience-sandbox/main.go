@@ -79,6 +79,10 @@ func main() {
 	if advance > 0 {
 		srv.Advance(time.Duration(advance))
 	}
+	// Caught before anything is announced, so a Ctrl-C (or a script's
+	// interrupt) right after "listening" stops the server cleanly.
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, os.Interrupt, syscall.SIGTERM)
 	if err := srv.Start(*addr); err != nil {
 		log.Fatal(err)
 	}
@@ -110,8 +114,6 @@ func main() {
 	fmt.Println("Point the provider at it with:")
 	fmt.Print(exports)
 
-	stop := make(chan os.Signal, 1)
-	signal.Notify(stop, os.Interrupt, syscall.SIGTERM)
 	<-stop
 	_ = srv.Close()
 }
