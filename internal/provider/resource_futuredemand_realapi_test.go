@@ -87,7 +87,7 @@ func TestAccFutureDemandRealAPI_eventsWorkbook(t *testing.T) {
 				PreConfig:   func() { writeFile(t, dir, "events.xlsx", eventsWorkbook(t, 4)) },
 				Config:      cfg,
 				PlanOnly:    true,
-				ExpectError: wrapped("Events file edited after it was ingested", `the file sent, "events.xlsx", is not a CSV, whose rows could be sent on their own`, "terraform taint"),
+				ExpectError: wrapped("Events file edited after it was ingested", `the file sent, "events.xlsx", is not a CSV, whose rows could be sent on their own`, "run taint on this resource, then apply"),
 			},
 			{
 				// Nothing more reached Future Demand.
