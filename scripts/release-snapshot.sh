@@ -51,6 +51,7 @@ echo "==> building $tag"
 # A throwaway signing key: RSA, as the Terraform Registry requires.
 mkdir -m 700 "$GNUPGHOME"
 gpg --batch --quiet --passphrase '' --quick-gen-key "terraform-provider-audience snapshot <snapshot@release.invalid>" rsa4096 sign 1d 2>/dev/null
+gpg --batch --quiet --check-trustdb 2>/dev/null
 GPG_FINGERPRINT=$(gpg --batch --with-colons --list-secret-keys | awk -F: '$1 == "fpr" { print $10; exit }')
 export GPG_FINGERPRINT
 
