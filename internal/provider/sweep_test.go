@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
 
 	"github.com/audiencekit/terraform-provider-audience/internal/client/mintegral"
 	"github.com/audiencekit/terraform-provider-audience/internal/client/transfer"
@@ -61,8 +62,14 @@ func realMintegralClient() (*mintegral.Client, error) {
 		fmt.Printf("audience_mintegral_audience: %s does not name mintegral; nothing swept\n", realAccountsEnv)
 		return nil, nil
 	}
+	return envMintegralClient(), nil
+}
+
+// envMintegralClient is a client of the Mintegral account the environment
+// names, as the provider resolves it from an empty provider block.
+func envMintegralClient() *mintegral.Client {
 	s := mintegralPlatform.resolve(nil)
-	return mintegral.New(s.value("endpoint"), s.value("access_key"), s.value("api_key"), transfer.Options{}), nil
+	return mintegral.New(s.value("endpoint"), s.value("access_key"), s.value("api_key"), transfer.Options{})
 }
 
 // sweepMintegralAudiences deletes every audience whose name starts with
@@ -208,5 +215,26 @@ func TestAccSweepProof(t *testing.T) {
 		}
 	default:
 		t.Fatalf("AUDIENCE_ACC_SWEEP_PROOF=%q: use leave or gone", mode)
+	}
+}
+
+// checkNoAudienceNamed is a CheckDestroy that asks the Mintegral account
+// the provider was pointed at (sandbox or real) whether an audience under
+// one of names is left.
+func checkNoAudienceNamed(names ...string) resource.TestCheckFunc {
+	return func(*terraform.State) error {
+		client := envMintegralClient()
+		for _, name := range names {
+			all, err := client.ListAudiences(context.Background(), mintegral.AudienceFilter{Name: name})
+			if err != nil {
+				return err
+			}
+			for _, a := range all {
+				if a.Name == name {
+					return fmt.Errorf("audience %d named %s is left after destroy", a.ID, a.Name)
+				}
+			}
+		}
+		return nil
 	}
 }
