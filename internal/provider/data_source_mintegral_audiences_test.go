@@ -48,7 +48,8 @@ var rfc3339 = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$`)
 // 501 audiences match: Mintegral returns at most 500 a page, so all of
 // them can only come back by following the pages.
 func TestAccSmokeDataMintegralAudiences_everyPageAndFilters(t *testing.T) {
-	srv := startSandbox(t)
+	srv := accTarget(t, mintegralPlatform)
+	sandboxOnly(t, srv, "seeds 503 audiences and expects to find only those")
 	bulk := make([]string, mintegral.MaxListLimit+1) // one more than a page
 	for i := range bulk {
 		bulk[i] = fmt.Sprintf("bulk-%04d", i)

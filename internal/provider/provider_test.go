@@ -154,7 +154,9 @@ func onSandbox(srv *sandbox.Server, check resource.TestCheckFunc) resource.TestC
 }
 
 // skipOnReal is a step's SkipFunc for a step that needs the sandbox (it
-// moves the clock or reads the sandbox's records).
+// moves the clock or reads the sandbox's records). terraform-plugin-testing
+// runs the step's PreConfig before its SkipFunc: a PreConfig that uses the
+// sandbox must return early when srv is nil.
 func skipOnReal(srv *sandbox.Server) func() (bool, error) {
 	return func() (bool, error) { return srv == nil, nil }
 }

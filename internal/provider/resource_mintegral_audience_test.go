@@ -128,6 +128,9 @@ func TestAccSmokeMintegralAudience_createUpdateInPlaceAndReplace(t *testing.T) {
 				// clock is moved, so a real account skips the step.
 				SkipFunc: skipOnReal(srv),
 				PreConfig: func() {
+					if srv == nil {
+						return // PreConfig runs before SkipFunc
+					}
 					srv.BackdateMintegralAudience(firstID, 13*time.Hour)
 					writeFile(t, dir, file, "idfa\nAEBE52E7-03EE-455A-B3C4-E57283966239\n")
 				},
