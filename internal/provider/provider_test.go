@@ -72,10 +72,10 @@ func realPlatforms(value string, lookup func(string) string) ([]*platformSpec, e
 	var out []*platformSpec
 	for name := range strings.SplitSeq(value, ",") {
 		name = strings.ToLower(strings.TrimSpace(name))
-		switch {
-		case name == "":
+		switch name {
+		case "":
 			continue
-		case name == "all":
+		case "all":
 			out = append(out, platforms...)
 			continue
 		}
@@ -104,11 +104,11 @@ func realPlatforms(value string, lookup func(string) string) ([]*platformSpec, e
 // names platform. A bad value fails the test.
 func isReal(t *testing.T, platform *platformSpec) bool {
 	t.Helper()
-	real, err := realPlatforms(os.Getenv(realAccountsEnv), func(k string) string { return startEnv[k] })
+	named, err := realPlatforms(os.Getenv(realAccountsEnv), func(k string) string { return startEnv[k] })
 	if err != nil {
 		t.Fatal(err)
 	}
-	return slices.Contains(real, platform)
+	return slices.Contains(named, platform)
 }
 
 // accTarget is where a test of platform's resources runs: a sandbox

@@ -54,11 +54,11 @@ func init() {
 // environment names, or nil (with a note) when AUDIENCE_ACC_REAL does not
 // name mintegral: a sweep never touches an account it was not pointed at.
 func realMintegralClient() (*mintegral.Client, error) {
-	real, err := realPlatforms(os.Getenv(realAccountsEnv), os.Getenv)
+	named, err := realPlatforms(os.Getenv(realAccountsEnv), os.Getenv)
 	if err != nil {
 		return nil, err
 	}
-	if !slices.Contains(real, mintegralPlatform) {
+	if !slices.Contains(named, mintegralPlatform) {
 		fmt.Printf("audience_mintegral_audience: %s does not name mintegral; nothing swept\n", realAccountsEnv)
 		return nil, nil
 	}
