@@ -98,7 +98,8 @@ func checkAltcraftTokenNotInState(addr, secret string) resource.TestCheckFunc {
 }
 
 func TestAccSmokeDataAltcraftProfileExport_downloadsFilteredProfiles(t *testing.T) {
-	srv := startSandbox(t)
+	srv := accTarget(t, altcraftPlatform)
+	sandboxOnly(t, srv, "exports profiles loaded into the sandbox's panel and compares them with the sandbox's own export")
 	logDir := t.TempDir()
 	t.Setenv("TF_LOG", "INFO")
 	t.Setenv("TF_LOG_PATH_MASK", filepath.Join(logDir, "%s.log"))

@@ -19,10 +19,17 @@ import (
 // all from one uploaded file, and returns their IDs.
 func seedAudiences(t *testing.T, srv *sandbox.Server, platform, deviceType string, names ...string) []int64 {
 	t.Helper()
+	return createAudiences(t, sandboxMintegralClient(srv), platform, deviceType, names...)
+}
+
+// createAudiences uploads one small file and makes an audience of it under
+// each name, through client.
+func createAudiences(t *testing.T, client *mintegral.Client, platform, deviceType string, names ...string) []int64 {
+	t.Helper()
 	ctx := context.Background()
-	client := sandboxMintegralClient(srv)
-	src := writeFile(t, t.TempDir(), "seed.txt", "id\n1\n")
-	up, err := client.Upload(ctx, mintegral.UploadRequest{Path: src, FileName: "seed.txt", AreaType: 1, FileMD5: md5hex("id\n1\n")})
+	name := accName("seed.txt") // on a real account the upload stays: it carries the run's prefix
+	src := writeFile(t, t.TempDir(), name, "id\n1\n")
+	up, err := client.Upload(ctx, mintegral.UploadRequest{Path: src, FileName: name, AreaType: 1, FileMD5: md5hex("id\n1\n")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +48,8 @@ var rfc3339 = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$`)
 // 501 audiences match: Mintegral returns at most 500 a page, so all of
 // them can only come back by following the pages.
 func TestAccSmokeDataMintegralAudiences_everyPageAndFilters(t *testing.T) {
-	srv := startSandbox(t)
+	srv := accTarget(t, mintegralPlatform)
+	sandboxOnly(t, srv, "seeds 503 audiences and expects to find only those")
 	bulk := make([]string, mintegral.MaxListLimit+1) // one more than a page
 	for i := range bulk {
 		bulk[i] = fmt.Sprintf("bulk-%04d", i)

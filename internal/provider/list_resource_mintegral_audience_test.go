@@ -50,7 +50,8 @@ func seedConsoleAudiences(t *testing.T, srv *sandbox.Server, n int, seed sandbox
 // terraform query lists every audience, over Mintegral's pages, with the
 // filters, the limit and include_resource.
 func TestAccSmokeListMintegralAudience(t *testing.T) {
-	srv := startSandbox(t)
+	srv := accTarget(t, mintegralPlatform)
+	sandboxOnly(t, srv, "seeds 503 console-made audiences and counts the sandbox's list calls")
 	seedConsoleAudiences(t, srv, mintegral.MaxListLimit+1, sandbox.MintegralSeed{})
 	cn := seedConsoleAudiences(t, srv, 2, sandbox.MintegralSeed{NamePrefix: "cn-", Platform: 1, AreaType: 2, DeviceType: 4})
 	var listCalls int

@@ -91,9 +91,11 @@ func checkAudienceMatchesSandbox(t *testing.T, srv *sandbox.Server) resource.Tes
 }
 
 func TestAccSmokeMintegralAudience_createUpdateInPlaceAndReplace(t *testing.T) {
-	srv := startSandbox(t)
+	srv := accTarget(t, mintegralPlatform)
 	dir := t.TempDir()
-	src := writeFile(t, dir, "idfa.txt", "idfa\n6D92078A-8246-4BA4-AE5B-76104861E7DC\n")
+	name, renamed := accName("ios-buyers"), accName("ios-buyers-2")
+	file := accName("idfa.txt")
+	src := writeFile(t, dir, file, "idfa\n6D92078A-8246-4BA4-AE5B-76104861E7DC\n")
 	sameID := statecheck.CompareValue(compare.ValuesSame())
 	newID := statecheck.CompareValue(compare.ValuesDiffer())
 	var firstID int64
@@ -102,32 +104,37 @@ func TestAccSmokeMintegralAudience_createUpdateInPlaceAndReplace(t *testing.T) {
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{
 			{
-				Config: audienceConfig(src, "ios-buyers", "ios", "IDFA"),
+				Config: audienceConfig(src, name, "ios", "IDFA"),
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue(audienceAddr, tfjsonpath.New("area_type"), knownvalue.Int64Exact(1)),
 					statecheck.ExpectKnownValue(audienceAddr, tfjsonpath.New("device_types"), knownvalue.ListExact([]knownvalue.Check{knownvalue.StringExact("IDFA")})),
 					sameID.AddStateValue(audienceAddr, tfjsonpath.New("ta_id")),
 					newID.AddStateValue(audienceAddr, tfjsonpath.New("ta_id")),
 				},
-				Check: resource.ComposeTestCheckFunc(checkAudienceMatchesSandbox(t, srv), func(*terraform.State) error {
+				Check: onSandbox(srv, resource.ComposeTestCheckFunc(checkAudienceMatchesSandbox(t, srv), func(*terraform.State) error {
 					firstID = onlyAudience(t, srv).ID
 					return nil
-				}),
+				})),
 			},
 			{
-				Config: audienceConfig(src, "ios-buyers", "ios", "IDFA"),
+				Config: audienceConfig(src, name, "ios", "IDFA"),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
 			},
 			{
 				// New content → new upload → new data_path → PUT on the same
-				// audience, once its 12-hour window has passed.
+				// audience, once its 12-hour window has passed: the sandbox's
+				// clock is moved, so a real account skips the step.
+				SkipFunc: skipOnReal(srv),
 				PreConfig: func() {
+					if srv == nil {
+						return // PreConfig runs before SkipFunc
+					}
 					srv.BackdateMintegralAudience(firstID, 13*time.Hour)
-					writeFile(t, dir, "idfa.txt", "idfa\nAEBE52E7-03EE-455A-B3C4-E57283966239\n")
+					writeFile(t, dir, file, "idfa\nAEBE52E7-03EE-455A-B3C4-E57283966239\n")
 				},
-				Config: audienceConfig(src, "ios-buyers", "ios", "IDFA"),
+				Config: audienceConfig(src, name, "ios", "IDFA"),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
 						plancheck.ExpectResourceAction(audienceAddr, plancheck.ResourceActionUpdate),
@@ -150,18 +157,22 @@ func TestAccSmokeMintegralAudience_createUpdateInPlaceAndReplace(t *testing.T) {
 			},
 			{
 				// A new name cannot be set by the update call: replace.
-				Config: audienceConfig(src, "ios-buyers-2", "ios", "IDFA"),
+				Config: audienceConfig(src, renamed, "ios", "IDFA"),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(audienceAddr, plancheck.ResourceActionDestroyBeforeCreate)},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
 					newID.AddStateValue(audienceAddr, tfjsonpath.New("ta_id")),
-					statecheck.ExpectKnownValue(audienceAddr, tfjsonpath.New("name"), knownvalue.StringExact("ios-buyers-2")),
+					statecheck.ExpectKnownValue(audienceAddr, tfjsonpath.New("name"), knownvalue.StringExact(renamed)),
 				},
-				Check: checkAudienceMatchesSandbox(t, srv),
+				Check: onSandbox(srv, checkAudienceMatchesSandbox(t, srv)),
 			},
 		},
+		CheckDestroy: checkNoAudienceNamed(name, renamed),
 	})
+	if srv == nil {
+		return
+	}
 	if n := len(srv.MintegralAudiences()); n != 0 {
 		t.Fatalf("%d audiences left after destroy", n)
 	}

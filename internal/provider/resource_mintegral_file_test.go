@@ -63,11 +63,12 @@ func checkStoredPath(srv *sandbox.Server, dataPath, wantContent string) error {
 }
 
 func TestAccSmokeMintegralFile_area1LifecycleAndReplace(t *testing.T) {
-	srv := startSandbox(t)
+	srv := accTarget(t, mintegralPlatform)
 	dir := t.TempDir()
 	v1 := "idfa\n6D92078A-8246-4BA4-AE5B-76104861E7DC\n"
 	v2 := v1 + "AEBE52E7-03EE-455A-B3C4-E57283966239\n"
-	src := writeFile(t, dir, "devices.txt", v1)
+	file, renamed := accName("devices.txt"), accName("renamed.csv")
+	src := writeFile(t, dir, file, v1)
 
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
@@ -77,12 +78,12 @@ func TestAccSmokeMintegralFile_area1LifecycleAndReplace(t *testing.T) {
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue("audience_mintegral_file.test", tfjsonpath.New("file_md5"), knownvalue.StringExact(md5hex(v1))),
 					statecheck.ExpectKnownValue("audience_mintegral_file.test", tfjsonpath.New("file_size"), knownvalue.Int64Exact(int64(len(v1)))),
-					statecheck.ExpectKnownValue("audience_mintegral_file.test", tfjsonpath.New("file_name"), knownvalue.StringExact("devices.txt")),
+					statecheck.ExpectKnownValue("audience_mintegral_file.test", tfjsonpath.New("file_name"), knownvalue.StringExact(file)),
 					statecheck.ExpectKnownValue("audience_mintegral_file.test", tfjsonpath.New("area_type"), knownvalue.Int64Exact(1)),
-					statecheck.ExpectKnownValue("audience_mintegral_file.test", tfjsonpath.New("data_path"), knownvalue.StringRegexp(regexp.MustCompile(`^s3://mintegral-audience/audience/.+/devices\.txt$`))),
+					statecheck.ExpectKnownValue("audience_mintegral_file.test", tfjsonpath.New("data_path"), knownvalue.StringRegexp(regexp.MustCompile(`^s3://mintegral-audience/audience/.+/`+regexp.QuoteMeta(file)+`$`))),
 					statecheck.CompareValuePairs("audience_mintegral_file.test", tfjsonpath.New("id"), "audience_mintegral_file.test", tfjsonpath.New("data_path"), compare.ValuesSame()),
 				},
-				Check: checkStoredObject(srv, v1),
+				Check: onSandbox(srv, checkStoredObject(srv, v1)),
 			},
 			{
 				// Same file, same config: nothing to do.
@@ -93,7 +94,7 @@ func TestAccSmokeMintegralFile_area1LifecycleAndReplace(t *testing.T) {
 			},
 			{
 				// New content under the same path: uploaded again, in place.
-				PreConfig: func() { writeFile(t, dir, "devices.txt", v2) },
+				PreConfig: func() { writeFile(t, dir, file, v2) },
 				Config:    mintegralFileConfig(src, ""),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
@@ -104,16 +105,16 @@ func TestAccSmokeMintegralFile_area1LifecycleAndReplace(t *testing.T) {
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue("audience_mintegral_file.test", tfjsonpath.New("file_md5"), knownvalue.StringExact(md5hex(v2))),
 				},
-				Check: checkStoredObject(srv, v2),
+				Check: onSandbox(srv, checkStoredObject(srv, v2)),
 			},
 			{
 				// Changing an argument the platform sees uploads again, in place.
-				Config: mintegralFileConfig(src, `file_name = "renamed.csv"`),
+				Config: mintegralFileConfig(src, `file_name = "`+renamed+`"`),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction("audience_mintegral_file.test", plancheck.ResourceActionUpdate)},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue("audience_mintegral_file.test", tfjsonpath.New("data_path"), knownvalue.StringRegexp(regexp.MustCompile(`/renamed\.csv$`))),
+					statecheck.ExpectKnownValue("audience_mintegral_file.test", tfjsonpath.New("data_path"), knownvalue.StringRegexp(regexp.MustCompile(`/`+regexp.QuoteMeta(renamed)+`$`))),
 				},
 			},
 		},

@@ -48,11 +48,12 @@ func checkOpenIMStored(srv *sandbox.Server, wantContent string) resource.TestChe
 }
 
 func TestAccSmokeOpenimObject_uploadConfirmAndReplace(t *testing.T) {
-	srv := startSandbox(t)
+	srv := accTarget(t, openIMPlatform)
 	dir := t.TempDir()
 	v1 := "user_id\nu-1001\nu-1002\n"
 	v2 := v1 + "u-1003\n"
-	src := writeFile(t, dir, "vip.csv", v1)
+	file, renamed := accName("vip.csv"), accName("audiences/vip-list.txt")
+	src := writeFile(t, dir, file, v1)
 	addr := "audience_openim_object.test"
 
 	resource.Test(t, resource.TestCase{
@@ -61,15 +62,15 @@ func TestAccSmokeOpenimObject_uploadConfirmAndReplace(t *testing.T) {
 			{
 				Config: openIMObjectConfig(src, ""),
 				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(addr, tfjsonpath.New("name"), knownvalue.StringExact("vip.csv")),
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("name"), knownvalue.StringExact(file)),
 					statecheck.ExpectKnownValue(addr, tfjsonpath.New("content_type"), knownvalue.StringExact("text/csv")),
 					statecheck.ExpectKnownValue(addr, tfjsonpath.New("file_md5"), knownvalue.StringExact(md5hex(v1))),
 					statecheck.ExpectKnownValue(addr, tfjsonpath.New("file_size"), knownvalue.Int64Exact(int64(len(v1)))),
-					statecheck.ExpectKnownValue(addr, tfjsonpath.New("url"), knownvalue.StringExact(srv.URL()+sandbox.PrefixOpenIM+"/object/vip.csv")),
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("url"), knownvalue.StringRegexp(regexp.MustCompile(`^https?://.+/object/`+regexp.QuoteMeta(file)+`$`))),
 					statecheck.ExpectKnownValue(addr, tfjsonpath.New("id"), knownvalue.StringRegexp(regexp.MustCompile(`^[A-Za-z0-9+/]{20,}$`))),
 					statecheck.ExpectKnownValue(addr, tfjsonpath.New("group"), knownvalue.Null()),
 				},
-				Check: checkOpenIMStored(srv, v1),
+				Check: onSandbox(srv, checkOpenIMStored(srv, v1)),
 			},
 			{
 				// Same file, same config: nothing to do.
@@ -80,7 +81,7 @@ func TestAccSmokeOpenimObject_uploadConfirmAndReplace(t *testing.T) {
 			},
 			{
 				// New content under the same path: uploaded again, in place.
-				PreConfig: func() { writeFile(t, dir, "vip.csv", v2) },
+				PreConfig: func() { writeFile(t, dir, file, v2) },
 				Config:    openIMObjectConfig(src, ""),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
@@ -91,26 +92,26 @@ func TestAccSmokeOpenimObject_uploadConfirmAndReplace(t *testing.T) {
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue(addr, tfjsonpath.New("file_md5"), knownvalue.StringExact(md5hex(v2))),
 				},
-				Check: checkOpenIMStored(srv, v2),
+				Check: onSandbox(srv, checkOpenIMStored(srv, v2)),
 			},
 			{
 				// Each argument the platform sees uploads again: name, content_type, group.
 				Config: openIMObjectConfig(src, `
-  name         = "audiences/vip-list.txt"
+  name         = "`+renamed+`"
   content_type = "text/plain; charset=utf-8"
   group        = "audience"`),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(addr, plancheck.ResourceActionUpdate)},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(addr, tfjsonpath.New("url"), knownvalue.StringRegexp(regexp.MustCompile(`/openim/object/audiences/vip-list\.txt$`))),
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("url"), knownvalue.StringRegexp(regexp.MustCompile(`/object/`+regexp.QuoteMeta(renamed)+`$`))),
 					statecheck.ExpectKnownValue(addr, tfjsonpath.New("content_type"), knownvalue.StringExact("text/plain; charset=utf-8")),
 				},
-				Check: checkOpenIMStored(srv, v2),
+				Check: onSandbox(srv, checkOpenIMStored(srv, v2)),
 			},
 			{
 				Config: openIMObjectConfig(src, `
-  name         = "audiences/vip-list.txt"
+  name         = "`+renamed+`"
   content_type = "text/plain; charset=utf-8"
   group        = "audience"`),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
@@ -121,7 +122,7 @@ func TestAccSmokeOpenimObject_uploadConfirmAndReplace(t *testing.T) {
 				// Dropping content_type goes back to the guess from the
 				// name's extension, which differs: uploaded again.
 				Config: openIMObjectConfig(src, `
-  name  = "audiences/vip-list.txt"
+  name  = "`+renamed+`"
   group = "audience"`),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
@@ -129,7 +130,7 @@ func TestAccSmokeOpenimObject_uploadConfirmAndReplace(t *testing.T) {
 						plancheck.ExpectKnownValue(addr, tfjsonpath.New("content_type"), knownvalue.StringExact("text/plain")),
 					},
 				},
-				Check: checkOpenIMStored(srv, v2),
+				Check: onSandbox(srv, checkOpenIMStored(srv, v2)),
 			},
 		},
 	})

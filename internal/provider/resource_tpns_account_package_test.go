@@ -91,24 +91,25 @@ func wrapped(fragments ...string) *regexp.Regexp {
 }
 
 func TestAccSmokeTpnsAccountPackage_txtLifecycleAndReplace(t *testing.T) {
-	srv := startSandbox(t)
+	srv := accTarget(t, tpnsPlatform)
 	dir := t.TempDir()
 	v1 := "alice@example.com\nbob@example.com\ncarol@example.com\n"
 	v2 := v1 + "dave@example.com\n"
-	src := writeFile(t, dir, "vip.txt", v1)
+	file, renamed := accName("vip.txt"), accName("vip_2026.csv")
+	src := writeFile(t, dir, file, v1)
 	uploadID := statecheck.CompareValue(compare.ValuesDiffer())
 	sameID := statecheck.CompareValue(compare.ValuesSame())
 	var uploadsBeforeDestroy int
 
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-		CheckDestroy: func(*terraform.State) error {
+		CheckDestroy: onSandbox(srv, func(*terraform.State) error {
 			// Destroy only forgets: nothing is sent, the package stays.
 			if n := srv.Requests(sandbox.PrefixTPNS); n != uploadsBeforeDestroy {
 				return fmt.Errorf("destroy sent %d requests to TPNS", n-uploadsBeforeDestroy)
 			}
 			return nil
-		},
+		}),
 		Steps: []resource.TestStep{
 			{
 				Config: tpnsPackageConfig("test", src, ""),
@@ -124,7 +125,7 @@ func TestAccSmokeTpnsAccountPackage_txtLifecycleAndReplace(t *testing.T) {
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue(tpnsAddr, tfjsonpath.New("file_md5"), knownvalue.StringExact(md5hex(v1))),
 					statecheck.ExpectKnownValue(tpnsAddr, tfjsonpath.New("file_size"), knownvalue.Int64Exact(int64(len(v1)))),
-					statecheck.ExpectKnownValue(tpnsAddr, tfjsonpath.New("file_name"), knownvalue.StringExact("vip.txt")),
+					statecheck.ExpectKnownValue(tpnsAddr, tfjsonpath.New("file_name"), knownvalue.StringExact(file)),
 					statecheck.ExpectKnownValue(tpnsAddr, tfjsonpath.New("package_type"), knownvalue.StringExact("account")),
 					statecheck.ExpectKnownValue(tpnsAddr, tfjsonpath.New("entry_count"), knownvalue.Int64Exact(3)),
 					statecheck.ExpectKnownValue(tpnsAddr, tfjsonpath.New("upload_id"), knownvalue.Int64Func(func(v int64) error {
@@ -136,7 +137,7 @@ func TestAccSmokeTpnsAccountPackage_txtLifecycleAndReplace(t *testing.T) {
 					uploadID.AddStateValue(tpnsAddr, tfjsonpath.New("upload_id")),
 					sameID.AddStateValue(tpnsAddr, tfjsonpath.New("upload_id")),
 				},
-				Check: checkTPNSUploaded(srv, tpnsAddr, v1, 3),
+				Check: onSandbox(srv, checkTPNSUploaded(srv, tpnsAddr, v1, 3)),
 			},
 			{
 				// Same file, same config: nothing to do, nothing sent.
@@ -145,16 +146,16 @@ func TestAccSmokeTpnsAccountPackage_txtLifecycleAndReplace(t *testing.T) {
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{sameID.AddStateValue(tpnsAddr, tfjsonpath.New("upload_id"))},
-				Check: func(*terraform.State) error {
+				Check: onSandbox(srv, func(*terraform.State) error {
 					if n := srv.Requests(sandbox.PrefixTPNS); n != 1 {
 						return fmt.Errorf("%d requests reached TPNS, want 1", n)
 					}
 					return nil
-				},
+				}),
 			},
 			{
 				// New content under the same path: uploaded again, in place.
-				PreConfig: func() { writeFile(t, dir, "vip.txt", v2) },
+				PreConfig: func() { writeFile(t, dir, file, v2) },
 				Config:    tpnsPackageConfig("test", src, ""),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
@@ -166,29 +167,29 @@ func TestAccSmokeTpnsAccountPackage_txtLifecycleAndReplace(t *testing.T) {
 				ConfigStateChecks: []statecheck.StateCheck{
 					uploadID.AddStateValue(tpnsAddr, tfjsonpath.New("upload_id")),
 				},
-				Check: checkTPNSUploaded(srv, tpnsAddr, v2, 4),
+				Check: onSandbox(srv, checkTPNSUploaded(srv, tpnsAddr, v2, 4)),
 			},
 			{
 				// Changing an argument the platform sees uploads again, in place.
-				Config: tpnsPackageConfig("test", src, `file_name = "vip_2026.csv"`),
+				Config: tpnsPackageConfig("test", src, `file_name = "`+renamed+`"`),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(tpnsAddr, plancheck.ResourceActionUpdate)},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
 					uploadID.AddStateValue(tpnsAddr, tfjsonpath.New("upload_id")),
-					statecheck.ExpectKnownValue(tpnsAddr, tfjsonpath.New("file_name"), knownvalue.StringExact("vip_2026.csv")),
+					statecheck.ExpectKnownValue(tpnsAddr, tfjsonpath.New("file_name"), knownvalue.StringExact(renamed)),
 				},
-				Check: resource.ComposeAggregateTestCheckFunc(
+				Check: onSandbox(srv, resource.ComposeAggregateTestCheckFunc(
 					checkTPNSUploaded(srv, tpnsAddr, v2, 4),
 					func(*terraform.State) error {
 						ups := srv.TPNSUploads()
-						if last := ups[len(ups)-1]; last.FileName != "vip_2026.csv" {
+						if last := ups[len(ups)-1]; last.FileName != renamed {
 							return fmt.Errorf("TPNS received file name %q", last.FileName)
 						}
 						uploadsBeforeDestroy = srv.Requests(sandbox.PrefixTPNS)
 						return nil
 					},
-				),
+				)),
 			},
 		},
 	})
