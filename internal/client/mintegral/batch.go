@@ -34,6 +34,7 @@ type batch struct {
 	ids     []int64
 	seen    map[int64]bool
 	waiting int
+	once    sync.Once // the call is sent once, by the timer or a full page
 	ctx     context.Context
 	cancel  context.CancelFunc
 	timer   *time.Timer
@@ -78,7 +79,12 @@ func (b *batcher) get(ctx context.Context, c *Client, id int64) (*Audience, erro
 		bctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 		bt = &batch{client: c, seen: map[int64]bool{}, ctx: bctx, cancel: cancel, done: make(chan struct{})}
 		b.open = bt
-		bt.timer = time.AfterFunc(b.window, func() { b.flush(bt) })
+		bt.timer = time.AfterFunc(b.window, func() {
+			b.mu.Lock()
+			b.close(bt)
+			b.mu.Unlock()
+			bt.once.Do(func() { b.send(bt) })
+		})
 	}
 	if !bt.seen[id] {
 		bt.seen[id] = true
@@ -86,10 +92,13 @@ func (b *batcher) get(ctx context.Context, c *Client, id int64) (*Audience, erro
 	}
 	bt.waiting++
 	full := len(bt.ids) >= b.max
+	if full { // a full page goes now; the next read starts another batch
+		b.close(bt)
+	}
 	b.mu.Unlock()
 	if full {
 		bt.timer.Stop()
-		go b.flush(bt)
+		go bt.once.Do(func() { b.send(bt) })
 	}
 	select {
 	case <-bt.done:
@@ -110,15 +119,15 @@ func (b *batcher) get(ctx context.Context, c *Client, id int64) (*Audience, erro
 	}
 }
 
-// flush closes the batch to new reads and sends its call, once.
-func (b *batcher) flush(bt *batch) {
-	b.mu.Lock()
-	if b.open != bt {
-		b.mu.Unlock()
-		return // already sent
+// close takes bt out of reach of new reads; b.mu is held.
+func (b *batcher) close(bt *batch) {
+	if b.open == bt {
+		b.open = nil
 	}
-	b.open = nil
-	b.mu.Unlock()
+}
+
+// send makes the batch's call and hands out its answer.
+func (b *batcher) send(bt *batch) {
 	defer bt.cancel()
 	list, err := b.fetch(bt.ctx, bt.client, bt.ids)
 	bt.found = make(map[int64]*Audience, len(list))
