@@ -1,7 +1,10 @@
 package provider
 
 import (
+	"time"
+
 	"fmt"
+	"github.com/audiencekit/terraform-provider-audience/internal/client/transfer"
 	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -32,6 +35,9 @@ var tpnsPlatform = &platformSpec{
 			s["endpoint"] = ep
 		}
 	},
+	// TPNS's one-a-second limit is on package pushes, which the provider
+	// does not send; other calls get a conservative 10 a second.
+	Limits: transfer.Limits{Read: transfer.Rate{N: 10, Per: time.Second}, Write: transfer.Rate{N: 10, Per: time.Second}},
 }
 
 func validTPNSRegion(region string) error {
