@@ -9,14 +9,13 @@ import (
 	"os"
 	"strings"
 
+	"github.com/audiencekit/terraform-provider-audience/internal/client/transfer"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
-
-	"github.com/audiencekit/terraform-provider-audience/internal/client/transfer"
 )
 
 // platformSpec declares a platform's provider settings once. The provider

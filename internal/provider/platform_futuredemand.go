@@ -4,11 +4,11 @@ import (
 	"time"
 
 	"fmt"
-	"github.com/audiencekit/terraform-provider-audience/internal/client/transfer"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 
 	"github.com/audiencekit/terraform-provider-audience/internal/client/futuredemand"
+	"github.com/audiencekit/terraform-provider-audience/internal/client/transfer"
 )
 
 var futureDemandPlatform = &platformSpec{

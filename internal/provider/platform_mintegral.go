@@ -3,10 +3,10 @@ package provider
 import (
 	"time"
 
-	"github.com/audiencekit/terraform-provider-audience/internal/client/transfer"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 
 	"github.com/audiencekit/terraform-provider-audience/internal/client/mintegral"
+	"github.com/audiencekit/terraform-provider-audience/internal/client/transfer"
 )
 
 var mintegralPlatform = &platformSpec{

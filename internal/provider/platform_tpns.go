@@ -4,12 +4,12 @@ import (
 	"time"
 
 	"fmt"
-	"github.com/audiencekit/terraform-provider-audience/internal/client/transfer"
 	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 
 	"github.com/audiencekit/terraform-provider-audience/internal/client/tpns"
+	"github.com/audiencekit/terraform-provider-audience/internal/client/transfer"
 )
 
 var tpnsPlatform = &platformSpec{
