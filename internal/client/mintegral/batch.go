@@ -56,7 +56,7 @@ func batcherOf(c *Client) *batcher {
 	defer batchersMu.Unlock()
 	b, ok := batchers[key]
 	if !ok {
-		b = newBatcher(batchWindow, MaxListLimit, func(ctx context.Context, c *Client, ids []int64) ([]Audience, error) {
+		b = newBatcher(batchWindow, func(ctx context.Context, c *Client, ids []int64) ([]Audience, error) {
 			return c.ListAudiences(ctx, AudienceFilter{IDs: ids})
 		})
 		batchers[key] = b
@@ -64,8 +64,8 @@ func batcherOf(c *Client) *batcher {
 	return b
 }
 
-func newBatcher(window time.Duration, maxIDs int, fetch func(context.Context, *Client, []int64) ([]Audience, error)) *batcher {
-	return &batcher{window: window, max: maxIDs, fetch: fetch}
+func newBatcher(window time.Duration, fetch func(context.Context, *Client, []int64) ([]Audience, error)) *batcher {
+	return &batcher{window: window, max: MaxListLimit, fetch: fetch}
 }
 
 // get returns audience id, nil when the List call does not show it, or

@@ -46,7 +46,7 @@ func readAll(b *batcher, ids []int64) ([]*Audience, []error) {
 
 func TestBatcherAnswersConcurrentReadsFromOneCall(t *testing.T) {
 	f := &fakeList{}
-	b := newBatcher(50*time.Millisecond, MaxListLimit, f.fetch)
+	b := newBatcher(50*time.Millisecond, f.fetch)
 	ids := []int64{1, 2, 3, 4, 4, 10}
 	got, errs := readAll(b, ids)
 	if len(f.calls) != 1 || len(f.calls[0]) != 5 {
@@ -69,7 +69,7 @@ func TestBatcherAnswersConcurrentReadsFromOneCall(t *testing.T) {
 
 func TestBatcherSplitsAtAPage(t *testing.T) {
 	f := &fakeList{}
-	b := newBatcher(time.Second, MaxListLimit, f.fetch)
+	b := newBatcher(time.Second, f.fetch)
 	ids := make([]int64, 1200)
 	for i := range ids {
 		ids[i] = int64(i + 1)
@@ -97,7 +97,7 @@ func TestBatcherSplitsAtAPage(t *testing.T) {
 
 func TestBatcherGivesTheErrorToEveryReader(t *testing.T) {
 	f := &fakeList{err: errors.New("HTTP 429")}
-	b := newBatcher(20*time.Millisecond, MaxListLimit, f.fetch)
+	b := newBatcher(20*time.Millisecond, f.fetch)
 	_, errs := readAll(b, []int64{1, 2, 3})
 	for i, err := range errs {
 		if err == nil || err.Error() != "HTTP 429" {
@@ -114,7 +114,7 @@ func TestBatcherGivesTheErrorToEveryReader(t *testing.T) {
 func TestBatcherWindowIsBounded(t *testing.T) {
 	f := &fakeList{}
 	const window = 40 * time.Millisecond
-	b := newBatcher(window, MaxListLimit, f.fetch)
+	b := newBatcher(window, f.fetch)
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Go(func() {
@@ -147,7 +147,7 @@ func TestBatcherWindowIsBounded(t *testing.T) {
 // answer.
 func TestBatcherReaderThatGivesUp(t *testing.T) {
 	f := &fakeList{}
-	b := newBatcher(50*time.Millisecond, MaxListLimit, f.fetch)
+	b := newBatcher(50*time.Millisecond, f.fetch)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Millisecond)
 	defer cancel()
 	var wg sync.WaitGroup

@@ -144,7 +144,8 @@ func TestLimiter429PausesEveryCaller(t *testing.T) {
 
 func TestSharedLimiterIsOnePerAccountAndLimits(t *testing.T) {
 	l := Limits{Read: Rate{10, time.Second}}
-	if SharedLimiter("a", l) != SharedLimiter("a", l) {
+	first, again := SharedLimiter("a", l), SharedLimiter("a", l)
+	if first != again {
 		t.Error("two limiters for one account")
 	}
 	if SharedLimiter("a", l) == SharedLimiter("b", l) || SharedLimiter("a", l) == SharedLimiter("a", Limits{Read: Rate{20, time.Second}}) {
