@@ -1,11 +1,14 @@
 package provider
 
 import (
+	"time"
+
 	"fmt"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 
 	"github.com/audiencekit/terraform-provider-audience/internal/client/altcraft"
+	"github.com/audiencekit/terraform-provider-audience/internal/client/transfer"
 )
 
 var altcraftPlatform = &platformSpec{
@@ -16,6 +19,8 @@ var altcraftPlatform = &platformSpec{
 		{Name: "endpoint", EnvVar: "ALTCRAFT_ENDPOINT", Description: "Altcraft panel URL, e.g. `https://example.com`; API paths are appended to it.", Required: true, URL: true},
 		{Name: "token", EnvVar: "ALTCRAFT_TOKEN", Description: "Altcraft API token.", Sensitive: true, Required: true},
 	},
+	// Altcraft publishes no limit for these calls: a conservative 10 a second.
+	Limits: transfer.Limits{Read: transfer.Rate{N: 10, Per: time.Second}, Write: transfer.Rate{N: 10, Per: time.Second}},
 }
 
 // altcraftClient returns a client, or an error naming each missing or

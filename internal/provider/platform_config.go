@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/audiencekit/terraform-provider-audience/internal/client/transfer"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
@@ -29,6 +30,9 @@ type platformSpec struct {
 	// Derive, if set, fills values computed from other settings once all
 	// are resolved (TPNS: the endpoint of the chosen region).
 	Derive func(platformSettings)
+	// Limits is the request budget of one account, shared by every
+	// resource of a run; AUDIENCE_RATE_LIMITS overrides it.
+	Limits transfer.Limits
 }
 
 // settingSpec is one setting of a platform.
@@ -248,4 +252,43 @@ func sensitiveSettingNames() []string {
 		}
 	}
 	return out
+}
+
+// rateLimitsEnv overrides the platforms' request budgets, e.g.
+// "mintegral=20/s,futuredemand.write=60/m".
+const rateLimitsEnv = "AUDIENCE_RATE_LIMITS"
+
+// checkRateLimits validates AUDIENCE_RATE_LIMITS against the platforms'
+// names and classes.
+func checkRateLimits() error {
+	spec, err := transfer.ParseRateSpec(os.Getenv(rateLimitsEnv))
+	if err != nil {
+		return err
+	}
+	known := map[string]transfer.Limits{}
+	for _, p := range platforms {
+		known[p.Attribute] = p.Limits
+	}
+	return spec.Check(known)
+}
+
+// limiter is the budget of the account whose endpoint is endpoint: the
+// platform's, keyed by its settings that are not secret (endpoint, partner,
+// access key), so every client of that account in this process shares it.
+func (d *providerData) limiter(endpoint setting) *transfer.Limiter {
+	name, _, _ := strings.Cut(endpoint.Attribute, ".")
+	for _, p := range platforms {
+		if p.Attribute != name {
+			continue
+		}
+		spec, _ := transfer.ParseRateSpec(os.Getenv(rateLimitsEnv)) // validated in Configure
+		account := []string{name}
+		for _, s := range p.Settings {
+			if !s.Sensitive {
+				account = append(account, d.settings[name][s.Name].Value)
+			}
+		}
+		return transfer.SharedLimiter(strings.Join(account, "\x00"), p.Limits.For(name, spec))
+	}
+	return nil
 }

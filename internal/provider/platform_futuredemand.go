@@ -1,11 +1,14 @@
 package provider
 
 import (
+	"time"
+
 	"fmt"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 
 	"github.com/audiencekit/terraform-provider-audience/internal/client/futuredemand"
+	"github.com/audiencekit/terraform-provider-audience/internal/client/transfer"
 )
 
 var futureDemandPlatform = &platformSpec{
@@ -20,6 +23,12 @@ var futureDemandPlatform = &platformSpec{
 		{Name: "partner_id", EnvVar: "FUTUREDEMAND_PARTNER_ID", Description: "Partner ID sent as `X-Preferred-Partner-Id`.", Required: true},
 		{Name: "cr_api_endpoint", EnvVar: "FUTUREDEMAND_CR_API_ENDPOINT", Description: "Base URL of the CR API, e.g. `https://cr.client-api.prd.future-demand.com/api`; needed only by `audience_futuredemand_ingest` with `kind = \"events\"`, with the same credentials as the main API.", URL: true},
 		{Name: "media_endpoint", EnvVar: "FUTUREDEMAND_MEDIA_ENDPOINT", Description: "Base URL of `POST /media`; by default `endpoint` without its `/v3` segment (`…/api/v3` → `…/api`).", URL: true},
+	},
+	// Future Demand's published budget, per partner: about 600 reads and
+	// 120 writes a minute, and about 10 a minute on /auth* (PLATFORMS.md).
+	Limits: transfer.Limits{
+		Read: transfer.Rate{N: 600, Per: time.Minute}, Write: transfer.Rate{N: 120, Per: time.Minute},
+		Segments: map[string]transfer.Rate{"auth": {N: 10, Per: time.Minute}},
 	},
 }
 

@@ -1,9 +1,12 @@
 package provider
 
 import (
+	"time"
+
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 
 	"github.com/audiencekit/terraform-provider-audience/internal/client/openim"
+	"github.com/audiencekit/terraform-provider-audience/internal/client/transfer"
 )
 
 var openIMPlatform = &platformSpec{
@@ -14,6 +17,8 @@ var openIMPlatform = &platformSpec{
 		{Name: "endpoint", EnvVar: "OPENIM_ENDPOINT", Description: "OpenIM API address (the `{API_ADDRESS}` of the OpenIM docs).", Required: true, URL: true},
 		{Name: "token", EnvVar: "OPENIM_TOKEN", Description: "OpenIM token sent in the `token` header.", Sensitive: true, Required: true},
 	},
+	// OpenIM is self-hosted and publishes no limit: a conservative 10 a second.
+	Limits: transfer.Limits{Read: transfer.Rate{N: 10, Per: time.Second}, Write: transfer.Rate{N: 10, Per: time.Second}},
 }
 
 // openIMClient returns a client, or an error naming each missing setting.

@@ -1,12 +1,15 @@
 package provider
 
 import (
+	"time"
+
 	"fmt"
 	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 
 	"github.com/audiencekit/terraform-provider-audience/internal/client/tpns"
+	"github.com/audiencekit/terraform-provider-audience/internal/client/transfer"
 )
 
 var tpnsPlatform = &platformSpec{
@@ -32,6 +35,9 @@ var tpnsPlatform = &platformSpec{
 			s["endpoint"] = ep
 		}
 	},
+	// TPNS's one-a-second limit is on package pushes, which the provider
+	// does not send; other calls get a conservative 10 a second.
+	Limits: transfer.Limits{Read: transfer.Rate{N: 10, Per: time.Second}, Write: transfer.Rate{N: 10, Per: time.Second}},
 }
 
 func validTPNSRegion(region string) error {

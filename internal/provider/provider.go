@@ -91,6 +91,9 @@ func (p *AudienceProvider) Configure(ctx context.Context, req provider.Configure
 			resp.Diagnostics.AddError("Invalid "+apiTimeoutEnv, fmt.Sprintf("%s is %q; set it to a positive duration such as 90s or 5m, or unset it for the default of %s.", apiTimeoutEnv, v, transfer.DefaultAPITimeout))
 		}
 	}
+	if err := checkRateLimits(); err != nil {
+		resp.Diagnostics.AddError("Invalid "+rateLimitsEnv, fmt.Sprintf("%s: %s. Write comma-separated platform=N/unit entries, e.g. %s=\"mintegral=20/s,futuredemand.write=60/m\", or unset it for the defaults.", rateLimitsEnv, err, rateLimitsEnv))
+	}
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -200,5 +203,6 @@ func (d *providerData) transferOptions(endpoint setting) transfer.Options {
 		APITimeout:        limit,
 		EndpointSetting:   endpoint.where(),
 		APITimeoutSetting: fmt.Sprintf("the %s environment variable, e.g. %s=5m", apiTimeoutEnv, apiTimeoutEnv),
+		Limiter:           d.limiter(endpoint),
 	}
 }

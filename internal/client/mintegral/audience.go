@@ -349,18 +349,11 @@ func (c *Client) EachAudiencePage(ctx context.Context, filter AudienceFilter, yi
 	}
 }
 
-// GetAudience returns one audience, or nil when it does not exist.
+// GetAudience returns one audience, or nil when it does not exist. Reads
+// of the same account that arrive together share one List call (see
+// batcher).
 func (c *Client) GetAudience(ctx context.Context, id int64) (*Audience, error) {
-	list, err := c.ListAudiences(ctx, AudienceFilter{IDs: []int64{id}})
-	if err != nil {
-		return nil, err
-	}
-	for i := range list {
-		if list[i].ID == id {
-			return &list[i], nil
-		}
-	}
-	return nil, nil
+	return batcherOf(c).get(ctx, c, id)
 }
 
 // AudienceSpec is what Create sends.

@@ -38,6 +38,7 @@ type Platform struct {
 	now             func() time.Time
 	retry           Retry
 	apiTimeout      time.Duration
+	limiter         *Limiter
 }
 
 // Options configures a Platform. The zero value works.
@@ -61,6 +62,9 @@ type Options struct {
 	// APITimeoutSetting says how the user raises APITimeout; errors for a
 	// silent API name it.
 	APITimeoutSetting string
+	// Limiter, when set, is the budget every API attempt waits on and a
+	// 429 pauses (see SharedLimiter); nil means no limit.
+	Limiter *Limiter
 }
 
 // NewPlatform returns the HTTP layer of the platform called name.
@@ -74,7 +78,7 @@ func NewPlatform(name string, o Options) *Platform {
 		next = http.DefaultTransport
 	}
 	limited := *hc
-	limited.Transport = attemptLimit{next: next, trace: tracer{name: name, log: OrNop(o.Log)}}
+	limited.Transport = attemptLimit{next: next, trace: tracer{name: name, log: OrNop(o.Log)}, budget: o.Limiter}
 	now := o.Now
 	if now == nil {
 		now = time.Now
@@ -92,6 +96,7 @@ func NewPlatform(name string, o Options) *Platform {
 		now:             now,
 		retry:           o.Retry.withDefaults(),
 		apiTimeout:      limit,
+		limiter:         o.Limiter,
 	}
 }
 
@@ -195,14 +200,20 @@ type exchangeKey struct{}
 // attemptLimit applies an exchange's per-attempt limit, from sending the
 // request to closing the answer's body, and traces each attempt.
 type attemptLimit struct {
-	next  http.RoundTripper
-	trace tracer
+	next   http.RoundTripper
+	trace  tracer
+	budget *Limiter
 }
 
 func (a attemptLimit) RoundTrip(r *http.Request) (*http.Response, error) {
 	ex, _ := r.Context().Value(exchangeKey{}).(*exchange)
 	if ex == nil {
 		return a.next.RoundTrip(r)
+	}
+	if ex.service == serviceAPI { // storage is another service's budget
+		if err := a.budget.Wait(r.Context(), r.Method, r.URL.Path); err != nil {
+			return nil, err
+		}
 	}
 	return a.trace.start(r, ex).end(a.limited(r, ex))
 }
@@ -333,15 +344,19 @@ func (p *Platform) checkRetry(ctx context.Context, ex *exchange, resp *http.Resp
 	default:
 		return false
 	}
+	wait := p.retry.backoff(ex.attempt)
+	if resp != nil {
+		if after, ok := p.retryAfter(resp.Header.Get("Retry-After")); ok {
+			wait = after
+		}
+		if resp.StatusCode == http.StatusTooManyRequests && ex.service == serviceAPI {
+			p.limiter.Pause(wait) // the whole platform slows down, not just this call
+		}
+	}
 	if ex.attempt >= p.retry.Attempts {
 		return true // retryablehttp stops here and hands back the last answer
 	}
-	ex.wait = p.retry.backoff(ex.attempt)
-	if resp != nil {
-		if after, ok := p.retryAfter(resp.Header.Get("Retry-After")); ok {
-			ex.wait = after
-		}
-	}
+	ex.wait = wait
 	p.log.Info(ctx, "retrying "+p.name+" "+ex.service+" request", map[string]any{
 		"op": ex.op, "attempt": ex.attempt + 1, "of": p.retry.Attempts, "wait": ex.wait.String(), "reason": reason,
 	})
