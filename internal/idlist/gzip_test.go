@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/audiencekit/terraform-provider-audience/internal/validate/readtest"
+	"github.com/audiencekit/terraform-provider-audience/internal/filecheck/readtest"
 )
 
 // damagedGzip is a valid gzip list cut or altered in every way a copy or a

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/audiencekit/terraform-provider-audience/internal/validate/readtest"
+	"github.com/audiencekit/terraform-provider-audience/internal/filecheck/readtest"
 )
 
 type record struct {

@@ -25,7 +25,7 @@ import (
 
 	"github.com/audiencekit/terraform-provider-audience/internal/client/futuredemand"
 	"github.com/audiencekit/terraform-provider-audience/internal/client/transfer"
-	"github.com/audiencekit/terraform-provider-audience/internal/validate/fdfiles"
+	"github.com/audiencekit/terraform-provider-audience/internal/filecheck/fdfiles"
 )
 
 var (

@@ -22,7 +22,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
 
 	"github.com/audiencekit/terraform-provider-audience/internal/client/futuredemand"
-	"github.com/audiencekit/terraform-provider-audience/internal/validate/fdfiles"
+	"github.com/audiencekit/terraform-provider-audience/internal/filecheck/fdfiles"
 )
 
 // Events are never ingested twice. Every row of an events file creates an

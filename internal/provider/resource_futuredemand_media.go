@@ -17,10 +17,10 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
+	"github.com/audiencekit/terraform-provider-audience/internal/attrvalidators"
 	"github.com/audiencekit/terraform-provider-audience/internal/client/futuredemand"
 	"github.com/audiencekit/terraform-provider-audience/internal/client/transfer"
-	"github.com/audiencekit/terraform-provider-audience/internal/validate/fdfiles"
-	"github.com/audiencekit/terraform-provider-audience/internal/validators"
+	"github.com/audiencekit/terraform-provider-audience/internal/filecheck/fdfiles"
 )
 
 var (
@@ -95,7 +95,7 @@ func (r *FutureDemandMediaResource) Schema(ctx context.Context, _ resource.Schem
 				Computed: true,
 				MarkdownDescription: "Content type of the file part: by default the one the file's first bytes show (" + fdfiles.MediaFormats + "). " +
 					"Set it to send another spelling, which must name the same kind (`image/…` for an image, `video/…` for a video). Changing it uploads again.",
-				Validators: []validator.String{validators.MediaType(fdfiles.KindImage, fdfiles.KindVideo)},
+				Validators: []validator.String{attrvalidators.MediaType(fdfiles.KindImage, fdfiles.KindVideo)},
 			},
 			"media_id":  handleSchema("Id of the media object: the id Future Demand returns, or else the path of its `url` (Future Demand documents no id)."),
 			"url":       handleSchema("Address of the stored creative, as Future Demand returns it."),

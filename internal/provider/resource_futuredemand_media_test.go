@@ -19,8 +19,8 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
+	"github.com/audiencekit/terraform-provider-audience/internal/filecheck/fdfiles"
 	"github.com/audiencekit/terraform-provider-audience/internal/sandbox"
-	"github.com/audiencekit/terraform-provider-audience/internal/validate/fdfiles"
 )
 
 const mediaAddr = "audience_futuredemand_media.test"

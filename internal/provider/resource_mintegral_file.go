@@ -23,10 +23,10 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
+	"github.com/audiencekit/terraform-provider-audience/internal/attrvalidators"
 	"github.com/audiencekit/terraform-provider-audience/internal/client/mintegral"
 	"github.com/audiencekit/terraform-provider-audience/internal/client/transfer"
 	"github.com/audiencekit/terraform-provider-audience/internal/idlist"
-	"github.com/audiencekit/terraform-provider-audience/internal/validators"
 )
 
 var (
@@ -106,7 +106,7 @@ func (r *MintegralFileResource) Schema(ctx context.Context, _ resource.SchemaReq
 			"source": sourceSchema(),
 			"file_name": func() schema.StringAttribute {
 				a := uploadNameSchema("File name sent to Mintegral; must end in `.txt`, `.csv`, `.txt.gz` or `.csv.gz`.")
-				a.Validators = []validator.String{validators.FileExtension(mintegralExtensions...)}
+				a.Validators = []validator.String{attrvalidators.FileExtension(mintegralExtensions...)}
 				return a
 			}(),
 			"area_type": schema.Int64Attribute{
@@ -151,11 +151,11 @@ func (r *MintegralFileResource) Schema(ctx context.Context, _ resource.SchemaReq
 // extension, and that a .gz file really is gzip.
 func checkMintegralSource(src localSource) diag.Diagnostics {
 	var diags diag.Diagnostics
-	if msg := validators.CheckFileName(src.Name, mintegralExtensions...); msg != "" {
+	if msg := attrvalidators.CheckFileName(src.Name, mintegralExtensions...); msg != "" {
 		diags.Append(nameError(src, "Invalid Mintegral file name", msg, "Mintegral", suggestedName(src.Name, ".txt"))...)
 		return diags
 	}
-	if validators.HasExtension(src.Name, ".gz") || validators.HasExtension(src.Path, ".gz") {
+	if attrvalidators.HasExtension(src.Name, ".gz") || attrvalidators.HasExtension(src.Path, ".gz") {
 		if err := checkGzip(src.Path); err != nil {
 			diags.AddAttributeError(path.Root("source"), "Source is not gzip", fmt.Sprintf("%s: %s. A .gz audience file must be gzip-compressed text; compress it with gzip or drop the .gz suffix.", src.Path, err))
 		}
@@ -187,7 +187,7 @@ func checkMintegralColumns(src localSource) contentCheck {
 // newMintegralContent checks the content, decompressed when the name or
 // path ends in .gz.
 func newMintegralContent(src localSource, rule idlist.IDRule, refuse bool) mintegralContent {
-	gz := validators.HasExtension(src.Name, ".gz") || validators.HasExtension(src.Path, ".gz")
+	gz := attrvalidators.HasExtension(src.Name, ".gz") || attrvalidators.HasExtension(src.Path, ".gz")
 	return mintegralContent{idlist.NewContentCheck(src.Path, gz, rule), src.Path, rule.Name, refuse}
 }
 

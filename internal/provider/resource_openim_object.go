@@ -15,9 +15,9 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
+	"github.com/audiencekit/terraform-provider-audience/internal/attrvalidators"
 	"github.com/audiencekit/terraform-provider-audience/internal/client/openim"
 	"github.com/audiencekit/terraform-provider-audience/internal/client/transfer"
-	"github.com/audiencekit/terraform-provider-audience/internal/validators"
 )
 
 var (
@@ -90,7 +90,7 @@ func (r *OpenIMObjectResource) Schema(ctx context.Context, _ resource.SchemaRequ
 				Optional:            true,
 				Computed:            true,
 				MarkdownDescription: "MIME type of the object. Defaults to a guess from the extension of `name` (`text/csv` for `.csv`, `application/octet-stream` when unknown). Changing it uploads the object again.",
-				Validators:          []validator.String{validators.MediaType()},
+				Validators:          []validator.String{attrvalidators.MediaType()},
 			},
 			"group": schema.StringAttribute{
 				Optional:            true,

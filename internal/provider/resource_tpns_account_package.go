@@ -21,10 +21,10 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
+	"github.com/audiencekit/terraform-provider-audience/internal/attrvalidators"
 	"github.com/audiencekit/terraform-provider-audience/internal/client/tpns"
 	"github.com/audiencekit/terraform-provider-audience/internal/client/transfer"
-	"github.com/audiencekit/terraform-provider-audience/internal/validate/tpnspackage"
-	"github.com/audiencekit/terraform-provider-audience/internal/validators"
+	"github.com/audiencekit/terraform-provider-audience/internal/filecheck/tpnspackage"
 )
 
 var (
@@ -90,7 +90,7 @@ func (r *TPNSAccountPackageResource) Schema(ctx context.Context, _ resource.Sche
 			"source": sourceSchema(),
 			"file_name": func() schema.StringAttribute {
 				a := uploadNameSchema("File name sent to TPNS: 1-100 characters ending in `.zip`, `.txt` or `.csv`; its extension tells TPNS how to read the package.")
-				a.Validators = []validator.String{validators.FileExtension(".zip", ".txt", ".csv")}
+				a.Validators = []validator.String{attrvalidators.FileExtension(".zip", ".txt", ".csv")}
 				return a
 			}(),
 			"package_type": schema.StringAttribute{

@@ -16,7 +16,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/audiencekit/terraform-provider-audience/internal/validate/fdfiles"
+	"github.com/audiencekit/terraform-provider-audience/internal/filecheck/fdfiles"
 )
 
 // Future Demand's direct multipart uploads (the developer kit's pages

@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"sync"
 
-	"github.com/audiencekit/terraform-provider-audience/internal/validate/tpnspackage"
+	"github.com/audiencekit/terraform-provider-audience/internal/filecheck/tpnspackage"
 )
 
 // Tencent Cloud TPNS emulation: the account package upload API

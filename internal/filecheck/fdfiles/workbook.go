@@ -7,7 +7,7 @@ import (
 	"io"
 	"unicode/utf8"
 
-	"github.com/audiencekit/terraform-provider-audience/internal/validate/tpnspackage"
+	"github.com/audiencekit/terraform-provider-audience/internal/filecheck/tpnspackage"
 )
 
 // The parts every .xlsx package holds (ECMA-376 Part 2: the content types

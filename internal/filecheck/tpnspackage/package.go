@@ -15,7 +15,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/audiencekit/terraform-provider-audience/internal/validate"
+	"github.com/audiencekit/terraform-provider-audience/internal/filecheck"
 )
 
 // Type is what a package lists.
@@ -66,11 +66,11 @@ const (
 
 // Error is a broken package rule, located as precisely as possible: the
 // file, the zip entry and the row.
-type Error = validate.RuleError
+type Error = filecheck.RuleError
 
 // RuleOf returns the rule an error broke, or "" when err is not a rule
 // violation (an I/O error, for instance).
-func RuleOf(err error) string { return validate.RuleOf(err) }
+func RuleOf(err error) string { return filecheck.RuleOf(err) }
 
 // Result describes a valid package.
 type Result struct {

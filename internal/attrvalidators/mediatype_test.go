@@ -1,4 +1,4 @@
-package validators
+package attrvalidators
 
 import (
 	"strings"

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/audiencekit/terraform-provider-audience/internal/validate/readtest"
+	"github.com/audiencekit/terraform-provider-audience/internal/filecheck/readtest"
 )
 
 // The events check reads any input without panicking, and reads it the

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"testing/iotest"
 
-	"github.com/audiencekit/terraform-provider-audience/internal/validate/readtest"
+	"github.com/audiencekit/terraform-provider-audience/internal/filecheck/readtest"
 )
 
 func zipOf(t *testing.T, names ...string) []byte {

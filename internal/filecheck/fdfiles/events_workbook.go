@@ -9,7 +9,7 @@ import (
 	"path"
 	"strings"
 
-	"github.com/audiencekit/terraform-provider-audience/internal/validate/tpnspackage"
+	"github.com/audiencekit/terraform-provider-audience/internal/filecheck/tpnspackage"
 )
 
 // Future Demand's bulk event upload takes an .xlsx workbook as well as a

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"testing/iotest"
 
-	"github.com/audiencekit/terraform-provider-audience/internal/validate/readtest"
+	"github.com/audiencekit/terraform-provider-audience/internal/filecheck/readtest"
 )
 
 func newTextReader(r io.Reader) io.Reader {

@@ -1,5 +1,5 @@
-// Package validators holds small attribute validators shared by resources.
-package validators
+// Package attrvalidators holds the attribute validators (terraform-plugin-framework) shared by resources, and the file-name rules they and the plan-time checks share. The file checkers themselves are in internal/filecheck.
+package attrvalidators
 
 import (
 	"context"

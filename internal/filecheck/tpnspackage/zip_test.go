@@ -12,7 +12,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/audiencekit/terraform-provider-audience/internal/validate/readtest"
+	"github.com/audiencekit/terraform-provider-audience/internal/filecheck/readtest"
 )
 
 type zipItem struct {

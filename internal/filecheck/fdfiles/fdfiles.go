@@ -9,7 +9,7 @@
 // or HTTP.
 package fdfiles
 
-import "github.com/audiencekit/terraform-provider-audience/internal/validate"
+import "github.com/audiencekit/terraform-provider-audience/internal/filecheck"
 
 // MaxMediaSize is the largest creative media file: the API document
 // sends "creative media up to ~50 MB" by direct multipart.
@@ -30,8 +30,8 @@ const (
 
 // Error is a broken rule, located as precisely as the format allows: the
 // file, the zip entry, the line and column.
-type Error = validate.RuleError
+type Error = filecheck.RuleError
 
 // RuleOf returns the rule an error broke, or "" when err is not a rule
 // violation (an I/O error, for instance).
-func RuleOf(err error) string { return validate.RuleOf(err) }
+func RuleOf(err error) string { return filecheck.RuleOf(err) }

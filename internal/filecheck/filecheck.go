@@ -1,8 +1,8 @@
-// Package validate holds what the file checkers below it share: the error
+// Package filecheck holds what the file checkers below it share: the error
 // of a broken rule, located in the file as precisely as its format allows.
 // The checkers serve the provider at plan time and the sandbox server
 // side, and know nothing of Terraform or HTTP.
-package validate
+package filecheck
 
 import (
 	"errors"
