@@ -114,10 +114,13 @@ func TestAccMintegralAudience_batchedReads(t *testing.T) {
 		},
 	})
 	// A PlanOnly step runs several Terraform commands, each reading all
-	// 30 audiences (unbatched: 30 calls each); batched, a handful in all.
+	// 30 audiences (unbatched: at least 30 calls each); batched, a handful
+	// in all (5 on an idle machine). The bound leaves room for a loaded
+	// machine, whose reads may straddle more 30 ms windows, and still
+	// fails without batching.
 	t.Logf("no-change plan step: %d audience List calls", planned)
-	if planned == 0 || planned > 6 {
-		t.Errorf("the no-change plan step of %d audiences made %d List calls, want at most 6", batchAudiences, planned)
+	if planned == 0 || planned > batchAudiences/2 {
+		t.Errorf("the no-change plan step of %d audiences made %d List calls, want at most %d", batchAudiences, planned, batchAudiences/2)
 	}
 	if len(srv.PendingFaults()) != 0 {
 		t.Error("the 429 was never hit")
