@@ -175,8 +175,8 @@ resource "audience_mintegral_file" "devices" {
 		`Set irregular_lines = "error" to refuse such files.`,
 	}
 	expectIn(t, w.ok("plan"), found...)
-	// The apply plans again and warns again: content that warned is not
-	// recorded as passed, so no later plan skips its check.
+	// The apply plans again and warns again: a plan that trusts the check
+	// passed before shows the warnings that check recorded.
 	expectIn(t, w.ok("apply", "-auto-approve"), append(found, "Apply complete! Resources: 1 added")...)
 	attrs, _, _ := w.instance("audience_mintegral_file", "devices")
 	if err := checkStoredPath(srv, attrs["data_path"].(string), irregular); err != nil {
