@@ -320,13 +320,8 @@ func (s *Server) serveKodoForm(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(status)
 		_ = json.NewEncoder(w).Encode(map[string]string{"error": msg})
 	}
-	if err := requireContentLength(r); err != nil {
-		writeS3Error(w, err)
-		return
-	}
-	fields, file, err := s.readPostForm(r, "file", 64<<10)
-	if err != nil {
-		writeS3Error(w, err)
+	fields, file, ok := s.receivePostForm(w, r)
+	if !ok {
 		return
 	}
 	keep := false

@@ -242,19 +242,31 @@ type postAccepted struct {
 	ETag        string // as the store spells it, quotes included
 }
 
+// receivePostForm reads a form upload as every object store does: a
+// Content-Length is required and the file, the last field, is streamed to
+// disk. On a refusal it answers with an S3 error and reports false; the
+// caller removes file.Path unless it stores the object.
+func (s *Server) receivePostForm(w http.ResponseWriter, r *http.Request) ([]formField, *formFile, bool) {
+	if err := requireContentLength(r); err != nil {
+		writeS3Error(w, err)
+		return nil, nil, false
+	}
+	fields, file, err := s.readPostForm(r, "file", 64<<10)
+	if err != nil {
+		writeS3Error(w, err)
+		return nil, nil, false
+	}
+	return fields, file, true
+}
+
 // servePostObject runs the flow OSS PostObject and S3 POST Object share:
 // a fixed-length multipart body with the file last, streamed to disk,
 // authorized by check, matched against the declared md5, then stored.
 func (s *Server) servePostObject(w http.ResponseWriter, r *http.Request, check func(bucket string, fields []formField, file *formFile) (postAccepted, error)) {
 	defer drain(r)
 	bucket := r.PathValue("bucket")
-	if err := requireContentLength(r); err != nil {
-		writeS3Error(w, err)
-		return
-	}
-	fields, file, err := s.readPostForm(r, "file", 64<<10)
-	if err != nil {
-		writeS3Error(w, err)
+	fields, file, received := s.receivePostForm(w, r)
+	if !received {
 		return
 	}
 	keep := false
