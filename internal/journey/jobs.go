@@ -128,11 +128,17 @@ func (j *journey) judge(res *cmdResult, st *step) (failed bool, err error) {
 // them again.
 var visibleWrites = map[string]bool{"POST /futuredemand/cr/api/events/bulk_upload": true}
 
-// lostAnswerOnVisibleWrite reports whether the step drops the answer of a
-// call in visibleWrites, which the job may then fail on.
+// lostAnswerOnVisibleWrite reports whether the step loses the answer of a
+// call in visibleWrites, which the job may then fail on: an answer dropped
+// or cut after the server acted, or a connection reset while the server
+// read the body. The client cannot tell the last from a lost answer when
+// its whole body was already written to the connection (a small file is),
+// so it must not send again either; the team's look at Future Demand
+// (settleEvents) then finds nothing and resends.
 func lostAnswerOnVisibleWrite(st *step) bool {
 	for _, f := range st.faults {
-		if f.DropResponse && visibleWrites[f.Method+" "+f.PathPrefix] {
+		lost := f.DropResponse || f.ResetAfterBytes > 0 || f.ResetAfterResponseBytes > 0
+		if lost && visibleWrites[f.Method+" "+f.PathPrefix] {
 			return true
 		}
 	}
