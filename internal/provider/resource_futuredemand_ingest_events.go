@@ -393,12 +393,7 @@ func countEventsSource(src localSource) (int64, diag.Diagnostics) {
 		return 0, diags
 	}
 	n, err := fdfiles.CheckEventsWorkbook(f, st.Size(), src.Path)
-	switch {
-	case fdfiles.RuleOf(err) != "":
-		diags.AddAttributeError(path.Root("source"), "Invalid Future Demand events file", err.Error()+".")
-	case err != nil:
-		diags.AddAttributeError(path.Root("source"), "Cannot read source file", err.Error())
-	}
+	diags.Append(eventsCheckFailed(err)...)
 	return n, diags
 }
 
@@ -417,13 +412,21 @@ func countEvents(abs, shown string, limit int64) (int64, diag.Diagnostics) {
 		r = io.LimitReader(f, limit)
 	}
 	n, err := fdfiles.CheckEvents(r, shown)
+	diags.Append(eventsCheckFailed(err)...)
+	return n, diags
+}
+
+// eventsCheckFailed reports a failed events check: a broken rule names
+// the file, the row and the rule; anything else is a read error.
+func eventsCheckFailed(err error) diag.Diagnostics {
+	var diags diag.Diagnostics
 	switch {
 	case fdfiles.RuleOf(err) != "":
 		diags.AddAttributeError(path.Root("source"), "Invalid Future Demand events file", err.Error()+".")
 	case err != nil:
 		diags.AddAttributeError(path.Root("source"), "Cannot read source file", err.Error())
 	}
-	return n, diags
+	return diags
 }
 
 // attributeSetter is a plan or a state.
