@@ -249,8 +249,8 @@ func (c *Client) do(ctx context.Context, method, path, uploadType string, authed
 			if out == nil {
 				return nil
 			}
-			if m := out.read(parseAnswer(resp.Body)); m != "" {
-				return &ShapeError{Op: op, Status: resp.Status, RequestID: resp.Header.Get(headerRequestID), Missing: m, Shape: transfer.Shape(resp.Body)}
+			if m := out.read(transfer.ParseAnswer(resp.Body)); m != "" {
+				return transfer.NewShapeError("Future Demand", op, resp.Status, resp.Header.Get(headerRequestID), m, resp.Body)
 			}
 			return nil
 		}

@@ -4,9 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
-	"sort"
-	"strconv"
 	"strings"
+
+	"github.com/audiencekit/terraform-provider-audience/internal/client/transfer"
 )
 
 // Wire shapes of the Future Demand client API.
@@ -187,85 +187,11 @@ var (
 	spellWrappers = []string{"authentication_result", "data", "result"}
 )
 
-// answer is a JSON object whose keys are normalised by normalKey. A body
-// that is not a JSON object is a nil answer.
-type answer map[string]json.RawMessage
+// answer is an answer read liberally (see transfer.Answer).
+type answer = transfer.Answer
 
-func parseAnswer(body []byte) answer {
-	var raw map[string]json.RawMessage
-	if json.Unmarshal(body, &raw) != nil {
-		return nil
-	}
-	a := make(answer, len(raw))
-	for k, v := range raw {
-		a[normalKey(k)] = v
-	}
-	return a
-}
-
-// normalKey folds the spellings of one field name together: upload_id,
-// uploadId, UploadId and upload-id are all "uploadid".
-func normalKey(k string) string {
-	return strings.ToLower(strings.NewReplacer("_", "", "-", "").Replace(k))
-}
-
-func (a answer) raw(names []string) (json.RawMessage, bool) {
-	for _, n := range names {
-		if v, ok := a[normalKey(n)]; ok && string(v) != "null" {
-			return v, true
-		}
-	}
-	return nil, false
-}
-
-// str is the first of names that holds a string or a number, as text.
-func (a answer) str(names []string) string {
-	v, _ := a.raw(names)
-	return rawText(v)
-}
-
-// num is the first of names that holds a number, or a string of one.
-func (a answer) num(names []string) (int64, bool) {
-	n, err := strconv.ParseInt(a.str(names), 10, 64)
-	return n, err == nil
-}
-
-// list is the first of names that holds an array of objects.
-func (a answer) list(names []string) ([]answer, bool) {
-	v, ok := a.raw(names)
-	if !ok {
-		return nil, false
-	}
-	var items []json.RawMessage
-	if json.Unmarshal(v, &items) != nil {
-		return nil, false
-	}
-	out := make([]answer, len(items))
-	for i, it := range items {
-		if out[i] = parseAnswer(it); out[i] == nil {
-			return nil, false
-		}
-	}
-	return out, true
-}
-
-// in returns a's fields, or those of the first wrapper object holding
-// any of names.
-func (a answer) in(names []string) answer {
-	if _, ok := a.raw(names); ok {
-		return a
-	}
-	for _, w := range spellWrappers {
-		if v, ok := a.raw([]string{w}); ok {
-			if inner := parseAnswer(v); inner != nil {
-				if _, ok := inner.raw(names); ok {
-					return inner
-				}
-			}
-		}
-	}
-	return a
-}
+// in returns a's fields, or those of the first wrapper holding any of names.
+func in(a answer, names []string) answer { return a.In(spellWrappers, names) }
 
 // wireAnswer is an answer shape the client reads: read fills it from a
 // (nil when the body is not a JSON object) and names what is missing, or
@@ -275,24 +201,8 @@ type wireAnswer interface {
 }
 
 // ShapeError is a 2xx answer the client cannot read in any spelling it
-// knows. It names the answer's keys and value types, never its values.
-type ShapeError struct {
-	Op        string // e.g. "POST /storage/presigned-url"
-	Status    int
-	RequestID string
-	Missing   string
-	Shape     string // transfer.Shape of the body
-}
-
-func (e *ShapeError) Error() string {
-	id := e.RequestID
-	if id == "" {
-		id = "none sent"
-	}
-	return fmt.Sprintf("Future Demand %s: HTTP %d (request id %s) with an answer the provider cannot read: it has no %s in any spelling the provider knows. "+
-		"The answer's shape (its keys and value types, no values) is %s. Please report this shape, the call and the request id at "+
-		"https://github.com/audiencekit/terraform-provider-audience/issues, so the provider learns to read it", e.Op, e.Status, id, e.Missing, e.Shape)
-}
+// knows.
+type ShapeError = transfer.ShapeError
 
 // authRequest is POST /auth.
 type authRequest struct {
@@ -325,16 +235,16 @@ func (t *tokenResponse) read(a answer) string {
 	if a == nil {
 		return "AccessToken"
 	}
-	if c := a.in(spellChallenge).str(spellChallenge); c != "" {
+	if c := in(a, spellChallenge).Str(spellChallenge); c != "" {
 		t.ChallengeName = c
 		return ""
 	}
-	tok := a.in(spellAccessToken)
-	t.AccessToken = tok.str(spellAccessToken)
-	t.IDToken = tok.str(spellIDToken)
-	t.RefreshToken = tok.str(spellRefreshToken)
-	t.ExpiresIn, _ = tok.num(spellExpiresIn)
-	t.TokenType = tok.str(spellTokenType)
+	tok := in(a, spellAccessToken)
+	t.AccessToken = tok.Str(spellAccessToken)
+	t.IDToken = tok.Str(spellIDToken)
+	t.RefreshToken = tok.Str(spellRefreshToken)
+	t.ExpiresIn, _ = tok.Int(spellExpiresIn)
+	t.TokenType = tok.Str(spellTokenType)
 	if t.AccessToken == "" {
 		return "AccessToken"
 	}
@@ -353,22 +263,12 @@ type presignedURLResponse struct {
 }
 
 func (r *presignedURLResponse) read(a answer) string {
-	a = a.in(spellURL)
-	r.URL, r.ObjectKey = a.str(spellURL), a.str(spellObjectKey)
+	a = in(a, spellURL)
+	r.URL, r.ObjectKey = a.Str(spellURL), a.Str(spellObjectKey)
 	return missing(map[string]bool{"url": r.URL == "", "object_key": r.ObjectKey == ""})
 }
 
-// missing lists, in order, the names flagged.
-func missing(flags map[string]bool) string {
-	var out []string
-	for k, v := range flags {
-		if v {
-			out = append(out, k)
-		}
-	}
-	sort.Strings(out)
-	return strings.Join(out, " or ")
-}
+var missing = transfer.Missing
 
 // multipartCreateRequest is POST /storage/multipart-upload.
 type multipartCreateRequest struct {
@@ -390,16 +290,16 @@ type wirePartURL struct {
 }
 
 func (r *multipartCreateResponse) read(a answer) string {
-	a = a.in(spellUploadID)
-	r.UploadID, r.ObjectKey = a.str(spellUploadID), a.str(spellObjectKey)
-	parts, ok := a.list(spellParts)
+	a = in(a, spellUploadID)
+	r.UploadID, r.ObjectKey = a.Str(spellUploadID), a.Str(spellObjectKey)
+	parts, ok := a.List(spellParts)
 	if m := missing(map[string]bool{"upload_id": r.UploadID == "", "object_key": r.ObjectKey == "", "parts": !ok}); m != "" {
 		return m
 	}
 	r.Parts = make([]wirePartURL, len(parts))
 	for i, p := range parts {
-		n, ok := p.num(spellPartNumber)
-		u := p.str(spellURL)
+		n, ok := p.Int(spellPartNumber)
+		u := p.Str(spellURL)
 		if !ok || u == "" {
 			return fmt.Sprintf("part_number and url in parts[%d]", i)
 		}
@@ -428,7 +328,7 @@ type multipartCompleteResponse struct {
 }
 
 func (r *multipartCompleteResponse) read(a answer) string {
-	r.ObjectKey = a.in(spellObjectKey).str(spellObjectKey)
+	r.ObjectKey = in(a, spellObjectKey).Str(spellObjectKey)
 	return ""
 }
 
@@ -500,15 +400,4 @@ func errorMessage(body []byte) (code, message string) {
 	return code, strings.Join(parts, "; ")
 }
 
-// rawText renders a JSON string or number as text ("" for anything else).
-func rawText(raw json.RawMessage) string {
-	var s string
-	if json.Unmarshal(raw, &s) == nil {
-		return s
-	}
-	var n json.Number
-	if json.Unmarshal(raw, &n) == nil {
-		return n.String()
-	}
-	return ""
-}
+var rawText = transfer.RawText
