@@ -1,15 +1,18 @@
 package sandbox
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // AdminFaultsPath is the sandbox's own endpoint for faults: POST queues
@@ -37,7 +40,17 @@ type Fault struct {
 	// reset the connection (a download broken mid-body). An answer no
 	// longer than that is sent whole before the reset.
 	ResetAfterResponseBytes int64
+	// Respell, if set: handle the request normally, then send its JSON
+	// answer with every object key respelled, as another server of the
+	// platform's family (or a changed API) would answer: "camel"
+	// (upload_id → uploadId), "snake" (uploadId → upload_id), "pascal"
+	// (UploadId), or "unknown" (every key renamed so that no spelling a
+	// client knows fits).
+	Respell string
 }
+
+// Respell modes.
+var respellModes = []string{"camel", "snake", "pascal", "unknown"}
 
 // Validate reports a fault that would do nothing or contradicts itself.
 func (f Fault) Validate() error {
@@ -72,8 +85,14 @@ func (f Fault) Validate() error {
 	if f.ResetAfterResponseBytes > 0 {
 		actions++
 	}
+	if f.Respell != "" {
+		if !slices.Contains(respellModes, f.Respell) {
+			return fmt.Errorf("respell %q: want one of %s", f.Respell, strings.Join(respellModes, ", "))
+		}
+		actions++
+	}
 	if actions > 1 {
-		return errors.New("status, reset after request bytes, reset after response bytes and drop response exclude each other")
+		return errors.New("status, reset after request bytes, reset after response bytes, drop response and respell exclude each other")
 	}
 	if f.RetryAfter != "" && f.Status == 0 {
 		return errors.New("retry-after needs a status")
@@ -82,7 +101,7 @@ func (f Fault) Validate() error {
 		return fmt.Errorf("delay %s must not be negative", f.Delay)
 	}
 	if actions == 0 && f.Delay == 0 {
-		return errors.New("a fault needs a status, a reset, a dropped answer or a delay")
+		return errors.New("a fault needs a status, a reset, a dropped answer, a respelled answer or a delay")
 	}
 	return nil
 }
@@ -115,6 +134,9 @@ func (f Fault) String() string {
 	if f.DropResponse {
 		parts = append(parts, "drop")
 	}
+	if f.Respell != "" {
+		parts = append(parts, "respell="+f.Respell)
+	}
 	if f.Delay > 0 {
 		parts = append(parts, "delay="+f.Delay.String())
 	}
@@ -134,7 +156,8 @@ func (f Fault) String() string {
 // parameter's exact value), status=503,
 // retry-after=2 (quote a value with spaces, e.g. an HTTP date), count=2,
 // reset-after=1024 (bytes of request body), reset-response-after=1024
-// (bytes of the answer's body), drop (no value), delay=1.5s.
+// (bytes of the answer's body), drop (no value), respell=camel|snake|
+// pascal|unknown (the JSON answer's keys), delay=1.5s.
 func ParseFault(spec string) (Fault, error) {
 	fields, err := splitFaultSpec(spec)
 	if err != nil {
@@ -183,10 +206,12 @@ func ParseFault(spec string) (Fault, error) {
 			if hasValue {
 				err = errors.New("drop takes no value")
 			}
+		case "respell":
+			f.Respell = value
 		case "delay":
 			f.Delay, err = time.ParseDuration(value)
 		default:
-			err = errors.New("unknown key; known: suffix, query, status, retry-after, count, reset-after, reset-response-after, drop, delay")
+			err = errors.New("unknown key; known: suffix, query, status, retry-after, count, reset-after, reset-response-after, drop, respell, delay")
 		}
 		if err != nil {
 			return Fault{}, fmt.Errorf("fault %q: %s: %w", spec, field, err)
@@ -362,6 +387,17 @@ func (s *Server) applyFault(p *pendingFault, w http.ResponseWriter, logged *logg
 		drain(r)
 		resetConnection(w)
 		return 0, fmt.Sprintf("%d answer reset after %d body bytes", logged.statusOr200(), logged.written)
+	case p.Respell != "":
+		rec := &bufferingWriter{header: http.Header{}}
+		s.route(rec, r)
+		for k, v := range rec.header {
+			logged.Header()[k] = v
+		}
+		body := respellJSON(rec.body.Bytes(), p.Respell)
+		logged.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		logged.WriteHeader(rec.statusOr200())
+		_, _ = logged.Write(body)
+		return logged.statusOr200(), "answer respelled " + p.Respell
 	case p.DropResponse:
 		rec := &loggingWriter{ResponseWriter: discardingWriter{header: http.Header{}}}
 		s.route(rec, r)
@@ -420,6 +456,101 @@ func (d discardingWriter) Header() http.Header         { return d.header }
 func (d discardingWriter) WriteHeader(int)             {}
 func (d discardingWriter) Write(b []byte) (int, error) { return len(b), nil }
 
+// bufferingWriter keeps a handler's answer so a fault can change it.
+type bufferingWriter struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (b *bufferingWriter) Header() http.Header { return b.header }
+func (b *bufferingWriter) WriteHeader(status int) {
+	if b.status == 0 {
+		b.status = status
+	}
+}
+func (b *bufferingWriter) Write(p []byte) (int, error) {
+	b.WriteHeader(http.StatusOK)
+	return b.body.Write(p)
+}
+func (b *bufferingWriter) statusOr200() int {
+	if b.status == 0 {
+		return http.StatusOK
+	}
+	return b.status
+}
+
+// respellJSON renames every object key of a JSON document by mode; a body
+// that is not JSON is sent as it is.
+func respellJSON(body []byte, mode string) []byte {
+	var v any
+	d := json.NewDecoder(bytes.NewReader(body))
+	d.UseNumber()
+	if d.Decode(&v) != nil {
+		return body
+	}
+	out, err := json.Marshal(respellValue(v, mode))
+	if err != nil {
+		return body
+	}
+	return out
+}
+
+func respellValue(v any, mode string) any {
+	switch t := v.(type) {
+	case map[string]any:
+		m := make(map[string]any, len(t))
+		for k, val := range t {
+			m[respellKey(k, mode)] = respellValue(val, mode)
+		}
+		return m
+	case []any:
+		for i := range t {
+			t[i] = respellValue(t[i], mode)
+		}
+		return t
+	}
+	return v
+}
+
+// respellKey splits k into words (at "_", "-" and lower-to-upper case
+// changes) and joins them the way mode spells.
+func respellKey(k, mode string) string {
+	if mode == "unknown" {
+		return "zz" + k + "Renamed"
+	}
+	var words []string
+	var cur []rune
+	prevLower := false
+	for _, c := range k {
+		switch {
+		case c == '_' || c == '-':
+			if len(cur) > 0 {
+				words = append(words, string(cur))
+			}
+			cur, prevLower = nil, false
+			continue
+		case unicode.IsUpper(c) && prevLower:
+			words = append(words, string(cur))
+			cur = nil
+		}
+		cur = append(cur, unicode.ToLower(c))
+		prevLower = unicode.IsLower(c) || unicode.IsDigit(c)
+	}
+	if len(cur) > 0 {
+		words = append(words, string(cur))
+	}
+	for i, w := range words {
+		if (mode == "camel" && i > 0) || mode == "pascal" {
+			words[i] = strings.ToUpper(w[:1]) + w[1:]
+		}
+	}
+	if mode == "snake" {
+		return strings.Join(words, "_")
+	}
+	return strings.Join(words, "")
+}
+
 // faultJSON is Fault on the admin endpoint's wire: delay as a Go duration
 // string ("1.5s").
 type faultJSON struct {
@@ -433,6 +564,7 @@ type faultJSON struct {
 	ResetAfterBytes int64  `json:"reset_after_bytes,omitempty"`
 	DropResponse    bool   `json:"drop_response,omitempty"`
 	Delay           string `json:"delay,omitempty"`
+	Respell         string `json:"respell,omitempty"`
 
 	ResetAfterResponseBytes int64 `json:"reset_after_response_bytes,omitempty"`
 }
@@ -440,7 +572,7 @@ type faultJSON struct {
 func toFaultJSON(f Fault) faultJSON {
 	j := faultJSON{
 		Method: f.Method, PathPrefix: f.PathPrefix, PathSuffix: f.PathSuffix, Query: f.Query, Count: f.Count, Status: f.Status, RetryAfter: f.RetryAfter,
-		ResetAfterBytes: f.ResetAfterBytes, DropResponse: f.DropResponse, ResetAfterResponseBytes: f.ResetAfterResponseBytes,
+		ResetAfterBytes: f.ResetAfterBytes, DropResponse: f.DropResponse, ResetAfterResponseBytes: f.ResetAfterResponseBytes, Respell: f.Respell,
 	}
 	if f.Delay > 0 {
 		j.Delay = f.Delay.String()
@@ -451,7 +583,7 @@ func toFaultJSON(f Fault) faultJSON {
 func (j faultJSON) fault() (Fault, error) {
 	f := Fault{
 		Method: strings.ToUpper(j.Method), PathPrefix: j.PathPrefix, PathSuffix: j.PathSuffix, Query: j.Query, Count: j.Count, Status: j.Status, RetryAfter: j.RetryAfter,
-		ResetAfterBytes: j.ResetAfterBytes, DropResponse: j.DropResponse, ResetAfterResponseBytes: j.ResetAfterResponseBytes,
+		ResetAfterBytes: j.ResetAfterBytes, DropResponse: j.DropResponse, ResetAfterResponseBytes: j.ResetAfterResponseBytes, Respell: j.Respell,
 	}
 	if j.Delay != "" {
 		d, err := time.ParseDuration(j.Delay)

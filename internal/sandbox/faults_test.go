@@ -152,6 +152,36 @@ func TestFaultResetAfterResponseBytes(t *testing.T) {
 	}
 }
 
+// A respelled answer is the handler's answer with its keys spelled
+// another way, its status and Content-Length kept right.
+func TestFaultRespell(t *testing.T) {
+	for mode, want := range map[string]string{
+		"camel":   `{"dataPath":"p","items":[{"uploadId":1}],"retCode":0}`,
+		"snake":   `{"data_path":"p","items":[{"upload_id":1}],"ret_code":0}`,
+		"pascal":  `{"DataPath":"p","Items":[{"UploadId":1}],"RetCode":0}`,
+		"unknown": `{"zzdata_pathRenamed":"p","zzitemsRenamed":[{"zzupload_idRenamed":1}],"zzretCodeRenamed":0}`,
+	} {
+		got := respellJSON([]byte(`{"data_path":"p","retCode":0,"items":[{"upload_id":1}]}`), mode)
+		if string(got) != want {
+			t.Errorf("%s: %s, want %s", mode, got, want)
+		}
+	}
+	if got := respellJSON([]byte("not json"), "camel"); string(got) != "not json" {
+		t.Errorf("a body that is not JSON changed: %q", got)
+	}
+	s, _ := startTest(t)
+	s.AddFault(Fault{Method: http.MethodGet, PathPrefix: "/nowhere/", Respell: "unknown"})
+	resp, err := freshClient.Get(s.URL() + "/nowhere/at/all")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound || resp.ContentLength != int64(len(body)) {
+		t.Fatalf("HTTP %d, Content-Length %d for %d bytes; want the 404 with its length", resp.StatusCode, resp.ContentLength, len(body))
+	}
+}
+
 func TestFaultDelay(t *testing.T) {
 	s, _ := startTest(t)
 	const delay = 300 * time.Millisecond
@@ -198,6 +228,7 @@ func TestParseFault(t *testing.T) {
 		{"GET /altcraft/api/download/ reset-response-after=100", Fault{Method: "GET", PathPrefix: "/altcraft/api/download/", ResetAfterResponseBytes: 100}},
 		{"PUT /s3/b/ suffix=/a.txt drop", Fault{Method: "PUT", PathPrefix: "/s3/b/", PathSuffix: "/a.txt", DropResponse: true}},
 		{"GET /mintegral/ query=file_name=a.txt status=503", Fault{Method: "GET", PathPrefix: "/mintegral/", Query: "file_name=a.txt", Status: 503}},
+		{"POST /tpns/ respell=unknown count=2", Fault{Method: "POST", PathPrefix: "/tpns/", Respell: "unknown", Count: 2}},
 	} {
 		got, err := ParseFault(tc.spec)
 		if err != nil {
@@ -223,6 +254,8 @@ func TestParseFault(t *testing.T) {
 		"GET /a/ reset-response-after=1 reset-after=1": "exclude each other",
 		"PUT /s3/ reset-after=10 drop=1":               "drop takes no value",
 		"PUT /s3/ colour=red":                          "unknown key",
+		"GET /a/ respell=kebab":                        "want one of camel, snake, pascal, unknown",
+		"GET /a/ respell=camel drop":                   "exclude each other",
 		"PUT /s3/ query=a status=503":                  "must be name=value",
 		"PUT /s3/ query==1 status=503":                 "must be name=value",
 		"PUT /s3/ suffix= status=503":                  "empty value",
