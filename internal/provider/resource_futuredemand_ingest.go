@@ -104,7 +104,7 @@ func (r *FutureDemandIngestResource) Schema(ctx context.Context, _ resource.Sche
 			"**Events are never ingested twice**: every row creates an event, and none can be taken back. An events file that only grew (rows added at its end) sends " +
 			"its header row and the new rows only, and the plan shows `ingested_rows` going from the old count to the new and `sent_rows`; any other edit of an ingested " +
 			"events file (a changed, removed or reordered row, a new header, another `event_type`, or any edit of an `.xlsx`) fails the plan, saying why and how to send " +
-			"the whole file again on purpose (`terraform taint`, then apply). When the answer to an events ingest is lost after the request went out whole, the apply " +
+			"the whole file again on purpose (`terraform taint` or `tofu taint`, then apply). When the answer to an events ingest is lost after the request went out whole, the apply " +
 			"fails, the state keeps the resource with `ingest_status = \"unconfirmed\"`, and every later plan stops, saying what to check in Future Demand, until " +
 			"`confirm_unconfirmed_ingest` (it arrived: record it without sending) or `resend_unconfirmed_ingest` (it did not: send those rows once more) names the attempt. " +
 			"Destroying the resource only removes it from state: what was ingested stays on Future Demand.",
