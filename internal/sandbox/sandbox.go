@@ -333,7 +333,7 @@ func (s *Server) serve(w http.ResponseWriter, logged *loggingWriter, r *http.Req
 		return logged.statusOr200(), ""
 	}
 	s.mu.Lock()
-	for _, p := range []string{PrefixMintegral, PrefixTPNS, PrefixFutureDemand, PrefixOpenIM, PrefixAltcraft, PrefixS3, PrefixOSS} {
+	for _, p := range []string{PrefixMintegral, PrefixTPNS, PrefixFutureDemand, PrefixOpenIM, PrefixAltcraft, PrefixS3, PrefixOSS, PrefixOpenIMStorage} {
 		if strings.HasPrefix(r.URL.Path, p+"/") || r.URL.Path == p {
 			s.requests[p]++
 		}
