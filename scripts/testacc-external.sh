@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Proves the real-account switch without an account: starts the sandbox as
 # a separate process, points the suite at it through the same environment
-# variables a real account uses (AUDIENCE_ACC_REAL=all), runs the smoke
-# tests, leaves a tf-acc-* Mintegral audience behind as a failed run would,
-# sweeps (`-sweep=all`, as `make sweep` does) and checks it is gone.
-# TESTARGS is passed to the smoke run.
+# variables a real account uses (AUDIENCE_ACC_REAL=all), runs the tests
+# that take the switch (ACC_REAL_RUN, as make testacc-real does), leaves a
+# tf-acc-* Mintegral audience behind as a failed run would, sweeps
+# (`-sweep=all`, as `make sweep` does) and checks it is gone.
+# TESTARGS is passed to the test run; ACC_LOG, if set, keeps its log.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 work=$(mktemp -d)
@@ -22,16 +23,35 @@ done
 [ -s "$work/sandbox.env" ] || { echo "the sandbox did not start" >&2; cat "$work/sandbox.log" >&2; exit 1; }
 # shellcheck disable=SC1091
 source "$work/sandbox.env"
-export AUDIENCE_ACC_REAL=all TF_ACC=1
+# The sandbox takes any event id; a real account names one of its own.
+export AUDIENCE_ACC_REAL=all TF_ACC=1 AUDIENCE_ACC_FUTUREDEMAND_EID=${AUDIENCE_ACC_FUTUREDEMAND_EID:-evt_external}
 go test -count=1 -run '^$' ./internal/provider >/dev/null
 
-echo "==> smoke tests against it (those that need the sandbox's powers skip)"
+run=${ACC_REAL_RUN:-'^TestAcc(Smoke|FutureDemand|TPNSAccountPackage|OpenIMObject|OpenimObject|AltcraftProfileExport|MintegralAudienceList)'}
+echo "==> the tests that take the switch ($run) against it; those that need the sandbox's powers skip"
 # shellcheck disable=SC2086
-go test ./internal/provider -count=1 -v -timeout "${TEST_TIMEOUT:-40m}" -run '^TestAccSmoke' ${TESTARGS:-} 2>&1 |
-  tee "$work/smoke.log" | grep -E '^(=== RUN|--- |\s+provider_test.go:.*running against|\s+provider_test.go:.*runs only against|PASS|FAIL|ok)' || true
-grep -q -- '--- FAIL' "$work/smoke.log" && { cat "$work/smoke.log"; exit 1; }
-grep -Eq '^(ok|PASS)' "$work/smoke.log" || { cat "$work/smoke.log"; exit 1; }
-grep -q 'running against the account at http://127.0.0.1' "$work/smoke.log" || { echo "no smoke test ran against the external sandbox" >&2; exit 1; }
+go test ./internal/provider -count=1 -v -timeout "${TEST_TIMEOUT:-40m}" -run "$run" ${TESTARGS:-} >"$work/acc.log" 2>&1 || true
+[ -z "${ACC_LOG:-}" ] || cp "$work/acc.log" "$ACC_LOG"
+grep -q -- '--- FAIL' "$work/acc.log" && { cat "$work/acc.log"; exit 1; }
+grep -Eq '^(ok|PASS)' "$work/acc.log" || { cat "$work/acc.log"; exit 1; }
+
+# Which tests ran where: against the external sandbox (the switch took
+# them there), or skipped (and why), or in a sandbox of their own (tests
+# the switch does not cover).
+echo "==> summary"
+awk '
+  /^=== (RUN|CONT)/ { cur = $3 }
+  /running against the account at http:\/\/127\.0\.0\.1/ { ext[cur] = 1 }
+  /^ +[a-z_]+_test\.go:[0-9]+: / { said[cur] = $0; sub(/^ +[a-z_]+_test\.go:[0-9]+: /, "", said[cur]) }
+  /^ *--- SKIP/ { skipped[$3] = 1; reason[$3] = said[$3] }
+  /^ *--- PASS/ { passed[$3] = 1 }
+  END {
+    for (s in skipped) { split(s, p, "/"); if (p[2] != "") parent[p[1]] = 1 }
+    for (t in passed) if (t in ext) { print "external  " t; n_ext++ } else if (!(t ~ /\//) && !(t in parent)) { print "own       " t; n_own++ }
+    for (t in skipped) { print "skipped   " t ": " reason[t]; n_skip++ }
+    printf "%d passed against the external sandbox, %d skipped, %d passed in a sandbox of their own\n", n_ext, n_skip, n_own
+  }' "$work/acc.log" | sort | tee "$work/summary.txt"
+grep -q '^external ' "$work/summary.txt" || { echo "no test ran against the external sandbox" >&2; exit 1; }
 
 echo "==> leaving a tf-acc-* audience behind"
 AUDIENCE_ACC_SWEEP_PROOF=leave go test ./internal/provider -count=1 -v -run '^TestAccSweepProof$' | grep -E 'left Mintegral audience|^(ok|FAIL)'

@@ -25,7 +25,7 @@ import (
 func TestAccAltcraftProfileExport_panelGenerations(t *testing.T) {
 	for _, panel := range []sandbox.AltcraftPanel{sandbox.AltcraftPanelNew, sandbox.AltcraftPanelOld} {
 		t.Run(string(panel), func(t *testing.T) {
-			startSandbox(t, func(c *sandbox.Config) { c.AltcraftPanel = panel })
+			requireSandbox(t, altcraftPlatform, "plays each panel generation (a sandbox mode)", func(c *sandbox.Config) { c.AltcraftPanel = panel })
 			dir := t.TempDir()
 			want := altcraftSandboxExport(t, "segment", 7, nil)
 			resource.Test(t, resource.TestCase{
@@ -55,7 +55,7 @@ func TestAccAltcraftProfileExport_oldPanelLogHoldsNoToken(t *testing.T) {
 	if os.Getenv("TF_ACC") == "" || runtime.GOOS != "linux" {
 		t.Skip("needs TF_ACC=1 and Linux")
 	}
-	srv := startSandbox(t, func(c *sandbox.Config) { c.AltcraftPanel = sandbox.AltcraftPanelOld })
+	srv := requireSandbox(t, altcraftPlatform, "plays an older panel (a sandbox mode)", func(c *sandbox.Config) { c.AltcraftPanel = sandbox.AltcraftPanelOld })
 	token := srv.Env()["ALTCRAFT_TOKEN"]
 	work := t.TempDir()
 	cli := providerForCLI(t, work)

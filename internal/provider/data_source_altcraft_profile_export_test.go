@@ -217,7 +217,7 @@ func TestAccAltcraftProfileExport_platformErrors(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			srv := startSandbox(t)
+			srv := requireSandbox(t, altcraftPlatform, "expects the sandbox's error texts for a bad token and unknown sources, and fails a task on purpose")
 			if tc.setup != nil {
 				tc.setup(t, srv)
 			}
@@ -233,7 +233,7 @@ func TestAccAltcraftProfileExport_platformErrors(t *testing.T) {
 }
 
 func TestAccAltcraftProfileExport_timeout(t *testing.T) {
-	srv := startSandbox(t)
+	srv := requireSandbox(t, altcraftPlatform, "holds the export task at 40% until the read times out")
 	srv.HoldAltcraftTasks(40)
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
@@ -250,7 +250,7 @@ func TestAccAltcraftProfileExport_timeout(t *testing.T) {
 
 // Every local mistake fails the plan before any request reaches Altcraft.
 func TestAccAltcraftProfileExport_planTimeValidation(t *testing.T) {
-	srv := startSandbox(t)
+	srv := accTarget(t, altcraftPlatform)
 	notADir := writeFile(t, t.TempDir(), "plain.txt", "x")
 	cases := []struct {
 		name, config string
@@ -281,6 +281,9 @@ func TestAccAltcraftProfileExport_planTimeValidation(t *testing.T) {
 				}},
 			})
 		})
+	}
+	if srv == nil {
+		return
 	}
 	if n := srv.Requests(sandbox.PrefixAltcraft); n != 0 {
 		t.Fatalf("%d requests reached the Altcraft sandbox; plan-time validation must send nothing", n)

@@ -169,7 +169,7 @@ list "audience_mintegral_audience" "first_ten" {
 // Then the files of one are written by hand, as the README says, and its
 // first update goes out.
 func TestAccMintegralAudienceList_adoptConsoleAudiences(t *testing.T) {
-	srv := startSandbox(t)
+	srv := requireSandbox(t, mintegralPlatform, "seeds 501 console-made audiences and counts the sandbox's list calls")
 	ids := seedConsoleAudiences(t, srv, mintegral.MaxListLimit+1, sandbox.MintegralSeed{})
 	w := newCLIWorkdir(t)
 	w.skipBelowTerraform("1.14.0", "terraform query")
@@ -248,7 +248,7 @@ resource "audience_mintegral_file" "console_0" {
 // name_prefix, so the generated configuration adopts each audience once:
 // after the apply, state holds as many audiences as Mintegral.
 func TestAccMintegralAudienceList_excludesManaged(t *testing.T) {
-	srv := startSandbox(t)
+	srv := requireSandbox(t, mintegralPlatform, "seeds console-made audiences and reads the sandbox's records")
 	seedConsoleAudiences(t, srv, 3, sandbox.MintegralSeed{})
 	w := newCLIWorkdir(t)
 	w.skipBelowTerraform("1.14.0", "terraform query")

@@ -144,6 +144,24 @@ func sandboxOnly(t *testing.T, srv *sandbox.Server, why string) {
 	}
 }
 
+// requireSandbox is accTarget for a test that needs the sandbox's powers
+// throughout (why, as for sandboxOnly): against a real account it skips
+// before starting anything.
+func requireSandbox(t *testing.T, platform *platformSpec, why string, opts ...func(*sandbox.Config)) *sandbox.Server {
+	t.Helper()
+	skipOnRealAccount(t, platform, why)
+	return startSandbox(t, opts...)
+}
+
+// skipOnRealAccount is requireSandbox's skip, for a test that starts its
+// sandbox its own way (startFaultSandbox).
+func skipOnRealAccount(t *testing.T, platform *platformSpec, why string) {
+	t.Helper()
+	if isReal(t, platform) {
+		sandboxOnly(t, nil, why)
+	}
+}
+
 // onSandbox is check against the sandbox, and nothing against a real
 // account, whose records the test cannot read.
 func onSandbox(srv *sandbox.Server, check resource.TestCheckFunc) resource.TestCheckFunc {

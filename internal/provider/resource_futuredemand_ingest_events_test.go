@@ -99,7 +99,7 @@ func rowCounts(ingested, sent int64) []plancheck.PlanCheck {
 // counts. A rename sends nothing. An edit is refused at plan, naming the
 // reason and terraform taint, which then sends the whole file once.
 func TestAccFutureDemandIngest_eventsAppend(t *testing.T) {
-	srv := startSandbox(t)
+	srv := requireSandbox(t, futureDemandPlatform, "reads the events the sandbox took to prove each apply sent only the new rows")
 	dir := t.TempDir()
 	v4, v5, v7 := eventsFile(4), eventsFile(5), eventsFile(7)
 	src := writeFile(t, dir, "events.csv", v4)
@@ -208,6 +208,7 @@ func lostAnswerClock(t *testing.T) string {
 // sending (through the replacement Terraform plans of the tainted
 // object), and later rows are appended to what was confirmed.
 func TestAccFutureDemandIngest_eventsLostAnswerConfirmed(t *testing.T) {
+	skipOnRealAccount(t, futureDemandPlatform, "drops the answer to an events upload")
 	srv, _ := startFaultSandbox(t)
 	sentAt := lostAnswerClock(t)
 	dir := t.TempDir()
@@ -270,6 +271,7 @@ func TestAccFutureDemandIngest_eventsLostAnswerConfirmed(t *testing.T) {
 // Demand surely holds; the plan stops; resending sends the new row once.
 // Then a lost answer of a create, resent the same way.
 func TestAccFutureDemandIngest_eventsLostAnswerResent(t *testing.T) {
+	skipOnRealAccount(t, futureDemandPlatform, "fails the answer to an events upload")
 	srv, rec := startFaultSandbox(t)
 	sentAt := lostAnswerClock(t)
 	dir := t.TempDir()
@@ -337,6 +339,7 @@ func TestAccFutureDemandIngest_eventsLostAnswerResent(t *testing.T) {
 // A plan made without refresh does not see the tainted object: the apply
 // stops at its removal, sends nothing, and keeps it.
 func TestAccFutureDemandIngest_eventsLostAnswerNoRefresh(t *testing.T) {
+	skipOnRealAccount(t, futureDemandPlatform, "drops the answer to an events upload")
 	srv, _ := startFaultSandbox(t)
 	lostAnswerClock(t)
 	src := writeFile(t, t.TempDir(), "events.csv", eventsFile(3))
@@ -365,6 +368,7 @@ func TestAccFutureDemandIngest_eventsLostAnswerNoRefresh(t *testing.T) {
 // A lost answer of an append where Future Demand acted: confirming it
 // while the file grew once more sends only the rows added since.
 func TestAccFutureDemandIngest_eventsLostAppendConfirmed(t *testing.T) {
+	skipOnRealAccount(t, futureDemandPlatform, "drops the answer to an events upload")
 	srv, _ := startFaultSandbox(t)
 	sentAt := lostAnswerClock(t)
 	dir := t.TempDir()

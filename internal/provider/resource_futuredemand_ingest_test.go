@@ -107,32 +107,59 @@ func fdRequests(srv *sandbox.Server, before *int, want int) acc.TestCheckFunc {
 	}
 }
 
+// accEventID is the event a test ingests a transaction summary into:
+// sandboxEID on the sandbox, which takes any; on a real account the event
+// AUDIENCE_ACC_FUTUREDEMAND_EID names (one kept for tests: each run
+// replaces its transaction summary), and without it the test skips.
+func accEventID(t *testing.T, srv *sandbox.Server, sandboxEID string) string {
+	t.Helper()
+	if srv != nil {
+		return sandboxEID
+	}
+	eid := os.Getenv("AUDIENCE_ACC_FUTUREDEMAND_EID")
+	if eid == "" {
+		t.Skip("a transaction summary needs an event of the account: set AUDIENCE_ACC_FUTUREDEMAND_EID to one kept for tests")
+	}
+	return eid
+}
+
+// needsCRAPI skips an events ingest on a real account whose CR API
+// endpoint (FUTUREDEMAND_CR_API_ENDPOINT, needed by events only) is not set.
+func needsCRAPI(t *testing.T, srv *sandbox.Server) {
+	t.Helper()
+	if srv == nil && os.Getenv("FUTUREDEMAND_CR_API_ENDPOINT") == "" {
+		t.Skip("an events ingest needs the CR API: set FUTUREDEMAND_CR_API_ENDPOINT for the account")
+	}
+}
+
 func TestAccSmokeFuturedemandIngest(t *testing.T) {
-	srv := startSandbox(t)
-	content := workbook(t, "evt_abc123 sales", 0)
-	src := writeFile(t, t.TempDir(), "sales.xlsx", content)
+	srv := accTarget(t, futureDemandPlatform)
+	eid := accEventID(t, srv, "evt_abc123")
+	content := workbook(t, eid+" sales", 0)
+	name := accName("sales.xlsx")
+	src := writeFile(t, t.TempDir(), name, content)
 	acc.Test(t, acc.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []acc.TestStep{{
 			Config: ingestConfig(src, `kind = "transaction_summary"
-  eid  = "evt_abc123"`),
+  eid  = "`+eid+`"`),
 			ConfigPlanChecks: acc.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
-				plancheck.ExpectKnownValue(ingestAddr, tfjsonpath.New("id"), knownvalue.StringExact("transaction_summary/evt_abc123")),
+				plancheck.ExpectKnownValue(ingestAddr, tfjsonpath.New("id"), knownvalue.StringExact("transaction_summary/"+eid)),
 				plancheck.ExpectKnownValue(ingestAddr, tfjsonpath.New("file_md5"), knownvalue.StringExact(md5hex(content))),
 				plancheck.ExpectUnknownValue(ingestAddr, tfjsonpath.New("response")),
 			}},
 			ConfigStateChecks: []statecheck.StateCheck{
-				statecheck.ExpectKnownValue(ingestAddr, tfjsonpath.New("file_name"), knownvalue.StringExact("sales.xlsx")),
+				statecheck.ExpectKnownValue(ingestAddr, tfjsonpath.New("file_name"), knownvalue.StringExact(name)),
 				statecheck.ExpectKnownValue(ingestAddr, tfjsonpath.New("file_size"), knownvalue.Int64Exact(int64(len(content)))),
-				statecheck.ExpectKnownValue(ingestAddr, tfjsonpath.New("response"), knownvalue.StringRegexp(regexp.MustCompile(`^\{.*"eid":"evt_abc123".*\}$`))),
+				statecheck.ExpectKnownValue(ingestAddr, tfjsonpath.New("response"), knownvalue.StringRegexp(regexp.MustCompile(`^\{.*"eid":"`+regexp.QuoteMeta(eid)+`".*\}$`))),
 			},
-			Check: checkIngested(srv, 1, content),
+			Check: onSandbox(srv, checkIngested(srv, 1, content)),
 		}},
 	})
 }
 
 func TestAccFutureDemandIngest_transactionSummaryLifecycle(t *testing.T) {
-	srv := startSandbox(t)
+	srv := requireSandbox(t, futureDemandPlatform, "counts the requests each step sends, and ingests into two events of its own")
 	root := t.TempDir()
 	v1, v2 := workbook(t, "v1", 0), workbook(t, "v2 with more sales", 0)
 	src := writeFile(t, mkdir(t, root, "a"), "sales.xlsx", v1)
@@ -211,7 +238,7 @@ func TestAccFutureDemandIngest_transactionSummaryLifecycle(t *testing.T) {
 }
 
 func TestAccFutureDemandIngest_events(t *testing.T) {
-	srv := startSandbox(t)
+	srv := requireSandbox(t, futureDemandPlatform, "expects the sandbox's row error codes for a bad events file")
 	dir := t.TempDir()
 	v1 := eventsFile(3)
 	bad := v1 + "Concert 000001,next week,Köln,Arena,x\n"
@@ -268,7 +295,7 @@ func TestAccFutureDemandIngest_events(t *testing.T) {
 // Every local mistake fails the plan, naming the file, the line and the
 // rule, and nothing reaches Future Demand.
 func TestAccFutureDemandIngest_planTimeRefusals(t *testing.T) {
-	srv := startSandbox(t)
+	srv := accTarget(t, futureDemandPlatform)
 	dir := t.TempDir()
 	xlsx := writeFile(t, dir, "sales.xlsx", workbook(t, "s", 0))
 	renamed := writeFile(t, dir, "renamed.xlsx", "eid,tickets\nevt_1,20\n")
@@ -313,6 +340,9 @@ func TestAccFutureDemandIngest_planTimeRefusals(t *testing.T) {
 		steps[i].PlanOnly = true
 	}
 	acc.Test(t, acc.TestCase{ProtoV6ProviderFactories: testAccProtoV6ProviderFactories, Steps: steps})
+	if srv == nil {
+		return
+	}
 	if n := srv.Requests(sandbox.PrefixFutureDemand); n != 0 {
 		t.Fatalf("%d requests reached Future Demand from plans that failed", n)
 	}

@@ -76,9 +76,10 @@ func checkMedia(srv *sandbox.Server, count int, content, contentType string) acc
 }
 
 func TestAccSmokeFuturedemandMedia(t *testing.T) {
-	srv := startSandbox(t)
+	srv := accTarget(t, futureDemandPlatform)
 	content := pngCreative(2000, 1)
-	src := writeFile(t, t.TempDir(), "banner.png", content)
+	name := accName("banner.png")
+	src := writeFile(t, t.TempDir(), name, content)
 	acc.Test(t, acc.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []acc.TestStep{{
@@ -88,51 +89,52 @@ func TestAccSmokeFuturedemandMedia(t *testing.T) {
 				plancheck.ExpectUnknownValue(mediaAddr, tfjsonpath.New("url")),
 			}},
 			ConfigStateChecks: []statecheck.StateCheck{
-				statecheck.ExpectKnownValue(mediaAddr, tfjsonpath.New("file_name"), knownvalue.StringExact("banner.png")),
+				statecheck.ExpectKnownValue(mediaAddr, tfjsonpath.New("file_name"), knownvalue.StringExact(name)),
 				statecheck.ExpectKnownValue(mediaAddr, tfjsonpath.New("file_md5"), knownvalue.StringExact(md5hex(content))),
 			},
-			Check: checkMedia(srv, 1, content, "image/png"),
+			Check: onSandbox(srv, checkMedia(srv, 1, content, "image/png")),
 		}},
 	})
 }
 
 func TestAccFutureDemandMedia_lifecycle(t *testing.T) {
-	srv := startSandbox(t)
+	srv := accTarget(t, futureDemandPlatform)
 	root := t.TempDir()
 	png, jpeg := pngCreative(3000, 1), jpegCreative(3000, 2)
-	src := writeFile(t, mkdir(t, root, "a"), "creative.img", png)
-	moved := filepath.Join(mkdir(t, root, "b"), "creative.img")
+	name := accName("creative.img")
+	src := writeFile(t, mkdir(t, root, "a"), name, png)
+	moved := filepath.Join(mkdir(t, root, "b"), name)
 	var sent, sentBeforeDestroy int
 	var mediaID string
 	acc.Test(t, acc.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-		CheckDestroy: func(*terraform.State) error {
+		CheckDestroy: onSandbox(srv, func(*terraform.State) error {
 			if n := srv.Requests(sandbox.PrefixFutureDemand); n != sentBeforeDestroy {
 				return fmt.Errorf("destroy sent %d requests to Future Demand", n-sentBeforeDestroy)
 			}
 			return nil
-		},
+		}),
 		Steps: []acc.TestStep{
 			{
 				Config: mediaConfig(src, ""),
-				Check:  acc.ComposeTestCheckFunc(checkMedia(srv, 1, png, "image/png"), fdRequests(srv, &sent, 1)),
+				Check:  onSandbox(srv, acc.ComposeTestCheckFunc(checkMedia(srv, 1, png, "image/png"), fdRequests(srv, &sent, 1))),
 			},
 			{
 				Config:           mediaConfig(src, ""),
 				ConfigPlanChecks: acc.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
-				Check:            fdRequests(srv, &sent, 0),
+				Check:            onSandbox(srv, fdRequests(srv, &sent, 0)),
 			},
 			{
 				// New content of another format: uploaded again with the
 				// type its bytes show, known at plan.
-				PreConfig: func() { writeFile(t, filepath.Dir(src), "creative.img", jpeg) },
+				PreConfig: func() { writeFile(t, filepath.Dir(src), name, jpeg) },
 				Config:    mediaConfig(src, ""),
 				ConfigPlanChecks: acc.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					plancheck.ExpectResourceAction(mediaAddr, plancheck.ResourceActionUpdate),
 					plancheck.ExpectKnownValue(mediaAddr, tfjsonpath.New("content_type"), knownvalue.StringExact("image/jpeg")),
 					plancheck.ExpectUnknownValue(mediaAddr, tfjsonpath.New("media_id")),
 				}},
-				Check: acc.ComposeTestCheckFunc(checkMedia(srv, 2, jpeg, "image/jpeg"), fdRequests(srv, &sent, 1)),
+				Check: onSandbox(srv, acc.ComposeTestCheckFunc(checkMedia(srv, 2, jpeg, "image/jpeg"), fdRequests(srv, &sent, 1))),
 			},
 			{
 				// Another spelling of the same kind is an argument Future
@@ -141,7 +143,7 @@ func TestAccFutureDemandMedia_lifecycle(t *testing.T) {
 				ConfigPlanChecks: acc.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					plancheck.ExpectResourceAction(mediaAddr, plancheck.ResourceActionUpdate),
 				}},
-				Check: acc.ComposeTestCheckFunc(checkMedia(srv, 3, jpeg, "image/pjpeg"), fdRequests(srv, &sent, 1), func(s *terraform.State) error {
+				Check: acc.ComposeTestCheckFunc(onSandbox(srv, acc.ComposeTestCheckFunc(checkMedia(srv, 3, jpeg, "image/pjpeg"), fdRequests(srv, &sent, 1))), func(s *terraform.State) error {
 					mediaID = s.RootModule().Resources[mediaAddr].Primary.Attributes["media_id"]
 					return nil
 				}),
@@ -154,11 +156,13 @@ func TestAccFutureDemandMedia_lifecycle(t *testing.T) {
 					}
 				},
 				Config: mediaConfig(moved, `content_type = "image/pjpeg"`),
-				Check: acc.ComposeTestCheckFunc(fdRequests(srv, &sent, 0), func(s *terraform.State) error {
+				Check: acc.ComposeTestCheckFunc(onSandbox(srv, fdRequests(srv, &sent, 0)), func(s *terraform.State) error {
 					if got := s.RootModule().Resources[mediaAddr].Primary.Attributes["media_id"]; got != mediaID {
 						return fmt.Errorf("media_id %q after a move, want %q", got, mediaID)
 					}
-					sentBeforeDestroy = srv.Requests(sandbox.PrefixFutureDemand)
+					if srv != nil {
+						sentBeforeDestroy = srv.Requests(sandbox.PrefixFutureDemand)
+					}
 					return nil
 				}),
 			},
@@ -169,7 +173,7 @@ func TestAccFutureDemandMedia_lifecycle(t *testing.T) {
 // A video goes with its own type, and a base that keeps /v3 is the
 // document's first mistake: the error names the setting to fix.
 func TestAccFutureDemandMedia_videoAndMediaEndpoint(t *testing.T) {
-	srv := startSandbox(t)
+	srv := requireSandbox(t, futureDemandPlatform, "points the media endpoint at the sandbox's own paths")
 	content := mp4Creative(5000)
 	src := writeFile(t, t.TempDir(), "spot.mp4", content)
 	acc.Test(t, acc.TestCase{
@@ -192,7 +196,7 @@ func TestAccFutureDemandMedia_videoAndMediaEndpoint(t *testing.T) {
 // What is not an image or a video, or too large, or declared of another
 // kind, fails the plan with the file and the rule; nothing is sent.
 func TestAccFutureDemandMedia_planTimeRefusals(t *testing.T) {
-	srv := startSandbox(t)
+	srv := accTarget(t, futureDemandPlatform)
 	dir := t.TempDir()
 	text := writeFile(t, dir, "banner.png", "not really a png\n")
 	png := writeFile(t, dir, "ok.png", pngCreative(100, 3))
@@ -213,6 +217,9 @@ func TestAccFutureDemandMedia_planTimeRefusals(t *testing.T) {
 		steps[i].PlanOnly = true
 	}
 	acc.Test(t, acc.TestCase{ProtoV6ProviderFactories: testAccProtoV6ProviderFactories, Steps: steps})
+	if srv == nil {
+		return
+	}
 	if n := srv.Requests(sandbox.PrefixFutureDemand); n != 0 {
 		t.Fatalf("%d requests reached Future Demand from plans that failed", n)
 	}

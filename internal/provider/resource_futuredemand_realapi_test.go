@@ -56,10 +56,12 @@ func eventsWorkbook(t *testing.T, n int) string {
 // .xlsx); unchanged it plans nothing, and an edit of it is refused at
 // plan: a workbook's new rows cannot be sent on their own.
 func TestAccFutureDemandRealAPI_eventsWorkbook(t *testing.T) {
-	srv := startSandbox(t)
+	srv := accTarget(t, futureDemandPlatform)
+	needsCRAPI(t, srv)
 	dir := t.TempDir()
 	v1 := eventsWorkbook(t, 3)
-	src := writeFile(t, dir, "events.xlsx", v1)
+	name := accName("events.xlsx")
+	src := writeFile(t, dir, name, v1)
 	cfg := eventsConfig(src, "")
 	acc.Test(t, acc.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
@@ -71,37 +73,37 @@ func TestAccFutureDemandRealAPI_eventsWorkbook(t *testing.T) {
 					plancheck.ExpectKnownValue(ingestAddr, tfjsonpath.New("sent_rows"), knownvalue.Int64Exact(3)),
 				}},
 				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(ingestAddr, tfjsonpath.New("file_name"), knownvalue.StringExact("events.xlsx")),
+					statecheck.ExpectKnownValue(ingestAddr, tfjsonpath.New("file_name"), knownvalue.StringExact(name)),
 					statecheck.ExpectKnownValue(ingestAddr, tfjsonpath.New("ingest_status"), knownvalue.StringExact("ingested")),
 				},
-				Check: checks(lastIngest(srv, v1, "events.xlsx"), func() error {
+				Check: onSandbox(srv, checks(lastIngest(srv, v1, name), func() error {
 					ins := srv.FutureDemandIngests()
 					if len(ins) != 1 || ins[0].Kind != "events" || ins[0].Rows != 3 {
 						return fmt.Errorf("ingests %+v, want one events upload of 3 rows", ins)
 					}
 					return nil
-				}),
+				})),
 			},
 			{Config: cfg, PlanOnly: true},
 			{
-				PreConfig:   func() { writeFile(t, dir, "events.xlsx", eventsWorkbook(t, 4)) },
+				PreConfig:   func() { writeFile(t, dir, name, eventsWorkbook(t, 4)) },
 				Config:      cfg,
 				PlanOnly:    true,
-				ExpectError: wrapped("Events file edited after it was ingested", `the file sent, "events.xlsx", is not a CSV, whose rows could be sent on their own`, "run taint on this resource, then apply"),
+				ExpectError: wrapped("Events file edited after it was ingested", `the file sent, "`+name+`", is not a CSV, whose rows could be sent on their own`, "run taint on this resource, then apply"),
 			},
 			{
 				// Nothing more reached Future Demand.
-				PreConfig: func() { writeFile(t, dir, "events.xlsx", v1) },
+				PreConfig: func() { writeFile(t, dir, name, v1) },
 				Config:    cfg,
 				PlanOnly:  true,
 			},
 		},
-		CheckDestroy: func(*terraform.State) error {
+		CheckDestroy: onSandbox(srv, func(*terraform.State) error {
 			if n := len(srv.FutureDemandIngests()); n != 1 {
 				return fmt.Errorf("Future Demand took %d uploads, want 1", n)
 			}
 			return nil
-		},
+		}),
 	})
 }
 
@@ -115,7 +117,7 @@ func TestAccFutureDemandRealAPI_authChallenge(t *testing.T) {
 	} {
 		webApp := map[string]string{"NEW_PASSWORD_REQUIRED": "sign in once to Future Demand's web app as"}
 		t.Run(challenge, func(t *testing.T) {
-			srv := startSandbox(t, func(c *sandbox.Config) { c.FutureDemandAuthChallenge = challenge })
+			srv := requireSandbox(t, futureDemandPlatform, "answers the login with a challenge (a sandbox mode)", func(c *sandbox.Config) { c.FutureDemandAuthChallenge = challenge })
 			c := sandbox.DefaultCredentials()
 			t.Setenv("FUTUREDEMAND_ACCESS_TOKEN", "")
 			t.Setenv("FUTUREDEMAND_USERNAME", c.FutureDemandUsername)
@@ -139,7 +141,7 @@ func TestAccFutureDemandRealAPI_authChallenge(t *testing.T) {
 // Storage calls answered in camelCase (presignedUrl, objectKey, uploadId,
 // presignedUrls[].partNumber) still upload, single and multipart.
 func TestAccFutureDemandRealAPI_camelCaseStorage(t *testing.T) {
-	srv := startSandbox(t, func(c *sandbox.Config) { c.FutureDemandCamelCase = true })
+	srv := requireSandbox(t, futureDemandPlatform, "answers the storage calls in camelCase (a sandbox mode)", func(c *sandbox.Config) { c.FutureDemandCamelCase = true })
 	dir := t.TempDir()
 	small := "id\n1\n"
 	src := writeFile(t, dir, "list.csv", small)

@@ -81,11 +81,12 @@ func checkFutureDemandObject(srv *sandbox.Server, wantMD5 string, wantSize int64
 }
 
 func TestAccSmokeFuturedemandUpload_presignedLifecycleAndReplace(t *testing.T) {
-	srv := startSandbox(t)
+	srv := accTarget(t, futureDemandPlatform)
 	dir := t.TempDir()
 	v1 := "email_sha256\n2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae\n"
 	v2 := v1 + "fcde2b2edba56bf408601fb721fe9b5c338d10ee429ea04fae5511b68fbf8fb9\n"
-	src := writeFile(t, dir, "audience.csv", v1)
+	name, renamed := accName("audience.csv"), accName("renamed.csv")
+	src := writeFile(t, dir, name, v1)
 
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
@@ -100,15 +101,15 @@ func TestAccSmokeFuturedemandUpload_presignedLifecycleAndReplace(t *testing.T) {
 					statecheck.ExpectKnownValue(fdRes, tfjsonpath.New("upload_method"), knownvalue.StringExact("presigned")),
 					statecheck.ExpectKnownValue(fdRes, tfjsonpath.New("file_md5"), knownvalue.StringExact(md5hex(v1))),
 					statecheck.ExpectKnownValue(fdRes, tfjsonpath.New("file_size"), knownvalue.Int64Exact(int64(len(v1)))),
-					statecheck.ExpectKnownValue(fdRes, tfjsonpath.New("file_name"), knownvalue.StringExact("audience.csv")),
+					statecheck.ExpectKnownValue(fdRes, tfjsonpath.New("file_name"), knownvalue.StringExact(name)),
 					statecheck.ExpectKnownValue(fdRes, tfjsonpath.New("upload_type"), knownvalue.StringExact("audience_csv")),
 					statecheck.ExpectKnownValue(fdRes, tfjsonpath.New("multipart_threshold"), knownvalue.Int64Exact(50<<20)),
 					statecheck.ExpectKnownValue(fdRes, tfjsonpath.New("part_size"), knownvalue.Int64Exact(16<<20)),
 					statecheck.ExpectKnownValue(fdRes, tfjsonpath.New("concurrency"), knownvalue.Int64Exact(4)),
-					statecheck.ExpectKnownValue(fdRes, tfjsonpath.New("object_key"), knownvalue.StringRegexp(regexp.MustCompile(`^partners/42/audience_csv/[0-9a-f]+/audience\.csv$`))),
+					statecheck.ExpectKnownValue(fdRes, tfjsonpath.New("object_key"), knownvalue.StringRegexp(regexp.MustCompile(`^partners/[^/]+/audience_csv/[0-9a-f]+/`+regexp.QuoteMeta(name)+`$`))),
 					statecheck.CompareValuePairs(fdRes, tfjsonpath.New("id"), fdRes, tfjsonpath.New("object_key"), compare.ValuesSame()),
 				},
-				Check: checkFutureDemandObject(srv, md5hex(v1), int64(len(v1))),
+				Check: onSandbox(srv, checkFutureDemandObject(srv, md5hex(v1), int64(len(v1)))),
 			},
 			{
 				Config: futureDemandUploadConfig(src, ""),
@@ -117,7 +118,7 @@ func TestAccSmokeFuturedemandUpload_presignedLifecycleAndReplace(t *testing.T) {
 				},
 			},
 			{
-				PreConfig: func() { writeFile(t, dir, "audience.csv", v2) },
+				PreConfig: func() { writeFile(t, dir, name, v2) },
 				Config:    futureDemandUploadConfig(src, ""),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
@@ -128,16 +129,16 @@ func TestAccSmokeFuturedemandUpload_presignedLifecycleAndReplace(t *testing.T) {
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue(fdRes, tfjsonpath.New("file_md5"), knownvalue.StringExact(md5hex(v2))),
 				},
-				Check: checkFutureDemandObject(srv, md5hex(v2), int64(len(v2))),
+				Check: onSandbox(srv, checkFutureDemandObject(srv, md5hex(v2), int64(len(v2)))),
 			},
 			{
 				// Changing an argument the platform sees uploads again, in place.
-				Config: futureDemandUploadConfig(src, `file_name = "renamed.csv"`),
+				Config: futureDemandUploadConfig(src, fmt.Sprintf("file_name = %q", renamed)),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(fdRes, plancheck.ResourceActionUpdate)},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(fdRes, tfjsonpath.New("object_key"), knownvalue.StringRegexp(regexp.MustCompile(`/renamed\.csv$`))),
+					statecheck.ExpectKnownValue(fdRes, tfjsonpath.New("object_key"), knownvalue.StringRegexp(regexp.MustCompile(`/`+regexp.QuoteMeta(renamed)+`$`))),
 				},
 			},
 		},
@@ -145,10 +146,11 @@ func TestAccSmokeFuturedemandUpload_presignedLifecycleAndReplace(t *testing.T) {
 }
 
 func TestAccFutureDemandUpload_multipartLargeFile(t *testing.T) {
-	srv := startSandbox(t)
+	srv := accTarget(t, futureDemandPlatform)
 	dir := t.TempDir()
 	size := int64(2<<20*5 + 777) // 10 MiB + 777 bytes: three parts of 5 MiB
-	src, sum := writeRandomFile(t, dir, "large.csv", size, 1)
+	name := accName("large.csv")
+	src, sum := writeRandomFile(t, dir, name, size, 1)
 
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
@@ -163,7 +165,7 @@ func TestAccFutureDemandUpload_multipartLargeFile(t *testing.T) {
 					statecheck.ExpectKnownValue(fdRes, tfjsonpath.New("file_md5"), knownvalue.StringExact(sum)),
 					statecheck.ExpectKnownValue(fdRes, tfjsonpath.New("file_size"), knownvalue.Int64Exact(size)),
 				},
-				Check: checkFutureDemandObject(srv, sum, size),
+				Check: onSandbox(srv, checkFutureDemandObject(srv, sum, size)),
 			},
 			{
 				Config: futureDemandUploadConfig(src, multipartSmall),
@@ -173,25 +175,25 @@ func TestAccFutureDemandUpload_multipartLargeFile(t *testing.T) {
 			},
 			{
 				// New content: uploaded by multipart again, in place.
-				PreConfig: func() { writeRandomFile(t, dir, "large.csv", size, 2) },
+				PreConfig: func() { writeRandomFile(t, dir, name, size, 2) },
 				Config:    futureDemandUploadConfig(src, multipartSmall),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(fdRes, plancheck.ResourceActionUpdate)},
 				},
-				Check: func(s *terraform.State) error {
+				Check: onSandbox(srv, func(s *terraform.State) error {
 					_, sum2 := writeRandomFile(t, t.TempDir(), "same.csv", size, 2)
 					return checkFutureDemandObject(srv, sum2, size)(s)
-				},
+				}),
 			},
 		},
 	})
-	if srv.AbortedMultipartUploads() != 0 {
+	if srv != nil && srv.AbortedMultipartUploads() != 0 {
 		t.Fatalf("%d uploads aborted in a clean run", srv.AbortedMultipartUploads())
 	}
 }
 
 func TestAccFutureDemandUpload_partFailureAborts(t *testing.T) {
-	srv := startSandbox(t)
+	srv := requireSandbox(t, futureDemandPlatform, "injects a storage fault and reads the sandbox's open and aborted multipart uploads")
 	src, _ := writeRandomFile(t, t.TempDir(), "large.csv", 6<<20, 3)
 	// The storage refuses one part for good (a permanent 403, not retried).
 	srv.InjectFault(http.MethodPut, "/s3/"+sandbox.BucketFutureDemand+"/", 1, http.StatusForbidden,
@@ -213,24 +215,30 @@ func TestAccFutureDemandUpload_partFailureAborts(t *testing.T) {
 
 // Login with username and password instead of a static token.
 func TestAccFutureDemandUpload_usernamePassword(t *testing.T) {
-	srv := startSandbox(t)
+	srv := accTarget(t, futureDemandPlatform)
 	c := sandbox.DefaultCredentials()
+	if srv == nil {
+		c.FutureDemandUsername, c.FutureDemandPassword = startEnv["FUTUREDEMAND_USERNAME"], startEnv["FUTUREDEMAND_PASSWORD"]
+		if c.FutureDemandUsername == "" || c.FutureDemandPassword == "" {
+			t.Skip("the real account is set by access token: set FUTUREDEMAND_USERNAME and FUTUREDEMAND_PASSWORD too to test the login")
+		}
+	}
 	t.Setenv("FUTUREDEMAND_ACCESS_TOKEN", "")
 	t.Setenv("FUTUREDEMAND_USERNAME", c.FutureDemandUsername)
 	t.Setenv("FUTUREDEMAND_PASSWORD", c.FutureDemandPassword)
 	content := "id\n1\n"
-	src := writeFile(t, t.TempDir(), "list.csv", content)
+	src := writeFile(t, t.TempDir(), accName("list.csv"), content)
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{{
 			Config: futureDemandUploadConfig(src, ""),
-			Check:  checkFutureDemandObject(srv, md5hex(content), int64(len(content))),
+			Check:  onSandbox(srv, checkFutureDemandObject(srv, md5hex(content), int64(len(content)))),
 		}},
 	})
 }
 
 func TestAccFutureDemandUpload_platformErrorSurfaced(t *testing.T) {
-	startSandbox(t)
+	requireSandbox(t, futureDemandPlatform, "expects the sandbox's wording of a refusal for a partner the account is not a member of")
 	t.Setenv("FUTUREDEMAND_PARTNER_ID", "7")
 	src := writeFile(t, t.TempDir(), "list.csv", "id\n1\n")
 	resource.Test(t, resource.TestCase{
@@ -244,7 +252,7 @@ func TestAccFutureDemandUpload_platformErrorSurfaced(t *testing.T) {
 
 // Every local mistake fails the plan before any request is sent.
 func TestAccFutureDemandUpload_planTimeValidation(t *testing.T) {
-	srv := startSandbox(t)
+	srv := accTarget(t, futureDemandPlatform)
 	dir := t.TempDir()
 	good := writeFile(t, dir, "ok.csv", "id\n1\n")
 	cases := []struct {
@@ -271,13 +279,16 @@ func TestAccFutureDemandUpload_planTimeValidation(t *testing.T) {
 			})
 		})
 	}
+	if srv == nil {
+		return
+	}
 	if n := srv.Requests(sandbox.PrefixFutureDemand) + srv.Requests(sandbox.PrefixS3); n != 0 {
 		t.Fatalf("%d requests reached the sandbox; plan-time validation must send nothing", n)
 	}
 }
 
 func TestAccFutureDemandUpload_missingCredentialNamesAttributeAndVariable(t *testing.T) {
-	srv := startSandbox(t)
+	srv := requireSandbox(t, futureDemandPlatform, "counts the API requests the run sends")
 	t.Setenv("FUTUREDEMAND_ACCESS_TOKEN", "")
 	src := writeFile(t, t.TempDir(), "ok.csv", "id\n1\n")
 	resource.Test(t, resource.TestCase{
@@ -307,8 +318,8 @@ provider "audience" {
 // part_size, concurrency and multipart_threshold change how bytes travel,
 // not the stored object: changing them uploads nothing.
 func TestAccFutureDemandUpload_transferSettingsUploadNothing(t *testing.T) {
-	srv := startSandbox(t)
-	src, sum := writeRandomFile(t, t.TempDir(), "large.csv", 6<<20, 4)
+	srv := accTarget(t, futureDemandPlatform)
+	src, sum := writeRandomFile(t, t.TempDir(), accName("large.csv"), 6<<20, 4)
 	var objectKey string
 	var requests int
 	resource.Test(t, resource.TestCase{
@@ -316,9 +327,11 @@ func TestAccFutureDemandUpload_transferSettingsUploadNothing(t *testing.T) {
 		Steps: []resource.TestStep{
 			{
 				Config: futureDemandUploadConfig(src, multipartSmall),
-				Check: resource.ComposeTestCheckFunc(checkFutureDemandObject(srv, sum, 6<<20), func(s *terraform.State) error {
+				Check: resource.ComposeTestCheckFunc(onSandbox(srv, checkFutureDemandObject(srv, sum, 6<<20)), func(s *terraform.State) error {
 					objectKey = s.RootModule().Resources[fdRes].Primary.Attributes["object_key"]
-					requests = srv.Requests(sandbox.PrefixFutureDemand) + srv.Requests(sandbox.PrefixS3)
+					if srv != nil {
+						requests = srv.Requests(sandbox.PrefixFutureDemand) + srv.Requests(sandbox.PrefixS3)
+					}
 					return nil
 				}),
 			},
@@ -341,6 +354,9 @@ func TestAccFutureDemandUpload_transferSettingsUploadNothing(t *testing.T) {
 				Check: func(s *terraform.State) error {
 					if got := s.RootModule().Resources[fdRes].Primary.Attributes["object_key"]; got != objectKey {
 						return fmt.Errorf("object_key %q, want %q kept", got, objectKey)
+					}
+					if srv == nil {
+						return nil
 					}
 					if got := srv.Requests(sandbox.PrefixFutureDemand) + srv.Requests(sandbox.PrefixS3); got != requests {
 						return fmt.Errorf("%d requests sent for a transfer-settings change", got-requests)

@@ -20,7 +20,7 @@ import (
 func TestAccOpenimObject_eachStorageBackend(t *testing.T) {
 	for _, b := range []sandbox.OpenIMBackend{sandbox.OpenIMBackendMinIO, sandbox.OpenIMBackendCOS, sandbox.OpenIMBackendOSS, sandbox.OpenIMBackendKodo} {
 		t.Run(string(b), func(t *testing.T) {
-			srv := startSandbox(t, func(c *sandbox.Config) { c.OpenIMBackend = b })
+			srv := requireSandbox(t, openIMPlatform, "plays each storage backend (a sandbox mode)", func(c *sandbox.Config) { c.OpenIMBackend = b })
 			content := "user_id\nu-1001\n"
 			src := writeFile(t, t.TempDir(), "vip.csv", content)
 			resource.Test(t, resource.TestCase{
@@ -59,7 +59,7 @@ func checkOpenIMBytes(srv *sandbox.Server, content string) resource.TestCheckFun
 // A server on the AWS backend cannot take form uploads: the apply says so
 // and what to do, after exactly one initiate_form_data (no retries).
 func TestAccOpenimObject_awsBackendHasNoFormUpload(t *testing.T) {
-	srv := startSandbox(t, func(c *sandbox.Config) { c.OpenIMBackend = sandbox.OpenIMBackendAWS })
+	srv := requireSandbox(t, openIMPlatform, "plays a server on the AWS backend (a sandbox mode)", func(c *sandbox.Config) { c.OpenIMBackend = sandbox.OpenIMBackendAWS })
 	src := writeFile(t, t.TempDir(), "vip.csv", "user_id\nu-1001\n")
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,

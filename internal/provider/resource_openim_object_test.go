@@ -137,7 +137,7 @@ func TestAccSmokeOpenimObject_uploadConfirmAndReplace(t *testing.T) {
 }
 
 func TestAccOpenIMObject_bodyLevelErrorSurfaced(t *testing.T) {
-	srv := startSandbox(t)
+	srv := requireSandbox(t, openIMPlatform, "expects the sandbox's errCode and text for a token the server did not issue, and reads its storage")
 	t.Setenv("OPENIM_TOKEN", "expired-or-foreign-token")
 	src := writeFile(t, t.TempDir(), "a.csv", "id\n1\n")
 	resource.Test(t, resource.TestCase{
@@ -153,7 +153,7 @@ func TestAccOpenIMObject_bodyLevelErrorSurfaced(t *testing.T) {
 }
 
 func TestAccOpenIMObject_storageRefusalNotConfirmed(t *testing.T) {
-	srv := startSandbox(t)
+	srv := requireSandbox(t, openIMPlatform, "injects a storage refusal")
 	srv.InjectFault("POST", sandbox.PrefixS3+"/"+sandbox.BucketOpenIM, 1, 403,
 		`<Error><Code>AccessDenied</Code><Message>Invalid according to Policy: Extra input fields: x-amz-meta-owner</Message></Error>`)
 	src := writeFile(t, t.TempDir(), "a.csv", "id\n1\n")
@@ -171,7 +171,7 @@ func TestAccOpenIMObject_storageRefusalNotConfirmed(t *testing.T) {
 
 // Every local mistake fails the plan before any request reaches OpenIM.
 func TestAccOpenIMObject_planTimeValidation(t *testing.T) {
-	srv := startSandbox(t)
+	srv := accTarget(t, openIMPlatform)
 	dir := t.TempDir()
 	good := writeFile(t, dir, "ok.csv", "id\n1\n")
 	cases := []struct {
@@ -207,6 +207,9 @@ func TestAccOpenIMObject_planTimeValidation(t *testing.T) {
 			}},
 		})
 	})
+	if srv == nil {
+		return
+	}
 	if n := srv.Requests(sandbox.PrefixOpenIM) + srv.Requests(sandbox.PrefixS3); n != 0 {
 		t.Fatalf("%d requests reached the sandbox; plan-time validation must send nothing", n)
 	}
@@ -225,9 +228,10 @@ func wrappedText(phrases ...string) *regexp.Regexp {
 // A source known only at apply (from another resource) is hashed then, and
 // the content type guessed then, with no inconsistent-plan error.
 func TestAccOpenIMObject_unknownSourceAtPlan(t *testing.T) {
-	srv := startSandbox(t)
+	srv := accTarget(t, openIMPlatform)
 	content := "id\nlater\n"
-	src := writeFile(t, t.TempDir(), "later.json", content)
+	name := accName("later.json")
+	src := writeFile(t, t.TempDir(), name, content)
 	config := fmt.Sprintf(`
 resource "terraform_data" "path" {
   input = %q
@@ -250,11 +254,11 @@ resource "audience_openim_object" "test" {
 					},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(addr, tfjsonpath.New("name"), knownvalue.StringExact("later.json")),
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("name"), knownvalue.StringExact(name)),
 					statecheck.ExpectKnownValue(addr, tfjsonpath.New("content_type"), knownvalue.StringExact("application/json")),
 					statecheck.ExpectKnownValue(addr, tfjsonpath.New("file_md5"), knownvalue.StringExact(md5hex(content))),
 				},
-				Check: checkOpenIMStored(srv, content),
+				Check: onSandbox(srv, checkOpenIMStored(srv, content)),
 			},
 			{
 				Config: config,

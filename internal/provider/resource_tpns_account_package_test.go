@@ -196,15 +196,15 @@ func TestAccSmokeTpnsAccountPackage_txtLifecycleAndReplace(t *testing.T) {
 }
 
 func TestAccTPNSAccountPackage_csvZipAndToken(t *testing.T) {
-	srv := startSandbox(t)
+	srv := accTarget(t, tpnsPlatform)
 	dir := t.TempDir()
 	csv := "alice\n\"smith, john\"\n\"say \"\"hi\"\"\"\n"
 	inner := "u1001\nu1002\nu1003\nu1004\nu1005\n"
 	zipped := zipFile(t, [2]string{"accounts.txt", inner})
 	tokens := strings.Repeat("0", 36) + "\r\n" + "ea5d35e1-3a3f-4a9e-9b25-5e7b4f4a1c2d" + "\r\n"
-	csvPath := writeFile(t, dir, "accounts.csv", csv)
-	zipPath := writeFile(t, dir, "accounts.zip", zipped)
-	tokenPath := writeFile(t, dir, "tokens.txt", tokens)
+	csvPath := writeFile(t, dir, accName("accounts.csv"), csv)
+	zipPath := writeFile(t, dir, accName("accounts.zip"), zipped)
+	tokenPath := writeFile(t, dir, accName("tokens.txt"), tokens)
 	config := func(tokenType string) string {
 		return tpnsPackageConfig("csv", csvPath, "") +
 			tpnsPackageConfig("zip", zipPath, "") +
@@ -222,11 +222,11 @@ func TestAccTPNSAccountPackage_csvZipAndToken(t *testing.T) {
 					statecheck.ExpectKnownValue("audience_tpns_account_package.token", tfjsonpath.New("entry_count"), knownvalue.Int64Exact(2)),
 					statecheck.ExpectKnownValue("audience_tpns_account_package.token", tfjsonpath.New("package_type"), knownvalue.StringExact("token")),
 				},
-				Check: resource.ComposeAggregateTestCheckFunc(
+				Check: onSandbox(srv, resource.ComposeAggregateTestCheckFunc(
 					checkTPNSUploaded(srv, "audience_tpns_account_package.csv", csv, 3),
 					checkTPNSUploaded(srv, "audience_tpns_account_package.zip", zipped, 5),
 					checkTPNSUploaded(srv, "audience_tpns_account_package.token", tokens, 2),
-				),
+				)),
 			},
 			{
 				Config: config("token"),
@@ -251,7 +251,7 @@ func TestAccTPNSAccountPackage_csvZipAndToken(t *testing.T) {
 
 // Every invalid package fails the plan, and nothing reaches TPNS.
 func TestAccTPNSAccountPackage_planTimeValidation(t *testing.T) {
-	srv := startSandbox(t)
+	srv := accTarget(t, tpnsPlatform)
 	dir := t.TempDir()
 	good := writeFile(t, dir, "ok.txt", "alice\nbob\n")
 	big := filepath.Join(dir, "big.txt")
@@ -301,6 +301,9 @@ func TestAccTPNSAccountPackage_planTimeValidation(t *testing.T) {
 			})
 		})
 	}
+	if srv == nil {
+		return
+	}
 	if n := srv.Requests(sandbox.PrefixTPNS); n != 0 {
 		t.Fatalf("%d requests reached TPNS; plan-time validation must send nothing", n)
 	}
@@ -316,7 +319,7 @@ func TestAccTPNSAccountPackage_wrongCredentials(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			srv := startSandbox(t)
+			srv := requireSandbox(t, tpnsPlatform, "expects the sandbox's retCodes and messages for an unknown access id and a wrong secret")
 			t.Setenv(tc.env, tc.value)
 			src := writeFile(t, t.TempDir(), "ok.txt", "alice\nbob\n")
 			resource.Test(t, resource.TestCase{
@@ -334,9 +337,13 @@ func TestAccTPNSAccountPackage_wrongCredentials(t *testing.T) {
 }
 
 func TestAccTPNSAccountPackage_missingCredentialNamesAttributeAndVariable(t *testing.T) {
-	srv := startSandbox(t)
+	srv := accTarget(t, tpnsPlatform)
+	secret := sandbox.DefaultCredentials().TPNSSecretKey
+	if srv == nil {
+		secret = startEnv["TPNS_SECRET_KEY"]
+	}
 	t.Setenv("TPNS_SECRET_KEY", "")
-	src := writeFile(t, t.TempDir(), "ok.txt", "alice\nbob\n")
+	src := writeFile(t, t.TempDir(), accName("ok.txt"), "alice\nbob\n")
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{
@@ -353,11 +360,14 @@ provider "audience" {
     secret_key = %q
   }
 }
-`, sandbox.DefaultCredentials().TPNSSecretKey) + tpnsPackageConfig("test", src, ""),
-				Check: checkTPNSUploaded(srv, tpnsAddr, "alice\nbob\n", 2),
+`, secret) + tpnsPackageConfig("test", src, ""),
+				Check: onSandbox(srv, checkTPNSUploaded(srv, tpnsAddr, "alice\nbob\n", 2)),
 			},
 		},
 	})
+	if srv == nil {
+		return
+	}
 	if n := srv.Requests(sandbox.PrefixTPNS); n != 1 {
 		t.Fatalf("want exactly one upload request, got %d", n)
 	}
@@ -366,9 +376,10 @@ provider "audience" {
 // A source known only at apply (from another resource) is validated and
 // counted then.
 func TestAccTPNSAccountPackage_unknownSourceAtPlan(t *testing.T) {
-	srv := startSandbox(t)
+	srv := accTarget(t, tpnsPlatform)
 	content := "alice\nbob\n"
-	src := writeFile(t, t.TempDir(), "later.csv", content)
+	name := accName("later.csv")
+	src := writeFile(t, t.TempDir(), name, content)
 	config := fmt.Sprintf(`
 resource "terraform_data" "path" {
   input = %q
@@ -391,9 +402,9 @@ resource "audience_tpns_account_package" "test" {
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue(tpnsAddr, tfjsonpath.New("entry_count"), knownvalue.Int64Exact(2)),
-					statecheck.ExpectKnownValue(tpnsAddr, tfjsonpath.New("file_name"), knownvalue.StringExact("later.csv")),
+					statecheck.ExpectKnownValue(tpnsAddr, tfjsonpath.New("file_name"), knownvalue.StringExact(name)),
 				},
-				Check: checkTPNSUploaded(srv, tpnsAddr, content, 2),
+				Check: onSandbox(srv, checkTPNSUploaded(srv, tpnsAddr, content, 2)),
 			},
 			{
 				Config: config,

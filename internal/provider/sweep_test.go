@@ -30,9 +30,16 @@ func TestMain(m *testing.M) {
 // files (Mintegral data paths, TPNS packages, Future Demand uploads, ingests
 // and media, OpenIM objects) have no delete call, and Altcraft export tasks
 // are the panel's own history, with no delete call in the API the provider
-// uses. Those carry the run's prefix in their names so they can be found
-// and removed by hand.
+// uses. Their sweepers (keptSweepers) delete nothing and say what stays;
+// those things carry the run's prefix in their names so they can be found
+// and removed by hand (README "Testing against your own accounts").
 func init() {
+	for _, k := range keptSweepers {
+		resource.AddTestSweepers(k.name, &resource.Sweeper{Name: k.name, F: func(string) error {
+			fmt.Println(k.note(os.Getenv(realAccountsEnv)))
+			return nil
+		}})
+	}
 	resource.AddTestSweepers("audience_mintegral_audience", &resource.Sweeper{
 		Name: "audience_mintegral_audience",
 		F: func(string) error {
@@ -48,6 +55,37 @@ func init() {
 			return err
 		},
 	})
+}
+
+// keptSweeper is the sweeper of a resource type whose platform has no
+// call to delete what the tests create: it deletes nothing and says what
+// a run leaves behind.
+type keptSweeper struct {
+	name     string
+	platform *platformSpec
+	stays    string
+}
+
+var keptSweepers = []keptSweeper{
+	{"audience_mintegral_file", mintegralPlatform, "uploaded audience files (data paths) under tf-acc-*: Mintegral has no delete call for an upload"},
+	{"audience_tpns_account_package", tpnsPlatform, "account and token packages named tf-acc-*: TPNS has no call to read back or delete a package"},
+	{"audience_futuredemand_upload", futureDemandPlatform, "storage objects partners/<id>/<type>/<hex>/tf-acc-*: the storage API can abort an open multipart upload but has no call to list or delete objects"},
+	{"audience_futuredemand_media", futureDemandPlatform, "media named tf-acc-*: POST /media has no delete"},
+	{"audience_futuredemand_ingest", futureDemandPlatform, "ingested transaction summaries (in the event AUDIENCE_ACC_FUTUREDEMAND_EID names) and events: ingests have no undo"},
+	{"audience_openim_object", openIMPlatform, "objects named tf-acc-* in the server's storage: the object API has no delete"},
+	{"data_audience_altcraft_profile_export", altcraftPlatform, "nothing on the panel but export tasks in its history (the plan-time tests start none): the API has no call to delete a task"},
+}
+
+// note says what the sweeper did for the platforms value (of
+// realAccountsEnv) names.
+func (k keptSweeper) note(value string) string {
+	named, err := realPlatforms(value, os.Getenv)
+	switch {
+	case err != nil || !slices.Contains(named, k.platform):
+		return fmt.Sprintf("%s: %s does not name %s; nothing swept", k.name, realAccountsEnv, k.platform.Attribute)
+	default:
+		return fmt.Sprintf("%s: nothing can be deleted; left on the %s account: %s", k.name, k.platform.Title, k.stays)
+	}
 }
 
 // realMintegralClient is a client of the Mintegral account the
@@ -151,6 +189,23 @@ func TestSweepMintegralAudiences_needsTheExplicitSwitch(t *testing.T) {
 	}
 	if deleted, err := sweepMintegralAudiences(context.Background(), client, sweepPrefix); err != nil || len(deleted) != 1 {
 		t.Fatalf("swept %q (%v), want the one audience", deleted, err)
+	}
+}
+
+// A sweeper of what cannot be deleted says what stays, and only for the
+// accounts it was pointed at.
+func TestKeptSweepersSayWhatStays(t *testing.T) {
+	srv := startSandbox(t)
+	for k, v := range srv.Env() {
+		t.Setenv(k, v)
+	}
+	for _, k := range keptSweepers {
+		if got := k.note("mintegral"); k.platform != mintegralPlatform && !strings.Contains(got, "does not name "+k.platform.Attribute+"; nothing swept") {
+			t.Errorf("%s without its platform named: %q", k.name, got)
+		}
+		if got := k.note(k.platform.Attribute); !strings.Contains(got, "nothing can be deleted; left on the "+k.platform.Title+" account: ") {
+			t.Errorf("%s with its platform named: %q", k.name, got)
+		}
 	}
 }
 
