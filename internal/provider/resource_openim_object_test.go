@@ -210,7 +210,7 @@ func TestAccOpenIMObject_planTimeValidation(t *testing.T) {
 	if srv == nil {
 		return
 	}
-	if n := srv.Requests(sandbox.PrefixOpenIM) + srv.Requests(sandbox.PrefixS3); n != 0 {
+	if n := srv.Requests(sandbox.PrefixOpenIM) + srv.Requests(sandbox.PrefixOpenIMStorage) + srv.Requests(sandbox.PrefixS3); n != 0 {
 		t.Fatalf("%d requests reached the sandbox; plan-time validation must send nothing", n)
 	}
 }
