@@ -116,7 +116,7 @@ func logErrorsTo(t *testing.T) func(want string, secrets ...*regexp.Regexp) {
 func openIMSecrets(srv *sandbox.Server) []*regexp.Regexp {
 	return []*regexp.Regexp{
 		regexp.MustCompile(regexp.QuoteMeta(sandbox.DefaultCredentials().OpenIMToken)),
-		regexp.MustCompile(`\b[0-9a-f]{64}\b`), // a SigV4 signature
+		regexp.MustCompile(`\b[0-9a-f]{64}\b`),       // a SigV4 signature
 		regexp.MustCompile(`eyJ[A-Za-z0-9+/=]{20,}`), // a base64 JSON policy
 		regexp.MustCompile(regexp.QuoteMeta(srv.URL() + sandbox.PrefixS3)),
 	}
