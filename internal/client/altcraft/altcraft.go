@@ -10,7 +10,6 @@
 package altcraft
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -128,14 +127,6 @@ func (e *TimeoutError) Error() string {
 
 func (e *TimeoutError) Unwrap() error { return e.Err }
 
-// Export statuses. The API documents "completed" (older panels say
-// "success"); other values are undocumented, so anything not listed here
-// counts as still running.
-var (
-	doneStatuses   = []string{"completed", "success"}
-	failedStatuses = []string{"error", "failed"}
-)
-
 // ExportRequest selects the profiles to export.
 type ExportRequest struct {
 	SourceType string // "database" or "segment"
@@ -159,8 +150,9 @@ type Task struct {
 	Errors   []string
 }
 
-// call posts a JSON request with the token in the body and decodes `data`
-// of a successful answer into out; dup is what a second copy costs.
+// call posts a JSON request with the token in the body and reads a
+// successful answer into out: liberally when out is one of wire.go's
+// answers, else by decoding `data`; dup is what a second copy costs.
 func (c *Client) call(ctx context.Context, method string, dup transfer.Duplicate, params map[string]any, out any) error {
 	body := map[string]any{"token": c.token}
 	for k, v := range params {
@@ -179,27 +171,29 @@ func (c *Client) call(ctx context.Context, method string, dup transfer.Duplicate
 	if err != nil {
 		return err
 	}
-	var env struct {
-		Data      json.RawMessage `json:"data"`
-		Error     json.Number     `json:"error"`
-		ErrorText string          `json:"error_text"`
-	}
-	jsonErr := json.Unmarshal(resp.Body, &env)
-	code, _ := env.Error.Int64()
-	if jsonErr == nil && code != 0 {
-		return &APIError{Method: method, HTTPStatus: resp.Status, Code: int(code), Text: env.ErrorText}
+	a := transfer.ParseAnswer(resp.Body)
+	env := readEnvelope(a)
+	if a != nil && env.Code != 0 {
+		return &APIError{Method: method, HTTPStatus: resp.Status, Code: int(env.Code), Text: env.Text}
 	}
 	if resp.Status != http.StatusOK {
 		return &APIError{Method: method, HTTPStatus: resp.Status, Text: shortBody(resp.Body)}
 	}
-	if jsonErr != nil {
+	if a == nil {
 		return fmt.Errorf("Altcraft %s: HTTP %d with a body that is not the API's JSON (is altcraft.endpoint the panel URL?)", method, resp.Status)
 	}
-	if env.Error == "" {
-		return fmt.Errorf("Altcraft %s: the answer has no error field: %s", method, shortBody(resp.Body))
+	missing := ""
+	if w, ok := out.(wireAnswer); ok {
+		missing = w.read(a)
+	} else if raw, ok := a.Raw(spellData); !ok || json.Unmarshal(raw, out) != nil {
+		missing = "data"
 	}
-	if err := json.Unmarshal(env.Data, out); err != nil {
-		return fmt.Errorf("Altcraft %s: unexpected data: %v", method, err)
+	// Without an error code, readable data still says the call succeeded.
+	if !env.HasCode && missing != "" {
+		missing = "error or " + missing
+	}
+	if missing != "" {
+		return transfer.NewShapeError("Altcraft", method, resp.Status, transfer.RequestID(resp.Header), missing, resp.Body)
 	}
 	return nil
 }
@@ -224,16 +218,11 @@ func (c *Client) StartExport(ctx context.Context, r ExportRequest) (string, erro
 	if len(r.CustomRequest) > 0 {
 		params["custom_request"] = r.CustomRequest
 	}
-	var data struct {
-		TaskID string `json:"task_id"`
-	}
+	var data startAnswer
 	// A second get_all after a lost answer starts an export task nobody
 	// polls, which finishes on its own and costs nothing the user sees.
 	if err := c.call(ctx, methodStartExport, transfer.DuplicateHarmless, params, &data); err != nil {
 		return "", err
-	}
-	if data.TaskID == "" {
-		return "", errors.New("Altcraft profiles/get_all succeeded but returned no task_id")
 	}
 	c.log.Info(ctx, "Altcraft export task started", map[string]any{"task_id": data.TaskID, "source_type": r.SourceType, "source_id": r.SourceID})
 	return data.TaskID, nil
@@ -241,69 +230,14 @@ func (c *Client) StartExport(ctx context.Context, r ExportRequest) (string, erro
 
 // Status polls a task once.
 func (c *Client) Status(ctx context.Context, taskID string) (*Task, error) {
-	var data struct {
-		Status   string      `json:"status"`
-		Progress json.Number `json:"progress"`
-		Result   *struct {
-			Errors   []json.RawMessage `json:"errors"`
-			SourceID json.Number       `json:"source_id"`
-			Total    json.Number       `json:"total"`
-			Type     string            `json:"type"`
-			URLs     stringList        `json:"urls"`
-		} `json:"result"`
-	}
+	var data statusAnswer
 	// The status call only reads.
 	if err := c.call(ctx, "tasks/status", transfer.DuplicateHarmless, map[string]any{"task_id": taskID}, &data); err != nil {
 		return nil, err
 	}
-	t := &Task{ID: taskID, Status: data.Status}
-	if p, err := data.Progress.Float64(); err == nil {
-		t.Progress = int(p)
-	}
-	if r := data.Result; r != nil {
-		t.Total, _ = r.Total.Int64()
-		t.SourceID, _ = r.SourceID.Int64()
-		t.Type, t.URLs = r.Type, r.URLs
-		for _, e := range r.Errors {
-			t.Errors = append(t.Errors, errorText(e))
-		}
-	}
+	t := &data.Task
+	t.ID = taskID
 	return t, nil
-}
-
-// errorText renders one entry of a result's `errors`, whose shape the API
-// does not document: a string as is, anything else as compact JSON.
-func errorText(raw json.RawMessage) string {
-	var s string
-	if json.Unmarshal(raw, &s) == nil {
-		return s
-	}
-	var b bytes.Buffer
-	if json.Compact(&b, raw) == nil {
-		return b.String()
-	}
-	return string(raw)
-}
-
-// stringList accepts a JSON array of strings or a single string (the XML
-// form of the API shows one url as a scalar).
-type stringList []string
-
-func (l *stringList) UnmarshalJSON(b []byte) error {
-	var one string
-	if json.Unmarshal(b, &one) == nil {
-		*l = stringList{one}
-		if one == "" {
-			*l = nil
-		}
-		return nil
-	}
-	var many []string
-	if err := json.Unmarshal(b, &many); err != nil {
-		return err
-	}
-	*l = many
-	return nil
 }
 
 // Wait polls a task, backing off, until it completes or fails or ctx ends,

@@ -5,7 +5,6 @@
 package openim
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -116,12 +115,6 @@ func (e *APIError) storageHint() string {
 	return "the server failed internally; try again later"
 }
 
-// The API calls of the form upload.
-const (
-	opInitiate = "object/initiate_form_data"
-	opComplete = "object/complete_form_data"
-)
-
 // FormUpload is what initiate_form_data answers: how to upload the file.
 type FormUpload struct {
 	ID     string
@@ -134,15 +127,6 @@ type FormUpload struct {
 	SuccessCodes []int
 }
 
-// InitiateRequest is the body of initiate_form_data.
-type InitiateRequest struct {
-	Name        string `json:"name"`
-	Size        int64  `json:"size"`
-	ContentType string `json:"contentType"`
-	Group       string `json:"group,omitempty"`
-	Millisecond int64  `json:"millisecond,omitempty"`
-}
-
 func (c *Client) operationID() string {
 	if c.NewOperationID != nil {
 		return c.NewOperationID()
@@ -152,17 +136,9 @@ func (c *Client) operationID() string {
 	return strconv.FormatInt(c.http.Now().UnixMilli(), 10) + "-" + hex.EncodeToString(b)
 }
 
-// envelope is the API's response wrapper.
-type envelope struct {
-	ErrCode int             `json:"errCode"`
-	ErrMsg  string          `json:"errMsg"`
-	ErrDlt  string          `json:"errDlt"`
-	Data    json.RawMessage `json:"data"`
-}
-
-// call POSTs a JSON body to an API path and decodes data into out; dup is
-// what a second copy costs.
-func (c *Client) call(ctx context.Context, op string, dup transfer.Duplicate, body, out any) error {
+// call POSTs a JSON body to an API path and reads the answer into out
+// (see wire.go); dup is what a second copy costs.
+func (c *Client) call(ctx context.Context, op string, dup transfer.Duplicate, body any, out wireAnswer) error {
 	raw, err := json.Marshal(body)
 	if err != nil {
 		return err
@@ -170,9 +146,11 @@ func (c *Client) call(ctx context.Context, op string, dup transfer.Duplicate, bo
 	h := http.Header{}
 	h.Set("Content-Type", "application/json")
 	h.Set("token", c.Token)
-	// operationID is unique per request, a resent one included.
+	// operationID is unique per request, a resent one included; the last
+	// one sent names the answered request in the server's log.
+	var opID string
 	newID := func(h http.Header) {
-		opID := c.operationID()
+		opID = c.operationID()
 		h.Set("operationID", opID)
 		c.http.Log().Debug(ctx, "OpenIM API call", map[string]any{"op": op, "operationID": opID})
 	}
@@ -180,102 +158,44 @@ func (c *Client) call(ctx context.Context, op string, dup transfer.Duplicate, bo
 	if err != nil {
 		return err
 	}
-	var env envelope
-	if err := json.Unmarshal(resp.Body, &env); err != nil {
+	a := transfer.ParseAnswer(resp.Body)
+	if a == nil {
 		return c.http.StatusError(resp)
 	}
-	if env.ErrCode != 0 {
-		return &APIError{Op: op, Code: env.ErrCode, Msg: env.ErrMsg, Dlt: env.ErrDlt}
+	env := readEnvelope(a)
+	if env.Code != 0 {
+		return &APIError{Op: op, Code: int(env.Code), Msg: env.Msg, Dlt: env.Dlt}
 	}
 	if resp.Status != http.StatusOK {
 		return c.http.StatusError(resp)
 	}
+	missing := ""
 	if out != nil {
-		if err := json.Unmarshal(env.Data, out); err != nil {
-			return fmt.Errorf("OpenIM API: %s: unexpected data: %w", resp.Op, err)
+		missing = out.read(a)
+	}
+	// Without errCode, readable data still says the call succeeded.
+	if !env.HasCode && (out == nil || missing != "") {
+		missing = strings.TrimSuffix("errCode or "+missing, " or ")
+	}
+	if missing != "" {
+		id := "operationID " + opID
+		if rid := transfer.RequestID(resp.Header); rid != "" {
+			id += ", " + rid
 		}
+		return transfer.NewShapeError("OpenIM", op, resp.Status, id, missing, resp.Body)
 	}
 	return nil
 }
 
-// headerEntry accepts both shapes of a header list entry: the document's
-// {key, value} and the server's {key, values: [..]}.
-type headerEntry struct {
-	Key    string   `json:"key"`
-	Value  *string  `json:"value"`
-	Values []string `json:"values"`
-}
-
-// formUploadJSON is the wire shape of initiate_form_data's data.
-type formUploadJSON struct {
-	ID           string          `json:"id"`
-	URL          string          `json:"url"`
-	File         string          `json:"file"`
-	Header       []headerEntry   `json:"header"`
-	FormData     json.RawMessage `json:"formData"`
-	Expires      int64           `json:"expires"`
-	SuccessCodes []int           `json:"successCodes"`
-}
-
 // InitiateFormData asks for an upload form for one object.
 func (c *Client) InitiateFormData(ctx context.Context, in InitiateRequest) (*FormUpload, error) {
-	var d formUploadJSON
+	var d initiateAnswer
 	// A second initiate_form_data after a lost answer is an upload session
 	// nobody posts to, which expires.
 	if err := c.call(ctx, opInitiate, transfer.DuplicateHarmless, in, &d); err != nil {
 		return nil, err
 	}
-	const op = "OpenIM object/initiate_form_data"
-	if d.ID == "" || d.URL == "" || d.File == "" {
-		return nil, fmt.Errorf("%s: the answer lacks id, url or file", op)
-	}
-	fu := &FormUpload{ID: d.ID, URL: d.URL, File: d.File, Header: http.Header{}, SuccessCodes: d.SuccessCodes}
-	if d.Expires > 0 {
-		fu.Expires = time.UnixMilli(d.Expires)
-	}
-	for _, h := range d.Header {
-		if h.Key == "" {
-			return nil, fmt.Errorf("%s: a header entry has no key", op)
-		}
-		if h.Value != nil {
-			fu.Header.Add(h.Key, *h.Value)
-		}
-		for _, v := range h.Values {
-			fu.Header.Add(h.Key, v)
-		}
-	}
-	fields, err := orderedStringMap(d.FormData)
-	if err != nil {
-		return nil, fmt.Errorf("%s: formData: %w", op, err)
-	}
-	fu.FormData = fields
-	return fu, nil
-}
-
-// orderedStringMap decodes a JSON object of strings keeping the server's
-// key order, so the form carries the pairs exactly as given.
-func orderedStringMap(raw json.RawMessage) ([]transfer.FormField, error) {
-	if len(raw) == 0 || string(raw) == "null" {
-		return nil, nil
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
-		return nil, errors.New("not a JSON object")
-	}
-	var out []transfer.FormField
-	for dec.More() {
-		t, err := dec.Token()
-		if err != nil {
-			return nil, err
-		}
-		k, _ := t.(string)
-		var v string
-		if err := dec.Decode(&v); err != nil {
-			return nil, fmt.Errorf("value of %q is not a string", k)
-		}
-		out = append(out, transfer.FormField{Name: k, Value: v})
-	}
-	return out, nil
+	return &d.FormUpload, nil
 }
 
 // PostForm uploads the file to the storage with the form: every header
@@ -308,16 +228,11 @@ func (c *Client) PostForm(ctx context.Context, fu *FormUpload, f *transfer.File,
 
 // CompleteFormData confirms an upload and returns the object's URL.
 func (c *Client) CompleteFormData(ctx context.Context, id string) (string, error) {
-	var d struct {
-		URL string `json:"url"`
-	}
+	var d completeAnswer
 	// A second complete_form_data confirms the same object under the same
 	// name.
-	if err := c.call(ctx, opComplete, transfer.DuplicateHarmless, map[string]string{"id": id}, &d); err != nil {
+	if err := c.call(ctx, opComplete, transfer.DuplicateHarmless, completeRequest{ID: id}, &d); err != nil {
 		return "", err
-	}
-	if d.URL == "" {
-		return "", errors.New("OpenIM object/complete_form_data: the answer has no url")
 	}
 	return d.URL, nil
 }

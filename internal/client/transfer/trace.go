@@ -2,6 +2,7 @@ package transfer
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"encoding/xml"
@@ -26,6 +27,17 @@ import (
 var requestIDHeaders = []string{
 	"X-Request-Id", "X-Amz-Request-Id", "X-Amzn-Requestid", "X-Oss-Request-Id", "X-Cos-Request-Id",
 	"Request-Id", "X-Correlation-Id", "X-Trace-Id", "Trace-Id",
+}
+
+// RequestID is the first request id header of an answer, as
+// "Header: value", or "" when it has none.
+func RequestID(h http.Header) string {
+	for _, name := range requestIDHeaders {
+		if v := h.Get(name); v != "" {
+			return name + ": " + v
+		}
+	}
+	return ""
 }
 
 // traceQueryValues are the query parameters whose values are kept in a
@@ -97,13 +109,7 @@ func (t *traced) end(resp *http.Response, err error) (*http.Response, error) {
 		t.log(map[string]any{"error": stripURL(err).Error()})
 		return resp, err
 	}
-	fields := map[string]any{"http_status": resp.StatusCode, "request_id": "none sent"}
-	for _, h := range requestIDHeaders {
-		if v := resp.Header.Get(h); v != "" {
-			fields["request_id"] = h + ": " + v
-			break
-		}
-	}
+	fields := map[string]any{"http_status": resp.StatusCode, "request_id": cmp.Or(RequestID(resp.Header), "none sent")}
 	keep := t.ex.service == serviceAPI
 	resp.Body = &tracedBody{ReadCloser: resp.Body, t: t, fields: fields, keep: keep, contentType: resp.Header.Get("Content-Type")}
 	return resp, nil
