@@ -340,13 +340,28 @@ func (r *AltcraftProfileExportResource) Update(ctx context.Context, req resource
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	timeout, diags := plan.Timeouts.Update(ctx, 10*time.Minute)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
 	if plan.TaskID.IsUnknown() {
-		timeout, diags := plan.Timeouts.Update(ctx, 10*time.Minute)
-		resp.Diagnostics.Append(diags...)
-		if resp.Diagnostics.HasError() || !r.export(ctx, &plan, timeout, &resp.Diagnostics) {
+		if !r.export(ctx, &plan, timeout, &resp.Diagnostics) {
 			return
 		}
 		resp.Diagnostics.Append(setPrivate(ctx, resp.Private, privateExportCheck, altcraftExportCheck{CheckedAt: time.Now()})...)
+	} else {
+		// Terraform reads the ID lists that depend on this resource after
+		// the update, and applying a saved plan refreshes nothing: the
+		// files must be here (a fresh checkout) before they are read.
+		gone, _ := r.restore(ctx, plan, timeout, &resp.Diagnostics)
+		if gone != "" {
+			resp.Diagnostics.AddError("Altcraft export result gone", gone+
+				".\nThe plan being applied kept this export; plan again: the new plan exports again.")
+		}
+		if resp.Diagnostics.HasError() {
+			return
+		}
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 }
@@ -431,67 +446,77 @@ func (r *AltcraftProfileExportResource) Read(ctx context.Context, req resource.R
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	var files []altcraftExportFileModel
-	if !state.Files.IsNull() && !state.Files.IsUnknown() {
-		resp.Diagnostics.Append(state.Files.ElementsAs(ctx, &files, false)...)
-	}
 	check := altcraftExportCheck{CheckedAt: time.Now()}
-	defer func() {
-		if !resp.Diagnostics.HasError() {
-			resp.Diagnostics.Append(setPrivate(ctx, resp.Private, privateExportCheck, check)...)
-		}
-	}()
-	if resp.Diagnostics.HasError() || len(files) == 0 {
+	timeout, diags := state.Timeouts.Read(ctx, 10*time.Minute)
+	resp.Diagnostics.Append(diags...)
+	gone, modified := r.restore(ctx, state, timeout, &resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
 		return
 	}
-	restored := make([]altcraft.File, 0, len(files))
+	check.Gone = gone
+	if !modified.IsZero() {
+		// The platform's own time of the result: the same on every
+		// download of a real panel; the sandbox moves it with its clock.
+		state.ExportedAt = types.StringValue(modified.UTC().Format(time.RFC3339))
+	}
+	resp.Diagnostics.Append(setPrivate(ctx, resp.Private, privateExportCheck, check)...)
+	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+}
+
+// restore claims the files of the export in m and downloads again those
+// missing or changed, checking each against its sha256. It returns why
+// the result cannot be restored when the platform no longer serves it (or
+// serves other bytes), and the result's Last-Modified when it downloaded.
+func (r *AltcraftProfileExportResource) restore(ctx context.Context, m altcraftExportResourceModel, timeout time.Duration, diags *diag.Diagnostics) (gone string, modified time.Time) {
+	var files []altcraftExportFileModel
+	if !m.Files.IsNull() && !m.Files.IsUnknown() {
+		diags.Append(m.Files.ElementsAs(ctx, &files, false)...)
+	}
+	if diags.HasError() || len(files) == 0 {
+		return "", time.Time{}
+	}
+	claimed := make([]altcraft.File, 0, len(files))
 	var missing []altcraftExportFileModel
 	for _, f := range files {
-		restored = append(restored, altcraft.File{Path: f.Path.ValueString()})
+		claimed = append(claimed, altcraft.File{Path: f.Path.ValueString()})
 		if !altcraftFileHolds(f) {
 			missing = append(missing, f)
 		}
 	}
-	if resp.Diagnostics.Append(r.claimFiles(state, restored)...); resp.Diagnostics.HasError() {
-		return
+	if diags.Append(r.claimFiles(m, claimed)...); diags.HasError() || len(missing) == 0 {
+		return "", time.Time{}
 	}
-	if len(missing) > 0 {
-		timeout, diags := state.Timeouts.Read(ctx, 10*time.Minute)
-		resp.Diagnostics.Append(diags...)
-		client, diags := r.data.altcraftClient(altcraftProfileExportType)
-		resp.Diagnostics.Append(diags...)
-		if resp.Diagnostics.HasError() {
-			return
+	client, d := r.data.altcraftClient(altcraftProfileExportType)
+	if diags.Append(d...); diags.HasError() {
+		return "", time.Time{}
+	}
+	ctx, cancel := context.WithTimeout(r.data.logContext(ctx), timeout)
+	defer cancel()
+	if err := os.MkdirAll(m.OutputDir.ValueString(), 0o755); err != nil {
+		diags.AddAttributeError(path.Root("output_dir"), "Cannot create output_dir", err.Error())
+		return "", time.Time{}
+	}
+	task := m.TaskID.ValueString()
+	for _, f := range missing {
+		tflog.Info(ctx, "restoring an Altcraft export file from its task", map[string]any{"task_id": task, "path": f.Path.ValueString()})
+		got, err := client.DownloadFile(ctx, f.URL.ValueString(), f.Path.ValueString())
+		switch {
+		case altcraft.ResultGone(err):
+			return fmt.Sprintf("the platform no longer serves the result of task %s (%s), so its files cannot be downloaded again", task, err), time.Time{}
+		case err != nil:
+			diags.AddAttributeError(path.Root("files"), "Cannot restore the Altcraft export files",
+				fmt.Sprintf("%s is missing here, and downloading it again from task %s failed: %s.\nThis starts no new export; run the command again once the panel answers.",
+					f.Path.ValueString(), task, err))
+			return "", time.Time{}
+		case got.SHA256 != f.SHA256.ValueString():
+			return fmt.Sprintf("the result of task %s downloaded again differs from the one recorded (%s: sha256 %s, state has %s)",
+				task, f.Path.ValueString(), got.SHA256, f.SHA256.ValueString()), time.Time{}
 		}
-		ctx, cancel := context.WithTimeout(r.data.logContext(ctx), timeout)
-		defer cancel()
-		if err := os.MkdirAll(state.OutputDir.ValueString(), 0o755); err != nil {
-			resp.Diagnostics.AddAttributeError(path.Root("output_dir"), "Cannot create output_dir", err.Error())
-			return
-		}
-		for _, f := range missing {
-			tflog.Info(ctx, "restoring an Altcraft export file from its task", map[string]any{"task_id": state.TaskID.ValueString(), "path": f.Path.ValueString()})
-			got, err := client.DownloadFile(ctx, f.URL.ValueString(), f.Path.ValueString())
-			switch {
-			case altcraft.ResultGone(err):
-				check.Gone = fmt.Sprintf("the platform no longer serves the result of task %s (%s), so its files cannot be downloaded again", state.TaskID.ValueString(), err)
-			case err != nil:
-				resp.Diagnostics.AddAttributeError(path.Root("files"), "Cannot restore the Altcraft export files",
-					fmt.Sprintf("%s is missing here, and downloading it again from task %s failed: %s.\nThis starts no new export; run the command again once the panel answers.",
-						f.Path.ValueString(), state.TaskID.ValueString(), err))
-				return
-			case got.SHA256 != f.SHA256.ValueString():
-				check.Gone = fmt.Sprintf("the result of task %s downloaded again differs from the one recorded (%s: sha256 %s, state has %s)",
-					state.TaskID.ValueString(), f.Path.ValueString(), got.SHA256, f.SHA256.ValueString())
-			case !got.Modified.IsZero():
-				state.ExportedAt = types.StringValue(got.Modified.UTC().Format(time.RFC3339))
-			}
-			if check.Gone != "" {
-				break
-			}
+		if modified.IsZero() {
+			modified = got.Modified
 		}
 	}
-	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+	return "", modified
 }
 
 // altcraftFileHolds reports whether the file recorded in state is on disk
