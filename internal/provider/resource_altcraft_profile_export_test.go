@@ -38,8 +38,8 @@ func newAltcraftCI(t *testing.T) *altcraftCI {
 	return &altcraftCI{t: t, srv: srv, state: filepath.Join(t.TempDir(), "terraform.tfstate"), root: filepath.Join(t.TempDir(), "checkout")}
 }
 
-// config is the export feeding an ID list, the documented
-// pattern: the list reads files[0].path.
+// config is the export feeding an ID list and its upload, the documented
+// pattern: the list reads files[0].path, the upload the list's id.
 func (ci *altcraftCI) config(extra string) string {
 	return strings.ReplaceAll(fmt.Sprintf(`
 resource "audience_altcraft_profile_export" "crm" {
@@ -54,6 +54,12 @@ data "audience_id_list" "pids" {
   source      = audience_altcraft_profile_export.crm.files[0].path
   column      = "_pid"
   output_path = "${path.root}/lists/pids.txt"
+}
+
+# The upload takes the list's id (its output_path, computed): unknown
+# while the list waits for a new export.
+resource "audience_tpns_account_package" "pids" {
+  source = data.audience_id_list.pids.id
 }
 
 output "pids" {
@@ -229,12 +235,18 @@ func TestAccAltcraftProfileExportResource_faults(t *testing.T) {
 	}
 	apply, _ := ci.applyJob(config)
 	ci.checkLists(apply)
+	if left := ci.srv.PendingFaults(); len(left) > 0 {
+		t.Fatalf("the apply job met not every fault: %v left", left)
+	}
 	// The restore in the drift job's fresh checkout meets a 503 and a
 	// cut download.
 	ci.srv.AddFault(sandbox.Fault{Method: http.MethodGet, PathPrefix: sandbox.PrefixAltcraft + "/api/download/", Status: 503})
 	ci.srv.AddFault(sandbox.Fault{Method: http.MethodGet, PathPrefix: sandbox.PrefixAltcraft + "/api/download/", ResetAfterResponseBytes: 100})
 	drift, _ := ci.driftJob(config)
 	ci.checkLists(drift)
+	if left := ci.srv.PendingFaults(); len(left) > 0 {
+		t.Fatalf("the drift job met not every fault: %v left", left)
+	}
 	if n := ci.srv.AltcraftExportsStarted(); n != 1 {
 		t.Fatalf("%d export tasks started, want 1", n)
 	}
