@@ -112,6 +112,7 @@ func (p *AudienceProvider) Resources(_ context.Context) []func() resource.Resour
 		NewFutureDemandIngestResource,
 		NewFutureDemandMediaResource,
 		NewOpenIMObjectResource,
+		NewAltcraftProfileExportResource,
 	}
 }
 

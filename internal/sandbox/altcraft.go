@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Altcraft platform API v1.1 emulation: profile export tasks
@@ -39,6 +40,16 @@ const BucketAltcraftExports = "altcraft-exports"
 // BucketAltcraftProfiles holds the profiles loaded from CSV files
 // (LoadAltcraftProfiles), one object per load.
 const BucketAltcraftProfiles = "altcraft-profiles"
+
+// AltcraftResultLifetime is how long a finished export task's result
+// files stay downloadable; afterwards the panel answers 404 to their URLs.
+// Altcraft does not document a lifetime: the API reference ("Uploading
+// profiles to a file", guides.altcraft.com developer-guide profiles/3115796,
+// and seed 004) says only that the file is downloaded from the link in
+// `urls`, and the help pages searched name no retention. Panels clean up
+// their export files, so a client must not count on a result for ever;
+// the sandbox assumes three days.
+const AltcraftResultLifetime = 72 * time.Hour
 
 // altcraftProgressSteps is what successive tasks/status polls report: a
 // task completes on its fourth poll.
@@ -95,6 +106,8 @@ type altcraftState struct {
 	// failWith makes tasks started from now on end in failure with these
 	// errors.
 	failWith []string
+	// started counts the export tasks profiles/get_all created.
+	started int
 	// content overrides a source's profiles (SetAltcraftProfiles,
 	// EditAltcraftProfile, LoadAltcraftProfiles) and holds the sources a
 	// load added; tasks export what it holds when they finish.
@@ -207,6 +220,14 @@ type altcraftTask struct {
 	status string
 	total  int
 	urls   []string
+	dir    string    // of the result file in BucketAltcraftExports
+	done   time.Time // when the result was written; Advance moves it
+}
+
+// expired reports whether the task's result is past its lifetime; the
+// caller holds s.altcraft.mu.
+func (t *altcraftTask) expired(now time.Time) bool {
+	return !t.done.IsZero() && now.Sub(t.done) >= AltcraftResultLifetime
 }
 
 // HoldAltcraftTasks stops every Altcraft export task once it reports
@@ -300,6 +321,7 @@ func (s *Server) handleAltcraftGetAll(w http.ResponseWriter, r *http.Request) {
 	}
 	t := &altcraftTask{id: "task_" + randomUUID(), source: src, filter: filter, failWith: st.failWith}
 	st.tasks[t.id] = t
+	st.started++
 	st.mu.Unlock()
 	writeAltcraft(w, AltcraftCodeOK, "", map[string]string{"task_id": t.id})
 }
@@ -465,6 +487,7 @@ func (s *Server) finishAltcraftTask(t *altcraftTask) error {
 	}
 	t.total = total
 	t.urls = []string{"/api/download/" + dir + "/" + name}
+	t.dir, t.done = dir, s.now()
 	return nil
 }
 
@@ -674,8 +697,21 @@ func (s *Server) handleAltcraftDownload(w http.ResponseWriter, r *http.Request) 
 		_ = json.NewEncoder(w).Encode(map[string]any{"error": AltcraftCodeTokenRequired, "error_text": "Token required"})
 		return
 	}
+	// A result past its lifetime is gone, as if the panel had deleted it.
+	st := s.altcraft
+	st.mu.Lock()
+	var done time.Time
+	for _, t := range st.tasks {
+		if t.dir == r.PathValue("dir") {
+			done = t.done
+			if t.expired(s.now()) {
+				done = time.Time{}
+			}
+		}
+	}
+	st.mu.Unlock()
 	obj, err := s.store.Get(BucketAltcraftExports, r.PathValue("dir")+"/"+r.PathValue("name"))
-	if err != nil {
+	if err != nil || done.IsZero() {
 		http.NotFound(w, r)
 		return
 	}
@@ -685,13 +721,10 @@ func (s *Server) handleAltcraftDownload(w http.ResponseWriter, r *http.Request) 
 		return
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
-	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-	http.ServeContent(w, r, obj.Key, st.ModTime(), f)
+	// Last-Modified is when the task wrote the result, on the panel's
+	// clock (moved by Advance), as a web server serving the file says.
+	http.ServeContent(w, r, obj.Key, done, f)
 }
 
 // altcraftJSONKind names a decoded JSON value's type for error messages.

@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // The profiles behind Altcraft exports, as a person rehearsing a pipeline
@@ -285,6 +286,7 @@ const altcraftStateFile = "altcraft.json"
 type altcraftSaved struct {
 	Tasks   []altcraftTaskSaved   `json:"tasks"`
 	Sources []altcraftSourceSaved `json:"sources"`
+	Started int                   `json:"started"`
 }
 
 type altcraftTaskSaved struct {
@@ -297,6 +299,8 @@ type altcraftTaskSaved struct {
 	Status     string         `json:"status,omitempty"`
 	Total      int            `json:"total"`
 	URLs       []string       `json:"urls,omitempty"`
+	Dir        string         `json:"dir,omitempty"`
+	Done       time.Time      `json:"done,omitzero"`
 }
 
 type altcraftSourceSaved struct {
@@ -312,10 +316,10 @@ func (s *Server) keepAltcraft() error {
 	return s.keep(altcraftStateFile, func() any {
 		st.mu.Lock()
 		defer st.mu.Unlock()
-		saved := altcraftSaved{Tasks: []altcraftTaskSaved{}, Sources: []altcraftSourceSaved{}}
+		saved := altcraftSaved{Tasks: []altcraftTaskSaved{}, Sources: []altcraftSourceSaved{}, Started: st.started}
 		for _, t := range st.tasks {
 			saved.Tasks = append(saved.Tasks, altcraftTaskSaved{ID: t.id, SourceType: t.source.Type, SourceID: t.source.ID, Filter: t.filter,
-				Polls: t.polls, FailWith: t.failWith, Status: t.status, Total: t.total, URLs: t.urls})
+				Polls: t.polls, FailWith: t.failWith, Status: t.status, Total: t.total, URLs: t.urls, Dir: t.dir, Done: t.done})
 		}
 		slices.SortFunc(saved.Tasks, func(a, b altcraftTaskSaved) int { return cmp.Compare(a.ID, b.ID) })
 		for src, c := range st.content {
@@ -332,9 +336,19 @@ func (s *Server) keepAltcraft() error {
 		}
 		st.mu.Lock()
 		defer st.mu.Unlock()
+		st.started = saved.Started
 		for _, t := range saved.Tasks {
-			st.tasks[t.ID] = &altcraftTask{id: t.ID, source: altcraftSource{t.SourceType, t.SourceID}, filter: t.Filter,
-				polls: t.Polls, failWith: t.FailWith, status: t.Status, total: t.Total, urls: t.URLs}
+			task := &altcraftTask{id: t.ID, source: altcraftSource{t.SourceType, t.SourceID}, filter: t.Filter,
+				polls: t.Polls, failWith: t.FailWith, status: t.Status, total: t.Total, urls: t.URLs, dir: t.Dir, done: t.Done}
+			if task.done.IsZero() && len(task.urls) > 0 {
+				// Saved before results had a time: their lifetime starts now,
+				// and their directory is in their URL.
+				task.done = s.now()
+				if parts := strings.Split(task.urls[0], "/"); len(parts) >= 2 {
+					task.dir = parts[len(parts)-2]
+				}
+			}
+			st.tasks[t.ID] = task
 		}
 		for _, src := range saved.Sources {
 			if src.CSV != nil {

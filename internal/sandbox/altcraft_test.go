@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 func startAltcraftSandbox(t *testing.T) *Server {
@@ -330,5 +331,56 @@ func TestAltcraftOldPanelTakesOnlyURLToken(t *testing.T) {
 	}
 	if _, err := New(Config{Dir: t.TempDir(), AltcraftPanel: "v2"}); err == nil || !strings.Contains(err.Error(), "old or new") {
 		t.Fatalf("unknown generation: %v", err)
+	}
+}
+
+// A finished export is downloadable, with its time as Last-Modified, until
+// AltcraftResultLifetime has passed on the sandbox clock; then its URL
+// answers 404. Every get_all counts as a started export.
+func TestAltcraftResultExpires(t *testing.T) {
+	s := startAltcraftSandbox(t)
+	before := s.AltcraftExportsStarted()
+	id := altcraftCall(t, s, "profiles/get_all", `{`+altcraftTok+`,"source_type":"database","source_id":2}`).Data.TaskID
+	var a altcraftAnswer
+	for range 4 {
+		a = altcraftCall(t, s, "tasks/status", `{`+altcraftTok+`,"task_id":"`+id+`"}`)
+	}
+	if a.Data.Status != "completed" {
+		t.Fatalf("status %q after four polls", a.Data.Status)
+	}
+	if n := s.AltcraftExportsStarted() - before; n != 1 {
+		t.Fatalf("%d exports counted, want 1", n)
+	}
+	get := func() *http.Response {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, s.URL()+PrefixAltcraft+a.Data.Result.URLs[0], nil)
+		req.Header.Set("Authorization", "Bearer sandbox-altcraft-token")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp
+	}
+	resp := get()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("fresh result: HTTP %d", resp.StatusCode)
+	}
+	fresh, err := http.ParseTime(resp.Header.Get("Last-Modified"))
+	if err != nil {
+		t.Fatalf("Last-Modified: %v", err)
+	}
+	s.Advance(AltcraftResultLifetime - time.Hour)
+	resp = get()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("result within its lifetime: HTTP %d", resp.StatusCode)
+	}
+	if older, _ := http.ParseTime(resp.Header.Get("Last-Modified")); fresh.Sub(older) < AltcraftResultLifetime-2*time.Hour {
+		t.Fatalf("Last-Modified %v did not move back with the clock from %v", older, fresh)
+	}
+	s.Advance(time.Hour)
+	if resp = get(); resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("expired result: HTTP %d, want 404", resp.StatusCode)
 	}
 }

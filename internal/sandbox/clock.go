@@ -8,7 +8,8 @@ import (
 // Advance makes d pass for everything the sandbox remembers: every stored
 // timestamp moves d into the past (Mintegral audiences' creation and last
 // update, so the 12-hour window runs out; Future Demand tokens' expiry and
-// the times of its ingests and media).
+// the times of its ingests and media; when Altcraft export results were
+// written, so they expire).
 // The server's clock itself stays the wall clock, because clients sign
 // requests with theirs: Mintegral's token check compares the timestamp
 // header with the server's now, and presigned URLs carry their signing
@@ -38,6 +39,15 @@ func (s *Server) Advance(d time.Duration) {
 		fd.media[i].At = fd.media[i].At.Add(-d)
 	}
 	fd.mu.Unlock()
+
+	ac := s.altcraft
+	ac.mu.Lock()
+	for _, t := range ac.tasks {
+		if !t.done.IsZero() {
+			t.done = t.done.Add(-d)
+		}
+	}
+	ac.mu.Unlock()
 
 	s.mu.Lock()
 	s.advanced += d

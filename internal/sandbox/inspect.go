@@ -59,3 +59,12 @@ func (s *Server) MintegralStoredFiles() ([]Object, error) {
 func (s *Server) FutureDemandObject(objectKey string) (Object, error) {
 	return s.store.Get(BucketFutureDemand, objectKey)
 }
+
+// AltcraftExportsStarted counts the export tasks profiles/get_all started
+// since the sandbox started: what a team pays in quota and minutes.
+func (s *Server) AltcraftExportsStarted() int {
+	st := s.altcraft
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.started
+}

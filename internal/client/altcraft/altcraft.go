@@ -311,6 +311,9 @@ type File struct {
 	Path   string
 	Size   int64
 	SHA256 string
+	// Modified is when the panel wrote the result (its Last-Modified),
+	// zero when it does not say.
+	Modified time.Time
 }
 
 // DownloadFile streams one result URL to path (through a temporary file
@@ -348,7 +351,15 @@ func (c *Client) DownloadFile(ctx context.Context, rawURL, path string) (*File, 
 	if err != nil {
 		return nil, err
 	}
-	return &File{URL: report, Path: d.Path, Size: d.Size, SHA256: d.SHA256}, nil
+	return &File{URL: report, Path: d.Path, Size: d.Size, SHA256: d.SHA256, Modified: d.Modified}, nil
+}
+
+// ResultGone reports a download the panel answered 404 or 410: the
+// task's result is no longer served (panels delete old export files), so
+// only a new export can give the files again.
+func ResultGone(err error) bool {
+	var he *transfer.HTTPError
+	return errors.As(err, &he) && (he.Status == http.StatusNotFound || he.Status == http.StatusGone)
 }
 
 // refused reports a download the panel answered 401 or 403.

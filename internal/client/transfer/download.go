@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"time"
 )
 
 // DownloadRequest fetches one URL into a file.
@@ -32,6 +33,9 @@ type Downloaded struct {
 	Path   string
 	Size   int64
 	SHA256 string // lowercase hex
+	// Modified is the answer's Last-Modified, on the server's clock; zero
+	// when it sent none.
+	Modified time.Time
 }
 
 // Download streams a GET response to disk, hashing it (sha256) and
@@ -100,7 +104,8 @@ func (p *Platform) saveBody(ctx context.Context, d DownloadRequest, resp *http.R
 		return nil, &localError{err}
 	}
 	progress.Finish()
-	return &Downloaded{Path: d.Path, Size: n, SHA256: hex.EncodeToString(h.Sum(nil))}, nil
+	modified, _ := http.ParseTime(resp.Header.Get("Last-Modified"))
+	return &Downloaded{Path: d.Path, Size: n, SHA256: hex.EncodeToString(h.Sum(nil)), Modified: modified}, nil
 }
 
 // localError is a failure on this machine (disk full, permissions):
