@@ -480,7 +480,7 @@ func (j *journey) jobMistake(ctx context.Context, st *step) (outcome, error) {
 		detail = regexp.MustCompile(regexp.QuoteMeta(filepath.Base(emailsPath)) + `, line 1: .*e-mail address`)
 	case "shared output":
 		r.mistake = "shared output"
-		summary = regexp.QuoteMeta("Two data sources write one file")
+		summary = regexp.QuoteMeta("Two blocks write one file")
 		detail = regexp.MustCompile(`column (idfa|gaid).* column (gaid|idfa)`)
 	case "collapse":
 		r.mistake = "collapse"

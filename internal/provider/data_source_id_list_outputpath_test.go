@@ -35,7 +35,7 @@ func words(s string) string {
 // conflictError matches the plan error naming both writers, in either order
 // (independent reads run in parallel).
 func conflictError(a, b string) *regexp.Regexp {
-	return regexp.MustCompile(`(?s)Two data sources write one file.*(` + words(a) + `.*` + words(b) + `|` + words(b) + `.*` + words(a) + `)`)
+	return regexp.MustCompile(`(?s)Two blocks write one file.*(` + words(a) + `.*` + words(b) + `|` + words(b) + `.*` + words(a) + `)`)
 }
 
 // The finding of issue #23: a module used twice (iOS IDFA, Android GAID)

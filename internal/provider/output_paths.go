@@ -93,8 +93,8 @@ func (d *providerData) claimOutput(attr path.Path, w outputWriter, paths ...stri
 	if c.otherSpelling != c.path {
 		where += " (" + c.otherSpelling + " to the other)"
 	}
-	diags.AddAttributeError(attr, "Two data sources write one file",
-		fmt.Sprintf("%s is written by two data sources in this run:\n  - %s\n  - %s\n"+
+	diags.AddAttributeError(attr, "Two blocks write one file",
+		fmt.Sprintf("%s is written by two blocks in this run:\n  - %s\n  - %s\n"+
 			"Each would overwrite the other's file, so what reads it would get whichever list was written last, "+
 			"and plans would flip between the two. Give each its own file: a distinct output_path for audience_id_list, "+
 			"a distinct output_dir for audience_altcraft_profile_export. In a module used more than once, "+

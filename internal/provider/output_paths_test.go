@@ -78,7 +78,7 @@ func TestOutputPathsClaim(t *testing.T) {
 		t.Fatal("no error")
 	}
 	detail := diags[0].Detail()
-	for _, want := range []string{"lists/ads.txt is written by two data sources", "  - ios\n", "  - android\n", "output_path"} {
+	for _, want := range []string{"lists/ads.txt is written by two blocks", "  - ios\n", "  - android\n", "output_path"} {
 		if !strings.Contains(detail, want) {
 			t.Errorf("detail lacks %q:\n%s", want, detail)
 		}
