@@ -28,6 +28,24 @@ var requestIDHeaders = []string{
 	"Request-Id", "X-Correlation-Id", "X-Trace-Id", "Trace-Id",
 }
 
+// requestIDHeader is the first of requestIDHeaders that h carries, and
+// its value.
+func requestIDHeader(h http.Header) (name, value string) {
+	for _, n := range requestIDHeaders {
+		if v := h.Get(n); v != "" {
+			return n, v
+		}
+	}
+	return "", ""
+}
+
+// RequestID is the id an answer's headers give it for the platform's
+// support, "" when none is sent (see requestIDHeaders).
+func RequestID(h http.Header) string {
+	_, v := requestIDHeader(h)
+	return v
+}
+
 // traceQueryValues are the query parameters whose values are kept in a
 // traced URL: settings of the request, never a credential, a signature or
 // a name the user chose. Every other value is masked.
@@ -98,11 +116,8 @@ func (t *traced) end(resp *http.Response, err error) (*http.Response, error) {
 		return resp, err
 	}
 	fields := map[string]any{"http_status": resp.StatusCode, "request_id": "none sent"}
-	for _, h := range requestIDHeaders {
-		if v := resp.Header.Get(h); v != "" {
-			fields["request_id"] = h + ": " + v
-			break
-		}
+	if h, v := requestIDHeader(resp.Header); v != "" {
+		fields["request_id"] = h + ": " + v
 	}
 	keep := t.ex.service == serviceAPI
 	resp.Body = &tracedBody{ReadCloser: resp.Body, t: t, fields: fields, keep: keep, contentType: resp.Header.Get("Content-Type")}
