@@ -342,6 +342,10 @@ func (c *Client) CreateAudience(ctx context.Context, spec AudienceSpec) (int64, 
 		if err == nil {
 			return out.ID, nil
 		}
+		var shape *transfer.ShapeError
+		if errors.As(err, &shape) && ctx.Err() == nil {
+			return c.findUnread(ctx, spec, before, err)
+		}
 		if !transfer.Ambiguous(err) || ctx.Err() != nil {
 			return 0, err
 		}
@@ -366,6 +370,41 @@ func (c *Client) CreateAudience(ctx context.Context, spec AudienceSpec) (int64, 
 			return 0, fmt.Errorf("mintegral: create audience %q failed %d times without an answer; none was created: %w", spec.Name, attempt, err)
 		}
 	}
+}
+
+// UnreadCreateError is a create Mintegral took whose answer the client
+// could not read (Err, a *transfer.ShapeError): the audience it made was
+// found by its name, so the caller can keep it rather than leave it
+// behind.
+type UnreadCreateError struct {
+	ID  int64
+	Err error
+}
+
+func (e *UnreadCreateError) Error() string {
+	return fmt.Sprintf("%s. The audience was created all the same: ta_id %d", e.Err, e.ID)
+}
+
+func (e *UnreadCreateError) Unwrap() error { return e.Err }
+
+// findUnread looks for the audience a create whose answer could not be
+// read (err) made: one new audience of spec's name is returned with an
+// *UnreadCreateError; otherwise err stands.
+func (c *Client) findUnread(ctx context.Context, spec AudienceSpec, before []int64, err error) (int64, error) {
+	now, lerr := c.sameName(ctx, spec)
+	if lerr != nil {
+		return 0, err
+	}
+	var created []int64
+	for _, id := range now {
+		if !slices.Contains(before, id) {
+			created = append(created, id)
+		}
+	}
+	if len(created) != 1 {
+		return 0, err
+	}
+	return created[0], &UnreadCreateError{ID: created[0], Err: err}
 }
 
 // sameName lists the ta_ids of audiences with exactly spec's name and
@@ -430,6 +469,7 @@ func (c *Client) DeleteAudience(ctx context.Context, id int64) error {
 	}
 	a, lerr := c.GetAudience(ctx, id)
 	if lerr == nil && a == nil {
+		c.http.Log().Info(ctx, "the delete audience call failed, but the audience is gone", map[string]any{"ta_id": id, "error": err.Error()})
 		return nil
 	}
 	return err

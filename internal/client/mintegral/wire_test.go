@@ -3,6 +3,7 @@ package mintegral
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -209,5 +210,23 @@ func TestWireBodyRateLimitIsRetried(t *testing.T) {
 	if !rateLimited(200, []byte(`{"code":429,"msg":"slow down"}`)) || rateLimited(200, []byte(`{"code":200,"msg":"rate limit"}`)) ||
 		rateLimited(200, []byte(`{"code":10003,"msg":"token verification failed"}`)) {
 		t.Error("rateLimited misreads an envelope")
+	}
+}
+
+// A create whose answer cannot be read landed all the same: the audience
+// it made is found by name and handed back with the ShapeError, so it is
+// not left behind.
+func TestWireUnreadCreateFindsTheAudience(t *testing.T) {
+	c, srv, _ := setup(t, nil)
+	dp := uploaded(t, c, AreaOutsideMainlandChina)
+	srv.AddFault(sandbox.Fault{Method: http.MethodPost, PathPrefix: sandbox.PrefixMintegral + audiencePath, Respell: "unknown"})
+	id, err := c.CreateAudience(context.Background(), AudienceSpec{Name: "buyers", AreaType: 1, Platform: "ios", Files: []AudienceFile{{"IDFA", dp}}})
+	var unread *UnreadCreateError
+	var se *transfer.ShapeError
+	if !errors.As(err, &unread) || !errors.As(err, &se) || unread.ID != id || id == 0 || len(srv.MintegralAudiences()) != 1 || srv.MintegralAudiences()[0].ID != id {
+		t.Fatalf("create: %d, %v; audiences %+v", id, err, srv.MintegralAudiences())
+	}
+	if !strings.Contains(err.Error(), "POST /api/open/v1/audience") || !strings.Contains(err.Error(), fmt.Sprintf("ta_id %d", id)) {
+		t.Errorf("error: %v", err)
 	}
 }
