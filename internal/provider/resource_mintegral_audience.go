@@ -634,7 +634,8 @@ func (r *MintegralAudienceResource) Create(ctx context.Context, req resource.Cre
 	spec := mintegral.AudienceSpec{Name: plan.Name.ValueString(), AreaType: int(plan.AreaType.ValueInt64()), Platform: plan.Platform.ValueString(), Files: files}
 	tflog.Info(ctx, "creating Mintegral audience", transfer.LogFields(map[string]any{"name": spec.Name, "platform": spec.Platform, "area_type": spec.AreaType}))
 	id, err := client.CreateAudience(ctx, spec)
-	if err != nil {
+	var unread *mintegral.UnreadCreateError
+	if err != nil && !errors.As(err, &unread) {
 		resp.Diagnostics.AddError("Creating the Mintegral audience failed", audienceErrorDetail(ctx, err, "create audience "+strconv.Quote(spec.Name), "timeouts.create"))
 		return
 	}
@@ -644,6 +645,16 @@ func (r *MintegralAudienceResource) Create(ctx context.Context, req resource.Cre
 	resp.Diagnostics.Append(setIdentity(ctx, resp.Identity, id)...)
 	sent, _ := appliedFiles(ctx, plan.Files)
 	resp.Diagnostics.Append(writeApplied(ctx, resp.Private, &mintegralApplied{Files: sent})...)
+	if unread != nil {
+		// Mintegral made the audience but its answer could not be read:
+		// keep it in state, tainted, so it is replaced, not left behind.
+		now := time.Now().UTC()
+		plan.setTimes(&mintegral.Audience{Created: now, Updated: now})
+		resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+		resp.Diagnostics.AddError("Creating the Mintegral audience failed",
+			fmt.Sprintf("%s. It is kept in state and will be replaced on the next apply.", unread))
+		return
+	}
 	a, err := client.GetAudience(ctx, id)
 	if err != nil || a == nil {
 		// Keep the audience in state (it exists), tainted, so it is not

@@ -17,8 +17,6 @@ import (
 
 // Audience lifecycle: create, update, delete and list on /api/open/v1/audience.
 
-const audiencePath = "/api/open/v1/audience"
-
 // UpdateWindow is how long Mintegral refuses another update after an
 // audience was created or last updated.
 const UpdateWindow = 12 * time.Hour
@@ -194,11 +192,6 @@ type AudienceFile struct {
 	DataPath   string
 }
 
-type wireFile struct {
-	DeviceType int    `json:"device_type"`
-	DataPath   string `json:"data_path"`
-}
-
 func wireFiles(files []AudienceFile) ([]wireFile, error) {
 	if len(files) == 0 {
 		return nil, errors.New("mintegral: an audience needs at least one file")
@@ -229,42 +222,6 @@ type Audience struct {
 // UpdatableAfter is the earliest time Mintegral accepts another update.
 func (a *Audience) UpdatableAfter() time.Time { return a.Updated.Add(UpdateWindow) }
 
-type wireAudience struct {
-	ID         int64  `json:"ta_id"`
-	Platform   int    `json:"platform"`
-	Name       string `json:"ta_name"`
-	Type       int    `json:"ta_type"`
-	DeviceType string `json:"device_type"`
-	AreaType   int    `json:"area_type"`
-	CTime      int64  `json:"ctime"`
-	UTime      int64  `json:"utime"`
-}
-
-func (w wireAudience) audience() Audience {
-	var types []string
-	for _, part := range strings.Split(w.DeviceType, ",") {
-		part = strings.TrimSpace(part)
-		if part == "" {
-			continue
-		}
-		if n, err := strconv.Atoi(part); err == nil {
-			types = append(types, DeviceTypeName(n))
-		} else {
-			types = append(types, part)
-		}
-	}
-	return Audience{
-		ID:          w.ID,
-		Name:        w.Name,
-		Platform:    PlatformName(w.Platform),
-		AreaType:    w.AreaType,
-		Type:        w.Type,
-		DeviceTypes: SortDeviceTypes(types),
-		Created:     time.Unix(w.CTime, 0).UTC(),
-		Updated:     time.Unix(w.UTime, 0).UTC(),
-	}
-}
-
 // AudienceFilter selects audiences in List; every field is optional.
 type AudienceFilter struct {
 	IDs      []int64
@@ -272,14 +229,6 @@ type AudienceFilter struct {
 	Platform string // name
 	// PageSize is the page limit asked for (default and cap MaxListLimit).
 	PageSize int
-}
-
-type listPage struct {
-	Page         int            `json:"page"`
-	Limit        int            `json:"limit"`
-	CurrentTotal int            `json:"current_total"`
-	Total        int            `json:"total"`
-	List         []wireAudience `json:"list"`
 }
 
 // ListAudiences returns every audience matching filter, following every
@@ -303,35 +252,32 @@ func (c *Client) EachAudiencePage(ctx context.Context, filter AudienceFilter, yi
 		for i, id := range filter.IDs {
 			ids[i] = strconv.FormatInt(id, 10)
 		}
-		q.Set("ta_ids", strings.Join(ids, ","))
+		q.Set(paramTaIDs, strings.Join(ids, ","))
 	}
 	if filter.Name != "" {
-		q.Set("ta_name", filter.Name)
+		q.Set(paramTaName, filter.Name)
 	}
 	if filter.Platform != "" {
 		code, ok := PlatformCode(filter.Platform)
 		if !ok {
 			return fmt.Errorf("mintegral: unknown platform %q (use one of %s)", filter.Platform, strings.Join(PlatformNames(), ", "))
 		}
-		q.Set("platform", strconv.Itoa(code))
+		q.Set(paramPlatform, strconv.Itoa(code))
 	}
 	limit := filter.PageSize
 	if limit <= 0 || limit > MaxListLimit {
 		limit = MaxListLimit
 	}
-	q.Set("limit", strconv.Itoa(limit))
+	q.Set(paramLimit, strconv.Itoa(limit))
 	seen := 0
 	for page := 1; ; page++ {
-		q.Set("page", strconv.Itoa(page))
-		var p listPage
+		q.Set(paramPage, strconv.Itoa(page))
+		var p listAnswer
 		// Listing only reads.
 		if err := c.call(ctx, http.MethodGet, audiencePath, transfer.DuplicateHarmless, q, nil, &p); err != nil {
 			return fmt.Errorf("listing Mintegral audiences (page %d): %w", page, err)
 		}
-		list := make([]Audience, len(p.List))
-		for i, w := range p.List {
-			list[i] = w.audience()
-		}
+		list := p.List
 		seen += len(list)
 		if len(list) > 0 && !yield(list) {
 			return nil
@@ -386,25 +332,19 @@ func (c *Client) CreateAudience(ctx context.Context, spec AudienceSpec) (int64, 
 	if err != nil {
 		return 0, err
 	}
-	body := struct {
-		Name     string     `json:"ta_name"`
-		AreaType int        `json:"area_type"`
-		Platform int        `json:"platform"`
-		DataPath []wireFile `json:"data_path"`
-	}{spec.Name, spec.AreaType, platform, files}
+	body := createRequest{Name: spec.Name, AreaType: spec.AreaType, Platform: platform, DataPath: files}
 	log := c.http.Log()
 	for attempt := 1; ; attempt++ {
-		var out struct {
-			ID int64 `json:"ta_id"`
-		}
+		var out createAnswer
 		// A second copy is a second audience the user would see: not sent
 		// again while the first may have landed; it is looked up below.
 		err := withSent(c.call(ctx, http.MethodPost, audiencePath, transfer.DuplicateVisible, nil, body, &out), spec.AreaType, files)
 		if err == nil {
-			if out.ID == 0 {
-				return 0, errors.New("mintegral: create audience answered without a ta_id")
-			}
 			return out.ID, nil
+		}
+		var shape *transfer.ShapeError
+		if errors.As(err, &shape) && ctx.Err() == nil {
+			return c.findUnread(ctx, spec, before, err)
 		}
 		if !transfer.Ambiguous(err) || ctx.Err() != nil {
 			return 0, err
@@ -430,6 +370,41 @@ func (c *Client) CreateAudience(ctx context.Context, spec AudienceSpec) (int64, 
 			return 0, fmt.Errorf("mintegral: create audience %q failed %d times without an answer; none was created: %w", spec.Name, attempt, err)
 		}
 	}
+}
+
+// UnreadCreateError is a create Mintegral took whose answer the client
+// could not read (Err, a *transfer.ShapeError): the audience it made was
+// found by its name, so the caller can keep it rather than leave it
+// behind.
+type UnreadCreateError struct {
+	ID  int64
+	Err error
+}
+
+func (e *UnreadCreateError) Error() string {
+	return fmt.Sprintf("%s. The audience was created all the same: ta_id %d", e.Err, e.ID)
+}
+
+func (e *UnreadCreateError) Unwrap() error { return e.Err }
+
+// findUnread looks for the audience a create whose answer could not be
+// read (err) made: one new audience of spec's name is returned with an
+// *UnreadCreateError; otherwise err stands.
+func (c *Client) findUnread(ctx context.Context, spec AudienceSpec, before []int64, err error) (int64, error) {
+	now, lerr := c.sameName(ctx, spec)
+	if lerr != nil {
+		return 0, err
+	}
+	var created []int64
+	for _, id := range now {
+		if !slices.Contains(before, id) {
+			created = append(created, id)
+		}
+	}
+	if len(created) != 1 {
+		return 0, err
+	}
+	return created[0], &UnreadCreateError{ID: created[0], Err: err}
 }
 
 // sameName lists the ta_ids of audiences with exactly spec's name and
@@ -459,10 +434,7 @@ func (c *Client) UpdateAudience(ctx context.Context, id int64, files []AudienceF
 	if err != nil {
 		return err
 	}
-	body := struct {
-		ID       int64      `json:"ta_id"`
-		DataPath []wireFile `json:"data_path"`
-	}{id, wf}
+	body := updateRequest{ID: id, DataPath: wf}
 	// A second copy sets the same files on the same audience; if the
 	// first landed, the 12-hour rule refuses it and the read-back below
 	// finds the update applied.
@@ -485,9 +457,7 @@ func (c *Client) UpdateAudience(ctx context.Context, id int64, files []AudienceF
 // DeleteAudience deletes an audience. An audience that is already gone is
 // not an error.
 func (c *Client) DeleteAudience(ctx context.Context, id int64) error {
-	body := struct {
-		IDs []int64 `json:"ta_id"`
-	}{[]int64{id}}
+	body := deleteRequest{IDs: []int64{id}}
 	// A second copy finds the audience gone; the read-back below takes
 	// that for success.
 	err := c.call(ctx, http.MethodDelete, audiencePath, transfer.DuplicateHarmless, nil, body, nil)
@@ -499,6 +469,7 @@ func (c *Client) DeleteAudience(ctx context.Context, id int64) error {
 	}
 	a, lerr := c.GetAudience(ctx, id)
 	if lerr == nil && a == nil {
+		c.http.Log().Info(ctx, "the delete audience call failed, but the audience is gone", map[string]any{"ta_id": id, "error": err.Error()})
 		return nil
 	}
 	return err

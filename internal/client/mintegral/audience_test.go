@@ -229,7 +229,7 @@ func TestListFollowsTheServersLimit(t *testing.T) {
 		page, _ := strconv.Atoi(r.URL.Query().Get("page"))
 		var items []string
 		for id := (page-1)*2 + 1; id <= min(page*2, 5); id++ {
-			items = append(items, fmt.Sprintf(`{"ta_id":%d,"platform":1,"ta_name":"a%d","device_type":"3","area_type":1}`, id, id))
+			items = append(items, fmt.Sprintf(`{"ta_id":%d,"platform":1,"ta_name":"a%d","device_type":"3","area_type":1,"ctime":1704871621,"utime":1704871621}`, id, id))
 		}
 		fmt.Fprintf(w, `{"code":200,"message":"success","data":{"page":%d,"limit":2,"current_total":%d,"total":5,"list":[%s]}}`, page, len(items), strings.Join(items, ","))
 	}))

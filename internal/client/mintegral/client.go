@@ -5,8 +5,6 @@ package mintegral
 
 import (
 	"context"
-	"crypto/md5"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -153,41 +151,34 @@ func (e *APIError) deviceTypeHint() string {
 	return msg
 }
 
-// Token computes md5_hex(api_key + md5_hex(timestamp)).
-func Token(apiKey, timestamp string) string {
-	inner := md5.Sum([]byte(timestamp))
-	outer := md5.Sum([]byte(apiKey + hex.EncodeToString(inner[:])))
-	return hex.EncodeToString(outer[:])
-}
-
 // UploadInfo is the presigned upload information for one file.
 type UploadInfo struct {
-	AreaType int       `json:"area_type"`
-	FileName string    `json:"file_name"`
-	FileMD5  string    `json:"file_md5"`
-	TTL      int       `json:"ttl"`
-	S3       *S3Info   `json:"s3"`
-	OSS      *OSSInfo  `json:"oss"`
-	Received time.Time `json:"-"`
+	AreaType int
+	FileName string
+	FileMD5  string
+	TTL      int // seconds from Received
+	S3       *S3Info
+	OSS      *OSSInfo
+	Received time.Time
 }
 
 // S3Info is how to upload to S3 (area 1).
 type S3Info struct {
-	Method   string `json:"method"`
-	URL      string `json:"url"`
-	DataPath string `json:"data_path"`
+	Method   string
+	URL      string
+	DataPath string
 }
 
 // OSSInfo is how to upload to Aliyun OSS (area 2).
 type OSSInfo struct {
-	Method    string `json:"method"`
-	AccessID  string `json:"accessid"`
-	Host      string `json:"host"`
-	Expire    int64  `json:"expire"`
-	Signature string `json:"signature"`
-	Policy    string `json:"policy"`
-	Dir       string `json:"dir"`
-	DataPath  string `json:"data_path"`
+	Method    string
+	AccessID  string
+	Host      string
+	Expire    int64 // unix seconds
+	Signature string
+	Policy    string
+	Dir       string
+	DataPath  string
 }
 
 // DataPath is the handle to pass to Create Audience.
@@ -220,30 +211,23 @@ func (u *UploadInfo) usable(now time.Time) bool {
 	return true
 }
 
-// envelope is the Open API response wrapper. The message is "msg" in the
-// field table and "message" in the examples; either is accepted.
-type envelope struct {
-	Code    int             `json:"code"`
-	Msg     string          `json:"msg"`
-	Message string          `json:"message"`
-	Data    json.RawMessage `json:"data"`
-}
-
 // call sends one Open API request: the token headers, a JSON body when
-// body is not nil, and the envelope decoded into out (which may be nil);
-// dup is what a second copy costs. A body-level failure is an *APIError.
-func (c *Client) call(ctx context.Context, method, path string, dup transfer.Duplicate, query url.Values, body, out any) error {
+// body is not nil, and the envelope's data read into out (which may be
+// nil); dup is what a second copy costs. A body-level failure is an
+// *APIError; a success whose answer the client cannot read is a
+// *transfer.ShapeError.
+func (c *Client) call(ctx context.Context, method, path string, dup transfer.Duplicate, query url.Values, body any, out wireAnswer) error {
 	u := strings.TrimRight(c.Endpoint, "/") + path
 	if len(query) > 0 {
 		u += "?" + query.Encode()
 	}
 	ts := strconv.FormatInt(c.http.Now().Unix(), 10)
 	h := http.Header{}
-	h.Set("access-key", c.AccessKey)
-	h.Set("timestamp", ts)
-	h.Set("token", Token(c.APIKey, ts))
+	h.Set(headerAccessKey, c.AccessKey)
+	h.Set(headerTimestamp, ts)
+	h.Set(headerToken, Token(c.APIKey, ts))
 	h.Set("Accept", "application/json")
-	req := transfer.APIRequest{Method: method, URL: u, Header: h, Duplicate: dup}
+	req := transfer.APIRequest{Method: method, URL: u, Header: h, Duplicate: dup, RateLimited: rateLimited}
 	if body != nil {
 		raw, err := json.Marshal(body)
 		if err != nil {
@@ -256,22 +240,21 @@ func (c *Client) call(ctx context.Context, method, path string, dup transfer.Dup
 	if err != nil {
 		return err
 	}
-	var env envelope
-	if err := json.Unmarshal(resp.Body, &env); err != nil || env.Code == 0 {
+	op := method + " " + path // the query may hold names the user chose
+	env, isObject, ok := readEnvelope(resp.Body)
+	success := resp.Status >= 200 && resp.Status < 300
+	switch {
+	case !ok && isObject && success:
+		return transfer.NewShapeError(platformName, op, resp.Status, transfer.RequestID(resp.Header), "code", resp.Body)
+	case !ok:
 		return c.http.StatusError(resp)
-	}
-	if env.Code != 200 {
-		msg := env.Msg
-		if msg == "" {
-			msg = env.Message
-		}
-		return &APIError{Code: env.Code, Message: msg}
-	}
-	if out == nil || len(env.Data) == 0 {
+	case env.Code != codeOK:
+		return &APIError{Code: env.Code, Message: env.Msg}
+	case out == nil:
 		return nil
 	}
-	if err := json.Unmarshal(env.Data, out); err != nil {
-		return fmt.Errorf("Mintegral API: %s: unexpected data: %w", resp.Op, err)
+	if m := out.read(env.Data); m != "" {
+		return transfer.NewShapeError(platformName, op, resp.Status, transfer.RequestID(resp.Header), m, resp.Body)
 	}
 	return nil
 }
@@ -279,23 +262,17 @@ func (c *Client) call(ctx context.Context, method, path string, dup transfer.Dup
 // PresignedUploadData asks for upload information for a file.
 func (c *Client) PresignedUploadData(ctx context.Context, areaType int, fileName, fileMD5 string) (*UploadInfo, error) {
 	q := url.Values{}
-	q.Set("area_type", strconv.Itoa(areaType))
-	q.Set("file_name", fileName)
-	q.Set("file_md5", fileMD5)
-	var info UploadInfo
+	q.Set(paramAreaType, strconv.Itoa(areaType))
+	q.Set(paramFileName, fileName)
+	q.Set(paramFileMD5, fileMD5)
+	ans := presignAnswer{area: areaType}
 	asked := c.http.Now() // the ttl runs from when the information was issued
 	// A second copy only issues upload information nobody uses.
-	if err := c.call(ctx, http.MethodGet, "/api/open/v1/audience/presigned-upload-data", transfer.DuplicateHarmless, q, nil, &info); err != nil {
+	if err := c.call(ctx, http.MethodGet, pathPresign, transfer.DuplicateHarmless, q, nil, &ans); err != nil {
 		return nil, withSent(err, areaType, nil)
 	}
-	info.Received = asked
-	switch {
-	case areaType == AreaOutsideMainlandChina && (info.S3 == nil || info.S3.URL == ""):
-		return nil, errors.New("mintegral: presigned-upload-data returned no s3 upload information")
-	case areaType == AreaMainlandChina && (info.OSS == nil || info.OSS.Host == ""):
-		return nil, errors.New("mintegral: presigned-upload-data returned no oss upload information")
-	}
-	return &info, nil
+	ans.info.Received = asked
+	return &ans.info, nil
 }
 
 // UploadRequest describes one audience file upload.

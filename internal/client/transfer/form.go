@@ -48,6 +48,9 @@ type FormPost struct {
 	// RetryIf lets the platform ask for another try on an answer it reads
 	// (a rate-limit code under HTTP 200).
 	RetryIf func(status int, body []byte) bool
+	// RateLimited recognises the platform's rate limit said in the body
+	// (under HTTP 200): it is retried like a 429 and pauses every caller.
+	RateLimited func(status int, body []byte) bool
 }
 
 // Duplicate is what a second copy of a request costs when the server may
@@ -136,7 +139,7 @@ func (p *Platform) PostForm(ctx context.Context, f FormPost) (*Result, error) {
 	// The body's boundary wins over any Content-Type a platform lists
 	// (OpenIM's header list says plain multipart/form-data).
 	header.Set("Content-Type", contentType)
-	u := upload{method: http.MethodPost, url: f.URL, header: header, src: f.File, size: f.File.Size, prefix: prefix, suffix: suffix, ok: ok, retryIf: f.RetryIf}
+	u := upload{method: http.MethodPost, url: f.URL, header: header, src: f.File, size: f.File.Size, prefix: prefix, suffix: suffix, ok: ok, retryIf: f.RetryIf, rateLimited: f.RateLimited}
 	if f.ToAPI {
 		u.service, u.creates = serviceAPI, f.Duplicate == DuplicateVisible
 	}

@@ -81,6 +81,8 @@ type upload struct {
 	creates bool
 	ok      func(int) bool
 	retryIf func(status int, body []byte) bool
+	// rateLimited: see FormPost.RateLimited.
+	rateLimited func(status int, body []byte) bool
 }
 
 // send streams an upload with the retry policy, rebuilding the body from
@@ -89,7 +91,7 @@ func (p *Platform) send(ctx context.Context, u upload, progress *Progress) (*Res
 	if u.service == "" {
 		u.service = serviceStorage
 	}
-	ex := &exchange{service: u.service, repeatable: !u.creates, retryIf: u.retryIf}
+	ex := &exchange{service: u.service, repeatable: !u.creates, retryIf: u.retryIf, rateLimited: u.rateLimited}
 	var res Result
 	read := false
 	readBody := func(resp *http.Response) error {

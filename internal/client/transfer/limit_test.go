@@ -152,3 +152,71 @@ func TestSharedLimiterIsOnePerAccountAndLimits(t *testing.T) {
 		t.Error("accounts or limits that differ share a limiter")
 	}
 }
+
+// A rate limit said in the body of an HTTP 200 (RateLimited) is retried
+// and pauses every caller of the platform, as a 429 does; when every
+// attempt meets it, the last answer comes back whole for the platform to
+// read.
+func TestLimiterBodyRateLimitPausesEveryCaller(t *testing.T) {
+	var calls atomic.Int32
+	var mu sync.Mutex
+	var after []time.Time
+	var first time.Time
+	limitedAnswer := `{"retCode":1008028,"errMsg":"request too fast"}`
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/always" {
+			_, _ = w.Write([]byte(limitedAnswer))
+			return
+		}
+		if calls.Add(1) == 1 {
+			mu.Lock()
+			first = time.Now()
+			mu.Unlock()
+			_, _ = w.Write([]byte(limitedAnswer))
+			return
+		}
+		mu.Lock()
+		after = append(after, time.Now())
+		mu.Unlock()
+		_, _ = w.Write([]byte(`{"retCode":0}`))
+	}))
+	defer srv.Close()
+	limited := func(_ int, body []byte) bool { return strings.Contains(string(body), "1008028") }
+	lim := NewLimiter(Limits{Write: Rate{1000, time.Second}}, nil)
+	// The backoff is 200-400ms with its jitter.
+	p := NewPlatform("Test", Options{HTTP: srv.Client(), Limiter: lim, Retry: Retry{Base: 400 * time.Millisecond, Max: 400 * time.Millisecond}})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		// A create: the platform did not act on it, so it goes again.
+		if _, err := p.Call(context.Background(), APIRequest{Method: http.MethodPost, URL: srv.URL + "/x", Duplicate: DuplicateVisible, RateLimited: limited}); err != nil {
+			t.Error(err)
+		}
+	})
+	for calls.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(20 * time.Millisecond) // the answer has been read
+	other := NewPlatform("Test", Options{HTTP: srv.Client(), Limiter: lim})
+	for range 3 {
+		wg.Go(func() {
+			if _, err := other.Call(context.Background(), APIRequest{Method: http.MethodPost, URL: srv.URL + "/y", Duplicate: DuplicateHarmless}); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if len(after) != 4 {
+		t.Fatalf("%d answered requests after the rate limit, want 4", len(after))
+	}
+	for _, a := range after {
+		if d := a.Sub(first); d < 180*time.Millisecond {
+			t.Errorf("a request went %s after the body-level rate limit", d)
+		}
+	}
+
+	fast := NewPlatform("Test", Options{HTTP: srv.Client(), Retry: Retry{Attempts: 2, Base: time.Millisecond, Max: time.Millisecond}})
+	res, err := fast.Call(context.Background(), APIRequest{Method: http.MethodPost, URL: srv.URL + "/always", Duplicate: DuplicateHarmless, RateLimited: limited})
+	if err != nil || string(res.Body) != limitedAnswer || res.Attempts != 2 {
+		t.Fatalf("every attempt rate limited: %+v, %v; want the last answer after 2 attempts", res, err)
+	}
+}

@@ -180,6 +180,9 @@ type exchange struct {
 	// retryIf lets a platform ask for a retry on a body-level answer
 	// (e.g. a rate-limit code under HTTP 200).
 	retryIf func(status int, body []byte) bool
+	// rateLimited recognises a rate limit said in the body: retried and
+	// pausing the platform like a 429.
+	rateLimited func(status int, body []byte) bool
 	// handle consumes the body of an answer that is not retried; an error
 	// it returns is judged like a broken connection.
 	handle func(*http.Response) error
@@ -310,6 +313,7 @@ func (p *Platform) checkRetry(ctx context.Context, ex *exchange, resp *http.Resp
 		return false
 	}
 	var reason string
+	limited := resp != nil && resp.StatusCode == http.StatusTooManyRequests
 	switch {
 	case err != nil:
 		if errors.Is(err, ErrContentChanged) || ex.timedOut.Load() || !brokenConnection(err) {
@@ -332,15 +336,21 @@ func (p *Platform) checkRetry(ctx context.Context, ex *exchange, resp *http.Resp
 			ex.resentUnclear = true
 		}
 		reason = "HTTP " + strconv.Itoa(resp.StatusCode)
-	case ex.retryIf != nil:
+	case ex.retryIf != nil || ex.rateLimited != nil:
 		b, _ := ReadSmall(resp.Body, AnswerLimit+1)
 		// Put back what was read, so the answer's reader sees all of it.
 		resp.Body = readCloser{io.MultiReader(bytes.NewReader(b), resp.Body), resp.Body}
-		if !ex.retryIf(resp.StatusCode, b[:min(len(b), AnswerLimit)]) {
+		b = b[:min(len(b), AnswerLimit)]
+		switch {
+		case ex.rateLimited != nil && ex.rateLimited(resp.StatusCode, b):
+			// The platform did not act on it: even a create goes again.
+			limited, reason = true, "the platform's rate limit (in the answer)"
+		case ex.retryIf != nil && ex.retryIf(resp.StatusCode, b):
+			reason = "the platform asked to try again"
+		default:
 			return false
 		}
-		_ = resp.Body.Close()
-		reason = "the platform asked to try again"
+		// The body is drained by the retry, or read as the last answer.
 	default:
 		return false
 	}
@@ -349,7 +359,7 @@ func (p *Platform) checkRetry(ctx context.Context, ex *exchange, resp *http.Resp
 		if after, ok := p.retryAfter(resp.Header.Get("Retry-After")); ok {
 			wait = after
 		}
-		if resp.StatusCode == http.StatusTooManyRequests && ex.service == serviceAPI {
+		if limited && ex.service == serviceAPI {
 			p.limiter.Pause(wait) // the whole platform slows down, not just this call
 		}
 	}
@@ -459,6 +469,8 @@ type APIRequest struct {
 	// EachAttempt, when set, is called before every attempt to set
 	// headers that must be new each time (OpenIM's operationID).
 	EachAttempt func(http.Header)
+	// RateLimited: see FormPost.RateLimited.
+	RateLimited func(status int, body []byte) bool
 }
 
 // APIResponse is an API answer that was not retried: any status but
@@ -483,15 +495,16 @@ func (p *Platform) Call(ctx context.Context, r APIRequest) (*APIResponse, error)
 	if r.Duplicate == duplicateUndeclared {
 		return nil, fmt.Errorf("%s API call %s %s: the caller did not declare what a duplicate costs (APIRequest.Duplicate)", p.name, r.Method, RedactURL(r.URL))
 	}
-	ex := &exchange{service: serviceAPI, repeatable: r.Duplicate != DuplicateVisible, limit: p.apiTimeout, eachAttempt: r.EachAttempt}
+	ex := &exchange{service: serviceAPI, repeatable: r.Duplicate != DuplicateVisible, limit: p.apiTimeout, eachAttempt: r.EachAttempt, rateLimited: r.RateLimited}
 	var out APIResponse
+	read := false
 	ex.handle = func(resp *http.Response) error {
 		if Transient(resp.StatusCode) {
 			return nil // checkRetry already saw it; the error reads it
 		}
 		b, err := ReadSmall(resp.Body, AnswerLimit)
 		_ = resp.Body.Close()
-		out.Body = b
+		out.Body, read = b, true
 		return err
 	}
 	var body func() (io.Reader, error)
@@ -501,6 +514,9 @@ func (p *Platform) Call(ctx context.Context, r APIRequest) (*APIResponse, error)
 	resp, err := p.exchange(ctx, ex, r.Method, r.URL, r.Header, body, int64(len(r.Body)))
 	if err != nil {
 		return nil, err
+	}
+	if !read { // the last answer asked for a retry that the policy did not grant
+		_ = ex.handle(resp)
 	}
 	out.Op, out.Status, out.Header, out.Attempts, out.AfterUnclear = ex.op, resp.StatusCode, resp.Header, ex.attempt, ex.resentUnclear
 	if e := p.noSuchPath(ex, resp.StatusCode, out.Body); e != nil {
