@@ -183,8 +183,8 @@ func (c *Client) call(ctx context.Context, method string, dup transfer.Duplicate
 		return fmt.Errorf("Altcraft %s: HTTP %d with a body that is not the API's JSON (is altcraft.endpoint the panel URL?)", method, resp.Status)
 	}
 	missing := ""
-	if w, ok := out.(wireAnswer); ok {
-		missing = w.read(a)
+	if w, ok := out.(transfer.AnswerReader); ok {
+		missing = w.ReadAnswer(a)
 	} else if raw, ok := a.Raw(spellData); !ok || json.Unmarshal(raw, out) != nil {
 		missing = "data"
 	}

@@ -80,13 +80,6 @@ var (
 // answer is an answer read liberally (see transfer.Answer).
 type answer = transfer.Answer
 
-// wireAnswer is an answer shape the client reads: read fills it from the
-// whole answer (its fields may sit in data or at the top) and names what
-// is missing, or returns "".
-type wireAnswer interface {
-	read(a answer) (missing string)
-}
-
 // data returns the answer's fields: those in its data wrapper, or the
 // answer itself when it holds any of names.
 func data(a answer, names []string) answer { return a.In(spellData, names) }
@@ -106,7 +99,7 @@ func readEnvelope(a answer) envelope {
 // startAnswer is profiles/get_all's data.
 type startAnswer struct{ TaskID string }
 
-func (r *startAnswer) read(a answer) string {
+func (r *startAnswer) ReadAnswer(a answer) string {
 	r.TaskID = data(a, spellTaskID).Str(spellTaskID)
 	if r.TaskID == "" {
 		return "task_id"
@@ -118,7 +111,7 @@ func (r *startAnswer) read(a answer) string {
 // its result's urls: without them the export cannot be reported.
 type statusAnswer struct{ Task }
 
-func (t *statusAnswer) read(a answer) string {
+func (t *statusAnswer) ReadAnswer(a answer) string {
 	d := data(a, spellStatus)
 	t.Status = d.Str(spellStatus)
 	if t.Status == "" {

@@ -213,11 +213,11 @@ func (c *Client) authCall(ctx context.Context, path string, in any) (*tokenRespo
 // call sends a storage API call with the Bearer token, partner and upload
 // type headers, retrying 429 and 5xx as dup allows, and decodes the JSON
 // answer.
-func (c *Client) call(ctx context.Context, method, path, uploadType string, dup transfer.Duplicate, in any, out wireAnswer) error { //nolint:unparam // every call declares what a duplicate costs, next to it
+func (c *Client) call(ctx context.Context, method, path, uploadType string, dup transfer.Duplicate, in any, out transfer.AnswerReader) error { //nolint:unparam // every call declares what a duplicate costs, next to it
 	return c.do(ctx, method, path, uploadType, true, dup, in, out)
 }
 
-func (c *Client) do(ctx context.Context, method, path, uploadType string, authed bool, dup transfer.Duplicate, in any, out wireAnswer) error {
+func (c *Client) do(ctx context.Context, method, path, uploadType string, authed bool, dup transfer.Duplicate, in any, out transfer.AnswerReader) error {
 	if err := c.check(); err != nil {
 		return err
 	}
@@ -249,7 +249,7 @@ func (c *Client) do(ctx context.Context, method, path, uploadType string, authed
 			if out == nil {
 				return nil
 			}
-			if m := out.read(transfer.ParseAnswer(resp.Body)); m != "" {
+			if m := out.ReadAnswer(transfer.ParseAnswer(resp.Body)); m != "" {
 				return transfer.NewShapeError("Future Demand", op, resp.Status, resp.Header.Get(headerRequestID), m, resp.Body)
 			}
 			return nil

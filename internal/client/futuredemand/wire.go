@@ -193,13 +193,6 @@ type answer = transfer.Answer
 // in returns a's fields, or those of the first wrapper holding any of names.
 func in(a answer, names []string) answer { return a.In(spellWrappers, names) }
 
-// wireAnswer is an answer shape the client reads: read fills it from a
-// (nil when the body is not a JSON object) and names what is missing, or
-// returns "".
-type wireAnswer interface {
-	read(a answer) (missing string)
-}
-
 // ShapeError is a 2xx answer the client cannot read in any spelling it
 // knows.
 type ShapeError = transfer.ShapeError
@@ -231,7 +224,7 @@ type tokenResponse struct {
 	ChallengeName string
 }
 
-func (t *tokenResponse) read(a answer) string {
+func (t *tokenResponse) ReadAnswer(a answer) string {
 	if a == nil {
 		return "AccessToken"
 	}
@@ -262,7 +255,7 @@ type presignedURLResponse struct {
 	ObjectKey string
 }
 
-func (r *presignedURLResponse) read(a answer) string {
+func (r *presignedURLResponse) ReadAnswer(a answer) string {
 	a = in(a, spellURL)
 	r.URL, r.ObjectKey = a.Str(spellURL), a.Str(spellObjectKey)
 	return missing(map[string]bool{"url": r.URL == "", "object_key": r.ObjectKey == ""})
@@ -289,7 +282,7 @@ type wirePartURL struct {
 	URL        string
 }
 
-func (r *multipartCreateResponse) read(a answer) string {
+func (r *multipartCreateResponse) ReadAnswer(a answer) string {
 	a = in(a, spellUploadID)
 	r.UploadID, r.ObjectKey = a.Str(spellUploadID), a.Str(spellObjectKey)
 	parts, ok := a.List(spellParts)
@@ -327,7 +320,7 @@ type multipartCompleteResponse struct {
 	ObjectKey string
 }
 
-func (r *multipartCompleteResponse) read(a answer) string {
+func (r *multipartCompleteResponse) ReadAnswer(a answer) string {
 	r.ObjectKey = in(a, spellObjectKey).Str(spellObjectKey)
 	return ""
 }

@@ -24,7 +24,7 @@ func TestWireReadsTheSpellingsOfAFamily(t *testing.T) {
 		`{"data":{"presigned_url":"U","Key":"K"}}`,
 	} {
 		var r presignedURLResponse
-		if m := r.read(transfer.ParseAnswer([]byte(body))); m != "" || r.URL != "U" || r.ObjectKey != "K" {
+		if m := r.ReadAnswer(transfer.ParseAnswer([]byte(body))); m != "" || r.URL != "U" || r.ObjectKey != "K" {
 			t.Errorf("%s: %+v, missing %q", body, r, m)
 		}
 	}
@@ -34,7 +34,7 @@ func TestWireReadsTheSpellingsOfAFamily(t *testing.T) {
 		`{"UploadId":"I","Key":"K","Parts":[{"PartNumber":1,"URL":"A"},{"PartNumber":2,"URL":"B"}]}`,
 	} {
 		var r multipartCreateResponse
-		if m := r.read(transfer.ParseAnswer([]byte(body))); m != "" || r.UploadID != "I" || r.ObjectKey != "K" || len(r.Parts) != 2 || r.Parts[1] != (wirePartURL{2, "B"}) {
+		if m := r.ReadAnswer(transfer.ParseAnswer([]byte(body))); m != "" || r.UploadID != "I" || r.ObjectKey != "K" || len(r.Parts) != 2 || r.Parts[1] != (wirePartURL{2, "B"}) {
 			t.Errorf("%s: %+v, missing %q", body, r, m)
 		}
 	}
@@ -44,12 +44,12 @@ func TestWireReadsTheSpellingsOfAFamily(t *testing.T) {
 		`{"AuthenticationResult":{"AccessToken":"T","RefreshToken":"R","ExpiresIn":3600,"TokenType":"Bearer"}}`,
 	} {
 		var r tokenResponse
-		if m := r.read(transfer.ParseAnswer([]byte(body))); m != "" || r.AccessToken != "T" || r.RefreshToken != "R" || r.ExpiresIn != 3600 {
+		if m := r.ReadAnswer(transfer.ParseAnswer([]byte(body))); m != "" || r.AccessToken != "T" || r.RefreshToken != "R" || r.ExpiresIn != 3600 {
 			t.Errorf("%s: %+v, missing %q", body, r, m)
 		}
 	}
 	var c multipartCompleteResponse
-	if m := c.read(transfer.ParseAnswer([]byte(`"OK"`))); m != "" || c.ObjectKey != "" {
+	if m := c.ReadAnswer(transfer.ParseAnswer([]byte(`"OK"`))); m != "" || c.ObjectKey != "" {
 		t.Errorf("complete answered with a string: %+v, missing %q", c, m)
 	}
 }

@@ -216,7 +216,7 @@ func (u *UploadInfo) usable(now time.Time) bool {
 // nil); dup is what a second copy costs. A body-level failure is an
 // *APIError; a success whose answer the client cannot read is a
 // *transfer.ShapeError.
-func (c *Client) call(ctx context.Context, method, path string, dup transfer.Duplicate, query url.Values, body any, out wireAnswer) error {
+func (c *Client) call(ctx context.Context, method, path string, dup transfer.Duplicate, query url.Values, body any, out transfer.AnswerReader) error {
 	u := strings.TrimRight(c.Endpoint, "/") + path
 	if len(query) > 0 {
 		u += "?" + query.Encode()
@@ -253,7 +253,7 @@ func (c *Client) call(ctx context.Context, method, path string, dup transfer.Dup
 	case out == nil:
 		return nil
 	}
-	if m := out.read(env.Data); m != "" {
+	if m := out.ReadAnswer(env.Data); m != "" {
 		return transfer.NewShapeError(platformName, op, resp.Status, transfer.RequestID(resp.Header), m, resp.Body)
 	}
 	return nil

@@ -159,13 +159,6 @@ func rateLimited(status int, body []byte) bool {
 	return env.Code == http.StatusTooManyRequests || strings.Contains(msg, "rate limit") || strings.Contains(msg, "too many requests")
 }
 
-// wireAnswer is the data of an answer the client reads: read fills it
-// from data (nil when the envelope has none) and names what is missing,
-// or returns "".
-type wireAnswer interface {
-	read(data transfer.Answer) (missing string)
-}
-
 var missing = transfer.Missing
 
 // presignAnswer is the data of presigned-upload-data for area.
@@ -174,7 +167,7 @@ type presignAnswer struct {
 	info UploadInfo
 }
 
-func (p *presignAnswer) read(d transfer.Answer) string {
+func (p *presignAnswer) ReadAnswer(d transfer.Answer) string {
 	if d == nil {
 		return "data"
 	}
@@ -214,7 +207,7 @@ func (p *presignAnswer) read(d transfer.Answer) string {
 // createAnswer is the data of POST /api/open/v1/audience.
 type createAnswer struct{ ID int64 }
 
-func (c *createAnswer) read(d transfer.Answer) string {
+func (c *createAnswer) ReadAnswer(d transfer.Answer) string {
 	if id, ok := d.Int(spellTaID); ok && id > 0 {
 		c.ID = id
 		return ""
@@ -228,7 +221,7 @@ type listAnswer struct {
 	List                             []Audience
 }
 
-func (l *listAnswer) read(d transfer.Answer) string {
+func (l *listAnswer) ReadAnswer(d transfer.Answer) string {
 	if d == nil {
 		return "data"
 	}

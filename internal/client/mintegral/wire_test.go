@@ -41,7 +41,7 @@ func TestWireReadsTheSpellingsOfAFamily(t *testing.T) {
 		`{"AreaType":1,"TTL":300,"S3":{"Method":"PUT","UploadUrl":"U","Path":"P"}}`,
 	} {
 		p := presignAnswer{area: 1}
-		if m := p.read(transfer.ParseAnswer([]byte(data))); m != "" || p.info.S3 == nil || p.info.S3.URL != "U" || p.info.DataPath() != "P" || p.info.TTL != 300 {
+		if m := p.ReadAnswer(transfer.ParseAnswer([]byte(data))); m != "" || p.info.S3 == nil || p.info.S3.URL != "U" || p.info.DataPath() != "P" || p.info.TTL != 300 {
 			t.Errorf("%s: %+v, missing %q", data, p.info, m)
 		}
 	}
@@ -51,7 +51,7 @@ func TestWireReadsTheSpellingsOfAFamily(t *testing.T) {
 		`{"Ttl":300,"Oss":{"Method":"POST","AccessKeyId":"A","Host":"H","Expire":1704892428,"Signature":"S","Policy":"Y","Dir":"D","DataPath":"P"}}`,
 	} {
 		p := presignAnswer{area: 2}
-		if m := p.read(transfer.ParseAnswer([]byte(data))); m != "" {
+		if m := p.ReadAnswer(transfer.ParseAnswer([]byte(data))); m != "" {
 			t.Errorf("%s: missing %q", data, m)
 			continue
 		}
@@ -62,7 +62,7 @@ func TestWireReadsTheSpellingsOfAFamily(t *testing.T) {
 
 	for _, data := range []string{`{"ta_id":1148}`, `{"taId":"1148"}`, `{"TaId":1148}`, `{"id":1148}`} {
 		var c createAnswer
-		if m := c.read(transfer.ParseAnswer([]byte(data))); m != "" || c.ID != 1148 {
+		if m := c.ReadAnswer(transfer.ParseAnswer([]byte(data))); m != "" || c.ID != 1148 {
 			t.Errorf("%s: %+v, missing %q", data, c, m)
 		}
 	}
@@ -74,7 +74,7 @@ func TestWireReadsTheSpellingsOfAFamily(t *testing.T) {
 		`{"total":1,"list":[{"ta_id":7,"platform":2,"ta_name":"a","device_type":12,"area_type":1,"ctime":1704871621,"utime":1704871622}]}`:                                                     "IDFV",
 	} {
 		var l listAnswer
-		if m := l.read(transfer.ParseAnswer([]byte(data))); m != "" || len(l.List) != 1 {
+		if m := l.ReadAnswer(transfer.ParseAnswer([]byte(data))); m != "" || len(l.List) != 1 {
 			t.Errorf("%s: %+v, missing %q", data, l, m)
 			continue
 		}
@@ -87,7 +87,7 @@ func TestWireReadsTheSpellingsOfAFamily(t *testing.T) {
 	// An empty page: [], null, or no list with a total of 0.
 	for _, data := range []string{`{"total":0,"list":[]}`, `{"total":0,"list":null}`, `{"page":3,"list":null}`, `{"total":0}`} {
 		var l listAnswer
-		if m := l.read(transfer.ParseAnswer([]byte(data))); m != "" || len(l.List) != 0 {
+		if m := l.ReadAnswer(transfer.ParseAnswer([]byte(data))); m != "" || len(l.List) != 0 {
 			t.Errorf("%s: %+v, missing %q", data, l, m)
 		}
 	}
@@ -97,7 +97,7 @@ func TestWireReadsTheSpellingsOfAFamily(t *testing.T) {
 		`{"total":1,"list":[{"ta_id":7}]}`: "data.list[0].area_type or data.list[0].ctime or data.list[0].device_type or data.list[0].platform or data.list[0].ta_name or data.list[0].utime",
 	} {
 		var l listAnswer
-		if m := l.read(transfer.ParseAnswer([]byte(data))); m != want {
+		if m := l.ReadAnswer(transfer.ParseAnswer([]byte(data))); m != want {
 			t.Errorf("%s: missing %q, want %q", data, m, want)
 		}
 	}

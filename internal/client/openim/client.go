@@ -138,7 +138,7 @@ func (c *Client) operationID() string {
 
 // call POSTs a JSON body to an API path and reads the answer into out
 // (see wire.go); dup is what a second copy costs.
-func (c *Client) call(ctx context.Context, op string, dup transfer.Duplicate, body any, out wireAnswer) error {
+func (c *Client) call(ctx context.Context, op string, dup transfer.Duplicate, body any, out transfer.AnswerReader) error {
 	raw, err := json.Marshal(body)
 	if err != nil {
 		return err
@@ -171,7 +171,7 @@ func (c *Client) call(ctx context.Context, op string, dup transfer.Duplicate, bo
 	}
 	missing := ""
 	if out != nil {
-		missing = out.read(a)
+		missing = out.ReadAnswer(a)
 	}
 	// Without errCode, readable data still says the call succeeded.
 	if !env.HasCode && (out == nil || missing != "") {

@@ -102,13 +102,6 @@ var (
 // answer is an answer read liberally (see transfer.Answer).
 type answer = transfer.Answer
 
-// wireAnswer is an answer shape the client reads: read fills it from the
-// whole answer (its fields may sit in data or at the top) and names what
-// is missing, or returns "".
-type wireAnswer interface {
-	read(a answer) (missing string)
-}
-
 // data returns the answer's fields: those of its data wrapper, or the
 // answer itself when it holds any of names.
 func data(a answer, names []string) answer { return a.In(spellData, names) }
@@ -129,7 +122,7 @@ func readEnvelope(a answer) envelope {
 // initiateAnswer is initiate_form_data's data.
 type initiateAnswer struct{ FormUpload }
 
-func (r *initiateAnswer) read(a answer) string {
+func (r *initiateAnswer) ReadAnswer(a answer) string {
 	a = data(a, spellID)
 	r.ID, r.URL, r.File = a.Str(spellID), a.Str(spellURL), a.Str(spellFileField)
 	if m := transfer.Missing(map[string]bool{"id": r.ID == "", "url": r.URL == "", "file": r.File == ""}); m != "" {
@@ -276,7 +269,7 @@ func orderedStringMap(raw json.RawMessage) ([]transfer.FormField, error) {
 // completeAnswer is complete_form_data's data: the object's address.
 type completeAnswer struct{ URL string }
 
-func (r *completeAnswer) read(a answer) string {
+func (r *completeAnswer) ReadAnswer(a answer) string {
 	r.URL = data(a, spellURL).Str(spellURL)
 	if r.URL == "" {
 		return "url"

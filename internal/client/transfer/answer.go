@@ -110,6 +110,13 @@ func (a Answer) In(wrappers, names []string) Answer {
 	return a
 }
 
+// AnswerReader is an answer shape a client reads: ReadAnswer fills it
+// from a (nil when the body, or the part of it the platform's envelope
+// carries, is not a JSON object) and names what is missing, or returns "".
+type AnswerReader interface {
+	ReadAnswer(a Answer) (missing string)
+}
+
 // RawText renders a JSON string or number as text ("" for anything else).
 func RawText(raw json.RawMessage) string {
 	var s string
