@@ -87,13 +87,13 @@ resource "audience_tpns_account_package" "accounts" {
 // resource or the provider block asks for one, and nothing is uploaded
 // until the team lets it through on purpose.
 func TestAccListGuard_collapsedList(t *testing.T) {
+	// One configuration uploads to both: against real accounts only when
+	// both are named, each from the variables the run started with.
+	if !isReal(t, tpnsPlatform) {
+		skipOnRealAccount(t, mintegralPlatform, "also uploads to TPNS, which "+realAccountsEnv+" does not name")
+	}
 	srv := accTarget(t, mintegralPlatform)
 	if srv == nil {
-		// One configuration uploads to both: against real accounts only
-		// when both are named, each from the variables the run started with.
-		if !isReal(t, tpnsPlatform) {
-			sandboxOnly(t, nil, "also uploads to TPNS, which "+realAccountsEnv+" does not name")
-		}
 		for _, f := range tpnsPlatform.Settings {
 			if v := startEnv[f.EnvVar]; v != "" {
 				t.Setenv(f.EnvVar, v)
