@@ -27,7 +27,7 @@ source "$work/sandbox.env"
 export AUDIENCE_ACC_REAL=all TF_ACC=1 AUDIENCE_ACC_FUTUREDEMAND_EID=${AUDIENCE_ACC_FUTUREDEMAND_EID:-evt_external}
 go test -count=1 -run '^$' ./internal/provider >/dev/null
 
-run=${ACC_REAL_RUN:-'^TestAcc(Smoke|FutureDemand|TPNSAccountPackage|OpenIMObject|OpenimObject|AltcraftProfileExport|MintegralAudienceList)'}
+run=${ACC_REAL_RUN:-'^TestAcc(Smoke|FutureDemand|TPNSAccountPackage|OpenIMObject|OpenimObject|AltcraftProfileExport|Mintegral|ListGuard|IDList_(freshClone|dedupe|pipeline))'}
 echo "==> the tests that take the switch ($run) against it; those that need the sandbox's powers skip"
 # shellcheck disable=SC2086
 go test ./internal/provider -count=1 -v -timeout "${TEST_TIMEOUT:-40m}" -run "$run" ${TESTARGS:-} >"$work/acc.log" 2>&1 || true

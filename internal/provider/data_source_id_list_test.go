@@ -255,8 +255,9 @@ func TestAccIDList_errors(t *testing.T) {
 // configuration, as the docs' example spells them). The next run, in
 // another fresh clone, writes the same bytes and uploads nothing.
 func TestAccIDList_freshCloneCreatesOutputDirectories(t *testing.T) {
-	srv := startSandbox(t)
+	srv := accTarget(t, mintegralPlatform)
 	clone := t.TempDir()
+	iosList := accName("ios_idfa.txt") // the name Mintegral is sent
 	// The provider resolves relative paths against its working directory,
 	// the configuration's directory when Terraform starts it.
 	t.Chdir(clone)
@@ -266,7 +267,7 @@ func TestAccIDList_freshCloneCreatesOutputDirectories(t *testing.T) {
 data "audience_id_list" "ios" {
   source      = "${path.module}/exports/crm_export.csv"
   column      = "idfa"
-  output_path = "${path.module}/build/ios_idfa.txt"
+  output_path = "${path.module}/build/` + iosList + `"
   case        = "upper"
   format      = "uuid"
   invalid     = "skip"
@@ -304,29 +305,31 @@ resource "audience_mintegral_file" "test" {
 					statecheck.ExpectKnownValue("audience_mintegral_file.test", tfjsonpath.New("file_md5"), knownvalue.StringExact(md5hex(idfas))),
 				},
 				Check: resource.ComposeAggregateTestCheckFunc(
-					checkFileContent(filepath.Join(clone, "build", "ios_idfa.txt"), false, idfas),
+					checkFileContent(filepath.Join(clone, "build", iosList), false, idfas),
 					checkFileContent(filepath.Join(clone, "out", "nested", "idfa.txt.gz"), true, idfas),
-					checkStoredObject(srv, idfas),
+					onSandbox(srv, checkStoredObject(srv, idfas)),
 				),
 			},
 			{
 				// The next run: a fresh clone, state from the backend.
 				PreConfig: func() {
 					freshClone()
-					uploads = srv.Requests(sandbox.PrefixMintegral)
+					if srv != nil {
+						uploads = srv.Requests(sandbox.PrefixMintegral)
+					}
 				},
 				Config: config,
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
 				Check: resource.ComposeAggregateTestCheckFunc(
-					checkFileContent(filepath.Join(clone, "build", "ios_idfa.txt"), false, idfas),
-					func(*terraform.State) error {
+					checkFileContent(filepath.Join(clone, "build", iosList), false, idfas),
+					onSandbox(srv, func(*terraform.State) error {
 						if n := srv.Requests(sandbox.PrefixMintegral) - uploads; n != 0 {
 							return fmt.Errorf("%d requests reached Mintegral for unchanged content", n)
 						}
 						return nil
-					},
+					}),
 				),
 			},
 		},
@@ -402,7 +405,7 @@ func TestAccIDList_truncatedGzip(t *testing.T) {
 // and its _pid column to TPNS as accounts. The next plan is empty, and a
 // new segment content uploads new lists.
 func TestAccIDList_pipelineAltcraftToMintegralAndTPNS(t *testing.T) {
-	srv := startSandbox(t)
+	srv := requireSandbox(t, mintegralPlatform, "exports profiles seeded into the sandbox's Altcraft panel, moves the clock and reads the sandbox's records")
 	out := t.TempDir()
 	doctors := altcraftSandboxExport(t, "segment", 7, map[string]any{"occupation": "doctor"})
 	nurses := altcraftSandboxExport(t, "segment", 7, map[string]any{"occupation": "nurse"})
@@ -545,7 +548,7 @@ func checkPipelineAudience(t *testing.T, srv *sandbox.Server) resource.TestCheck
 // list that uploads under irregular_lines = "error"; without dedupe the
 // repeats stay, and the upload refuses them.
 func TestAccIDList_dedupeWritesACleanList(t *testing.T) {
-	srv := startSandbox(t)
+	srv := accTarget(t, mintegralPlatform)
 	dir := t.TempDir()
 	export := writeFile(t, dir, "crm.csv", "\xEF\xBB\xBF_pid,email,idfa\r\n"+
 		"1,anna@example.com,"+strings.ToLower(idfaA)+"\r\n"+
@@ -553,7 +556,7 @@ func TestAccIDList_dedupeWritesACleanList(t *testing.T) {
 		"3,clara@example.com, "+idfaA+" \r\n"+
 		"4,dmitri@example.com,"+idfaB+"\r\n"+
 		"5,elena@example.com,"+idfaC+"\r\n")
-	out := filepath.Join(dir, "build", "idfa.txt")
+	out := filepath.Join(dir, "build", accName("idfa.txt"))
 	config := func(dedupe bool) string {
 		return fmt.Sprintf(`
 data "audience_id_list" "ios" {
@@ -587,7 +590,7 @@ resource "audience_mintegral_file" "test" {
 					idListState("ios", "file_md5", knownvalue.StringExact(md5hex(clean))),
 					statecheck.ExpectKnownValue("audience_mintegral_file.test", tfjsonpath.New("file_md5"), knownvalue.StringExact(md5hex(clean))),
 				},
-				Check: resource.ComposeAggregateTestCheckFunc(checkFileContent(out, false, clean), checkStoredObject(srv, clean)),
+				Check: resource.ComposeAggregateTestCheckFunc(checkFileContent(out, false, clean), onSandbox(srv, checkStoredObject(srv, clean))),
 			},
 		},
 	})

@@ -61,6 +61,9 @@ func idLines(n int) string {
 	return b.String()
 }
 
+// The lists listGuardConfig uploads, named under the run's prefix.
+var listGuardIOS, listGuardAccounts = accName("ios.txt"), accName("accounts.txt")
+
 func listGuardConfig(dir, providerGuard, resourceGuard string) string {
 	return providerBlock + fmt.Sprintf(`
 provider "audience" {
@@ -68,15 +71,15 @@ provider "audience" {
 }
 
 resource "audience_mintegral_file" "ios" {
-  source = "%s/ios.txt"
+  source = "%s/%s"
   %s
 }
 
 resource "audience_tpns_account_package" "accounts" {
-  source = "%s/accounts.txt"
+  source = "%s/%s"
   %s
 }
-`, providerGuard, dir, resourceGuard, dir, resourceGuard)
+`, providerGuard, dir, listGuardIOS, resourceGuard, dir, listGuardAccounts, resourceGuard)
 }
 
 // A list that collapses (an export that matched almost nobody) is shown
@@ -84,10 +87,22 @@ resource "audience_tpns_account_package" "accounts" {
 // resource or the provider block asks for one, and nothing is uploaded
 // until the team lets it through on purpose.
 func TestAccListGuard_collapsedList(t *testing.T) {
-	srv := startSandbox(t)
+	// One configuration uploads to both: against real accounts only when
+	// both are named, each from the variables the run started with.
+	if !isReal(t, tpnsPlatform) {
+		skipOnRealAccount(t, mintegralPlatform, "also uploads to TPNS, which "+realAccountsEnv+" does not name")
+	}
+	srv := accTarget(t, mintegralPlatform)
+	if srv == nil {
+		for _, f := range tpnsPlatform.Settings {
+			if v := startEnv[f.EnvVar]; v != "" {
+				t.Setenv(f.EnvVar, v)
+			}
+		}
+	}
 	w := newCLIWorkdir(t)
-	w.write("ios.txt", idLines(104))
-	w.write("accounts.txt", strings.ReplaceAll(idLines(40), "-8246-4BA4-AE5B-76104861E7DC", ""))
+	w.write(listGuardIOS, idLines(104))
+	w.write(listGuardAccounts, strings.ReplaceAll(idLines(40), "-8246-4BA4-AE5B-76104861E7DC", ""))
 	w.write("main.tf", listGuardConfig(w.Dir, "", ""))
 	w.ok("init")
 	w.ok("apply", "-auto-approve")
@@ -101,16 +116,21 @@ func TestAccListGuard_collapsedList(t *testing.T) {
 	}
 
 	// The export collapses: the plan shows old -> new and warns.
-	w.write("ios.txt", idLines(2))
-	w.write("accounts.txt", "00000001\n")
+	w.write(listGuardIOS, idLines(2))
+	w.write(listGuardAccounts, "00000001\n")
 	out := w.ok("plan")
 	expectIn(t, out, "entry_count = 104 -> 2", "entry_count = 40 -> 1",
 		"Warning: List shrinks from 104 to 2 entries",
-		"audience_mintegral_file: "+w.Dir+"/ios.txt holds 2 entries, and the platform holds 104 from the last upload",
+		"audience_mintegral_file: "+w.Dir+"/"+listGuardIOS+" holds 2 entries, and the platform holds 104 from the last upload",
 		"Warning: List shrinks from 40 to 1 entries",
 		`Set list_guard.on_shrink = "error" (here or in the provider block) to make this an error.`)
 
-	uploads := func() int { return srv.Requests(sandbox.PrefixMintegral) + srv.Requests(sandbox.PrefixTPNS) }
+	uploads := func() int {
+		if srv == nil {
+			return 0 // a real account's requests are not counted
+		}
+		return srv.Requests(sandbox.PrefixMintegral) + srv.Requests(sandbox.PrefixTPNS)
+	}
 	before := uploads()
 	// Made an error in the provider block for every list, or on the resource.
 	for _, cfg := range []string{

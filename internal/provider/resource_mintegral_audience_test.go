@@ -182,7 +182,7 @@ func TestAccSmokeMintegralAudience_createUpdateInPlaceAndReplace(t *testing.T) {
 // takes the configured files and keeps Mintegral's times; the plans after
 // it are empty until the window has passed, then the update goes out.
 func TestAccMintegralAudience_updateInsideWindowIsPostponed(t *testing.T) {
-	srv := startSandbox(t)
+	srv := requireSandbox(t, mintegralPlatform, "moves the clock past the 12-hour window, drops an answer and counts the update requests")
 	dir := t.TempDir()
 	src := writeFile(t, dir, "gaid.csv", "gaid\n38400000-8cf0-11bd-b23e-10b96e40000d\n")
 	config := audienceConfig(src, "android-gaid", "android", "GAID")
@@ -277,7 +277,7 @@ func firstDataPath(values any, attribute string) string {
 // which state took when the update was postponed, shows no change. Plans
 // inside the window stay empty.
 func TestAccMintegralAudience_postponedUpdateShownWhenSent(t *testing.T) {
-	srv := startSandbox(t)
+	srv := requireSandbox(t, mintegralPlatform, "moves the clock past the 12-hour window and counts the update requests")
 	dir := t.TempDir()
 	src := writeFile(t, dir, "idfa.txt", "idfa\n6D92078A-8246-4BA4-AE5B-76104861E7DC\n")
 	config := audienceConfig(src, "ios-held", "ios", "IDFA")
@@ -379,7 +379,8 @@ func TestAccMintegralAudience_postponedUpdateShownWhenSent(t *testing.T) {
 // When the platform refuses anyway (its clock is ahead of ours), its own
 // message surfaces at apply.
 func TestAccMintegralAudience_platformRefusalSurfacesAtApply(t *testing.T) {
-	srv := startSandbox(t, func(c *sandbox.Config) { c.MintegralUpdateWindow = 24 * time.Hour })
+	srv := requireSandbox(t, mintegralPlatform, "plays a platform whose window is 24 hours (a sandbox mode), moves its clock and expects its wording of the refusal",
+		func(c *sandbox.Config) { c.MintegralUpdateWindow = 24 * time.Hour })
 	dir := t.TempDir()
 	src := writeFile(t, dir, "oaid.txt", "oaid\n0a1b2c3d\n")
 	config := audienceConfig(src, "cn-oaid", "android", "OAID")
@@ -403,9 +404,10 @@ func TestAccMintegralAudience_platformRefusalSurfacesAtApply(t *testing.T) {
 }
 
 func TestAccMintegralAudience_import(t *testing.T) {
-	srv := startSandbox(t)
-	src := writeFile(t, t.TempDir(), "idfv.txt", "idfv\n6D92078A-8246-4BA4-AE5B-76104861E7DC\n")
-	config := audienceConfig(src, "ios-idfv", "ios", "IDFV")
+	srv := accTarget(t, mintegralPlatform)
+	name := accName("ios-idfv")
+	src := writeFile(t, t.TempDir(), accName("idfv.txt"), "idfv\n6D92078A-8246-4BA4-AE5B-76104861E7DC\n")
+	config := audienceConfig(src, name, "ios", "IDFV")
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{
@@ -431,7 +433,7 @@ func TestAccMintegralAudience_import(t *testing.T) {
 				ImportPlanChecks: resource.ImportPlanChecks{
 					PreApply: []plancheck.PlanCheck{
 						plancheck.ExpectKnownValue(audienceAddr, tfjsonpath.New("device_types"), knownvalue.ListExact([]knownvalue.Check{knownvalue.StringExact("IDFV")})),
-						plancheck.ExpectKnownValue(audienceAddr, tfjsonpath.New("name"), knownvalue.StringExact("ios-idfv")),
+						plancheck.ExpectKnownValue(audienceAddr, tfjsonpath.New("name"), knownvalue.StringExact(name)),
 					},
 				},
 			},
@@ -442,7 +444,11 @@ func TestAccMintegralAudience_import(t *testing.T) {
 				ExpectError:   wrappedPattern(`"not-a-number" is not a Mintegral audience ID; import with the numeric ta_id`),
 			},
 		},
+		CheckDestroy: checkNoAudienceNamed(name),
 	})
+	if srv == nil {
+		return
+	}
 	if n := srv.MintegralAudienceCalls("PUT"); n != 0 {
 		t.Fatalf("%d update requests, want 0", n)
 	}
@@ -450,7 +456,7 @@ func TestAccMintegralAudience_import(t *testing.T) {
 
 // An audience deleted or renamed in Mintegral shows in the next plan.
 func TestAccMintegralAudience_driftFromOutsideTerraform(t *testing.T) {
-	srv := startSandbox(t)
+	srv := requireSandbox(t, mintegralPlatform, "renames and changes the audience in the sandbox's console and moves the clock")
 	src := writeFile(t, t.TempDir(), "imei.txt", "imei\n490154203237518\n")
 	config := audienceConfig(src, "android-imei", "android", "IMEI")
 	resource.Test(t, resource.TestCase{
@@ -515,7 +521,7 @@ func TestAccMintegralAudience_driftFromOutsideTerraform(t *testing.T) {
 }
 
 func TestAccMintegralAudience_planTimeValidation(t *testing.T) {
-	srv := startSandbox(t)
+	srv := accTarget(t, mintegralPlatform)
 	cases := []struct {
 		name, config string
 		want         *regexp.Regexp
@@ -537,6 +543,9 @@ func TestAccMintegralAudience_planTimeValidation(t *testing.T) {
 				Steps:                    []resource.TestStep{{Config: tc.config, PlanOnly: true, ExpectError: tc.want}},
 			})
 		})
+	}
+	if srv == nil {
+		return
 	}
 	if n := srv.Requests(sandbox.PrefixMintegral); n != 0 {
 		t.Fatalf("%d requests reached the sandbox; plan-time validation must send nothing", n)
@@ -570,7 +579,7 @@ func wrappedPattern(pattern string) *regexp.Regexp {
 // A create whose answer is lost (the connection resets after Mintegral
 // created the audience) is looked up and adopted, not sent again.
 func TestAccMintegralAudience_lostCreateAnswerCreatesOneAudience(t *testing.T) {
-	srv := startSandbox(t)
+	srv := requireSandbox(t, mintegralPlatform, "drops the answer to the create and counts the create requests")
 	src := writeFile(t, t.TempDir(), "gaid.txt", "gaid\n38400000-8cf0-11bd-b23e-10b96e40000d\n")
 	srv.AddFault(sandbox.Fault{Method: "POST", PathPrefix: sandbox.PrefixMintegral + "/api/open/v1/audience", DropResponse: true})
 	resource.Test(t, resource.TestCase{
@@ -601,7 +610,7 @@ func TestAccMintegralAudience_lostCreateAnswerCreatesOneAudience(t *testing.T) {
 // one whose files are written (a new upload of its list) gets them in one
 // update. The plan after that is empty.
 func TestAccMintegralAudience_importBlocks(t *testing.T) {
-	srv := startSandbox(t)
+	srv := requireSandbox(t, mintegralPlatform, "seeds console-made audiences in the sandbox and reads its records")
 	ids := seedConsoleAudiences(t, srv, 2, sandbox.MintegralSeed{Platform: 3, DeviceType: 3})
 	src := writeFile(t, t.TempDir(), "gaid.txt", "gaid\n38400000-8cf0-11bd-b23e-10b96e40000d\n")
 	config := fmt.Sprintf(`
@@ -806,7 +815,7 @@ func stateDataPath(t *testing.T, w *cliWorkdir, name string) string {
 // out once the window has passed, and destroy works at any time in every
 // form (destroy, apply -destroy, -target, removal from the configuration).
 func TestAccMintegralAudience_updateWindowJourney(t *testing.T) {
-	srv := startSandbox(t)
+	srv := requireSandbox(t, mintegralPlatform, "moves the clock past the 12-hour window and counts the update requests")
 	w := newCLIWorkdir(t)
 	w.write("main.tf", windowConfig(w.Dir, true))
 	devices := func(id string) { w.write("devices.txt", "idfa\n"+id+"\n") }
@@ -930,10 +939,11 @@ func TestAccMintegralAudience_updateWindowJourney(t *testing.T) {
 // import block can name the audience by it (Terraform and OpenTofu 1.12
 // and later; older CLIs never see it).
 func TestAccMintegralAudience_identity(t *testing.T) {
-	srv := startSandbox(t)
+	srv := accTarget(t, mintegralPlatform)
 	dir := t.TempDir()
-	src := writeFile(t, dir, "idfa.txt", "idfa\n6D92078A-8246-4BA4-AE5B-76104861E7DC\n")
-	config := audienceConfig(src, "ios-identity", "ios", "IDFA")
+	name, file := accName("ios-identity"), accName("idfa.txt")
+	src := writeFile(t, dir, file, "idfa\n6D92078A-8246-4BA4-AE5B-76104861E7DC\n")
+	config := audienceConfig(src, name, "ios", "IDFA")
 	identityIsTaID := statecheck.ExpectIdentityValueMatchesState(audienceAddr, tfjsonpath.New("ta_id"))
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
@@ -944,6 +954,9 @@ func TestAccMintegralAudience_identity(t *testing.T) {
 				ConfigStateChecks: []statecheck.StateCheck{
 					identityIsTaID,
 					statecheck.ExpectIdentity(audienceAddr, map[string]knownvalue.Check{"ta_id": knownvalue.Int64Func(func(v int64) error {
+						if srv == nil {
+							return nil // the account's records cannot be read
+						}
 						if want := onlyAudience(t, srv).ID; v != want {
 							return fmt.Errorf("identity ta_id %d, sandbox %d", v, want)
 						}
@@ -960,25 +973,31 @@ func TestAccMintegralAudience_identity(t *testing.T) {
 				ExpectNonEmptyPlan: true, // the configured files are recorded
 				ImportPlanChecks: resource.ImportPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectKnownValue(audienceAddr, tfjsonpath.New("name"), knownvalue.StringExact("ios-identity")),
+						plancheck.ExpectKnownValue(audienceAddr, tfjsonpath.New("name"), knownvalue.StringExact(name)),
 						plancheck.ExpectKnownValue(audienceAddr, tfjsonpath.New("device_types"), knownvalue.ListExact([]knownvalue.Check{knownvalue.StringExact("IDFA")})),
 					},
 				},
 			},
 			{
-				// An update keeps it, and so does the refresh before it.
+				// An update keeps it, and so does the refresh before it. The
+				// sandbox's clock is moved, so a real account skips the step.
+				SkipFunc: skipOnReal(srv),
 				PreConfig: func() {
+					if srv == nil {
+						return // PreConfig runs before SkipFunc
+					}
 					srv.BackdateMintegralAudience(onlyAudience(t, srv).ID, 13*time.Hour)
-					writeFile(t, dir, "idfa.txt", "idfa\nAEBE52E7-03EE-455A-B3C4-E57283966239\n")
+					writeFile(t, dir, file, "idfa\nAEBE52E7-03EE-455A-B3C4-E57283966239\n")
 				},
 				Config: config,
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(audienceAddr, plancheck.ResourceActionUpdate)},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{identityIsTaID},
-				Check:             checkAudienceMatchesSandbox(t, srv),
+				Check:             onSandbox(srv, checkAudienceMatchesSandbox(t, srv)),
 			},
 		},
+		CheckDestroy: checkNoAudienceNamed(name),
 	})
 }
 
@@ -1101,7 +1120,7 @@ resource "audience_mintegral_audience" "adopted_%d" {
 // outside leaves the state and is created again from its files, and the
 // warning says so.
 func TestAccMintegralAudience_adoptedAudienceDeletedInConsole(t *testing.T) {
-	srv := startSandbox(t)
+	srv := requireSandbox(t, mintegralPlatform, "seeds console-made audiences in the sandbox and deletes them there")
 	ids := seedConsoleAudiences(t, srv, 2, sandbox.MintegralSeed{Platform: 2})
 	w := newCLIWorkdir(t)
 	both := map[int]bool{0: true, 1: true}

@@ -122,14 +122,15 @@ func TestAccSmokeMintegralFile_area1LifecycleAndReplace(t *testing.T) {
 }
 
 func TestAccMintegralFile_area2OSS(t *testing.T) {
-	srv := startSandbox(t)
+	srv := accTarget(t, mintegralPlatform)
 	dir := t.TempDir()
 	var gz strings.Builder
 	zw := gzip.NewWriter(&gz)
 	_, _ = zw.Write([]byte("gaid\n38400000-8cf0-11bd-b23e-10b96e40000d\n"))
 	_ = zw.Close()
 	content := gz.String()
-	src := writeFile(t, dir, "cn_devices.csv.gz", content)
+	file := accName("cn_devices.csv.gz")
+	src := writeFile(t, dir, file, content)
 
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
@@ -137,10 +138,10 @@ func TestAccMintegralFile_area2OSS(t *testing.T) {
 			{
 				Config: mintegralFileConfig(src, "area_type = 2"),
 				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue("audience_mintegral_file.test", tfjsonpath.New("data_path"), knownvalue.StringRegexp(regexp.MustCompile(`^oss://mintegral-cn/audience/.+/cn_devices\.csv\.gz$`))),
+					statecheck.ExpectKnownValue("audience_mintegral_file.test", tfjsonpath.New("data_path"), knownvalue.StringRegexp(regexp.MustCompile(`^oss://mintegral-cn/audience/.+/`+regexp.QuoteMeta(file)+`$`))),
 					statecheck.ExpectKnownValue("audience_mintegral_file.test", tfjsonpath.New("file_md5"), knownvalue.StringExact(md5hex(content))),
 				},
-				Check: checkStoredObject(srv, content),
+				Check: onSandbox(srv, checkStoredObject(srv, content)),
 			},
 			{
 				Config: mintegralFileConfig(src, "area_type = 2"),
@@ -163,7 +164,7 @@ func TestAccMintegralFile_area2OSS(t *testing.T) {
 
 // Every local mistake fails the plan before any request reaches Mintegral.
 func TestAccMintegralFile_planTimeValidation(t *testing.T) {
-	srv := startSandbox(t)
+	srv := accTarget(t, mintegralPlatform)
 	dir := t.TempDir()
 	good := writeFile(t, dir, "ok.txt", "id\n1\n")
 	cases := []struct {
@@ -197,13 +198,16 @@ resource "terraform_data" "name" { input = "list.xlsx" }
 			})
 		})
 	}
+	if srv == nil {
+		return
+	}
 	if n := srv.Requests(sandbox.PrefixMintegral) + srv.Requests(sandbox.PrefixS3) + srv.Requests(sandbox.PrefixOSS); n != 0 {
 		t.Fatalf("%d requests reached the sandbox; plan-time validation must send nothing", n)
 	}
 }
 
 func TestAccMintegralFile_platformErrorSurfaced(t *testing.T) {
-	startSandbox(t)
+	requireSandbox(t, mintegralPlatform, "expects the sandbox's code and wording of a refused API key")
 	t.Setenv("MINTEGRAL_API_KEY", "wrong-key")
 	src := writeFile(t, t.TempDir(), "ok.txt", "id\n1\n")
 	resource.Test(t, resource.TestCase{
@@ -216,7 +220,7 @@ func TestAccMintegralFile_platformErrorSurfaced(t *testing.T) {
 }
 
 func TestAccMintegralFile_missingCredentialNamesAttributeAndVariable(t *testing.T) {
-	srv := startSandbox(t)
+	srv := requireSandbox(t, mintegralPlatform, "sets the sandbox's own API key in the provider block and counts its requests")
 	t.Setenv("MINTEGRAL_API_KEY", "")
 	src := writeFile(t, t.TempDir(), "ok.txt", "id\n1\n")
 	resource.Test(t, resource.TestCase{
@@ -247,9 +251,10 @@ provider "audience" {
 // A source known only at apply (from another resource) is hashed then,
 // with no inconsistent-plan error.
 func TestAccMintegralFile_unknownSourceAtPlan(t *testing.T) {
-	srv := startSandbox(t)
+	srv := accTarget(t, mintegralPlatform)
 	content := "oaid\n0a1b2c3d\n"
-	src := writeFile(t, t.TempDir(), "later.txt", content)
+	file := accName("later.txt")
+	src := writeFile(t, t.TempDir(), file, content)
 	config := fmt.Sprintf(`
 resource "terraform_data" "path" {
   input = %q
@@ -272,9 +277,9 @@ resource "audience_mintegral_file" "test" {
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue("audience_mintegral_file.test", tfjsonpath.New("file_md5"), knownvalue.StringExact(md5hex(content))),
-					statecheck.ExpectKnownValue("audience_mintegral_file.test", tfjsonpath.New("file_name"), knownvalue.StringExact("later.txt")),
+					statecheck.ExpectKnownValue("audience_mintegral_file.test", tfjsonpath.New("file_name"), knownvalue.StringExact(file)),
 				},
-				Check: checkStoredObject(srv, content),
+				Check: onSandbox(srv, checkStoredObject(srv, content)),
 			},
 			{
 				Config: config,

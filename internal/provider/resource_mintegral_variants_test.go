@@ -15,7 +15,7 @@ import (
 // the official 10 the provider sends; the error says what was sent for
 // which name, both numberings, and where to report it. Nothing is created.
 func TestAccMintegralVariants_idfvNewerNumbering(t *testing.T) {
-	srv := startSandbox(t, func(c *sandbox.Config) { c.MintegralIDFVCodes = 12 })
+	srv := requireSandbox(t, mintegralPlatform, "plays an account that numbers IDFV 12 (a sandbox mode)", func(c *sandbox.Config) { c.MintegralIDFVCodes = 12 })
 	src := writeFile(t, t.TempDir(), "idfv.txt", "idfv\nE621E1F8-C36C-495A-93FC-0C247A3E6E5F\n")
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
@@ -33,7 +33,7 @@ func TestAccMintegralVariants_idfvNewerNumbering(t *testing.T) {
 
 // The same account takes every other device type as numbered officially.
 func TestAccMintegralVariants_idfvNewerNumberingOtherTypes(t *testing.T) {
-	srv := startSandbox(t, func(c *sandbox.Config) { c.MintegralIDFVCodes = 12 })
+	srv := requireSandbox(t, mintegralPlatform, "plays an account that numbers IDFV 12 (a sandbox mode)", func(c *sandbox.Config) { c.MintegralIDFVCodes = 12 })
 	src := writeFile(t, t.TempDir(), "idfa.txt", "idfa\nE621E1F8-C36C-495A-93FC-0C247A3E6E5F\n")
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
@@ -47,7 +47,7 @@ func TestAccMintegralVariants_idfvNewerNumberingOtherTypes(t *testing.T) {
 // An account limited to area 1 refuses area_type 2: the error says area_type
 // 2 was sent, that the help center lists only area 1, and what to do.
 func TestAccMintegralVariants_areaTwoRefused(t *testing.T) {
-	srv := startSandbox(t, func(c *sandbox.Config) { c.MintegralAreaOneOnly = true })
+	srv := requireSandbox(t, mintegralPlatform, "plays an account limited to area 1 (a sandbox mode)", func(c *sandbox.Config) { c.MintegralAreaOneOnly = true })
 	src := writeFile(t, t.TempDir(), "gaid.txt", "gaid\n38400000-8cf0-11bd-b23e-10b96e40000d\n")
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
@@ -66,7 +66,7 @@ func TestAccMintegralVariants_areaTwoRefused(t *testing.T) {
 // An endpoint with a wrong path answers the first call 404: the error
 // names the endpoint setting and its variable, as a wrong host does.
 func TestAccMintegralVariants_wrongEndpointPath(t *testing.T) {
-	srv := startSandbox(t)
+	srv := requireSandbox(t, mintegralPlatform, "points the endpoint at a path the sandbox does not serve and expects the URL in the error")
 	t.Setenv("MINTEGRAL_ENDPOINT", srv.URL()+"/wrong")
 	src := writeFile(t, t.TempDir(), "gaid.txt", "gaid\n38400000-8cf0-11bd-b23e-10b96e40000d\n")
 	resource.Test(t, resource.TestCase{
