@@ -139,6 +139,7 @@ const faultKeyHelp = `    suffix=/a.txt               the path must also end wit
     reset-after=4096            read this many request-body bytes, then reset the connection
     reset-response-after=4096   handle the request, send this many bytes of the answer, then reset
     drop                        handle the request (it takes effect), then reset instead of answering
+    respell=camel               handle the request, then answer with its JSON keys respelled (camel, snake, pascal, unknown)
     delay=1.5s                  wait before acting; alone, a slow but normal answer`
 
 // faultFlags collects repeated -fault flags.

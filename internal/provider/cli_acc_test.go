@@ -31,6 +31,20 @@ data "audience_altcraft_profile_export" "crm" {
   output_dir     = "${path.module}/exports"
 }
 `,
+	"resource audience_altcraft_profile_export": `
+# The same CRM's whole database, exported once a day whatever the number
+# of jobs.
+resource "audience_altcraft_profile_export" "daily" {
+  source_type = "database"
+  source_id   = 2
+  output_dir  = "${path.module}/daily"
+  max_age     = "24h"
+}
+
+output "daily_profiles" {
+  value = audience_altcraft_profile_export.daily.total
+}
+`,
 	"data audience_id_list": `
 data "audience_id_list" "idfa" {
   source      = data.audience_altcraft_profile_export.crm.files[0].path

@@ -238,7 +238,13 @@ func (r *AltcraftProfileExportResource) ModifyPlan(ctx context.Context, req reso
 	if !ok || check.CheckedAt.IsZero() {
 		check.CheckedAt = time.Now() // state from before checks were kept
 	}
-	if age, maxAge, ok := altcraftExportAge(plan.MaxAge, state.ExportedAt, check.CheckedAt); ok && age >= maxAge {
+	// Whether it is due is judged at the time of the refresh, which the
+	// final plan of an apply sees too (applying refreshes nothing), so a
+	// saved plan that kept the export still applies hours later. A shorter
+	// max_age is judged against the last refresh that changed the
+	// decision, and so may take effect one run later.
+	if altcraftExportDue(plan.MaxAge, state.ExportedAt, check.CheckedAt) {
+		age, _, _ := altcraftExportAge(plan.MaxAge, state.ExportedAt, time.Now())
 		reasons = append(reasons, fmt.Sprintf("export is %s old, max_age %s", roundDuration(age), plan.MaxAge.ValueString()))
 	}
 	if check.Gone != "" {
@@ -301,6 +307,13 @@ func altcraftExportAge(maxAge, exportedAt types.String, now time.Time) (time.Dur
 		return 0, 0, false
 	}
 	return now.Sub(at), limit, true
+}
+
+// altcraftExportDue reports whether the export was at least max_age old
+// at the time given.
+func altcraftExportDue(maxAge, exportedAt types.String, at time.Time) bool {
+	age, limit, ok := altcraftExportAge(maxAge, exportedAt, at)
+	return ok && age >= limit
 }
 
 // roundDuration writes d to the minute, without zero tails: 26h, 25h30m.
@@ -458,6 +471,16 @@ func (r *AltcraftProfileExportResource) Read(ctx context.Context, req resource.R
 		// The platform's own time of the result: the same on every
 		// download of a real panel; the sandbox moves it with its clock.
 		state.ExportedAt = types.StringValue(modified.UTC().Format(time.RFC3339))
+	}
+	// A refresh that changes nothing must leave the private state as it
+	// was too, or every drift job (plan -refresh-only -detailed-exitcode)
+	// would report a change: the time of the check moves only when it
+	// changes what the plan decides (the export came of age, or its result
+	// went or came back).
+	var prior altcraftExportCheck
+	if had, d := getPrivate(ctx, req.Private, privateExportCheck, &prior); !d.HasError() && had && prior.Gone == check.Gone && !prior.CheckedAt.IsZero() &&
+		altcraftExportDue(state.MaxAge, state.ExportedAt, prior.CheckedAt) == altcraftExportDue(state.MaxAge, state.ExportedAt, check.CheckedAt) {
+		check.CheckedAt = prior.CheckedAt
 	}
 	resp.Diagnostics.Append(setPrivate(ctx, resp.Private, privateExportCheck, check)...)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)

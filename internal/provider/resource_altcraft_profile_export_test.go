@@ -34,7 +34,7 @@ type altcraftCI struct {
 
 func newAltcraftCI(t *testing.T) *altcraftCI {
 	t.Helper()
-	srv := startSandbox(t)
+	srv := requireSandbox(t, altcraftPlatform, "moves the sandbox clock past max_age and the result lifetime, and counts export tasks")
 	return &altcraftCI{t: t, srv: srv, state: filepath.Join(t.TempDir(), "terraform.tfstate"), root: filepath.Join(t.TempDir(), "checkout")}
 }
 
@@ -176,7 +176,7 @@ func (ci *altcraftCI) checkLists(w *cliWorkdir) {
 // fresh checkout; the next day (max_age past) starts one more, a trigger
 // change one more, and a result the platform has dropped one more, each
 // announced in the plan with its reason.
-func TestAccAltcraftProfileExportResource_onePerPeriod(t *testing.T) {
+func TestAccSmokeAltcraftProfileExport_onePerPeriod(t *testing.T) {
 	ci := newAltcraftCI(t)
 	daily := ci.config(`  max_age        = "24h"`)
 
@@ -254,7 +254,7 @@ func TestAccAltcraftProfileExportResource_faults(t *testing.T) {
 
 // max_age is checked at plan, before any request.
 func TestAccAltcraftProfileExportResource_maxAgeValidated(t *testing.T) {
-	srv := startSandbox(t)
+	srv := requireSandbox(t, altcraftPlatform, "counts the requests a refused plan sends")
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{
