@@ -39,11 +39,13 @@ func main() {
 	// tf6server directly rather than providerserver.Serve, which links the
 	// unused protocol 5 server too: a smaller binary is a smaller resident
 	// set in every provider process Terraform starts.
+	stopProfiles := startProfiles(os.Getenv(profileDirEnv))
 	var opts []tf6server.ServeOpt
 	if debug {
 		opts = append(opts, tf6server.WithManagedDebug())
 	}
 	err := tf6server.Serve("registry.terraform.io/audiencekit/audience", provider.NewServer(version), opts...)
+	stopProfiles()
 	if err != nil {
 		log.Fatal(err.Error())
 	}

@@ -7,7 +7,11 @@
 #     one-line files, i.e. what Terraform itself costs;
 #   - apply of a new big file against md5sum + presign + curl -X PUT -T;
 #   - peak RSS of the provider process.
+#   - the scale scenario (scripts/bench-scale.sh): 300 files each feeding
+#     its own audience, against as many terraform_data resources.
 # Writes BENCHMARKS.md and benchmarks.svg (ratios against the targets).
+# BENCH_SCENARIOS=files or BENCH_SCENARIOS=scale runs one of the two; a
+# scale run alone rewrites only its own section of BENCHMARKS.md.
 #
 # Needs Go, Terraform, curl, md5sum, timeout and /usr/bin/time (Debian:
 # apt-get install time). Sizes come from the environment, so a quick run
@@ -24,6 +28,7 @@ cmd_timeout=${BENCH_TIMEOUT:-1800} # seconds, per terraform or curl command
 report=${BENCH_REPORT:-$root/BENCHMARKS.md}
 chart=${BENCH_CHART:-$root/benchmarks.svg}
 base_dir=${BENCH_DIR:-${TMPDIR:-/tmp}}
+scenarios=${BENCH_SCENARIOS:-files,scale}
 
 # Targets and the numbers before the changes, from issues #10 and #16 (the
 # fresh copy of a checkout whose lists were written just before the apply).
@@ -40,6 +45,11 @@ die() {
 for var in big_mb small_mb small_count runs cmd_timeout; do
   [[ ${!var} =~ ^[1-9][0-9]*$ ]] || die "$var must be a positive whole number, got '${!var}' (see the BENCH_* variables at the top of scripts/bench.sh)"
 done
+for scenario in ${scenarios//,/ }; do
+  [[ $scenario == files || $scenario == scale ]] || die "BENCH_SCENARIOS lists '$scenario'; the scenarios are files and scale (comma-separated)"
+done
+# want SCENARIO: whether BENCH_SCENARIOS selects it.
+want() { [[ ,$scenarios, == *,$1,* ]]; }
 ((runs >= 3)) || die "BENCH_RUNS must be at least 3: the results are medians of at least 3 runs"
 ((big_mb <= 5120)) || die "BENCH_BIG_MB must be at most 5120: Mintegral accepts files up to 5 GiB"
 for tool in go terraform curl md5sum timeout awk; do
@@ -52,11 +62,13 @@ mib=$((1024 * 1024))
 set_mb=$((big_mb + small_mb * small_count))
 # The data set, its fresh copy, the apply file and one object in the sandbox.
 need_mb=$((2 * set_mb + 3 * big_mb + 64))
+want files || need_mb=256
 avail_mb=$(df -Pm "$base_dir" | awk 'NR == 2 {print $4}')
 ((avail_mb >= need_mb)) || die "$base_dir has ${avail_mb} MiB free; the benchmark needs about ${need_mb} MiB (set BENCH_DIR elsewhere or use smaller BENCH_BIG_MB / BENCH_SMALL_MB)"
 
 work=$(mktemp -d "$base_dir/audience-bench.XXXXXX")
 sandbox_pid=
+scale_sandbox_pid=
 terraform_pid=
 cleanup() {
   local status=$?
@@ -70,10 +82,10 @@ cleanup() {
     done
     kill -KILL "$terraform_pid" 2>/dev/null || true
   fi
-  if [[ -n $sandbox_pid ]]; then
-    kill "$sandbox_pid" 2>/dev/null || true
-    wait "$sandbox_pid" 2>/dev/null || true
-  fi
+  for pid in $sandbox_pid $scale_sandbox_pid; do
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
   ((status == 0)) || echo "bench: stopped (exit $status); BENCH_KEEP=1 keeps the work directory and its logs" >&2
   if [[ ${BENCH_KEEP:-0} == 1 ]]; then
     echo "bench: kept $work (BENCH_KEEP=1)"
@@ -266,6 +278,22 @@ manual_upload() {
   echo $((($(date +%s%N) - t1) / 1000000)) >>"$work/results/manual_put"
 }
 
+# median METRIC prints the median of METRIC's runs in milliseconds.
+median() {
+  sort -n "$work/results/$1" | awk '{v[NR] = $1} END {if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2}'
+}
+# runs_s METRIC lists METRIC's runs in seconds.
+runs_s() { awk '{printf "%s%.3f", (NR > 1 ? ", " : ""), $1 / 1000}' "$work/results/$1"; }
+secs() { awk -v ms="$1" 'BEGIN {printf "%.3f", ms / 1000}'; }
+# peak_mib LABEL prints the largest peak RSS of LABEL's provider processes.
+peak_mib() {
+  cat "$work/rss/$1".* 2>/dev/null | awk '/^[0-9]+$/ {if ($1 > m) m = $1} END {printf "%.1f", m / 1024}'
+}
+
+# shellcheck source=scripts/bench-scale.sh
+source "$root/scripts/bench-scale.sh"
+
+if want files; then
 echo "==> generating the data set in $work: ${big_mb} MiB + ${small_count} x ${small_mb} MiB, and the floor"
 mkdir -p "$work/gen/set" "$work/gen/floor" "$work/set/data" "$work/floor/data" "$work/apply"
 width=${#small_count}
@@ -362,18 +390,6 @@ done
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # ---- results ----
-
-# median METRIC prints the median of METRIC's runs in milliseconds.
-median() {
-  sort -n "$work/results/$1" | awk '{v[NR] = $1} END {if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2}'
-}
-# runs_s METRIC lists METRIC's runs in seconds.
-runs_s() { awk '{printf "%s%.3f", (NR > 1 ? ", " : ""), $1 / 1000}' "$work/results/$1"; }
-secs() { awk -v ms="$1" 'BEGIN {printf "%.3f", ms / 1000}'; }
-# peak_mib LABEL prints the largest peak RSS of LABEL's provider processes.
-peak_mib() {
-  cat "$work/rss/$1".* 2>/dev/null | awk '/^[0-9]+$/ {if ($1 > m) m = $1} END {printf "%.1f", m / 1024}'
-}
 
 m_floor=$(median floor)
 m_same=$(median plan_same)
@@ -579,3 +595,8 @@ printf '  provider peak RSS:                     %s MiB (target <= %s MiB) %s\n'
 printf '  private records after the first apply: %s of %s\n' "$recorded" "$((small_count + 1))"
 [[ -z $noise_note ]] || echo "  noisy: the floor's runs spread over ${floor_spread}x md5sum, more than the ${target_same}x target"
 echo "wrote $report and $chart"
+fi
+
+if want scale; then
+  scale_scenario
+fi

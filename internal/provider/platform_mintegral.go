@@ -29,5 +29,7 @@ func (d *providerData) mintegralClient(resourceType string) (*mintegral.Client, 
 	if diags.HasError() {
 		return nil, diags
 	}
-	return mintegral.New(s.value("endpoint"), s.value("access_key"), s.value("api_key"), d.transferOptions(s.get("endpoint"))), nil
+	c := mintegral.New(s.value("endpoint"), s.value("access_key"), s.value("api_key"), d.transferOptions(s.get("endpoint")))
+	c.ReadAhead = d.mintegralReads
+	return c, nil
 }

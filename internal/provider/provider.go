@@ -18,6 +18,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
+	"github.com/audiencekit/terraform-provider-audience/internal/client/mintegral"
 	"github.com/audiencekit/terraform-provider-audience/internal/client/transfer"
 )
 
@@ -77,6 +78,8 @@ func (p *AudienceProvider) Configure(ctx context.Context, req provider.Configure
 		version:  p.version,
 		http:     transfer.NewHTTPClient("terraform-provider-audience/" + p.version),
 		settings: make(map[string]platformSettings, len(platforms)),
+
+		mintegralReads: mintegral.NewReadAhead(),
 	}
 	for _, pl := range platforms {
 		block, diags := pl.readBlock(ctx, req.Config)
@@ -143,6 +146,8 @@ type providerData struct {
 	// listGuard is the provider block's list_guard over the defaults.
 	listGuard listGuard
 	outputs   outputPaths // local files data sources write in this run
+	// mintegralReads answers this run's audience reads from one listing.
+	mintegralReads *mintegral.ReadAhead
 }
 
 // platform returns p's settings for a resource of resourceType, or errors

@@ -246,6 +246,12 @@ func (c *Client) ListAudiences(ctx context.Context, filter AudienceFilter) ([]Au
 // time, calling yield with each page until the list ends or yield
 // returns false.
 func (c *Client) EachAudiencePage(ctx context.Context, filter AudienceFilter, yield func([]Audience) bool) error {
+	return c.eachAudiencePage(ctx, filter, func(list []Audience, _, _ int) bool { return yield(list) })
+}
+
+// eachAudiencePage is EachAudiencePage whose yield also gets the page's
+// number and how many pages the list has by its total (0: no total).
+func (c *Client) eachAudiencePage(ctx context.Context, filter AudienceFilter, yield func(list []Audience, page, pages int) bool) error {
 	q := url.Values{}
 	if len(filter.IDs) > 0 {
 		ids := make([]string, len(filter.IDs))
@@ -279,27 +285,45 @@ func (c *Client) EachAudiencePage(ctx context.Context, filter AudienceFilter, yi
 		}
 		list := p.List
 		seen += len(list)
-		if len(list) > 0 && !yield(list) {
+		pageLimit := limit
+		if p.Limit > 0 {
+			pageLimit = p.Limit // the server may cap the limit asked for
+		}
+		pages := 0
+		if p.Total > 0 {
+			pages = (p.Total + pageLimit - 1) / pageLimit
+		}
+		if len(list) > 0 && !yield(list, page, pages) {
 			return nil
 		}
 		// An empty page ends the list even if total says otherwise, so a
 		// total that changes while paging cannot loop forever. Without a
 		// total, a short page is the last one.
-		pageLimit := limit
-		if p.Limit > 0 {
-			pageLimit = p.Limit // the server may cap the limit asked for
-		}
 		if len(list) == 0 || (p.Total > 0 && seen >= p.Total) || (p.Total <= 0 && len(list) < pageLimit) {
 			return nil
 		}
 	}
 }
 
-// GetAudience returns one audience, or nil when it does not exist. Reads
-// of the same account that arrive together share one List call (see
-// batcher).
+// GetAudience returns one audience, or nil when it does not exist. With
+// a ReadAhead, reads are answered from a listing of the account (see
+// ReadAhead); the others of the same account that arrive together share
+// one List call (see batcher).
 func (c *Client) GetAudience(ctx context.Context, id int64) (*Audience, error) {
+	if c.ReadAhead != nil {
+		if a, ok, err := c.ReadAhead.get(ctx, c, id); ok {
+			return a, err
+		}
+	}
 	return batcherOf(c).get(ctx, c, id)
+}
+
+// wrote tells the read-ahead that id is being changed, so its listed
+// state is not served again.
+func (c *Client) wrote(id int64) {
+	if c.ReadAhead != nil {
+		c.ReadAhead.wrote(c, id)
+	}
 }
 
 // AudienceSpec is what Create sends.
@@ -340,6 +364,7 @@ func (c *Client) CreateAudience(ctx context.Context, spec AudienceSpec) (int64, 
 		// again while the first may have landed; it is looked up below.
 		err := withSent(c.call(ctx, http.MethodPost, audiencePath, transfer.DuplicateVisible, nil, body, &out), spec.AreaType, files)
 		if err == nil {
+			c.wrote(out.ID)
 			return out.ID, nil
 		}
 		var shape *transfer.ShapeError
@@ -363,6 +388,7 @@ func (c *Client) CreateAudience(ctx context.Context, spec AudienceSpec) (int64, 
 		switch {
 		case len(created) == 1:
 			log.Info(ctx, "the lost create did reach Mintegral; adopting the audience", map[string]any{"ta_id": created[0]})
+			c.wrote(created[0])
 			return created[0], nil
 		case len(created) > 1:
 			return 0, fmt.Errorf("mintegral: the answer to create audience %q was lost and %d new audiences of that name appeared since (ta_id %v); delete the extra ones in Mintegral and import the one to keep", spec.Name, len(created), created)
@@ -435,6 +461,7 @@ func (c *Client) UpdateAudience(ctx context.Context, id int64, files []AudienceF
 		return err
 	}
 	body := updateRequest{ID: id, DataPath: wf}
+	c.wrote(id)
 	// A second copy sets the same files on the same audience; if the
 	// first landed, the 12-hour rule refuses it and the read-back below
 	// finds the update applied.
@@ -458,6 +485,7 @@ func (c *Client) UpdateAudience(ctx context.Context, id int64, files []AudienceF
 // not an error.
 func (c *Client) DeleteAudience(ctx context.Context, id int64) error {
 	body := deleteRequest{IDs: []int64{id}}
+	c.wrote(id)
 	// A second copy finds the audience gone; the read-back below takes
 	// that for success.
 	err := c.call(ctx, http.MethodDelete, audiencePath, transfer.DuplicateHarmless, nil, body, nil)

@@ -36,6 +36,9 @@ type Client struct {
 	Endpoint  string
 	AccessKey string
 	APIKey    string
+	// ReadAhead, if set, answers audience reads from a listing of the
+	// account taken once per run (see ReadAhead).
+	ReadAhead *ReadAhead
 	// http carries every request; its clock signs the timestamp header
 	// and checks TTLs.
 	http *transfer.Platform
