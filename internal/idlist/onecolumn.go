@@ -214,6 +214,7 @@ type oneColumnChecker struct {
 	rule    IDRule
 	line    int64  // current line, 1-based
 	part    []byte // the current line so far, when it spans writes
+	lastLen int    // length of the last line found by its line break
 	header  bool
 	entries int64
 	found   findings
@@ -236,6 +237,20 @@ func newChecker(file string, rule IDRule) *oneColumnChecker {
 
 func (c *oneColumnChecker) feed(b []byte) error {
 	for len(b) > 0 {
+		// The IDs of a list mostly have one length: try the previous
+		// line's before searching for the line break. A line without
+		// cOther bytes holds no line break ('\n' is one), and without
+		// blanks or non-ASCII bytes it has no byte order mark, carriage
+		// return or blank to trim: it is the ID itself.
+		if k := c.lastLen; k < len(b) && b[k] == '\n' && len(c.part) == 0 && k > 0 {
+			if mask := classOf(b[:k]); mask&(cOther|cSpace|cNonASCII) == 0 {
+				if err := c.checkLine(b[:k], mask, false); err != nil {
+					return err
+				}
+				b = b[k+1:]
+				continue
+			}
+		}
 		end := bytes.IndexByte(b, '\n')
 		if end < 0 {
 			if len(c.part)+len(b) > MaxIDLineBytes {
@@ -256,6 +271,7 @@ func (c *oneColumnChecker) feed(b []byte) error {
 		if err := c.endLine(line); err != nil {
 			return err
 		}
+		c.lastLen = len(line)
 		c.part = c.part[:0]
 	}
 	return nil
@@ -277,7 +293,13 @@ func (c *oneColumnChecker) endLine(raw []byte) error {
 		c.found.note(&c.found.crlf, IrregularCRLF, n)
 	}
 	v := trimBlanks(raw)
-	mask := classOf(v)
+	return c.checkLine(v, classOf(v), len(v) != len(raw))
+}
+
+// checkLine checks a line's ID v, whose bytes are of the classes in mask;
+// blanks tells whether blanks were trimmed around it.
+func (c *oneColumnChecker) checkLine(v []byte, mask uint16, blanks bool) error {
+	n := c.line
 	switch {
 	case mask&cSep != 0:
 		return c.columns(v)
@@ -286,7 +308,7 @@ func (c *oneColumnChecker) endLine(raw []byte) error {
 	case len(v) == 0:
 		return c.fail("the line is empty", "Remove empty lines: every line holds one device ID")
 	}
-	if len(v) != len(raw) {
+	if blanks {
 		c.found.note(&c.found.blanks, IrregularBlanks, n)
 	}
 	if p := personalData(v, mask); p != "" {
