@@ -214,66 +214,88 @@ func fingerprintPieces(f *os.File, size int64) (string, error) {
 	return treeFingerprint(size, digests), nil
 }
 
+// inFlight is the number of buffers a two-sided pass fills ahead: one
+// being read, one or two with each consumer, the rest waiting, so neither
+// side waits for the other's jitter.
+const inFlight = 6
+
+// block is a buffer handed to both sides of a pass; the last side done
+// with it returns it to free.
+type block struct {
+	buf  []byte
+	n    int
+	refs atomic.Int32
+}
+
 // hashBoth feeds r (size bytes long, as far as stat knows) to a and, when
 // b is not nil, to b on another goroutine. b is a hash, whose writes never
 // fail; a's first error stops the pass.
+//
+// Each block read goes to b first, then to a on the reading goroutine, so
+// that b (MD5, the slower) never waits for a (the fingerprint and a
+// content check): the pass costs the slower side, and the file is read
+// once.
 func hashBoth(r io.Reader, size int64, a, b io.Writer) error {
-	inFlight := 3
 	if b == nil || size <= chunk {
-		inFlight = 1
-	}
-	bufs := make([]*[]byte, inFlight)
-	for i := range bufs {
-		bufs[i] = getBuffer()
-	}
-	defer func() {
-		for _, p := range bufs {
-			buffers.Put(p)
-		}
-	}()
-	if inFlight == 1 {
+		bufp := getBuffer()
+		defer buffers.Put(bufp)
 		w := a
 		if b != nil {
 			w = io.MultiWriter(a, b)
 		}
-		_, err := io.CopyBuffer(struct{ io.Writer }{w}, struct{ io.Reader }{r}, *bufs[0])
+		_, err := io.CopyBuffer(struct{ io.Writer }{w}, struct{ io.Reader }{r}, *bufp)
 		return err
 	}
-	free := make(chan []byte, inFlight)
-	for _, p := range bufs {
-		free <- *p
+	blocks := make([]block, inFlight)
+	free := make(chan *block, inFlight)
+	for i := range blocks {
+		blocks[i].buf = *getBuffer()
+		free <- &blocks[i]
 	}
-	full := make(chan []byte, inFlight)
+	defer func() {
+		for i := range blocks {
+			buffers.Put(&blocks[i].buf)
+		}
+	}()
+	release := func(k *block) {
+		if k.refs.Add(-1) == 0 {
+			free <- k
+		}
+	}
+	full := make(chan *block, inFlight)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		for buf := range full {
-			_, _ = b.Write(buf)
-			free <- buf[:cap(buf)]
+		for k := range full {
+			_, _ = b.Write(k.buf[:k.n])
+			release(k)
 		}
 	}()
-	var readErr error
+	var passErr error
 	for {
-		buf := <-free
-		n, err := io.ReadFull(r, buf)
+		k := <-free
+		n, err := io.ReadFull(r, k.buf)
 		if n > 0 {
-			if _, werr := a.Write(buf[:n]); werr != nil {
-				readErr = werr
+			k.n = n
+			k.refs.Store(2)
+			full <- k
+			if _, werr := a.Write(k.buf[:n]); werr != nil {
+				passErr = werr
 				break
 			}
-			full <- buf[:n]
+			release(k)
 		} else {
-			free <- buf
+			free <- k
 		}
 		if err == io.EOF || err == io.ErrUnexpectedEOF {
 			break
 		}
 		if err != nil {
-			readErr = err
+			passErr = err
 			break
 		}
 	}
 	close(full)
 	<-done
-	return readErr
+	return passErr
 }

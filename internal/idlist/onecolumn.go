@@ -311,8 +311,13 @@ func (c *oneColumnChecker) checkLine(v []byte, mask uint16, blanks bool) error {
 	if blanks {
 		c.found.note(&c.found.blanks, IrregularBlanks, n)
 	}
-	if p := personalData(v, mask); p != "" {
-		return c.personal(v, p)
+	// Most IDs hold hex digits and dashes only, with a letter: no
+	// personal data, and no reason to be no device ID.
+	plain := mask&^(cHex|cDash) == 0
+	if !plain || mask&(cHexLower|cHexUpper) == 0 {
+		if p := personalData(v, mask); p != "" {
+			return c.personal(v, p)
+		}
 	}
 	if n == 1 && maybeHeader(mask) {
 		if ok, _ := shapeOK(c.rule.Kind, v, mask); !ok || c.rule.Kind == KindAny {
@@ -321,8 +326,10 @@ func (c *oneColumnChecker) checkLine(v []byte, mask uint16, blanks bool) error {
 			return nil
 		}
 	}
-	if p := notDeviceID(v, mask); p != "" {
-		return c.personal(v, p)
+	if !plain {
+		if p := notDeviceID(v, mask); p != "" {
+			return c.personal(v, p)
+		}
 	}
 	if c.rule.Kind != KindAny {
 		if err := c.checkKind(v, mask); err != nil {
