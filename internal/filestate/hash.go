@@ -217,7 +217,7 @@ func fingerprintPieces(f *os.File, size int64) (string, error) {
 // inFlight is the number of buffers a two-sided pass fills ahead: one
 // being read, one or two with each consumer, the rest waiting, so neither
 // side waits for the other's jitter.
-const inFlight = 6
+const inFlight = 4
 
 // block is a buffer handed to both sides of a pass; the last side done
 // with it returns it to free.
