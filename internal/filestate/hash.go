@@ -68,6 +68,7 @@ func Hash(path string, withMD5 bool, also ...io.Writer) (Record, error) {
 		rec.Fingerprint, err = fingerprintPieces(f, rec.Size)
 		return rec, err
 	}
+	hintSize(rec.Size, also...)
 	fp := newFingerprinter()
 	var md hash.Hash
 	if withMD5 {
@@ -103,12 +104,27 @@ func Feed(path string, w io.Writer) (Record, error) {
 		return Record{}, err
 	}
 	defer f.Close()
+	hintSize(rec.Size, w)
 	fp := newFingerprinter()
 	if err := hashBoth(f, rec.Size, w, fp); err != nil {
 		return Record{}, err
 	}
 	rec.Fingerprint = fp.Fingerprint()
 	return rec, nil
+}
+
+// SizeHinter is a writer of a pass (a content check) that can use the
+// size of the content it is about to see, as stat tells it, to prepare.
+type SizeHinter interface {
+	SizeHint(size int64)
+}
+
+func hintSize(size int64, ws ...io.Writer) {
+	for _, w := range ws {
+		if h, ok := w.(SizeHinter); ok {
+			h.SizeHint(size)
+		}
+	}
 }
 
 // openPass opens path for a reading pass and starts its record: the

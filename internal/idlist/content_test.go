@@ -208,6 +208,32 @@ func TestCheckContentMemoryIsBounded(t *testing.T) {
 	}
 }
 
+// Told the size of a large list before its content (as the plan's pass
+// over a file tells it), the check makes its set of IDs once, at its
+// final size, instead of growing it by doubling: one 16 MiB table, not
+// the 32 MiB of all the sizes on the way.
+func TestContentCheckSizeHint(t *testing.T) {
+	const n = fullSetBytes/37 + 1 // UUIDs
+	const size = n * 37
+	for _, hint := range []bool{true, false} {
+		c := NewContentCheck("big.txt", false, ruleIDFA)
+		allocated := allocatedBy(func() {
+			if hint {
+				c.SizeHint(size)
+			}
+			if _, err := io.Copy(c, &idLines{n: n}); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if _, err := c.Close(); err != nil || c.Entries() != n {
+			t.Fatalf("hint %v: %d entries, %v", hint, c.Entries(), err)
+		}
+		if table := uint64(2 * MaxTrackedIDs * 8); hint != (allocated < table+table/8) {
+			t.Errorf("hint %v: the check allocated %d bytes; the full table is %d", hint, allocated, table)
+		}
+	}
+}
+
 // idLines yields n distinct uppercase UUIDs, one a line, and on the lines
 // of repeatAt (1-based) the first one again (not counted in n).
 type idLines struct {

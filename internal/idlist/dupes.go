@@ -72,6 +72,20 @@ func (s *idSet) find(h uint64) int {
 	return int(i)
 }
 
+// fullSetBytes is the content size from which a list surely holds
+// MaxTrackedIDs IDs: at 40 bytes a line, more than a UUID and its line
+// break take.
+const fullSetBytes = 40 * MaxTrackedIDs
+
+// expect prepares for the IDs of content of the given size: the table a
+// large list ends with, at once, rather than grown by doubling, each
+// growth moving every ID and holding the old table and the new.
+func (s *idSet) expect(size int64) {
+	if size >= fullSetBytes && s.n == 0 {
+		s.slots = make([]uint64, 2*MaxTrackedIDs)
+	}
+}
+
 func (s *idSet) grow() {
 	old := s.slots
 	s.slots = make([]uint64, 2*len(old))

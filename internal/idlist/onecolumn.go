@@ -171,6 +171,14 @@ func (c *OneColumnCheck) feed(p []byte) {
 	}
 }
 
+// SizeHint tells the check the size of the plain content to come (see
+// filestate.SizeHinter), so that it sizes its set of IDs at once.
+func (c *OneColumnCheck) SizeHint(size int64) {
+	if c.plain != nil && c.plain.ids != nil {
+		c.plain.ids.expect(size)
+	}
+}
+
 // Close ends the content and returns the number of lines or the first
 // finding. Closing again returns the same.
 func (c *OneColumnCheck) Close() (lines int64, err error) {
