@@ -247,10 +247,11 @@ type block struct {
 // b is not nil, to b on another goroutine. b is a hash, whose writes never
 // fail; a's first error stops the pass.
 //
-// Each block read goes to b first, then to a on the reading goroutine, so
-// that b (MD5, the slower) never waits for a (the fingerprint and a
-// content check): the pass costs the slower side, and the file is read
-// once.
+// The file is read once: each block read goes to b first, then to a on
+// the reading goroutine, and returns to the free list when both are done
+// with it. So b never waits for a; in Hash, b is MD5 alone on a core,
+// the slowest part, and a (the fingerprint and any content check) fits
+// beside it, so that the pass costs about MD5 alone.
 func hashBoth(r io.Reader, size int64, a, b io.Writer) error {
 	if b == nil || size <= chunk {
 		bufp := getBuffer()

@@ -133,9 +133,12 @@ func writeHexIDs(b *testing.B, path string, size int64) {
 }
 
 // BenchmarkFirstPass compares the plan's first pass over a new Mintegral
-// list (MD5, fingerprint and content check) with its parts and a plain
-// MD5 of the same bytes: IDLIST_BENCH_BYTES=$((1<<28)) go test
-// ./internal/idlist -run '^$' -bench FirstPass -benchtime 3x
+// list (MD5, fingerprint and content check) with its parts and with a
+// plain MD5 of the same bytes, a list of 32-hex-digit IDs of a quarter of
+// IDLIST_BENCH_BYTES (256 MiB by default; 1 GiB with
+// IDLIST_BENCH_BYTES=$((4<<30))): go test ./internal/idlist -run '^$'
+// -bench FirstPass -benchtime 3x. The pass should take about md5's time
+// per byte; cpu-ns/byte shows the work of all its goroutines.
 func BenchmarkFirstPass(b *testing.B) {
 	size := benchSize(b) / 4
 	p := filepath.Join(b.TempDir(), "ids.txt")
