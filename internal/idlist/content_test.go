@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"runtime"
+	"runtime/debug"
 	"strings"
 	"testing"
 )
@@ -231,6 +233,34 @@ func TestContentCheckSizeHint(t *testing.T) {
 		if table := uint64(2 * MaxTrackedIDs * 8); hint != (allocated < table+table/8) {
 			t.Errorf("hint %v: the check allocated %d bytes; the full table is %d", hint, allocated, table)
 		}
+	}
+}
+
+// A check that ends hands its set of IDs on: the next check of a plan
+// (which checks its lists a few at a time) takes the tables it needs from
+// those of the checks before it rather than allocating its own.
+func TestContentChecksReuseSets(t *testing.T) {
+	// One P, one pool to take from; no collection, which empties pools.
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	runtime.GC()
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
+	const n = 300_000 // a table of 2^20 slots, 8 MiB, and the smaller ones on the way
+	allocated := func() uint64 {
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return m.TotalAlloc
+	}
+	check := func(rule IDRule) uint64 {
+		before := allocated()
+		if _, err := CheckContent(&idLines{n: n}, "ids.txt", rule); err != nil {
+			t.Fatal(err)
+		}
+		return allocated() - before
+	}
+	check(ruleIDFA)
+	// Without reuse, 16 MiB: the tables of 2^12 to 2^20 slots.
+	if again := check(ruleIDFA); again > 1<<20 {
+		t.Errorf("the next check allocated %d bytes; want it to reuse the tables of the one before", again)
 	}
 }
 

@@ -65,6 +65,7 @@ func CheckOneColumn(r io.Reader, file string) (lines int64, err error) {
 // repeats, up to MaxTrackedIDs.
 func CheckContent(r io.Reader, file string, rule IDRule) (ContentSummary, error) {
 	c := newChecker(file, rule)
+	defer c.releaseIDs()
 	buf := make([]byte, 64<<10)
 	var scanned int64
 	for {
@@ -194,7 +195,7 @@ func (c *OneColumnCheck) Close() (lines int64, err error) {
 			r.summary, r.err = c.plain.finish()
 		}
 		if c.plain != nil {
-			c.plain.ids = nil // release the set of IDs
+			c.plain.releaseIDs()
 		}
 		c.closed = &r
 	}
@@ -355,6 +356,15 @@ func (c *oneColumnChecker) checkLine(v []byte, mask uint16, blanks bool) error {
 	return nil
 }
 
+// releaseIDs stops tracking IDs and lets another check have the set's
+// memory.
+func (c *oneColumnChecker) releaseIDs() {
+	if c.ids != nil {
+		c.ids.release()
+		c.ids = nil
+	}
+}
+
 // flushIDs adds the pending IDs to the set, noting repeats.
 func (c *oneColumnChecker) flushIDs() {
 	batch := c.pending[:c.waiting]
@@ -371,7 +381,7 @@ func (c *oneColumnChecker) flushIDs() {
 			c.found.note(&c.found.dupes, IrregularDuplicate, p.line)
 		case full:
 			c.found.dupes.Among = p.entry
-			c.ids = nil
+			c.releaseIDs()
 			return
 		}
 	}
