@@ -68,6 +68,7 @@ func Hash(path string, withMD5 bool, also ...io.Writer) (Record, error) {
 		rec.Fingerprint, err = fingerprintPieces(f, rec.Size)
 		return rec, err
 	}
+	hintSize(rec.Size, also...)
 	fp := newFingerprinter()
 	var md hash.Hash
 	if withMD5 {
@@ -103,12 +104,27 @@ func Feed(path string, w io.Writer) (Record, error) {
 		return Record{}, err
 	}
 	defer f.Close()
+	hintSize(rec.Size, w)
 	fp := newFingerprinter()
 	if err := hashBoth(f, rec.Size, w, fp); err != nil {
 		return Record{}, err
 	}
 	rec.Fingerprint = fp.Fingerprint()
 	return rec, nil
+}
+
+// SizeHinter is a writer of a pass (a content check) that can use the
+// size of the content it is about to see, as stat tells it, to prepare.
+type SizeHinter interface {
+	SizeHint(size int64)
+}
+
+func hintSize(size int64, ws ...io.Writer) {
+	for _, w := range ws {
+		if h, ok := w.(SizeHinter); ok {
+			h.SizeHint(size)
+		}
+	}
 }
 
 // openPass opens path for a reading pass and starts its record: the
@@ -214,66 +230,89 @@ func fingerprintPieces(f *os.File, size int64) (string, error) {
 	return treeFingerprint(size, digests), nil
 }
 
+// inFlight is the number of buffers a two-sided pass fills ahead: one
+// being read, one or two with each consumer, the rest waiting, so neither
+// side waits for the other's jitter.
+const inFlight = 4
+
+// block is a buffer handed to both sides of a pass; the last side done
+// with it returns it to free.
+type block struct {
+	buf  []byte
+	n    int
+	refs atomic.Int32
+}
+
 // hashBoth feeds r (size bytes long, as far as stat knows) to a and, when
 // b is not nil, to b on another goroutine. b is a hash, whose writes never
 // fail; a's first error stops the pass.
+//
+// The file is read once: each block read goes to b first, then to a on
+// the reading goroutine, and returns to the free list when both are done
+// with it. So b never waits for a; in Hash, b is MD5 alone on a core,
+// the slowest part, and a (the fingerprint and any content check) fits
+// beside it, so that the pass costs about MD5 alone.
 func hashBoth(r io.Reader, size int64, a, b io.Writer) error {
-	inFlight := 3
 	if b == nil || size <= chunk {
-		inFlight = 1
-	}
-	bufs := make([]*[]byte, inFlight)
-	for i := range bufs {
-		bufs[i] = getBuffer()
-	}
-	defer func() {
-		for _, p := range bufs {
-			buffers.Put(p)
-		}
-	}()
-	if inFlight == 1 {
+		bufp := getBuffer()
+		defer buffers.Put(bufp)
 		w := a
 		if b != nil {
 			w = io.MultiWriter(a, b)
 		}
-		_, err := io.CopyBuffer(struct{ io.Writer }{w}, struct{ io.Reader }{r}, *bufs[0])
+		_, err := io.CopyBuffer(struct{ io.Writer }{w}, struct{ io.Reader }{r}, *bufp)
 		return err
 	}
-	free := make(chan []byte, inFlight)
-	for _, p := range bufs {
-		free <- *p
+	blocks := make([]block, inFlight)
+	free := make(chan *block, inFlight)
+	for i := range blocks {
+		blocks[i].buf = *getBuffer()
+		free <- &blocks[i]
 	}
-	full := make(chan []byte, inFlight)
+	defer func() {
+		for i := range blocks {
+			buffers.Put(&blocks[i].buf)
+		}
+	}()
+	release := func(k *block) {
+		if k.refs.Add(-1) == 0 {
+			free <- k
+		}
+	}
+	full := make(chan *block, inFlight)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		for buf := range full {
-			_, _ = b.Write(buf)
-			free <- buf[:cap(buf)]
+		for k := range full {
+			_, _ = b.Write(k.buf[:k.n])
+			release(k)
 		}
 	}()
-	var readErr error
+	var passErr error
 	for {
-		buf := <-free
-		n, err := io.ReadFull(r, buf)
+		k := <-free
+		n, err := io.ReadFull(r, k.buf)
 		if n > 0 {
-			if _, werr := a.Write(buf[:n]); werr != nil {
-				readErr = werr
+			k.n = n
+			k.refs.Store(2)
+			full <- k
+			if _, werr := a.Write(k.buf[:n]); werr != nil {
+				passErr = werr
 				break
 			}
-			full <- buf[:n]
+			release(k)
 		} else {
-			free <- buf
+			free <- k
 		}
 		if err == io.EOF || err == io.ErrUnexpectedEOF {
 			break
 		}
 		if err != nil {
-			readErr = err
+			passErr = err
 			break
 		}
 	}
 	close(full)
 	<-done
-	return readErr
+	return passErr
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -138,5 +139,56 @@ func BenchmarkHash(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// failingReader yields data, then fails.
+type failingReader struct {
+	data []byte
+	err  error
+}
+
+func (r *failingReader) Read(p []byte) (int, error) {
+	if len(r.data) == 0 {
+		return 0, r.err
+	}
+	n := copy(p, r.data)
+	r.data = r.data[n:]
+	return n, nil
+}
+
+// stopWriter takes up to left bytes, then fails.
+type stopWriter struct {
+	bytes.Buffer
+	left int
+}
+
+func (w *stopWriter) Write(p []byte) (int, error) {
+	if len(p) > w.left {
+		return 0, errStop
+	}
+	w.left -= len(p)
+	return w.Buffer.Write(p)
+}
+
+var errStop = errors.New("stop")
+
+// A read error in the middle of a two-sided pass ends it with that
+// error, once both sides have seen the same bytes before it; an error of
+// the reading side's writer ends it too, and the other side stops.
+func TestHashBothStopsOnErrors(t *testing.T) {
+	data := make([]byte, 10*chunk+123)
+	_, _ = rand.NewChaCha8([32]byte{3}).Read(data)
+	readErr := errors.New("input/output error")
+	var a, b bytes.Buffer
+	err := hashBoth(&failingReader{data: data, err: readErr}, int64(len(data))+chunk, &a, &b)
+	if !errors.Is(err, readErr) || !bytes.Equal(a.Bytes(), data) || !bytes.Equal(b.Bytes(), data) {
+		t.Fatalf("read error: got %v, sides saw %d and %d of %d bytes", err, a.Len(), b.Len(), len(data))
+	}
+	w := &stopWriter{left: 3 * chunk}
+	b.Reset()
+	err = hashBoth(bytes.NewReader(data), int64(len(data)), w, &b)
+	if !errors.Is(err, errStop) || w.Len() != 3*chunk || b.Len() > len(data) {
+		t.Fatalf("writer error: got %v after %d bytes", err, w.Len())
 	}
 }

@@ -2,6 +2,7 @@ package idlist
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"strconv"
@@ -107,11 +108,35 @@ var lineClass = func() (t [256]uint16) {
 	return t
 }()
 
-func classOf(v []byte) (mask uint16) {
-	for _, c := range v {
-		mask |= lineClass[c]
+// pairClass is lineClass of two bytes at once, indexed by them as a
+// little-endian uint16: half the lookups, and the entries an ID's bytes
+// use fit in a few cache lines.
+var pairClass = func() *[1 << 16]uint16 {
+	t := new([1 << 16]uint16)
+	for i := range t {
+		t[i] = lineClass[i&0xff] | lineClass[i>>8]
 	}
-	return mask
+	return t
+}()
+
+// classOf ORs the classes of v's bytes. Four accumulators let the
+// lookups of a word proceed together rather than one after another: this
+// runs on every line of every list a plan checks.
+func classOf(v []byte) uint16 {
+	var m0, m1, m2, m3 uint16
+	t := pairClass
+	for len(v) >= 8 {
+		w := v[:8:8]
+		m0 |= t[binary.LittleEndian.Uint16(w[0:])]
+		m1 |= t[binary.LittleEndian.Uint16(w[2:])]
+		m2 |= t[binary.LittleEndian.Uint16(w[4:])]
+		m3 |= t[binary.LittleEndian.Uint16(w[6:])]
+		v = v[8:]
+	}
+	for _, c := range v {
+		m0 |= lineClass[c]
+	}
+	return m0 | m1 | m2 | m3
 }
 
 // personalData says why a line is personal data for certain: an e-mail

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"runtime"
+	"runtime/debug"
 	"strings"
 	"testing"
 )
@@ -205,6 +207,63 @@ func TestCheckContentMemoryIsBounded(t *testing.T) {
 		if allocated > budget {
 			t.Errorf("%d IDs: the check allocated %d bytes, want at most %d", n, allocated, budget)
 		}
+	}
+}
+
+// Told the size of a large list before its content (as the plan's pass
+// over a file tells it), the check makes its set of IDs once, at its
+// final size, instead of growing it by doubling: one 16 MiB table, not
+// the 32 MiB of all the sizes on the way.
+func TestContentCheckSizeHint(t *testing.T) {
+	const n = fullSetBytes/37 + 1 // UUIDs
+	const size = n * 37
+	for _, hint := range []bool{true, false} {
+		c := NewContentCheck("big.txt", false, ruleIDFA)
+		allocated := allocatedBy(func() {
+			if hint {
+				c.SizeHint(size)
+			}
+			if _, err := io.Copy(c, &idLines{n: n}); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if _, err := c.Close(); err != nil || c.Entries() != n {
+			t.Fatalf("hint %v: %d entries, %v", hint, c.Entries(), err)
+		}
+		if table := uint64(2 * MaxTrackedIDs * 8); hint != (allocated < table+table/8) {
+			t.Errorf("hint %v: the check allocated %d bytes; the full table is %d", hint, allocated, table)
+		}
+	}
+}
+
+// A check that ends hands its set of IDs on: the next check of a plan
+// (which checks its lists a few at a time) takes the tables it needs from
+// those of the checks before it rather than allocating its own.
+func TestContentChecksReuseSets(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector makes sync.Pool drop items at random")
+	}
+	// One P, one pool to take from; no collection, which empties pools.
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	runtime.GC()
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
+	const n = 300_000 // a table of 2^20 slots, 8 MiB, and the smaller ones on the way
+	allocated := func() uint64 {
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return m.TotalAlloc
+	}
+	check := func(rule IDRule) uint64 {
+		before := allocated()
+		if _, err := CheckContent(&idLines{n: n}, "ids.txt", rule); err != nil {
+			t.Fatal(err)
+		}
+		return allocated() - before
+	}
+	check(ruleIDFA)
+	// Without reuse, 16 MiB: the tables of 2^12 to 2^20 slots.
+	if again := check(ruleIDFA); again > 1<<20 {
+		t.Errorf("the next check allocated %d bytes; want it to reuse the tables of the one before", again)
 	}
 }
 

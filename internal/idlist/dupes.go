@@ -1,6 +1,10 @@
 package idlist
 
-import "hash/maphash"
+import (
+	"hash/maphash"
+	"math/bits"
+	"sync"
+)
 
 // MaxTrackedIDs bounds the distinct IDs whose repeats are found: the set
 // holds a 64-bit hash of each, in a table at most half full, so it costs
@@ -35,7 +39,7 @@ func (s *idSet) addHash(h uint64) (seen, full bool) {
 		h = 1
 	}
 	if s.slots == nil {
-		s.slots = make([]uint64, firstIDSlots)
+		s.slots = getSlots(firstIDSlots)
 	}
 	i := s.find(h)
 	if s.slots[i] == h {
@@ -72,12 +76,54 @@ func (s *idSet) find(h uint64) int {
 	return int(i)
 }
 
+// fullSetBytes is the content size from which a list surely holds
+// MaxTrackedIDs IDs: at 40 bytes a line, more than a UUID and its line
+// break take.
+const fullSetBytes = 40 * MaxTrackedIDs
+
+// expect prepares for the IDs of content of the given size: the table a
+// large list ends with, at once, rather than grown by doubling, each
+// growth moving every ID and holding the old table and the new.
+func (s *idSet) expect(size int64) {
+	if size >= fullSetBytes && s.n == 0 {
+		putSlots(s.slots)
+		s.slots = getSlots(2 * MaxTrackedIDs)
+	}
+}
+
 func (s *idSet) grow() {
 	old := s.slots
-	s.slots = make([]uint64, 2*len(old))
+	s.slots = getSlots(2 * len(old))
 	for _, h := range old {
 		if h != 0 {
 			s.slots[s.find(h)] = h
 		}
+	}
+	putSlots(old)
+}
+
+// release hands the set's table on to the next set; the set is empty
+// after it.
+func (s *idSet) release() {
+	putSlots(s.slots)
+	s.slots, s.n = nil, 0
+}
+
+// slotPools recycle tables, one pool per size (by its log2), so that a
+// plan checking hundreds of lists, a few at a time, reuses a few tables
+// instead of leaving one per list (and per growth) to the collector.
+var slotPools [bits.UintSize]sync.Pool
+
+func getSlots(n int) []uint64 {
+	if p, ok := slotPools[bits.Len(uint(n))].Get().(*[]uint64); ok {
+		clear(*p)
+		return *p
+	}
+	return make([]uint64, n)
+}
+
+func putSlots(t []uint64) {
+	if len(t) > 0 {
+		slotPools[bits.Len(uint(len(t)))].Put(&t)
 	}
 }

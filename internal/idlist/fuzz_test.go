@@ -119,3 +119,30 @@ func FuzzGzipContent(f *testing.F) {
 		}
 	})
 }
+
+// FuzzContentCheckWriteSizes checks that the check's answer does not
+// depend on how the content is cut into writes: one byte at a time never
+// takes the shortcut for lines of the previous line's length, a whole
+// buffer mostly does.
+func FuzzContentCheckWriteSizes(f *testing.F) {
+	for _, s := range []string{
+		"idfa\n6D92078A-8246-4BA4-AE5B-76104861E7DC\n6D92078A-8246-4BA4-AE5B-76104861E7DC\n",
+		"0a1b\n0a1b\n0a1b\r\n0a1b \n0a,b\n", "12345678\n1234567\n+1234567\n", "ab\nab\nab\na\"\nab\n",
+		"\xEF\xBB\xBFabc\nabc\nab\n\nabc\n", "aaaa\naaaa\nbbbb\nAAAA\n", "x@y\nx@yz\n1234\n",
+	} {
+		f.Add([]byte(s), uint8(0))
+	}
+	rules := []IDRule{{}, ruleIDFA, ruleGAID, ruleIMEI, ruleIDFAMD5, {Name: "OAID", Kind: KindOAID}}
+	f.Fuzz(func(t *testing.T, in []byte, r uint8) {
+		rule := rules[int(r)%len(rules)]
+		want, wantErr := CheckContent(bytes.NewReader(in), "f", rule)
+		c := NewContentCheck("f", false, rule)
+		for _, b := range in {
+			_, _ = c.Write([]byte{b})
+		}
+		_, err := c.Close()
+		if fmt.Sprint(err) != fmt.Sprint(wantErr) || fmt.Sprint(c.Summary()) != fmt.Sprint(want) {
+			t.Fatalf("%q: whole gives %+v, %v; bytes give %+v, %v", in, want, wantErr, c.Summary(), err)
+		}
+	})
+}

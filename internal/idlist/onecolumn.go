@@ -65,6 +65,7 @@ func CheckOneColumn(r io.Reader, file string) (lines int64, err error) {
 // repeats, up to MaxTrackedIDs.
 func CheckContent(r io.Reader, file string, rule IDRule) (ContentSummary, error) {
 	c := newChecker(file, rule)
+	defer c.releaseIDs()
 	buf := make([]byte, 64<<10)
 	var scanned int64
 	for {
@@ -171,6 +172,14 @@ func (c *OneColumnCheck) feed(p []byte) {
 	}
 }
 
+// SizeHint tells the check the size of the plain content to come (see
+// filestate.SizeHinter), so that it sizes its set of IDs at once.
+func (c *OneColumnCheck) SizeHint(size int64) {
+	if c.plain != nil && c.plain.ids != nil {
+		c.plain.ids.expect(size)
+	}
+}
+
 // Close ends the content and returns the number of lines or the first
 // finding. Closing again returns the same.
 func (c *OneColumnCheck) Close() (lines int64, err error) {
@@ -186,7 +195,7 @@ func (c *OneColumnCheck) Close() (lines int64, err error) {
 			r.summary, r.err = c.plain.finish()
 		}
 		if c.plain != nil {
-			c.plain.ids = nil // release the set of IDs
+			c.plain.releaseIDs()
 		}
 		c.closed = &r
 	}
@@ -214,6 +223,7 @@ type oneColumnChecker struct {
 	rule    IDRule
 	line    int64  // current line, 1-based
 	part    []byte // the current line so far, when it spans writes
+	lastLen int    // length of the last line found by its line break
 	header  bool
 	entries int64
 	found   findings
@@ -236,6 +246,20 @@ func newChecker(file string, rule IDRule) *oneColumnChecker {
 
 func (c *oneColumnChecker) feed(b []byte) error {
 	for len(b) > 0 {
+		// The IDs of a list mostly have one length: try the previous
+		// line's before searching for the line break. A line without
+		// cOther bytes holds no line break ('\n' is one), and without
+		// blanks or non-ASCII bytes it has no byte order mark, carriage
+		// return or blank to trim: it is the ID itself.
+		if k := c.lastLen; k < len(b) && b[k] == '\n' && len(c.part) == 0 && k > 0 {
+			if mask := classOf(b[:k]); mask&(cOther|cSpace|cNonASCII) == 0 {
+				if err := c.checkLine(b[:k], mask, false); err != nil {
+					return err
+				}
+				b = b[k+1:]
+				continue
+			}
+		}
 		end := bytes.IndexByte(b, '\n')
 		if end < 0 {
 			if len(c.part)+len(b) > MaxIDLineBytes {
@@ -256,6 +280,7 @@ func (c *oneColumnChecker) feed(b []byte) error {
 		if err := c.endLine(line); err != nil {
 			return err
 		}
+		c.lastLen = len(line)
 		c.part = c.part[:0]
 	}
 	return nil
@@ -277,7 +302,13 @@ func (c *oneColumnChecker) endLine(raw []byte) error {
 		c.found.note(&c.found.crlf, IrregularCRLF, n)
 	}
 	v := trimBlanks(raw)
-	mask := classOf(v)
+	return c.checkLine(v, classOf(v), len(v) != len(raw))
+}
+
+// checkLine checks a line's ID v, whose bytes are of the classes in mask;
+// blanks tells whether blanks were trimmed around it.
+func (c *oneColumnChecker) checkLine(v []byte, mask uint16, blanks bool) error {
+	n := c.line
 	switch {
 	case mask&cSep != 0:
 		return c.columns(v)
@@ -286,11 +317,16 @@ func (c *oneColumnChecker) endLine(raw []byte) error {
 	case len(v) == 0:
 		return c.fail("the line is empty", "Remove empty lines: every line holds one device ID")
 	}
-	if len(v) != len(raw) {
+	if blanks {
 		c.found.note(&c.found.blanks, IrregularBlanks, n)
 	}
-	if p := personalData(v, mask); p != "" {
-		return c.personal(v, p)
+	// Most IDs hold hex digits and dashes only, with a letter: no
+	// personal data, and no reason to be no device ID.
+	plain := mask&^(cHex|cDash) == 0
+	if !plain || mask&(cHexLower|cHexUpper) == 0 {
+		if p := personalData(v, mask); p != "" {
+			return c.personal(v, p)
+		}
 	}
 	if n == 1 && maybeHeader(mask) {
 		if ok, _ := shapeOK(c.rule.Kind, v, mask); !ok || c.rule.Kind == KindAny {
@@ -299,8 +335,10 @@ func (c *oneColumnChecker) endLine(raw []byte) error {
 			return nil
 		}
 	}
-	if p := notDeviceID(v, mask); p != "" {
-		return c.personal(v, p)
+	if !plain {
+		if p := notDeviceID(v, mask); p != "" {
+			return c.personal(v, p)
+		}
 	}
 	if c.rule.Kind != KindAny {
 		if err := c.checkKind(v, mask); err != nil {
@@ -316,6 +354,15 @@ func (c *oneColumnChecker) endLine(raw []byte) error {
 	c.entries++
 	c.line++
 	return nil
+}
+
+// releaseIDs stops tracking IDs and lets another check have the set's
+// memory.
+func (c *oneColumnChecker) releaseIDs() {
+	if c.ids != nil {
+		c.ids.release()
+		c.ids = nil
+	}
 }
 
 // flushIDs adds the pending IDs to the set, noting repeats.
@@ -334,7 +381,7 @@ func (c *oneColumnChecker) flushIDs() {
 			c.found.note(&c.found.dupes, IrregularDuplicate, p.line)
 		case full:
 			c.found.dupes.Among = p.entry
-			c.ids = nil
+			c.releaseIDs()
 			return
 		}
 	}

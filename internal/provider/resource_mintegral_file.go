@@ -26,6 +26,7 @@ import (
 	"github.com/audiencekit/terraform-provider-audience/internal/attrvalidators"
 	"github.com/audiencekit/terraform-provider-audience/internal/client/mintegral"
 	"github.com/audiencekit/terraform-provider-audience/internal/client/transfer"
+	"github.com/audiencekit/terraform-provider-audience/internal/filestate"
 	"github.com/audiencekit/terraform-provider-audience/internal/idlist"
 )
 
@@ -200,6 +201,9 @@ type mintegralContent struct {
 	deviceType string // "" when not set
 	refuse     bool   // irregular_lines = "error"
 }
+
+// The pass that hashes a new file tells the check its size first.
+var _ filestate.SizeHinter = mintegralContent{}
 
 func (c mintegralContent) Finish() diag.Diagnostics {
 	var diags diag.Diagnostics

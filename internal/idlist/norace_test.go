@@ -1,0 +1,5 @@
+//go:build !race
+
+package idlist
+
+const raceEnabled = false
