@@ -52,7 +52,8 @@ type exportFlow struct {
 
 	// The current period: the life of one export task in state.
 	period   *exportPeriod
-	attempts int // exports of failed steps since the last task reached state
+	attempts int      // exports of failed steps since the last task reached state
+	logs     []string // ended periods, not logged yet
 }
 
 type exportPeriod struct {
@@ -245,6 +246,14 @@ func (j *journey) checkExportFlow(st *step, o outcome, n, lost int) error {
 	return nil
 }
 
+// logExportPeriods logs the periods that ended.
+func (j *journey) logExportPeriods() {
+	for _, l := range j.flow.logs {
+		j.cfg.Logf("%s", l)
+	}
+	j.flow.logs = nil
+}
+
 // closeExportPeriod logs the period that ends: the steps that used one
 // export task, and the exports they started.
 func (j *journey) closeExportPeriod() {
@@ -257,8 +266,9 @@ func (j *journey) closeExportPeriod() {
 	if p.attempts > 0 || p.lost > 0 {
 		extra = fmt.Sprintf(" (%d by failed attempts before it, %d get_all answer(s) lost)", p.attempts, p.lost)
 	}
-	j.cfg.Logf("export period of task %s: steps #%d–#%d, %d job(s) [%s], exports of %s %d started: %d%s",
-		p.task, p.from, p.to, len(p.jobs), strings.Join(p.jobs, ", "), loyalSourceType, loyalSourceID, p.exports, extra)
+	// Logged after the step's own line (Run).
+	j.flow.logs = append(j.flow.logs, fmt.Sprintf("export period of task %s: steps #%d–#%d, %d job(s) [%s], exports of %s %d started: %d%s",
+		p.task, p.from, p.to, len(p.jobs), strings.Join(p.jobs, ", "), loyalSourceType, loyalSourceID, p.exports, extra))
 }
 
 // loyalChange: the loyalty database gains, loses or edits profiles. The

@@ -173,12 +173,14 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		line += fmt.Sprintf(" => %s (%s)", outcome, time.Since(start).Round(100*time.Millisecond))
 		j.history = append(j.history, line)
 		cfg.Logf("%s", line)
+		j.logExportPeriods()
 		if err != nil {
 			return j.result(), j.failure(err)
 		}
 		e.pruneLogs(6)
 	}
 	j.closeExportPeriod()
+	j.logExportPeriods()
 	return j.result(), nil
 }
 
