@@ -89,6 +89,11 @@ func (j *journey) startExportFlow() error {
 	if err != nil {
 		return err
 	}
+	// A refresh within the max_age in state keeps the time of the last
+	// check, so a new max_age counts once state's has run out too.
+	if applied, err := time.ParseDuration(r.str("max_age")); err == nil {
+		maxAge = max(maxAge, applied)
+	}
 	near := func(age, limit time.Duration) bool { return age < limit && limit-age < dueMargin }
 	f.uncertain = near(task.Age, maxAge) || near(task.Age, sandbox.AltcraftResultLifetime)
 	switch {
@@ -97,10 +102,10 @@ func (j *journey) startExportFlow() error {
 	case task.Expired:
 		f.why = fmt.Sprintf("the result of %s is gone (%s old)", f.task, task.Age.Round(time.Minute))
 	case task.Age >= maxAge:
-		f.why = fmt.Sprintf("%s is %s old, max_age %s", f.task, task.Age.Round(time.Minute), j.repo.exportMaxAge)
+		f.why = fmt.Sprintf("%s is %s old, max_age %s (%s in state)", f.task, task.Age.Round(time.Minute), j.repo.exportMaxAge, r.str("max_age"))
 	default:
 		f.due = false
-		f.why = fmt.Sprintf("%s is %s old, max_age %s", f.task, task.Age.Round(time.Minute), j.repo.exportMaxAge)
+		f.why = fmt.Sprintf("%s is %s old, max_age %s (%s in state)", f.task, task.Age.Round(time.Minute), j.repo.exportMaxAge, r.str("max_age"))
 	}
 	return nil
 }

@@ -459,6 +459,19 @@ func (r *AltcraftProfileExportResource) Read(ctx context.Context, req resource.R
 		// download of a real panel; the sandbox moves it with its clock.
 		state.ExportedAt = types.StringValue(modified.UTC().Format(time.RFC3339))
 	}
+	// While the export is within max_age and its result served, the last
+	// check stands: its time decides as now would, and private state left
+	// as it was keeps a refresh-only drift job at "no changes" (OpenTofu
+	// and Terraform count a changed private state as a change).
+	var prior altcraftExportCheck
+	havePrior, d := getPrivate(ctx, req.Private, privateExportCheck, &prior)
+	resp.Diagnostics.Append(d...)
+	if havePrior && !prior.CheckedAt.IsZero() && prior.Gone == "" && gone == "" {
+		age, maxAge, known := altcraftExportAge(state.MaxAge, state.ExportedAt, check.CheckedAt)
+		if state.MaxAge.IsNull() || (known && age < maxAge) {
+			check.CheckedAt = prior.CheckedAt
+		}
+	}
 	resp.Diagnostics.Append(setPrivate(ctx, resp.Private, privateExportCheck, check)...)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
 }
