@@ -89,11 +89,10 @@ func (j *journey) startExportFlow() error {
 	if err != nil {
 		return err
 	}
-	// A refresh within the max_age in state keeps the time of the last
-	// check, so a new max_age counts once state's has run out too.
-	if applied, err := time.ParseDuration(r.str("max_age")); err == nil {
-		maxAge = max(maxAge, applied)
-	}
+	// The sandbox's clock moves exported_at back, so the provider's age
+	// (its last check's time minus exported_at) is the age on the sandbox
+	// clock, a few real minutes apart, even where a refresh within the
+	// max_age in state kept the last check's time.
 	near := func(age, limit time.Duration) bool { return age < limit && limit-age < dueMargin }
 	f.uncertain = near(task.Age, maxAge) || near(task.Age, sandbox.AltcraftResultLifetime)
 	switch {
