@@ -16,10 +16,12 @@ import (
 // some of the variants.
 func (j *journey) initialRepo() *repo {
 	r := &repo{
-		statePath:   filepath.Join(j.cfg.Dir, "state", "terraform.tfstate"),
-		listDir:     pick(j.rng, "exports", "build/lists"),
-		devicesPath: "audiences/android_gaid.txt",
-		devicesArea: 1,
+		statePath:      filepath.Join(j.cfg.Dir, "state", "terraform.tfstate"),
+		listDir:        pick(j.rng, "exports", "build/lists"),
+		devicesPath:    "audiences/android_gaid.txt",
+		devicesArea:    1,
+		exportMaxAge:   "24h",
+		exportCampaign: 1,
 	}
 	if j.rng.IntN(2) == 0 {
 		r.devices, r.devicesName = true, filepath.Base(r.devicesPath)
@@ -61,6 +63,7 @@ func (j *journey) pick() *step {
 		st.job = "apply"
 		return st
 	}
+	profilesBefore := j.profiles // what the lists in state were made from, when converged
 	st.events = j.pickEvents()
 	uploading := !j.settled
 	for _, e := range st.events {
@@ -97,8 +100,11 @@ func (j *journey) pick() *step {
 		}
 	case "mistake":
 		variants := []string{"crm", "gzip", "emails", "shared output"}
-		if j.converged && j.profiles >= 200 {
-			// State holds the full lists the collapse shrinks.
+		if j.converged && min(profilesBefore, j.profiles) >= 200 {
+			// State holds the full lists the collapse shrinks: not the
+			// lists of a segment collapsed earlier, which this step's
+			// events grow back only in the model (its export runs in the
+			// plans, which the mistake makes fail).
 			variants = append(variants, "collapse")
 		}
 		st.variant = pick(j.rng, variants...)
@@ -134,6 +140,9 @@ func (j *journey) pickEvents() []event {
 	}
 	if j.rng.IntN(100) < 35 {
 		evs = append(evs, j.repoCommit())
+	}
+	if j.rng.IntN(100) < 20 {
+		evs = append(evs, j.loyalChange())
 	}
 	return evs
 }
@@ -206,7 +215,8 @@ func (j *journey) exportChange() event {
 // upload clear settled; every commit clears converged.
 func (j *journey) repoCommit() event {
 	r := j.repo
-	choices := map[string]int{"toggle devices": 2, "toggle crm": 2, "toggle idfa backup": 2, "toggle fd direct": 2, "move lists": 1}
+	choices := map[string]int{"toggle devices": 2, "toggle crm": 2, "toggle idfa backup": 2, "toggle fd direct": 2, "move lists": 1,
+		"bump export trigger": 2, "export max_age": 1}
 	if r.fdDirect {
 		choices["edit banner"] = 1
 		choices["edit events"] = 1
@@ -257,6 +267,20 @@ func (j *journey) repoCommit() event {
 		edit = func() { r.fdDirect, r.events, r.eventsSettle = on, n, "" }
 		needsUpload = on
 		c = map[bool]string{true: "add fd events and banner", false: "remove fd events and banner"}[on]
+	case "bump export trigger":
+		// A new export, uploaded only if the database changed since the
+		// last one (export.go tells).
+		campaign := r.exportCampaign + 1
+		edit = func() { r.exportCampaign = campaign }
+		needsUpload = false
+		c = fmt.Sprintf("export trigger campaign spring-%d", campaign)
+	case "export max_age":
+		// max_age alone never exports; a shorter one may make the export
+		// due.
+		to := map[string]string{"24h": "48h", "48h": "24h"}[r.exportMaxAge]
+		edit = func() { r.exportMaxAge = to }
+		needsUpload = false
+		c = "export max_age " + to
 	case "edit banner":
 		edit = func() { r.bannerRev++ }
 	case "edit events":

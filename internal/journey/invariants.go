@@ -160,6 +160,8 @@ func (c *platformCheck) run() error {
 			err = c.media(r)
 		case "audience_mintegral_audience":
 			err = c.audience(r, strict)
+		case "audience_altcraft_profile_export":
+			err = c.altcraftExport(r)
 		}
 		if err != nil {
 			return err

@@ -201,6 +201,11 @@ func (j *journey) jobCommands(ctx context.Context, st *step, targets []string, c
 		if err != nil || failed {
 			return outcome{dir: dir, failed: failed}, err
 		}
+		if args[0] == "plan" {
+			if err := j.checkPlanRestored(dir, res.output); err != nil {
+				return outcome{}, err
+			}
+		}
 	}
 	return outcome{dir: dir, applied: true, targets: targets}, nil
 }
@@ -260,6 +265,9 @@ func (j *journey) jobEditAfterPlan(ctx context.Context, st *step) (outcome, erro
 	if err := ok(res, "a plan with no fault"); err != nil {
 		return outcome{}, err
 	}
+	if err := j.checkPlanRestored(dir, res.output); err != nil {
+		return outcome{}, err
+	}
 	actions, _, err := j.plannedChanges(ctx, dir, st.logLevel)
 	if err != nil {
 		return outcome{}, err
@@ -309,6 +317,9 @@ func (j *journey) jobSavedPlan(ctx context.Context, st *step) (outcome, error) {
 	}
 	if failed, err := j.judge(res, st); err != nil || failed {
 		return outcome{dir: planDir, failed: failed}, err
+	}
+	if err := j.checkPlanRestored(planDir, res.output); err != nil {
+		return outcome{}, err
 	}
 	actions, sources, err := j.plannedChanges(ctx, planDir, st.logLevel)
 	if err != nil {
@@ -383,13 +394,16 @@ func (j *journey) jobPlan(ctx context.Context, st *step, args ...string) (outcom
 		return outcome{}, err
 	}
 	switch {
-	case res.code == 2 && j.converged && (!j.postponed || !j.timePassed):
+	case res.code == 2 && j.converged && (!j.postponed || !j.timePassed) && !j.flow.due:
 		return outcome{}, findf("%s shows changes though nothing changed since the last converged apply (exit 2):\n%s", strings.Join(res.args, " "), planSummary(res.output))
 	case res.code == 2:
 	default:
 		if err := ok(res, "a plan with no fault"); err != nil {
 			return outcome{}, err
 		}
+	}
+	if err := j.checkPlanRestored(dir, res.output); err != nil {
+		return outcome{}, err
 	}
 	return outcome{dir: dir, planOnly: true}, nil
 }
@@ -549,6 +563,9 @@ func (j *journey) jobDrift(ctx context.Context, st *step) (outcome, error) {
 	}
 	if res.code != 0 && res.code != 2 {
 		return outcome{}, ok(res, "a drift job's plan with no fault")
+	}
+	if err := j.checkPlanRestored(dir, res.output); err != nil {
+		return outcome{}, err
 	}
 	show, err := j.cmd(ctx, dir, st.logLevel, "show", "-json", "drift.tfplan")
 	if err != nil {

@@ -62,6 +62,8 @@ type journey struct {
 
 	console  map[int64]*consoleAudience // made in Mintegral's console
 	profiles int                        // Altcraft segment 7's profiles
+	loyal    int                        // Altcraft database 1's profiles (export.go)
+	flow     exportFlow                 // the loyalty export's period (export.go)
 	checked  map[string]bool            // Mintegral objects already read
 	started  time.Time
 
@@ -142,6 +144,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		cache:    filepath.Join(cfg.Dir, "cache"),
 		console:  map[int64]*consoleAudience{},
 		profiles: 240,
+		loyal:    loyalProfiles,
 		checked:  map[string]bool{},
 		started:  time.Now(),
 	}
@@ -170,11 +173,14 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		line += fmt.Sprintf(" => %s (%s)", outcome, time.Since(start).Round(100*time.Millisecond))
 		j.history = append(j.history, line)
 		cfg.Logf("%s", line)
+		j.logExportPeriods()
 		if err != nil {
 			return j.result(), j.failure(err)
 		}
 		e.pruneLogs(6)
 	}
+	j.closeExportPeriod()
+	j.logExportPeriods()
 	return j.result(), nil
 }
 
@@ -261,6 +267,9 @@ func (j *journey) doStep(ctx context.Context, st *step) error {
 			return fmt.Errorf("event %q: %w", ev.desc, err)
 		}
 	}
+	if err := j.startExportFlow(); err != nil {
+		return err
+	}
 	if st.wipeCache {
 		if err := os.RemoveAll(j.cache); err != nil {
 			return err
@@ -282,10 +291,14 @@ func (j *journey) doStep(ctx context.Context, st *step) error {
 		return err
 	}
 	reqs := j.e.takeRequests()
+	exports := j.exportsStarted()
 	if err := j.scanArtifacts(); err != nil {
 		return err
 	}
-	if wasSettled && !o.failed && st.job != "destroy" && st.job != "mistake" {
+	// A new export of a database that changed since the last one is a new
+	// list, which its upload sends.
+	newList := j.flow.due && j.flow.stale
+	if wasSettled && !newList && !o.failed && st.job != "destroy" && st.job != "mistake" {
 		if w := uploadWrites(reqs); len(w) > 0 {
 			return findf("nothing new to upload since the last converged apply, yet the job sent %d upload request(s): %s", len(w), strings.Join(w, ", "))
 		}
@@ -321,12 +334,18 @@ func (j *journey) doStep(ctx context.Context, st *step) error {
 		default:
 			return findf("the plan after a successful apply failed: %s", errorSummary(res.output))
 		}
+		if n := j.exportsStarted() - exports; n != 0 {
+			return findf("the plan after a successful apply started %d export(s) of %s %d", n, loyalSourceType, loyalSourceID)
+		}
 	}
 	if o.failed {
 		j.recover = true
 		j.converged, j.settled = false, false
 	}
 	if err := j.checkWorld(o, audienceWrites(reqs)); err != nil {
+		return err
+	}
+	if err := j.checkExportFlow(st, o, exports, lostGetAll(reqs)); err != nil {
 		return err
 	}
 	return j.settleEvents(ctx)

@@ -73,6 +73,12 @@ type repo struct {
 	// imports are console-made audiences the configuration adopts with an
 	// import {} block (while importBlock is set) and manages afterwards.
 	imports []importedAudience
+
+	// The loyalty pipeline (export.go): the audience_altcraft_profile_export
+	// resource on its own source, its max_age, and the campaign in its
+	// triggers, which a commit bumps to export again.
+	exportMaxAge   string
+	exportCampaign int
 }
 
 // importedAudience is an audience made in Mintegral's console, adopted by
@@ -98,6 +104,8 @@ const (
 	addrMistakeCRM      = "audience_mintegral_file.crm"
 	addrMistakeGzip     = "audience_mintegral_file.ios_gz"
 	addrGzipCompanion   = "audience_openim_object.ios_gz"
+	addrLoyalExport     = "audience_altcraft_profile_export.loyal"
+	addrLoyalTPNS       = "audience_tpns_account_package.loyal"
 )
 
 const (
@@ -159,7 +167,7 @@ func (r *repo) generatedDirs() []string {
 
 // managed lists the addresses of the resources the configuration holds.
 func (r *repo) managed() []string {
-	out := []string{addrDoctorsFile, addrDoctorsAudience, addrTPNS}
+	out := []string{addrDoctorsFile, addrDoctorsAudience, addrTPNS, addrLoyalExport, addrLoyalTPNS}
 	if r.devices {
 		out = append(out, addrGAIDFile, addrAndroidAudience)
 	}
@@ -315,6 +323,30 @@ func (r *repo) config() string {
 
 `, r.statePath)
 	b.WriteString(r.pipelineIn(r.listDir))
+	p(`
+# The loyalty programme's accounts, exported once a day: the resource, not
+# the data source above, so the plan, apply and drift jobs of a day share
+# one export task. The list reads files[0].path and the upload the list's
+# id, so both wait for a new export at apply.
+resource "audience_altcraft_profile_export" "loyal" {
+  source_type    = %q
+  source_id      = %d
+  custom_request = { vip = true }
+  output_dir     = "${path.root}/%s"
+  max_age        = %q
+  triggers       = { campaign = "spring-%d" }
+}
+
+data "audience_id_list" "loyal_accounts" {
+  source      = audience_altcraft_profile_export.loyal.files[0].path
+  column      = "_pid"
+  output_path = "${path.root}/%s/loyal_accounts.txt"
+}
+
+resource "audience_tpns_account_package" "loyal" {
+  source = data.audience_id_list.loyal_accounts.id
+}
+`, loyalSourceType, loyalSourceID, exportDir, r.exportMaxAge, r.exportCampaign, r.listDir)
 	if r.devices {
 		p(`
 # A device list the team commits.

@@ -57,6 +57,7 @@ func TestGeneratorCoversEveryKind(t *testing.T) {
 		"job=mistake(crm)", "job=mistake(gzip)", "cache wiped",
 		"+1h", "+13h", "+25h", "export +", "export -", "export edits",
 		"add devices", "remove devices", "edit devices", "devices move to", "devices renamed to", "devices area", "lists move to",
+		"loyalty database +", "loyalty database -", "loyalty database edits", "export trigger campaign spring-", "export max_age 48h",
 		"add crm uploads", "remove crm uploads", "add fd events and banner", "remove fd events and banner", "edit banner", "edit events", "add idfa backup", "console audience (made 24h ago) imported", "console audience (made 1m ago) imported",
 		"status=503", "retry-after=", "reset-after=", "reset-response-after=", "drop", "delay=", "count=1000",
 		"on audience_mintegral_file.doctors", "on audience_mintegral_file.gaid", "on audience_mintegral_audience.android",
@@ -338,5 +339,38 @@ func TestTargetChanges(t *testing.T) {
 	}
 	if !targetChanges(out, []string{"audience_mintegral_file.doctors"}) {
 		t.Error("the target's own change not seen")
+	}
+}
+
+// Only a get_all whose answer was lost after the task started lets the
+// client start a second export.
+func TestLostGetAll(t *testing.T) {
+	getAll := sandbox.PrefixAltcraft + "/api/v1.1/profiles/get_all"
+	reqs := []sandbox.RequestRecord{
+		{Method: "POST", Path: getAll, Fault: "dropped 200 answer"},
+		{Method: "POST", Path: getAll, Fault: "200 answer reset after 12 body bytes"},
+		{Method: "POST", Path: getAll, Status: 503, Fault: "injected status"},
+		{Method: "POST", Path: getAll, Fault: "reset after 10 bytes"},
+		{Method: "POST", Path: getAll, Fault: "delay, client gone"},
+		{Method: "POST", Path: sandbox.PrefixAltcraft + "/api/v1.1/tasks/status", Fault: "dropped 200 answer"},
+		{Method: "POST", Path: getAll, Status: 200},
+	}
+	if n := lostGetAll(reqs); n != 2 {
+		t.Fatalf("lostGetAll = %d, want 2 (the dropped and the cut answer)", n)
+	}
+}
+
+func TestExportingJob(t *testing.T) {
+	for _, c := range []struct {
+		st   step
+		want bool
+	}{
+		{step{job: "apply"}, true}, {step{job: "saved-plan", variant: "fresh checkout"}, true}, {step{job: "edit-after-plan"}, true},
+		{step{job: "target", target: addrLoyalTPNS}, true}, {step{job: "target", target: addrDoctorsFile}, false},
+		{step{job: "pr-plan"}, false}, {step{job: "drift"}, false}, {step{job: "destroy", variant: "destroy"}, false}, {step{job: "mistake"}, false},
+	} {
+		if got := exportingJob(&c.st); got != c.want {
+			t.Errorf("%s: %v, want %v", c.st.String(), got, c.want)
+		}
 	}
 }

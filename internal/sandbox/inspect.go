@@ -1,6 +1,9 @@
 package sandbox
 
-import "fmt"
+import (
+	"fmt"
+	"time"
+)
 
 // Read-only views of what the platforms hold, for tests that check the
 // platforms' side against what a client claims (the journey test's
@@ -67,4 +70,47 @@ func (s *Server) AltcraftExportsStarted() int {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	return st.started
+}
+
+// AltcraftExportsStartedFor counts the export tasks profiles/get_all
+// started for one database or segment (those whose answer was lost
+// included), so a test can tell one pipeline's exports from another's.
+func (s *Server) AltcraftExportsStartedFor(sourceType string, sourceID int64) int {
+	st := s.altcraft
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	n := 0
+	for _, t := range st.tasks {
+		if t.source == (altcraftSource{sourceType, sourceID}) {
+			n++
+		}
+	}
+	return n
+}
+
+// AltcraftTaskInfo is what the panel holds of an export task.
+type AltcraftTaskInfo struct {
+	ID         string
+	SourceType string
+	SourceID   int64
+	Status     string        // "" while it runs
+	Age        time.Duration // since its result was written, on the sandbox clock; 0 while it runs
+	Expired    bool          // its result is past AltcraftResultLifetime: its URLs answer 404
+}
+
+// AltcraftTask looks up an export task by ID.
+func (s *Server) AltcraftTask(id string) (AltcraftTaskInfo, bool) {
+	st := s.altcraft
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	t, ok := st.tasks[id]
+	if !ok {
+		return AltcraftTaskInfo{}, false
+	}
+	info := AltcraftTaskInfo{ID: t.id, SourceType: t.source.Type, SourceID: t.source.ID, Status: t.status}
+	if !t.done.IsZero() {
+		now := s.now()
+		info.Age, info.Expired = now.Sub(t.done), t.expired(now)
+	}
+	return info, true
 }

@@ -2,7 +2,9 @@ package sandbox
 
 import (
 	"errors"
+	"fmt"
 	"testing"
+	"time"
 )
 
 func TestInspectMintegralFiles(t *testing.T) {
@@ -35,5 +37,43 @@ func TestInspectMintegralFiles(t *testing.T) {
 	paths := s.MintegralDataPaths()
 	if len(paths) != 3 {
 		t.Fatalf("MintegralDataPaths = %v, want the console's, the presigned and the uploaded one", paths)
+	}
+}
+
+// Exports are counted per source, and a task's age and expiry follow the
+// sandbox clock.
+func TestInspectAltcraftExportsPerSource(t *testing.T) {
+	s := startAltcraftSandbox(t)
+	start := func(typ string, id int) string {
+		t.Helper()
+		return altcraftCall(t, s, "profiles/get_all", fmt.Sprintf(`{%s,"source_type":%q,"source_id":%d}`, altcraftTok, typ, id)).Data.TaskID
+	}
+	task := start("database", 2)
+	start("database", 2)
+	start("segment", 7)
+	if got := s.AltcraftExportsStartedFor("database", 2); got != 2 {
+		t.Fatalf("database 2: %d exports counted, want 2", got)
+	}
+	if got := s.AltcraftExportsStartedFor("segment", 7); got != 1 {
+		t.Fatalf("segment 7: %d exports counted, want 1", got)
+	}
+	if got := s.AltcraftExportsStartedFor("database", 1); got != 0 {
+		t.Fatalf("database 1: %d exports counted, want 0", got)
+	}
+	if info, ok := s.AltcraftTask(task); !ok || info.Status != "" || info.Age != 0 || info.SourceType != "database" || info.SourceID != 2 {
+		t.Fatalf("a running task: %+v, %v", info, ok)
+	}
+	altcraftPollToEnd(t, s, task)
+	s.Advance(25 * time.Hour)
+	info, ok := s.AltcraftTask(task)
+	if !ok || info.Status != "completed" || info.Age < 25*time.Hour || info.Age > 26*time.Hour || info.Expired {
+		t.Fatalf("a finished task 25 h later: %+v, %v", info, ok)
+	}
+	s.Advance(AltcraftResultLifetime - 25*time.Hour)
+	if info, _ := s.AltcraftTask(task); !info.Expired {
+		t.Fatalf("a task past its result's lifetime: %+v", info)
+	}
+	if _, ok := s.AltcraftTask("task_unknown"); ok {
+		t.Fatal("an unknown task was found")
 	}
 }
