@@ -140,7 +140,8 @@ func (r *AltcraftProfileExportResource) Schema(ctx context.Context, _ resource.S
 				Optional: true,
 				MarkdownDescription: "How long an export is used, as a Go duration (`\"24h\"`, `\"168h\"`, `\"90m\"`). A plan made once it has passed since " +
 					"`exported_at` shows the export running again, with a warning giving its age. Without it, the export is kept until an argument or " +
-					"`triggers` changes or the platform stops serving its result.",
+					"`triggers` changes or the platform stops serving its result. The age is taken at the refresh, so a saved plan applied hours later does what " +
+					"it showed; a `max_age` made shorter than the export's age takes effect in the plan after the apply that records it.",
 				Validators: []validator.String{maxAgeValidator{}},
 			},
 			"triggers": schema.MapAttribute{
