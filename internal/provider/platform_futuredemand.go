@@ -25,7 +25,7 @@ var futureDemandPlatform = &platformSpec{
 		{Name: "media_endpoint", EnvVar: "FUTUREDEMAND_MEDIA_ENDPOINT", Description: "Base URL of `POST /media`; by default `endpoint` without its `/v3` segment (`…/api/v3` → `…/api`).", URL: true},
 	},
 	// Future Demand's published budget, per partner: about 600 reads and
-	// 120 writes a minute, and about 10 a minute on /auth* (PLATFORMS.md).
+	// 120 writes a minute, and about 10 a minute on /auth* (published per partner).
 	Limits: transfer.Limits{
 		Read: transfer.Rate{N: 600, Per: time.Minute}, Write: transfer.Rate{N: 120, Per: time.Minute},
 		Segments: map[string]transfer.Rate{"auth": {N: 10, Per: time.Minute}},

@@ -18,7 +18,7 @@ var mintegralPlatform = &platformSpec{
 		{Name: "api_key", EnvVar: "MINTEGRAL_API_KEY", Description: "Mintegral API key, used to compute the request token.", Sensitive: true, Required: true},
 		{Name: "endpoint", EnvVar: "MINTEGRAL_ENDPOINT", Description: "Open API base URL.", Default: mintegral.DefaultEndpoint, Required: true, URL: true},
 	},
-	// Mintegral publishes no rate limit (see PLATFORMS.md): a conservative
+	// Mintegral publishes no rate limit (none is published): a conservative
 	// 10 requests a second; reads of audiences are batched anyway.
 	Limits: transfer.Limits{Read: transfer.Rate{N: 10, Per: time.Second}, Write: transfer.Rate{N: 10, Per: time.Second}},
 }

@@ -21,8 +21,8 @@ import (
 // the answer's keys and types.
 //
 // What is published and what is assumed, and where each published fact
-// comes from (seed = /work/shared/seeds/000_9dc97a041ee30890.txt, "Upload
-// Audience File"; PLATFORMS.md section "Mintegral"):
+// comes from (seed = Mintegral's API document "Upload Audience File" this project
+// started from):
 //
 //	call / fact                             | status    | source
 //	----------------------------------------|-----------|--------------------------------------------------
@@ -45,7 +45,7 @@ import (
 //	  [{device_type, data_path}]} → ta_id   |           |
 //	PUT /api/open/v1/audience {ta_id,       | published | helpcenter.mintegral.com/en/docs/
 //	  data_path} → ta_id (not read)         |           | update-audience-package
-//	DELETE /api/open/v1/audience {ta_id:[]} | published | PLATFORMS.md "Audience lifecycle"
+//	DELETE /api/open/v1/audience {ta_id:[]} | published | Mintegral's audience API (delete audience)
 //	GET /api/open/v1/audience ?ta_ids,      | published | adv.mintegral.com/doc/en/guide/audience/
 //	  ta_name, platform, limit, page → data |           | getAudienceList.html
 //	  {page, limit, current_total, total,   |           |

@@ -17,12 +17,12 @@ import (
 // answer's keys and types.
 //
 // What is published and what is assumed, and where each published fact
-// comes from (seed = /work/shared/seeds/001_bf2a78c846edb565.txt, "Account
-// Package Upload API"; PLATFORMS.md section "Tencent Cloud TPNS"):
+// comes from (seed = Tencent Cloud's API document "Account Package Upload API"
+// this project started from):
 //
 //	call / fact                           | status    | source
 //	--------------------------------------|-----------|----------------------------------------------------
-//	service access points (4 hosts)       | published | PLATFORMS.md; the seed ("select the service URL
+//	service access points (4 hosts)       | published | the seed ("select the service URL
 //	                                      |           | corresponding to the service access point")
 //	Authorization: Basic base64(AccessID: | published | seed (sample request); cloud.tencent.com/document/
 //	  SecretKey)                          |           | product/548/50301 ("Basic 应用鉴权信息")
