@@ -45,7 +45,7 @@ const BucketAltcraftProfiles = "altcraft-profiles"
 // files stay downloadable; afterwards the panel answers 404 to their URLs.
 // Altcraft does not document a lifetime: the API reference ("Uploading
 // profiles to a file", guides.altcraft.com developer-guide profiles/3115796,
-// and seed 004) says only that the file is downloaded from the link in
+// and the Altcraft API document this project started from) says only that the file is downloaded from the link in
 // `urls`, and the help pages searched name no retention. Panels clean up
 // their export files, so a client must not count on a result for ever;
 // the sandbox assumes three days.

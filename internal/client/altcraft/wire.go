@@ -17,7 +17,8 @@ import (
 // instead of in data) are all accepted, and an answer that still does not
 // fit is a *transfer.ShapeError naming the call, the status, the request
 // id (a request id header, when the panel sends one) and the answer's keys
-// and types.
+// and types. "The seed" is Altcraft's API document this project started
+// from.
 //
 //	call                                  | status    | source
 //	--------------------------------------|-----------|-------------------------------------------
@@ -26,9 +27,9 @@ import (
 //	  HTTP 200 a non-zero error fails     |           | "Response codes": 0, 400, 401, 402, 403…)
 //	POST /api/v1.1/profiles/get_all       | published | guides.altcraft.com/en/developer-guide/
 //	  {token, source_type, source_id,     |           | profiles/3115796 ("Uploading profiles to a
-//	  file_format, custom_request}        |           | file", step 1); seed 004
+//	  file_format, custom_request}        |           | file", step 1); the seed
 //	  → {data: {task_id}}                 |           |
-//	POST /api/v1.1/tasks/status           | published | same page, step 2; seed 004
+//	POST /api/v1.1/tasks/status           | published | same page, step 2; the seed
 //	  {token, task_id} → {data: {status,  |           |
 //	  progress, result: {errors,          |           |
 //	  source_id, total, type, urls}}}     |           |
@@ -42,7 +43,7 @@ import (
 //	progress as a fraction or a string    | assumed   | documented as int
 //	GET {panel}{url} with Authorization:  | published | use.altcraft.com/en/developer-guide/
 //	  Bearer <token>                      |           | profiles/3115796 (step 3); api-interaction
-//	GET {panel}{url}?token=<token>        | published | seed 004 and the v72 page (older panels)
+//	GET {panel}{url}?token=<token>        | published | the seed and the v72 page (older panels)
 //	other spellings: taskId, errorText,   | assumed   | not sent by the documented panels;
 //	  code/message, fields beside data    |           | accepted for other generations and proxies
 //	a request id header                   | assumed   | none documented; the first of transfer's
