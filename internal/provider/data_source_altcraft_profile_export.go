@@ -79,9 +79,10 @@ func (d *AltcraftProfileExportDataSource) Schema(ctx context.Context, _ datasour
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "Exports the profiles of an Altcraft database or segment (API v1.1 `profiles/get_all`), waits for the export task to finish " +
 			"and, when `output_dir` is set, downloads the result files there, so they can feed an upload resource in the same configuration.\n\n" +
-			"**This data source runs a new export on every `terraform plan`, `terraform apply` and refresh**: each run starts a new task on the platform " +
+			"**This data source runs a new export on every plan, apply and refresh**: each run starts a new task on the platform " +
 			"(a new `task_id`) and, with `output_dir`, downloads the files again over the previous ones. " +
-			"Resources that use the files change only when the exported content changes.",
+			"Resources that use the files change only when the exported content changes. For a large CRM, or a pipeline of separate plan, apply and " +
+			"drift jobs, the resource `audience_altcraft_profile_export` exports once per period (`max_age`, `triggers`) and reuses that export in every job.",
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{
 				Computed:            true,
