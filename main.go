@@ -6,7 +6,6 @@ import (
 	"flag"
 	"log"
 	"os"
-	runtimedebug "runtime/debug"
 
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6/tf6server"
 
@@ -28,13 +27,11 @@ func main() {
 		quietUnlessTerraformLogs(os.Getenv, os.Setenv)
 	}
 
-	// Terraform runs one provider process per plan or apply, next to its
-	// own; a tighter garbage collector keeps it small. The provider's live
-	// heap is small (files stream through fixed buffers), so collecting
-	// more often costs little. GOGC still overrides it.
-	if os.Getenv("GOGC") == "" {
-		runtimedebug.SetGCPercent(50)
-	}
+	// The garbage collector keeps Go's default (GOGC=100). The live heap
+	// is small (files stream through fixed buffers, and the server no
+	// longer lets the framework keep each request's context), so a
+	// tighter setting mostly adds collections: GOGC=50 cost a no-change
+	// plan of 600 resources about a second of CPU for 3 MiB of RSS.
 
 	// tf6server directly rather than providerserver.Serve, which links the
 	// unused protocol 5 server too: a smaller binary is a smaller resident

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -69,6 +70,22 @@ type mintegralAudienceModel struct {
 	UpdatedAt      types.String   `tfsdk:"updated_at"`
 	UpdatableAfter types.String   `tfsdk:"updatable_after"`
 	Timeouts       timeouts.Value `tfsdk:"timeouts"`
+}
+
+// unchanged reports whether every attribute of models a and b is equal,
+// so that writing b where a came from would change nothing. Writing a
+// model converts the whole value through the schema, a few percent of
+// the provider's time in a no-change plan of hundreds of audiences.
+func unchanged[M any](a, b M) bool {
+	va, vb := reflect.ValueOf(a), reflect.ValueOf(b)
+	for i := range va.NumField() {
+		x, ok := va.Field(i).Interface().(attr.Value)
+		y, _ := vb.Field(i).Interface().(attr.Value)
+		if !ok || !x.Equal(y) {
+			return false
+		}
+	}
+	return true
 }
 
 type mintegralAudienceFileModel struct {
@@ -295,6 +312,7 @@ func (r *MintegralAudienceResource) ModifyPlan(ctx context.Context, req resource
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	proposed := plan
 	planned := plannedDeviceTypes(ctx, plan.Files, &resp.Diagnostics)
 	if req.State.Raw.IsNull() {
 		if plan.Files.IsNull() {
@@ -376,7 +394,9 @@ func (r *MintegralAudienceResource) ModifyPlan(ctx context.Context, req resource
 		resp.Diagnostics.Append(r.postponed(state,
 			"Applied before then, this plan sends nothing for it and records the configured files in state (mintegral_files keeps what Mintegral holds); applied after, it sends them. Everything else applies as planned.")...)
 	}
-	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
+	if !unchanged(proposed, plan) { // resp.Plan starts as the proposed plan
+		resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
+	}
 }
 
 // updatable reports whether Mintegral accepts an update now, by this
@@ -682,6 +702,7 @@ func (r *MintegralAudienceResource) Read(ctx context.Context, req resource.ReadR
 	ctx = r.data.logContext(ctx)
 	var state mintegralAudienceModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	prior := state
 	client, diags := r.data.mintegralClient(mintegralAudienceType)
 	resp.Diagnostics.Append(diags...)
 	applied, diags := readApplied(ctx, req.Private)
@@ -707,7 +728,9 @@ func (r *MintegralAudienceResource) Read(ctx context.Context, req resource.ReadR
 	state.setRead(a)
 	state.MintegralFiles = heldFilesList(ctx, applied, state.Files, state.DeviceTypes)
 	resp.Diagnostics.Append(writeGone(ctx, resp.Private, false)...)
-	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+	if !unchanged(prior, state) { // resp.State starts as the prior state
+		resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+	}
 }
 
 // readGoneAudience handles an audience Mintegral no longer lists. One

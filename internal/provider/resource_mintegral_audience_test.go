@@ -1210,3 +1210,39 @@ func TestHeldFilesList(t *testing.T) {
 		})
 	}
 }
+
+// ModifyPlan and Read write the model back only when unchanged says it
+// differs: a change in any one attribute, null against unknown included,
+// must count.
+func TestUnchangedComparesEveryAttribute(t *testing.T) {
+	files := types.ListValueMust(types.ObjectType{AttrTypes: mintegralFileAttrTypes}, []attr.Value{
+		types.ObjectValueMust(mintegralFileAttrTypes, map[string]attr.Value{"device_type": types.StringValue("GAID"), "data_path": types.StringValue("s3://b/k")}),
+	})
+	base := mintegralAudienceModel{
+		ID: types.StringValue("7"), TaID: types.Int64Value(7), Name: types.StringValue("a"), AreaType: types.Int64Value(1),
+		Platform: types.StringValue("android"), Files: files, MintegralFiles: files,
+		DeviceTypes: types.ListValueMust(types.StringType, []attr.Value{types.StringValue("GAID")}),
+		CreatedAt:   types.StringValue("2026-01-01T00:00:00Z"), UpdatedAt: types.StringNull(), UpdatableAfter: types.StringUnknown(),
+	}
+	base.Timeouts.Object = types.ObjectNull(map[string]attr.Type{"create": types.StringType})
+	if !unchanged(base, base) {
+		t.Fatal("a model differs from itself")
+	}
+	changes := map[string]func(m *mintegralAudienceModel){
+		"name":            func(m *mintegralAudienceModel) { m.Name = types.StringValue("b") },
+		"ta_id":           func(m *mintegralAudienceModel) { m.TaID = types.Int64Value(8) },
+		"updated_at":      func(m *mintegralAudienceModel) { m.UpdatedAt = types.StringUnknown() },
+		"updatable_after": func(m *mintegralAudienceModel) { m.UpdatableAfter = types.StringNull() },
+		"device_types":    func(m *mintegralAudienceModel) { m.DeviceTypes = types.ListUnknown(types.StringType) },
+		"mintegral_files": func(m *mintegralAudienceModel) {
+			m.MintegralFiles = types.ListNull(files.ElementType(context.Background()))
+		},
+	}
+	for name, change := range changes {
+		changed := base
+		change(&changed)
+		if unchanged(base, changed) {
+			t.Errorf("a change of %s counts as unchanged", name)
+		}
+	}
+}

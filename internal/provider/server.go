@@ -9,6 +9,8 @@ import (
 	"math/big"
 	"slices"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
@@ -62,9 +64,43 @@ type server struct {
 	dataTypes map[string]tftypes.Type // data source type name -> state type
 }
 
+// The RPCs Terraform makes once per resource instance lend the framework
+// their context (see lend): the rest, made once per run, are served as
+// they are.
+
+// ValidateResourceConfig implements tfprotov6.ResourceServer.
+func (s *server) ValidateResourceConfig(ctx context.Context, req *tfprotov6.ValidateResourceConfigRequest) (*tfprotov6.ValidateResourceConfigResponse, error) {
+	return lend(ctx, req, s.fullProviderServer.ValidateResourceConfig)
+}
+
+// UpgradeResourceState implements tfprotov6.ResourceServer.
+func (s *server) UpgradeResourceState(ctx context.Context, req *tfprotov6.UpgradeResourceStateRequest) (*tfprotov6.UpgradeResourceStateResponse, error) {
+	return lend(ctx, req, s.fullProviderServer.UpgradeResourceState)
+}
+
+// PlanResourceChange implements tfprotov6.ResourceServer.
+func (s *server) PlanResourceChange(ctx context.Context, req *tfprotov6.PlanResourceChangeRequest) (*tfprotov6.PlanResourceChangeResponse, error) {
+	return lend(ctx, req, s.fullProviderServer.PlanResourceChange)
+}
+
+// ApplyResourceChange implements tfprotov6.ResourceServer.
+func (s *server) ApplyResourceChange(ctx context.Context, req *tfprotov6.ApplyResourceChangeRequest) (*tfprotov6.ApplyResourceChangeResponse, error) {
+	return lend(ctx, req, s.fullProviderServer.ApplyResourceChange)
+}
+
+// ImportResourceState implements tfprotov6.ResourceServer.
+func (s *server) ImportResourceState(ctx context.Context, req *tfprotov6.ImportResourceStateRequest) (*tfprotov6.ImportResourceStateResponse, error) {
+	return lend(ctx, req, s.fullProviderServer.ImportResourceState)
+}
+
+// ValidateDataResourceConfig implements tfprotov6.DataSourceServer.
+func (s *server) ValidateDataResourceConfig(ctx context.Context, req *tfprotov6.ValidateDataResourceConfigRequest) (*tfprotov6.ValidateDataResourceConfigResponse, error) {
+	return lend(ctx, req, s.fullProviderServer.ValidateDataResourceConfig)
+}
+
 // ReadResource implements tfprotov6.ResourceServer.
 func (s *server) ReadResource(ctx context.Context, req *tfprotov6.ReadResourceRequest) (*tfprotov6.ReadResourceResponse, error) {
-	resp, err := s.fullProviderServer.ReadResource(ctx, req)
+	resp, err := lend(ctx, req, s.fullProviderServer.ReadResource)
 	if err != nil || resp == nil || resp.NewState == nil || len(resp.NewState.MsgPack) == 0 {
 		return resp, err
 	}
@@ -88,7 +124,7 @@ func (s *server) ReadResource(ctx context.Context, req *tfprotov6.ReadResourceRe
 // way, so an output of a number a data source read (an ID list's
 // entry_count) counted as changed.
 func (s *server) ReadDataSource(ctx context.Context, req *tfprotov6.ReadDataSourceRequest) (*tfprotov6.ReadDataSourceResponse, error) {
-	resp, err := s.fullProviderServer.ReadDataSource(ctx, req)
+	resp, err := lend(ctx, req, s.fullProviderServer.ReadDataSource)
 	if err != nil || resp == nil || resp.State == nil || len(resp.State.MsgPack) == 0 {
 		return resp, err
 	}
@@ -104,6 +140,61 @@ func (s *server) ReadDataSource(ctx context.Context, req *tfprotov6.ReadDataSour
 	}
 	return resp, nil
 }
+
+// lend calls the framework with a context that stops leading to ctx when
+// the call returns.
+//
+// Why: the framework (terraform-plugin-framework v1.19.0,
+// internal/proto6server/serve.go, registerContext) derives a cancelable
+// context from every request's and appends its cancel function to a list
+// it empties only on StopProvider, which Terraform sends only to
+// interrupt. Each function keeps its context alive, and with it the whole
+// chain beneath: the gRPC stream and the SDK's per-request loggers (about
+// 10 KB a request). A plan of 600 resources makes some 2,400 such
+// requests, so the provider's heap grew with every one: about 50 MiB of
+// its peak RSS for that plan. What the list keeps of a lent context is a
+// few words; the framework's cancel functions still cancel it, and it is
+// done when the request is.
+func lend[Req, Resp any](ctx context.Context, req Req, call func(context.Context, Req) (Resp, error)) (Resp, error) {
+	l := &lentContext{}
+	l.ctx.Store(&ctx)
+	defer l.ctx.Store(nil)
+	return call(l, req)
+}
+
+// lentContext is ctx until it is taken back, then a canceled context
+// without values: as the request's own context would be, had the
+// request ended (tflog writes nothing without its logger in the context,
+// so nothing unmasked either).
+type lentContext struct {
+	ctx atomic.Pointer[context.Context]
+}
+
+// returned is what a lent context becomes.
+var returned = func() context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	return ctx
+}()
+
+func (l *lentContext) current() context.Context {
+	if ctx := l.ctx.Load(); ctx != nil {
+		return *ctx
+	}
+	return returned
+}
+
+// Deadline implements context.Context.
+func (l *lentContext) Deadline() (time.Time, bool) { return l.current().Deadline() }
+
+// Done implements context.Context.
+func (l *lentContext) Done() <-chan struct{} { return l.current().Done() }
+
+// Err implements context.Context.
+func (l *lentContext) Err() error { return l.current().Err() }
+
+// Value implements context.Context.
+func (l *lentContext) Value(key any) any { return l.current().Value(key) }
 
 // stateType returns the state type of a resource type, from the schema the
 // framework serves.

@@ -3,9 +3,12 @@ package provider
 import (
 	"bytes"
 	"context"
+	"errors"
 	"math/big"
 	"reflect"
+	"runtime"
 	"testing"
+	"weak"
 
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
@@ -285,5 +288,78 @@ func TestDataSourceStateDecodesAsTheStateFile(t *testing.T) {
 	}
 	if reflect.DeepEqual(asSent.GetAttr("entry_count"), prior.GetAttr("entry_count")) {
 		t.Log("MessagePack decodes as the state file does with this cty version: the JSON re-encoding is no longer needed")
+	}
+}
+
+// The framework keeps every request's cancel function until StopProvider
+// (lend says why); what it keeps must not hold the request's context, or a
+// plan's heap grows with each resource. The framework registers the
+// context before it looks the type up, so an unknown type is enough.
+func TestServerKeepsNoRequestContext(t *testing.T) {
+	srv := NewServer("test")()
+	type payloadKey struct{}
+	type payload struct{ _ [64 << 10]byte }
+	calls := map[string]func(context.Context){
+		"ValidateResourceConfig": func(ctx context.Context) {
+			_, _ = srv.ValidateResourceConfig(ctx, &tfprotov6.ValidateResourceConfigRequest{TypeName: "audience_none"})
+		},
+		"UpgradeResourceState": func(ctx context.Context) {
+			_, _ = srv.UpgradeResourceState(ctx, &tfprotov6.UpgradeResourceStateRequest{TypeName: "audience_none"})
+		},
+		"ReadResource": func(ctx context.Context) {
+			_, _ = srv.ReadResource(ctx, &tfprotov6.ReadResourceRequest{TypeName: "audience_none"})
+		},
+		"PlanResourceChange": func(ctx context.Context) {
+			_, _ = srv.PlanResourceChange(ctx, &tfprotov6.PlanResourceChangeRequest{TypeName: "audience_none"})
+		},
+		"ApplyResourceChange": func(ctx context.Context) {
+			_, _ = srv.ApplyResourceChange(ctx, &tfprotov6.ApplyResourceChangeRequest{TypeName: "audience_none"})
+		},
+		"ImportResourceState": func(ctx context.Context) {
+			_, _ = srv.ImportResourceState(ctx, &tfprotov6.ImportResourceStateRequest{TypeName: "audience_none"})
+		},
+		"ValidateDataResourceConfig": func(ctx context.Context) {
+			_, _ = srv.ValidateDataResourceConfig(ctx, &tfprotov6.ValidateDataResourceConfigRequest{TypeName: "audience_none"})
+		},
+		"ReadDataSource": func(ctx context.Context) {
+			_, _ = srv.ReadDataSource(ctx, &tfprotov6.ReadDataSourceRequest{TypeName: "audience_none"})
+		},
+	}
+	for name, call := range calls {
+		t.Run(name, func(t *testing.T) {
+			p := &payload{}
+			kept := weak.Make(p)
+			ctx, cancel := context.WithCancel(context.WithValue(context.Background(), payloadKey{}, p))
+			call(ctx)
+			cancel() // as gRPC cancels a request's context once it is answered
+			runtime.GC()
+			if kept.Value() != nil {
+				t.Fatalf("%s: the server still holds the request's context after answering it", name)
+			}
+			runtime.KeepAlive(srv)
+		})
+	}
+}
+
+// During the call a lent context is the request's; after it, a canceled
+// context without its values.
+func TestLendReturnsTheContext(t *testing.T) {
+	type key struct{}
+	ctx := context.WithValue(context.Background(), key{}, "v")
+	var lent context.Context
+	_, _ = lend(ctx, 0, func(c context.Context, _ int) (int, error) {
+		if c.Value(key{}) != "v" || c.Err() != nil {
+			t.Errorf("during the call: value %v, err %v; want v and no error", c.Value(key{}), c.Err())
+		}
+		lent = c
+		return 0, nil
+	})
+	if lent.Value(key{}) != nil || !errors.Is(lent.Err(), context.Canceled) {
+		t.Errorf("after the call: value %v, err %v; want none and canceled", lent.Value(key{}), lent.Err())
+	}
+	select {
+	case <-lent.Done():
+	default:
+		t.Error("after the call the context is not done")
 	}
 }
