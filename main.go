@@ -6,6 +6,7 @@ import (
 	"flag"
 	"log"
 	"os"
+	runtimedebug "runtime/debug"
 
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6/tf6server"
 
@@ -17,6 +18,9 @@ import (
 
 // version is set by goreleaser at release time.
 var version = "dev"
+
+// softMemoryLimit is the heap size past which the collector works harder.
+const softMemoryLimit = 40 << 20
 
 func main() {
 	var debug bool
@@ -31,7 +35,15 @@ func main() {
 	// is small (files stream through fixed buffers, and the server no
 	// longer lets the framework keep each request's context), so a
 	// tighter setting mostly adds collections: GOGC=50 cost a no-change
-	// plan of 600 resources about a second of CPU for 3 MiB of RSS.
+	// plan of 600 resources about a second of CPU for 3 MiB of RSS. What
+	// does grow is short-lived: the content checks' sets of IDs (up to
+	// 16 MiB each) while many new files are checked; a soft limit makes
+	// the collector return them before the heap doubles (an apply of 65
+	// new files peaked at 85 MiB without it, 57 MiB with it, no slower).
+	// GOMEMLIMIT still overrides it.
+	if os.Getenv("GOMEMLIMIT") == "" {
+		runtimedebug.SetMemoryLimit(softMemoryLimit)
+	}
 
 	// tf6server directly rather than providerserver.Serve, which links the
 	// unused protocol 5 server too: a smaller binary is a smaller resident
